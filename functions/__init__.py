@@ -1,0 +1,1 @@
+"""The five taskwave functions, one package each, all of the same shape."""

@@ -1,0 +1,1 @@
+"""audit: stores every task and reminder event exactly once, keyed by event id."""

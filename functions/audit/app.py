@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from functions.audit.handlers import NAME, routes
+from functions.audit.service import AuditLog
+from functions.audit.settings import Settings
+from shared.dapr import Dapr
+from shared.dapr.factory import sidecar_for
+from shared.web.app import create_function_app
+
+
+def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
+    settings = settings or Settings()
+    dapr = dapr or sidecar_for(settings)
+    audit = AuditLog(dapr.state(settings.kv_store))
+    return create_function_app(name=NAME, settings=settings, dapr=dapr, routes=routes(audit))

@@ -1,0 +1,1 @@
+"""realtime: WebSocket gateway fanning out each user's `task-updates` and `reminders`."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from functions.realtime.handlers import NAME, routes
+from functions.realtime.hub import Hub
+from functions.realtime.settings import Settings
+from shared.dapr import Dapr
+from shared.dapr.factory import sidecar_for
+from shared.web.app import create_function_app
+
+
+def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
+    settings = settings or Settings()
+    dapr = dapr or sidecar_for(settings)
+    hub = Hub(settings.queue_size)
+    app = create_function_app(name=NAME, settings=settings, dapr=dapr, routes=routes(hub))
+    app.state.hub = hub
+    return app

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from shared.settings import FunctionSettings
+
+
+class Settings(FunctionSettings):
+    app_id: str = "reminders"

@@ -1,0 +1,1 @@
+"""Code every taskwave function shares: event schemas, the Dapr wrapper, settings, telemetry."""

@@ -1,0 +1,31 @@
+"""Dapr behind small interfaces: one sidecar implementation, one in-memory fake."""
+
+from shared.dapr.errors import DaprError, EtagMismatch, NotFound
+from shared.dapr.interfaces import (
+    Dapr,
+    Invoker,
+    InvokeResponse,
+    Jobs,
+    JobSpec,
+    Publisher,
+    Secrets,
+    StateItem,
+    StateOp,
+    StateStore,
+)
+
+__all__ = [
+    "Dapr",
+    "DaprError",
+    "EtagMismatch",
+    "InvokeResponse",
+    "Invoker",
+    "JobSpec",
+    "Jobs",
+    "NotFound",
+    "Publisher",
+    "Secrets",
+    "StateItem",
+    "StateOp",
+    "StateStore",
+]

@@ -1,0 +1,146 @@
+"""The Dapr building blocks taskwave uses, as small async interfaces.
+
+Handlers and services depend on these protocols only; `DaprSidecar` talks to a
+real daprd, `FakeDapr` keeps everything in memory for unit tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class StateItem:
+    key: str
+    value: Any
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class StateOp:
+    """One operation of a state transaction.
+
+    `etag` makes it conditional; metadata `outbox.projection: "true"` on an extra
+    upsert of the same key turns that value into the outbox message instead of a row.
+    """
+
+    operation: Literal["upsert", "delete"]
+    key: str
+    value: Any = None
+    etag: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    # Insert only: the transaction fails if the key already exists.
+    must_not_exist: bool = False
+
+    @classmethod
+    def upsert(cls, key: str, value: Any, etag: str | None = None) -> StateOp:
+        return cls("upsert", key, value, etag)
+
+    @classmethod
+    def insert(cls, key: str, value: Any) -> StateOp:
+        return cls("upsert", key, value, must_not_exist=True)
+
+    @classmethod
+    def delete(cls, key: str, etag: str | None = None) -> StateOp:
+        return cls("delete", key, None, etag)
+
+    @classmethod
+    def outbox_event(cls, key: str, event: BaseModel) -> StateOp:
+        """The event published (not stored) for the write to `key` in the same transaction."""
+        # Without the content type Dapr formats the payload with Go's %v.
+        return cls(
+            "upsert",
+            key,
+            event.model_dump(mode="json"),
+            metadata={"outbox.projection": "true", "contentType": "application/json"},
+        )
+
+
+class StateStore(Protocol):
+    name: str
+
+    async def get(self, key: str) -> StateItem | None: ...
+
+    async def get_bulk(self, keys: list[str]) -> list[StateItem]: ...
+
+    async def save(self, key: str, value: Any, *, etag: str | None = None) -> None: ...
+
+    async def create(self, key: str, value: Any) -> bool:
+        """Insert if absent; False (and nothing written) when the key exists."""
+        ...
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None: ...
+
+    async def transact(self, ops: list[StateOp]) -> None: ...
+
+    async def query(self, query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
+        """Dapr state Query API: returns the page and the next page token."""
+        ...
+
+
+class Publisher(Protocol):
+    async def publish(
+        self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    due_time: datetime
+    data: dict[str, Any]
+    # Retries when the app does not answer the callback: constant interval.
+    max_retries: int = 10
+    retry_interval_s: float = 2.0
+
+
+class Jobs(Protocol):
+    async def schedule(self, job: JobSpec, *, overwrite: bool = True) -> None: ...
+
+    async def get(self, name: str) -> dict[str, Any] | None: ...
+
+    async def delete(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class InvokeResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Invoker(Protocol):
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        *,
+        http_method: str = "POST",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> InvokeResponse: ...
+
+
+class Secrets(Protocol):
+    async def get_secret(self, key: str) -> dict[str, str]: ...
+
+
+class Dapr(Protocol):
+    """Everything a function may ask of its sidecar."""
+
+    publisher: Publisher
+    jobs: Jobs
+    invoker: Invoker
+    secrets: Secrets
+
+    def state(self, store: str) -> StateStore: ...
+
+    async def ready(self) -> bool:
+        """The sidecar is up and its components are initialised."""
+        ...
+
+    async def aclose(self) -> None: ...

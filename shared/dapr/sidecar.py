@@ -1,0 +1,297 @@
+"""The Dapr interfaces over a real sidecar's HTTP API (async, one pooled client).
+
+HTTP rather than the gRPC SDK because the async surface we need (per-operation
+outbox metadata in transactions, the Jobs API, trace headers on every call) is
+small and explicit here, and httpx shares one connection pool per function.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from opentelemetry import propagate
+from pydantic import BaseModel
+
+from shared.dapr.errors import DaprError, EtagMismatch, NotFound
+from shared.dapr.interfaces import InvokeResponse, JobSpec, StateItem, StateOp
+
+_STRONG_FIRST_WRITE = {"concurrency": "first-write", "consistency": "strong"}
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+class _Http:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 204),
+    ) -> httpx.Response:
+        hdrs = dict(headers or {})
+        propagate.inject(hdrs)  # W3C traceparent, so Dapr continues our trace
+        try:
+            resp = await self._client.request(method, path, json=json, params=params, headers=hdrs)
+        except httpx.HTTPError as exc:
+            raise DaprError(f"sidecar unreachable: {exc!r}") from exc
+        if resp.status_code not in ok:
+            raise _error(resp)
+        return resp
+
+
+def _error(resp: httpx.Response) -> DaprError:
+    code, message = "", resp.text
+    try:
+        body = resp.json()
+        code, message = body.get("errorCode", ""), body.get("message", message)
+    except ValueError:
+        pass
+    text = f"dapr {resp.request.method} {resp.request.url.path}: {resp.status_code} {code} {message}"
+    if resp.status_code == 409 or "etag" in message.lower() and "mismatch" in message.lower():
+        return EtagMismatch(text, status=resp.status_code, code=code)
+    if resp.status_code == 404:
+        return NotFound(text, status=404, code=code)
+    return DaprError(text, status=resp.status_code, code=code)
+
+
+def _already_exists(exc: DaprError) -> bool:
+    # PostgreSQL's first-write insert reports an existing row as "no item was updated".
+    return isinstance(exc, EtagMismatch) or "no item was updated" in str(exc)
+
+
+class SidecarStateStore:
+    def __init__(self, http: _Http, name: str) -> None:
+        self._http = http
+        self.name = name
+
+    async def get(self, key: str) -> StateItem | None:
+        resp = await self._http.request(
+            "GET", f"/v1.0/state/{self.name}/{_q(key)}", params={"consistency": "strong"}
+        )
+        if resp.status_code == 204 or not resp.content:
+            return None
+        return StateItem(key, resp.json(), resp.headers.get("etag"))
+
+    async def get_bulk(self, keys: list[str]) -> list[StateItem]:
+        if not keys:
+            return []
+        resp = await self._http.request(
+            "POST", f"/v1.0/state/{self.name}/bulk", json={"keys": keys, "parallelism": 16}
+        )
+        return [
+            StateItem(row["key"], row["data"], row.get("etag"))
+            for row in resp.json()
+            if "data" in row and not row.get("error")
+        ]
+
+    async def save(self, key: str, value: Any, *, etag: str | None = None) -> None:
+        item: dict[str, Any] = {"key": key, "value": value}
+        if etag is not None:
+            item["etag"] = etag
+            item["options"] = _STRONG_FIRST_WRITE
+        await self._http.request("POST", f"/v1.0/state/{self.name}", json=[item])
+
+    async def create(self, key: str, value: Any) -> bool:
+        # first-write without an ETag is an insert that fails on an existing row.
+        item = {"key": key, "value": value, "options": _STRONG_FIRST_WRITE}
+        try:
+            await self._http.request("POST", f"/v1.0/state/{self.name}", json=[item])
+        except DaprError as exc:
+            if _already_exists(exc):
+                return False
+            raise
+        return True
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None:
+        headers = {"If-Match": etag} if etag is not None else None
+        await self._http.request(
+            "DELETE", f"/v1.0/state/{self.name}/{_q(key)}", headers=headers
+        )
+
+    async def transact(self, ops: list[StateOp]) -> None:
+        """All or nothing. A `must_not_exist` op on an existing key raises EtagMismatch."""
+        operations = []
+        for op in ops:
+            request: dict[str, Any] = {"key": op.key}
+            if op.operation == "upsert":
+                request["value"] = op.value
+            if op.etag is not None:
+                request["etag"] = op.etag
+            if op.etag is not None or op.must_not_exist:
+                request["options"] = _STRONG_FIRST_WRITE
+            if op.metadata:
+                request["metadata"] = op.metadata
+            operations.append({"operation": op.operation, "request": request})
+        try:
+            await self._http.request(
+                "POST", f"/v1.0/state/{self.name}/transaction", json={"operations": operations}
+            )
+        except DaprError as exc:
+            if not isinstance(exc, EtagMismatch) and _already_exists(exc):
+                raise EtagMismatch(str(exc), status=exc.status, code=exc.code) from exc
+            raise
+
+    async def query(self, query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
+        resp = await self._http.request(
+            "POST", f"/v1.0-alpha1/state/{self.name}/query", json=query
+        )
+        body = resp.json() if resp.content else {}
+        items = [StateItem(r["key"], r.get("data"), r.get("etag")) for r in body.get("results", [])]
+        return items, body.get("token") or None
+
+
+class SidecarPublisher:
+    def __init__(self, http: _Http, pubsub: str) -> None:
+        self._http = http
+        self._pubsub = pubsub
+
+    async def publish(
+        self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
+    ) -> None:
+        params: dict[str, str] = {}
+        if partition_key:
+            params["metadata.partitionKey"] = partition_key
+        if isinstance(data, BaseModel):
+            payload = data.model_dump(mode="json")
+            # Dapr wraps the payload in ONE CloudEvent; give it our id and type
+            # so the envelope and the data agree.
+            if "event_id" in payload and "type" in payload:
+                params["metadata.cloudevent.id"] = str(payload["event_id"])
+                params["metadata.cloudevent.type"] = str(payload["type"])
+        else:
+            payload = data
+        await self._http.request(
+            "POST", f"/v1.0/publish/{self._pubsub}/{_q(topic)}", json=payload, params=params
+        )
+
+
+class SidecarJobs:
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    async def schedule(self, job: JobSpec, *, overwrite: bool = True) -> None:
+        body = {
+            "dueTime": job.due_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "data": job.data,
+            "overwrite": overwrite,
+            "failurePolicy": {
+                "constant": {
+                    "interval": f"{job.retry_interval_s}s",
+                    "maxRetries": job.max_retries,
+                }
+            },
+        }
+        await self._http.request("POST", f"/v1.0/jobs/{_q(job.name)}", json=body)
+
+    async def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            resp = await self._http.request("GET", f"/v1.0/jobs/{_q(name)}")
+        except DaprError as exc:
+            # A job that does not exist is reported as 404 or as a 500 "not found".
+            if exc.status == 404 or "not found" in str(exc).lower():
+                return None
+            raise
+        return resp.json() if resp.content else None
+
+    async def delete(self, name: str) -> None:
+        try:
+            await self._http.request("DELETE", f"/v1.0/jobs/{_q(name)}")
+        except DaprError as exc:
+            if exc.status == 404 or "not found" in str(exc).lower():
+                return
+            raise
+
+
+class SidecarInvoker:
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        *,
+        http_method: str = "POST",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> InvokeResponse:
+        resp = await self._http.request(
+            http_method,
+            f"/v1.0/invoke/{_q(app_id)}/method/{method.lstrip('/')}",
+            json=json,
+            headers=headers,
+            ok=tuple(range(100, 600)),  # the callee's status is the caller's business
+        )
+        body: Any = None
+        if resp.content:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = resp.text
+        return InvokeResponse(resp.status_code, body, dict(resp.headers))
+
+
+class SidecarSecrets:
+    def __init__(self, http: _Http, store: str) -> None:
+        self._http = http
+        self._store = store
+
+    async def get_secret(self, key: str) -> dict[str, str]:
+        resp = await self._http.request("GET", f"/v1.0/secrets/{self._store}/{_q(key)}")
+        data: dict[str, str] = resp.json()
+        return data
+
+
+class DaprSidecar:
+    """`Dapr` over the local sidecar's HTTP port."""
+
+    def __init__(
+        self,
+        *,
+        http_port: int,
+        pubsub: str,
+        secret_store: str,
+        api_token: str | None = None,
+        host: str = "127.0.0.1",
+        timeout_s: float = 10.0,
+    ) -> None:
+        headers = {"dapr-api-token": api_token} if api_token else {}
+        self._client = httpx.AsyncClient(
+            base_url=f"http://{host}:{http_port}",
+            headers=headers,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        http = _Http(self._client)
+        self._http = http
+        self._stores: dict[str, SidecarStateStore] = {}
+        self.publisher = SidecarPublisher(http, pubsub)
+        self.jobs = SidecarJobs(http)
+        self.invoker = SidecarInvoker(http)
+        self.secrets = SidecarSecrets(http, secret_store)
+
+    def state(self, store: str) -> SidecarStateStore:
+        if store not in self._stores:
+            self._stores[store] = SidecarStateStore(self._http, store)
+        return self._stores[store]
+
+    async def ready(self) -> bool:
+        try:
+            resp = await self._client.get("/v1.0/healthz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 204
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,148 @@
+"""The one schema module for every event taskwave publishes (DESIGN §2).
+
+Each event travels as the `data` of a CloudEvents 1.0 envelope that Dapr adds;
+`type` is the discriminator, so `parse_event` yields the right model.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from shared.topics import Topic
+
+SCHEMA_VERSION = 1
+
+Priority = Literal["low", "medium", "high", "urgent"]
+Status = Literal["open", "completed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class TaskSnapshot(_Model):
+    """The task as it is after the change: consumers never read todo-api's store."""
+
+    id: str
+    list_id: str
+    title: str
+    description: str = ""
+    priority: Priority = "medium"
+    tags: list[str] = Field(default_factory=list)
+    due_at: AwareDatetime | None = None
+    timezone: str = "UTC"
+    recurrence: dict[str, Any] | None = None
+    reminders: list[dict[str, Any]] = Field(default_factory=list)
+    status: Status = "open"
+    completed_at: AwareDatetime | None = None
+    series_id: str | None = None
+    occurrence: int = 1
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    version: int = 1
+
+
+class EventBase(_Model):
+    event_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = SCHEMA_VERSION
+    user_id: str = Field(min_length=1, description="Who caused the event; Kafka partition key.")
+    list_id: str = Field(min_length=1, description="List the task belongs to: consumers route by it.")
+    occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    _utc_occurred = field_validator("occurred_at")(_utc)
+
+    @property
+    def partition_key(self) -> str:
+        return self.user_id
+
+
+class _TaskEvent(EventBase):
+    task_id: str
+    task: TaskSnapshot
+
+
+class TaskCreated(_TaskEvent):
+    type: Literal["task.created"] = "task.created"
+
+
+class TaskUpdated(_TaskEvent):
+    type: Literal["task.updated"] = "task.updated"
+    changed: list[str] = Field(default_factory=list, description="Names of the fields that changed.")
+
+
+class TaskCompleted(_TaskEvent):
+    type: Literal["task.completed"] = "task.completed"
+
+
+class TaskReopened(_TaskEvent):
+    type: Literal["task.reopened"] = "task.reopened"
+
+
+class TaskDeleted(_TaskEvent):
+    type: Literal["task.deleted"] = "task.deleted"
+
+
+class _ReminderEvent(EventBase):
+    task_id: str
+    reminder_index: int = Field(ge=0)
+    occurrence: int = Field(ge=1)
+    fire_at: AwareDatetime
+    job_name: str
+
+    _utc_fire = field_validator("fire_at")(_utc)
+
+
+class ReminderScheduled(_ReminderEvent):
+    type: Literal["reminder.scheduled"] = "reminder.scheduled"
+
+
+class ReminderDue(_ReminderEvent):
+    type: Literal["reminder.due"] = "reminder.due"
+    title: str
+    due_at: AwareDatetime | None = None
+
+
+class ReminderCancelled(_ReminderEvent):
+    type: Literal["reminder.cancelled"] = "reminder.cancelled"
+
+
+TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskReopened | TaskDeleted
+ReminderEvent = ReminderScheduled | ReminderDue | ReminderCancelled
+Event = Annotated[TaskEvent | ReminderEvent, Field(discriminator="type")]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        TaskCreated,
+        TaskUpdated,
+        TaskCompleted,
+        TaskReopened,
+        TaskDeleted,
+        ReminderScheduled,
+        ReminderDue,
+        ReminderCancelled,
+    )
+}
+
+# Where each type is published (the catalogue and the tests read this).
+TOPIC_OF: dict[str, Topic] = {
+    name: Topic.REMINDERS if name.startswith("reminder.") else Topic.TASK_EVENTS
+    for name in EVENT_TYPES
+}
+
+
+def parse_event(data: Any) -> Event:
+    """Validate a decoded `data` payload (dict or JSON text) into its event model."""
+    if isinstance(data, str | bytes):
+        return EVENT_ADAPTER.validate_json(data)
+    return EVENT_ADAPTER.validate_python(data)

@@ -1,0 +1,43 @@
+"""Typed settings every function reads from its environment.
+
+`daprd`/`dapr run` and the Dapr injector set APP_ID, APP_PORT, DAPR_HTTP_PORT and
+DAPR_API_TOKEN; everything of ours is prefixed TASKWAVE_.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FunctionSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKWAVE_", extra="ignore", frozen=True)
+
+    app_id: str = Field(default="", validation_alias=AliasChoices("APP_ID", "TASKWAVE_APP_ID"))
+    host: str = "127.0.0.1"
+    port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("APP_PORT", "TASKWAVE_PORT")
+    )
+    dapr_http_port: int = Field(
+        default=3500, ge=1, le=65535, validation_alias=AliasChoices("DAPR_HTTP_PORT")
+    )
+    dapr_api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DAPR_API_TOKEN")
+    )
+    # Set on both the app and its daprd: the sidecar then sends it as `dapr-api-token`
+    # on every call to the app, which proves a call came through our own sidecar.
+    app_api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("APP_API_TOKEN")
+    )
+    # Dapr component names; the same in dapr/ (local) and the Helm chart.
+    pubsub: str = "pubsub"
+    state_store: str = Field(default="tasks", description="PostgreSQL v1 store with the outbox.")
+    kv_store: str = Field(default="kv", description="Second store: data that emits no events.")
+    secret_store: str = "secrets"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "TASKWAVE_OTEL_ENDPOINT"),
+    )

@@ -1,0 +1,30 @@
+"""Kafka topics, as the functions know them through Dapr pub/sub."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    TASK_EVENTS = "task-events"
+    TASK_UPDATES = "task-updates"
+    REMINDERS = "reminders"
+
+
+# Partition counts the local stack and the Kubernetes KafkaTopics create.
+PARTITIONS: dict[Topic, int] = {
+    Topic.TASK_EVENTS: 6,
+    Topic.TASK_UPDATES: 6,
+    Topic.REMINDERS: 3,
+}
+
+
+def dead_letter(topic: Topic) -> str:
+    return f"{topic.value}-dlq"
+
+
+def all_topics() -> dict[str, int]:
+    """Every topic with its partition count, dead-letter topics included (one partition)."""
+    topics: dict[str, int] = {t.value: n for t, n in PARTITIONS.items()}
+    topics.update({dead_letter(t): 1 for t in Topic})
+    return topics

@@ -1,0 +1,1 @@
+"""HTTP building blocks every function app is made of."""

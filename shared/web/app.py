@@ -1,0 +1,88 @@
+"""The frame every function app shares: health, readiness, metrics, errors, telemetry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shared.dapr import Dapr
+from shared.settings import FunctionSettings
+from shared.telemetry import setup_logging, setup_tracing
+from shared.web.errors import EXCEPTION_HANDLERS
+from shared.web.middleware import TelemetryMiddleware
+
+log = logging.getLogger(__name__)
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+Hook = Callable[[], Awaitable[None]]
+
+
+def create_function_app(
+    *,
+    name: str,
+    settings: FunctionSettings,
+    dapr: Dapr,
+    routes: Sequence[BaseRoute],
+    ready_checks: dict[str, ReadyCheck] | None = None,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> Starlette:
+    setup_logging(name, settings.log_level, settings.log_json)
+    setup_tracing(name, settings.otel_endpoint)
+    checks: dict[str, ReadyCheck] = {"sidecar": dapr.ready, **(ready_checks or {})}
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "function": name})
+
+    async def readyz(_: Request) -> Response:
+        results = {}
+        for check, probe in checks.items():
+            try:
+                results[check] = await probe()
+            except Exception:  # a failing probe means "not ready", not a 500
+                log.exception("readiness check %s failed", check)
+                results[check] = False
+        ok = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": results},
+            status_code=200 if ok else 503,
+        )
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    all_routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *routes,
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook()
+            await dapr.aclose()
+
+    app = Starlette(
+        routes=all_routes,
+        middleware=[Middleware(TelemetryMiddleware, function=name, routes=all_routes)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.dapr = dapr
+    app.state.settings = settings
+    return app

@@ -1,0 +1,83 @@
+"""The error envelope `{"error": {"code", "message", "details"}}` (DESIGN §3); never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    422: "validation_error",
+    428: "precondition_required",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, details: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message
+        self.details = details
+
+
+def error_response(
+    status: int, message: str, *, code: str | None = None, details: Any = None
+) -> JSONResponse:
+    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
+    body["error"]["details"] = details if details is not None else {}
+    return JSONResponse(body, status_code=status)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.message, code=exc.code, details=exc.details)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    details = validation_details(exc)
+    fields = ", ".join(d["field"] for d in details)
+    return error_response(422, f"invalid fields: {fields}", details=details)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal error", code="internal")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _api_error,
+    ValidationError: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

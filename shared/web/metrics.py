@@ -1,0 +1,23 @@
+"""Prometheus metrics shared by all functions (one process per function, one registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Histogram(
+    "taskwave_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["function", "method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+EVENTS = Counter(
+    "taskwave_events_total",
+    "Pub/sub deliveries handled, by topic, event type and outcome (success|retry|drop).",
+    ["function", "topic", "type", "outcome"],
+)
+EVENT_LATENCY = Histogram(
+    "taskwave_event_handling_seconds",
+    "Time a subscriber spends on one delivery.",
+    ["function", "topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)

@@ -1,0 +1,73 @@
+"""One ASGI middleware for every function: a server span per request (continuing the
+caller's W3C trace, e.g. from the Dapr sidecar) and the request-latency histogram."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.web.metrics import REQUESTS
+
+# Probes and scrapes would drown the traces; they still count in metrics.
+_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "other"))
+    return "unmatched"
+
+
+class TelemetryMiddleware:
+    def __init__(self, app: ASGIApp, *, function: str, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.function = function
+        self.routes = routes
+        self.tracer = trace.get_tracer("taskwave.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        template = route_template(self.routes, scope)
+        method = scope.get("method", "WS")
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        start = time.perf_counter()
+        if template in _UNTRACED:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                self._observe(method, template, status["code"], start)
+            return
+        with self.tracer.start_as_current_span(
+            f"{method} {template}",
+            context=propagate.extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": template},
+        ) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                span.set_attribute("http.response.status_code", status["code"])
+                if status["code"] >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                self._observe(method, template, status["code"], start)
+
+    def _observe(self, method: str, template: str, code: int, start: float) -> None:
+        REQUESTS.labels(self.function, method, template, str(code)).observe(
+            time.perf_counter() - start
+        )

@@ -1,0 +1,84 @@
+"""taskwave's local stack.
+
+  python -m stack up         install what is missing, start everything, wait for Ctrl-C
+  python -m stack down       stop a stack started elsewhere (no orphans left)
+  python -m stack status     is it running, and where
+  python -m stack bootstrap  only install / build what is missing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from types import FrameType
+
+from stack.bootstrap import ensure_all
+from stack.config import StackConfig
+from stack.errors import StackError
+from stack.procs import stop_recorded
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _: FrameType | None) -> None:
+    raise _Stop(signum)
+
+
+def up(config: StackConfig) -> int:
+    from stack.services import Stack
+
+    if (config.run_dir / "stack.json").exists() and stop_recorded(config.run_dir / "stack.json", 1):
+        print("[stack] cleaned up after a previous run that did not stop", file=sys.stderr)
+    tools = ensure_all()
+    stack = Stack(config, tools)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        took = stack.start()
+        print("\ntaskwave is up (ready in %.1f s):" % took)
+        for name, url in stack.urls().items():
+            print(f"  {name:<10} {url}")
+        print("\nCtrl-C (or `make down`) stops everything.", flush=True)
+        while True:
+            dead = stack.sup.dead()
+            if dead:
+                p = dead[0]
+                raise StackError(f"{p.name} exited with code {p.popen.returncode}; see {p.log_path}")
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _Stop):
+        return 0
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status", "bootstrap"])
+    args = parser.parse_args(argv)
+    try:
+        config = StackConfig.for_cli()
+        if args.command == "bootstrap":
+            ensure_all()
+            return 0
+        if args.command == "down":
+            stopped = stop_recorded(config.run_dir / "stack.json")
+            print("stopped" if stopped else "not running")
+            return 0
+        if args.command == "status":
+            state = config.run_dir / "stack.json"
+            print(state.read_text() if state.exists() else "not running")
+            print(json.dumps(config.ports, indent=2))
+            return 0
+        return up(config)
+    except StackError as exc:
+        print(f"taskwave: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
