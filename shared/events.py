@@ -52,9 +52,11 @@ class TaskSnapshot(_Model):
 
 class EventBase(_Model):
     event_id: UUID = Field(default_factory=uuid4)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     user_id: str = Field(min_length=1, description="Who caused the event; Kafka partition key.")
-    list_id: str = Field(min_length=1, description="List the task belongs to: consumers route by it.")
+    list_id: str = Field(
+        min_length=1, description="List the task belongs to: consumers route by it."
+    )
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
     _utc_occurred = field_validator("occurred_at")(_utc)
@@ -75,7 +77,9 @@ class TaskCreated(_TaskEvent):
 
 class TaskUpdated(_TaskEvent):
     type: Literal["task.updated"] = "task.updated"
-    changed: list[str] = Field(default_factory=list, description="Names of the fields that changed.")
+    changed: list[str] = Field(
+        default_factory=list, description="Names of the fields that changed."
+    )
 
 
 class TaskCompleted(_TaskEvent):

@@ -1,9 +1,9 @@
 """taskwave's local stack.
 
-  python -m stack up         install what is missing, start everything, wait for Ctrl-C
-  python -m stack down       stop a stack started elsewhere (no orphans left)
-  python -m stack status     is it running, and where
-  python -m stack bootstrap  only install / build what is missing
+python -m stack up         install what is missing, start everything, wait for Ctrl-C
+python -m stack down       stop a stack started elsewhere (no orphans left)
+python -m stack status     is it running, and where
+python -m stack bootstrap  only install / build what is missing
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def up(config: StackConfig) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     try:
         took = stack.start()
-        print("\ntaskwave is up (ready in %.1f s):" % took)
+        print(f"\ntaskwave is up (ready in {took:.1f} s):")
         for name, url in stack.urls().items():
             print(f"  {name:<10} {url}")
         print("\nCtrl-C (or `make down`) stops everything.", flush=True)
@@ -47,7 +47,9 @@ def up(config: StackConfig) -> int:
             dead = stack.sup.dead()
             if dead:
                 p = dead[0]
-                raise StackError(f"{p.name} exited with code {p.popen.returncode}; see {p.log_path}")
+                raise StackError(
+                    f"{p.name} exited with code {p.popen.returncode}; see {p.log_path}"
+                )
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
         return 0
@@ -56,8 +58,11 @@ def up(config: StackConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["up", "down", "status", "bootstrap"])
     args = parser.parse_args(argv)
     try:

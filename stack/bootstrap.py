@@ -70,8 +70,14 @@ def ensure_kafka() -> Path:
     say(f"fetching Apache Kafka {KAFKA_VERSION} and its dependencies from Maven Central")
     run_step(
         "maven",
-        [mvn, "-B", "-f", str(ROOT / "stack/kafka/pom.xml"), f"-Dlibdir={lib}",
-         "dependency:copy-dependencies"],
+        [
+            mvn,
+            "-B",
+            "-f",
+            str(ROOT / "stack/kafka/pom.xml"),
+            f"-Dlibdir={lib}",
+            "dependency:copy-dependencies",
+        ],
     )
     return lib
 
@@ -105,19 +111,29 @@ def ensure_dapr() -> tuple[str, str]:
     out = CACHE / "bin"
     stamp = out / ".stamp"
     daprd, scheduler = out / "daprd", out / "scheduler"
-    if daprd.exists() and scheduler.exists() and stamp.exists() and stamp.read_text() == _build_stamp():
+    if (
+        daprd.exists()
+        and scheduler.exists()
+        and stamp.exists()
+        and stamp.read_text() == _build_stamp()
+    ):
         return str(daprd), str(scheduler)
     go = _need("go", "install Go 1.22+ (it fetches the toolchain the Dapr module needs)")
-    say(f"building daprd and the scheduler {DAPR_VERSION} from the Dapr Go module "
-        "(first time only: a few minutes on 2 cores)")
+    say(
+        f"building daprd and the scheduler {DAPR_VERSION} from the Dapr Go module "
+        "(first time only: a few minutes on 2 cores)"
+    )
     out.mkdir(parents=True, exist_ok=True)
     ldflags = f"-s -w -X github.com/dapr/dapr/pkg/buildinfo.version={DAPR_VERSION}"
     env = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
     src = ROOT / "stack/go/daprd"
     for target, pkg in ((daprd, "."), (scheduler, "github.com/dapr/dapr/cmd/scheduler")):
-        run_step(f"go build {target.name}",
-                 [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", str(target), pkg],
-                 cwd=src, env=env)
+        run_step(
+            f"go build {target.name}",
+            [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", str(target), pkg],
+            cwd=src,
+            env=env,
+        )
     stamp.write_text(_build_stamp())
     return str(daprd), str(scheduler)
 
@@ -135,15 +151,20 @@ def ensure_postgres() -> Path:
     if found is not None:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise StackError("PostgreSQL server not found: install it (sudo apt-get install postgresql)")
+        raise StackError(
+            "PostgreSQL server not found: install it (sudo apt-get install postgresql)"
+        )
     say("installing PostgreSQL from Debian packages")
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     run_step("apt-get", ["apt-get", "update"], env=env)
-    run_step("apt-get", ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
-             env=env)
+    run_step(
+        "apt-get", ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], env=env
+    )
     found = _pg_bin()
     if found is None:
-        raise StackError("PostgreSQL installed but no server binary found under /usr/lib/postgresql")
+        raise StackError(
+            "PostgreSQL installed but no server binary found under /usr/lib/postgresql"
+        )
     return found
 
 

@@ -164,12 +164,22 @@ def _exists(pid: int) -> bool:
     return True
 
 
-def run_step(name: str, argv: Sequence[str], *, cwd: Path | None = None,
-             env: dict[str, str] | None = None, echo: bool = True) -> str:
+def run_step(
+    name: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    echo: bool = True,
+) -> str:
     """Run a set-up command to completion, streaming its output with a prefix."""
     proc = subprocess.Popen(
-        list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=cwd, env={**os.environ, **(env or {})},
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
     )
     assert proc.stdout is not None
     lines = []

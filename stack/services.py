@@ -17,16 +17,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.topics import all_topics
+from shared.topics import OUTBOX_PARTITIONS, all_topics, outbox_topic
 from stack.bootstrap import Tools
 from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, port_in_use
 from stack.errors import StackError
 from stack.procs import Supervisor, run_step
 
-# Dapr's outbox publishes first to an internal topic (namespace + app id + topic
-# + "outbox") and sleeps ~1 s per message there before re-publishing: its
-# throughput is one message per second per partition, hence many partitions.
-OUTBOX_TOPICS = {"todo-apitask-eventsoutbox": 16}
 DAPR_RESOURCES = ("components", "subscriptions", "resiliency")
 
 
@@ -51,7 +47,9 @@ class Stack:
         self.config = config
         self.tools = tools
         config.run_dir.mkdir(parents=True, exist_ok=True)
-        self.sup = Supervisor(config.logs, echo=config.echo, state_file=config.run_dir / "stack.json")
+        self.sup = Supervisor(
+            config.logs, echo=config.echo, state_file=config.run_dir / "stack.json"
+        )
         self.secrets_file = config.run_dir / "secrets.json"
         self.app_token = secrets.token_urlsafe(24)
 
@@ -69,8 +67,11 @@ class Stack:
         self._write_secrets()
         self.wait("kafka", lambda: _tcp_ok(self.config.ports["kafka"]), 90)
         self._create_topics()
-        self.wait("scheduler", lambda: _http_ok(
-            f"http://127.0.0.1:{self.config.ports['scheduler-healthz']}/healthz"), 60)
+        self.wait(
+            "scheduler",
+            lambda: _http_ok(f"http://127.0.0.1:{self.config.ports['scheduler-healthz']}/healthz"),
+            60,
+        )
         for fn in self.config.functions:
             self.start_function(fn)
         for fn in self.config.functions:
@@ -150,23 +151,62 @@ class Stack:
             if os.geteuid() == 0:
                 user = pwd.getpwnam("postgres")
                 os.chown(pg, user.pw_uid, user.pw_gid)
-            run_step("initdb", [*self._as_postgres(), str(self.tools.pg_bin / "initdb"),
-                                "-D", str(pg), "-U", "taskwave", "--auth=trust",
-                                "--encoding=UTF8", "--no-sync"], echo=self.config.echo)
+            run_step(
+                "initdb",
+                [
+                    *self._as_postgres(),
+                    str(self.tools.pg_bin / "initdb"),
+                    "-D",
+                    str(pg),
+                    "-U",
+                    "taskwave",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                echo=self.config.echo,
+            )
         self.sup.start(
             "postgres",
-            [*self._as_postgres(), str(self.tools.pg_bin / "postgres"), "-D", str(pg),
-             "-p", str(self.config.ports["postgres"]), "-c", "unix_socket_directories=",
-             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
-             "-c", "fsync=off", "-c", "synchronous_commit=off"],
+            [
+                *self._as_postgres(),
+                str(self.tools.pg_bin / "postgres"),
+                "-D",
+                str(pg),
+                "-p",
+                str(self.config.ports["postgres"]),
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+            ],
             stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM waits for clients
         )
 
     def _psql(self, sql: str, db: str = "postgres") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.tools.pg_bin / "psql"), "-h", "127.0.0.1", "-p",
-             str(self.config.ports["postgres"]), "-U", "taskwave", "-d", db, "-tAc", sql],
-            capture_output=True, text=True, timeout=30,
+            [
+                str(self.tools.pg_bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.config.ports["postgres"]),
+                "-U",
+                "taskwave",
+                "-d",
+                db,
+                "-tAc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
 
     def _postgres_ready(self) -> bool:
@@ -180,8 +220,10 @@ class Stack:
 
     @property
     def pg_connection(self) -> str:
-        return (f"host=127.0.0.1 port={self.config.ports['postgres']} user=taskwave "
-                "dbname=taskwave sslmode=disable pool_max_conns=20")
+        return (
+            f"host=127.0.0.1 port={self.config.ports['postgres']} user=taskwave "
+            "dbname=taskwave sslmode=disable pool_max_conns=20"
+        )
 
     def _write_secrets(self) -> None:
         """Secrets the Dapr local-file store serves; the JWT key survives restarts."""
@@ -196,54 +238,87 @@ class Stack:
     # -- Kafka -------------------------------------------------------------------
 
     def _kafka_java(self, *args: str, heap: str = "-Xmx768m") -> list[str]:
-        return [self.tools.java, heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={ROOT / 'stack/kafka/log4j2.properties'}",
-                "-cp", f"{self.tools.kafka_lib}/*", *args]
+        return [
+            self.tools.java,
+            heap,
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={ROOT / 'stack/kafka/log4j2.properties'}",
+            "-cp",
+            f"{self.tools.kafka_lib}/*",
+            *args,
+        ]
 
     def start_kafka(self) -> None:
         data = self.config.data / "kafka"
         data.mkdir(parents=True, exist_ok=True)
         ports = self.config.ports
         props = self.config.run_dir / "kafka.properties"
-        props.write_text("\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{ports['kafka-controller']}",
-            f"listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
-            f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
-            f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
-            "inter.broker.listener.name=PLAINTEXT",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            f"log.dirs={data}",
-            "num.partitions=1",
-            # Every topic is created on purpose (shared/topics.py); a typo fails loudly.
-            "auto.create.topics.enable=false",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=10",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "log.retention.hours=168",
-        ]) + "\n")
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.bootstrap.servers=127.0.0.1:{ports['kafka-controller']}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
+                    f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
+                    f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={data}",
+                    "num.partitions=1",
+                    # Every topic is created on purpose (shared/topics.py); a typo fails loudly.
+                    "auto.create.topics.enable=false",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=10",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "log.retention.hours=168",
+                ]
+            )
+            + "\n"
+        )
         if not (data / "meta.properties").exists():
-            cluster_id = run_step("kafka id", self._kafka_java(
-                "kafka.tools.StorageTool", "random-uuid", heap="-Xmx256m"), echo=False).strip()
-            run_step("kafka format", self._kafka_java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id.splitlines()[-1],
-                "-c", str(props), "--standalone", heap="-Xmx256m"), echo=False)
+            cluster_id = run_step(
+                "kafka id",
+                self._kafka_java("kafka.tools.StorageTool", "random-uuid", heap="-Xmx256m"),
+                echo=False,
+            ).strip()
+            run_step(
+                "kafka format",
+                self._kafka_java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id.splitlines()[-1],
+                    "-c",
+                    str(props),
+                    "--standalone",
+                    heap="-Xmx256m",
+                ),
+                echo=False,
+            )
         self.sup.start("kafka", self._kafka_java("kafka.Kafka", str(props)))
 
     def _create_topics(self) -> None:
-        topics = {**all_topics(), **OUTBOX_TOPICS}
+        topics = {**all_topics(), outbox_topic(): OUTBOX_PARTITIONS}
         specs = [f"{name}:{n}" for name, n in topics.items()]
-        out = run_step("kafka topics", self._kafka_java(
-            str(ROOT / "stack/kafka/CreateTopics.java"), self.config.kafka_bootstrap, *specs,
-            heap="-Xmx256m"), echo=False)
+        out = run_step(
+            "kafka topics",
+            self._kafka_java(
+                str(ROOT / "stack/kafka/CreateTopics.java"),
+                self.config.kafka_bootstrap,
+                *specs,
+                heap="-Xmx256m",
+            ),
+            echo=False,
+        )
         self.sup.say("kafka", out.strip().splitlines()[-1])
 
     # -- Dapr -----------------------------------------------------------------------
@@ -252,39 +327,68 @@ class Stack:
         ports = self.config.ports
         etcd = self.config.data / "scheduler"
         etcd.mkdir(parents=True, exist_ok=True)
-        self.sup.start("scheduler", [
-            self.tools.scheduler,
-            "--port", str(ports["scheduler"]),
-            "--listen-address", "127.0.0.1",
-            "--healthz-port", str(ports["scheduler-healthz"]),
-            "--healthz-listen-address", "127.0.0.1",
-            "--metrics-port", str(ports["scheduler-metrics"]),
-            "--metrics-listen-address", "127.0.0.1",
-            "--etcd-data-dir", str(etcd),
-            "--etcd-client-port", str(ports["etcd-client"]),
-            "--etcd-client-listen-address", "127.0.0.1",
-            "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd-peer']}",
-            "--override-broadcast-host-port", f"127.0.0.1:{ports['scheduler']}",
-            "--log-level", "warn",
-        ], cwd=self.config.run_dir)
+        self.sup.start(
+            "scheduler",
+            [
+                self.tools.scheduler,
+                "--port",
+                str(ports["scheduler"]),
+                "--listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(ports["scheduler-healthz"]),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(ports["scheduler-metrics"]),
+                "--metrics-listen-address",
+                "127.0.0.1",
+                "--etcd-data-dir",
+                str(etcd),
+                "--etcd-client-port",
+                str(ports["etcd-client"]),
+                "--etcd-client-listen-address",
+                "127.0.0.1",
+                "--etcd-initial-cluster",
+                f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd-peer']}",
+                "--override-broadcast-host-port",
+                f"127.0.0.1:{ports['scheduler']}",
+                "--log-level",
+                "warn",
+            ],
+            cwd=self.config.run_dir,
+        )
 
     def daprd_argv(self, fn: str) -> list[str]:
         p = self.config.ports
         argv = [
             self.tools.daprd,
-            "--app-id", fn,
-            "--app-port", str(p[f"{fn}.app"]),
-            "--app-protocol", "http",
-            "--app-channel-address", "127.0.0.1",
-            "--dapr-listen-addresses", "127.0.0.1",
-            "--dapr-http-port", str(p[f"{fn}.dapr-http"]),
-            "--dapr-grpc-port", str(p[f"{fn}.dapr-grpc"]),
-            "--dapr-internal-grpc-port", str(p[f"{fn}.dapr-internal"]),
-            "--metrics-port", str(p[f"{fn}.dapr-metrics"]),
-            "--config", str(ROOT / "dapr/config.yaml"),
-            "--scheduler-host-address", f"127.0.0.1:{p['scheduler']}",
-            "--log-level", "warn",
-            "--max-body-size", "4Mi",
+            "--app-id",
+            fn,
+            "--app-port",
+            str(p[f"{fn}.app"]),
+            "--app-protocol",
+            "http",
+            "--app-channel-address",
+            "127.0.0.1",
+            "--dapr-listen-addresses",
+            "127.0.0.1",
+            "--dapr-http-port",
+            str(p[f"{fn}.dapr-http"]),
+            "--dapr-grpc-port",
+            str(p[f"{fn}.dapr-grpc"]),
+            "--dapr-internal-grpc-port",
+            str(p[f"{fn}.dapr-internal"]),
+            "--metrics-port",
+            str(p[f"{fn}.dapr-metrics"]),
+            "--config",
+            str(ROOT / "dapr/config.yaml"),
+            "--scheduler-host-address",
+            f"127.0.0.1:{p['scheduler']}",
+            "--log-level",
+            "warn",
+            "--max-body-size",
+            "4Mi",
         ]
         for folder in DAPR_RESOURCES:
             argv += ["--resources-path", str(ROOT / "dapr" / folder)]
@@ -293,25 +397,36 @@ class Stack:
     def start_function(self, fn: str) -> None:
         p = self.config.ports
         shared_env = {"APP_API_TOKEN": self.app_token}
-        self.sup.start(f"{fn}-dapr", self.daprd_argv(fn), cwd=self.config.run_dir, env={
-            **shared_env,
-            "TASKWAVE_KAFKA_BROKERS": self.config.kafka_bootstrap,
-            "TASKWAVE_SECRETS_FILE": str(self.secrets_file),
-        })
-        self.sup.start(fn, [sys.executable, "-m", FUNCTIONS[fn]], cwd=ROOT, env={
-            **shared_env,
-            "APP_ID": fn,
-            "APP_PORT": str(p[f"{fn}.app"]),
-            "DAPR_HTTP_PORT": str(p[f"{fn}.dapr-http"]),
-            "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
-            "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
-            "PYTHONUNBUFFERED": "1",
-            **self.config.app_env,
-        })
+        self.sup.start(
+            f"{fn}-dapr",
+            self.daprd_argv(fn),
+            cwd=self.config.run_dir,
+            env={
+                **shared_env,
+                "TASKWAVE_KAFKA_BROKERS": self.config.kafka_bootstrap,
+                "TASKWAVE_SECRETS_FILE": str(self.secrets_file),
+            },
+        )
+        self.sup.start(
+            fn,
+            [sys.executable, "-m", FUNCTIONS[fn]],
+            cwd=ROOT,
+            env={
+                **shared_env,
+                "APP_ID": fn,
+                "APP_PORT": str(p[f"{fn}.app"]),
+                "DAPR_HTTP_PORT": str(p[f"{fn}.dapr-http"]),
+                "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
+                "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
+                "PYTHONUNBUFFERED": "1",
+                **self.config.app_env,
+            },
+        )
 
     def wait_function(self, fn: str, timeout: float = 90) -> None:
-        self.wait(f"{fn}-dapr", lambda: _http_ok(f"{self.config.dapr_url(fn)}/v1.0/healthz"),
-                  timeout)
+        self.wait(
+            f"{fn}-dapr", lambda: _http_ok(f"{self.config.dapr_url(fn)}/v1.0/healthz"), timeout
+        )
         self.wait(fn, lambda: _http_ok(f"{self.config.url(fn)}/readyz", (200,)), timeout)
 
     def stop_function(self, fn: str) -> None:
@@ -328,7 +443,8 @@ class Stack:
     def urls(self) -> dict[str, str]:
         urls = {fn: self.config.url(fn) for fn in self.config.functions}
         urls["kafka"] = self.config.kafka_bootstrap
-        urls["postgres"] = f"postgresql://taskwave@127.0.0.1:{self.config.ports['postgres']}/taskwave"
+        urls["postgres"] = (
+            f"postgresql://taskwave@127.0.0.1:{self.config.ports['postgres']}/taskwave"
+        )
         urls["logs"] = str(self.config.logs)
         return urls
-

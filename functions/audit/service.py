@@ -17,8 +17,8 @@ def event_key(event_id: str) -> str:
     return f"event|{event_id}"
 
 
-def dead_letter_key(topic: str, cloudevent_id: str) -> str:
-    return f"deadletter|{topic}|{cloudevent_id}"
+def dead_letter_key(cloudevent_id: str) -> str:
+    return f"deadletter|{cloudevent_id}"
 
 
 class AuditLog:
@@ -42,6 +42,7 @@ class AuditLog:
         self, data: dict[str, Any], delivery: Delivery, now: datetime
     ) -> bool:
         """Keep what landed in a dead-letter topic so an operator can inspect and replay it."""
+        # Dapr forwards the original envelope: its `topic` is where it failed.
         entry = {
             "data": data,
             "topic": delivery.topic,
@@ -49,4 +50,4 @@ class AuditLog:
             "envelope_type": delivery.envelope.get("type"),
             "recorded_at": now.astimezone(UTC).isoformat(),
         }
-        return await self._store.create(dead_letter_key(delivery.topic, delivery.cloudevent_id), entry)
+        return await self._store.create(dead_letter_key(delivery.cloudevent_id), entry)

@@ -12,8 +12,8 @@ from shared.web.app import create_function_app
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
     settings = settings or Settings()
-    dapr = dapr or sidecar_for(settings)
+    sidecar: Dapr = dapr or sidecar_for(settings)
     hub = Hub(settings.queue_size)
-    app = create_function_app(name=NAME, settings=settings, dapr=dapr, routes=routes(hub))
+    app = create_function_app(name=NAME, settings=settings, dapr=sidecar, routes=routes(hub))
     app.state.hub = hub
     return app

@@ -11,7 +11,9 @@ NAME = "realtime"
 
 def routes(hub: Hub) -> list[Route]:
     async def on_event(event: Event, delivery: Delivery) -> Outcome:
-        hub.publish(event.user_id, {"topic": delivery.topic, "event": event.model_dump(mode="json")})
+        hub.publish(
+            event.user_id, {"topic": delivery.topic, "event": event.model_dump(mode="json")}
+        )
         return Outcome.SUCCESS
 
     endpoint = event_endpoint(NAME, on_event)

@@ -12,6 +12,6 @@ from shared.web.app import create_function_app
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
     settings = settings or Settings()
-    dapr = dapr or sidecar_for(settings)
-    firer = ReminderFirer(dapr.state(settings.kv_store), dapr.publisher)
-    return create_function_app(name=NAME, settings=settings, dapr=dapr, routes=routes(firer))
+    sidecar: Dapr = dapr or sidecar_for(settings)
+    firer = ReminderFirer(sidecar.state(settings.kv_store), sidecar.publisher)
+    return create_function_app(name=NAME, settings=settings, dapr=sidecar, routes=routes(firer))

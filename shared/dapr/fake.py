@@ -27,7 +27,9 @@ class Published:
 
 
 class FakeStateStore:
-    def __init__(self, name: str, outbox: FakePublisher | None = None, outbox_topic: str = "") -> None:
+    def __init__(
+        self, name: str, outbox: FakePublisher | None = None, outbox_topic: str = ""
+    ) -> None:
         self.name = name
         self.rows: dict[str, tuple[Any, int]] = {}
         self._outbox = outbox
@@ -90,12 +92,17 @@ class FakeStateStore:
                 await self._outbox.publish(self._outbox_topic, message)
 
     async def query(self, query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
-        rows = [(k, v) for k, (v, _) in sorted(self.rows.items()) if _matches(v, query.get("filter"))]
+        rows = [
+            (k, v) for k, (v, _) in sorted(self.rows.items()) if _matches(v, query.get("filter"))
+        ]
+        # Stable sorts, least significant key first.
         for spec in reversed(query.get("sort", [])):
-            rows.sort(
-                key=lambda kv, s=spec: _sort_key(_path(kv[1], s["key"])),
-                reverse=s.get("order", "ASC").upper() == "DESC",
-            )
+            path: str = spec["key"]
+
+            def by(kv: tuple[str, Any], p: str = path) -> tuple[int, str]:
+                return _sort_key(_path(kv[1], p))
+
+            rows.sort(key=by, reverse=spec.get("order", "ASC").upper() == "DESC")
         page = query.get("page", {})
         start = int(page.get("token") or 0)
         limit = int(page.get("limit") or len(rows) or 1)
@@ -120,12 +127,12 @@ def _sort_key(v: Any) -> tuple[int, str]:
 def _matches(value: Any, flt: dict[str, Any] | None) -> bool:
     if not flt:
         return True
-    (op, arg), = flt.items()
+    ((op, arg),) = flt.items()
     if op == "AND":
         return all(_matches(value, f) for f in arg)
     if op == "OR":
         return any(_matches(value, f) for f in arg)
-    (path, expected), = arg.items()
+    ((path, expected),) = arg.items()
     actual = _path(value, path)
     if op == "EQ":
         return bool(actual == expected)
@@ -141,7 +148,9 @@ class FakePublisher:
     async def publish(
         self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
     ) -> None:
-        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
+        payload = (
+            data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
+        )
         self.messages.append(Published(topic, payload, partition_key))
 
     def on(self, topic: str) -> list[dict[str, Any]]:

@@ -61,7 +61,8 @@ class StateOp:
 
 
 class StateStore(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def get(self, key: str) -> StateItem | None: ...
 
@@ -132,10 +133,17 @@ class Secrets(Protocol):
 class Dapr(Protocol):
     """Everything a function may ask of its sidecar."""
 
-    publisher: Publisher
-    jobs: Jobs
-    invoker: Invoker
-    secrets: Secrets
+    @property
+    def publisher(self) -> Publisher: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+    @property
+    def invoker(self) -> Invoker: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
 
     def state(self, store: str) -> StateStore: ...
 

@@ -57,7 +57,9 @@ def _error(resp: httpx.Response) -> DaprError:
         code, message = body.get("errorCode", ""), body.get("message", message)
     except ValueError:
         pass
-    text = f"dapr {resp.request.method} {resp.request.url.path}: {resp.status_code} {code} {message}"
+    text = (
+        f"dapr {resp.request.method} {resp.request.url.path}: {resp.status_code} {code} {message}"
+    )
     if resp.status_code == 409 or "etag" in message.lower() and "mismatch" in message.lower():
         return EtagMismatch(text, status=resp.status_code, code=code)
     if resp.status_code == 404:
@@ -115,9 +117,7 @@ class SidecarStateStore:
 
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         headers = {"If-Match": etag} if etag is not None else None
-        await self._http.request(
-            "DELETE", f"/v1.0/state/{self.name}/{_q(key)}", headers=headers
-        )
+        await self._http.request("DELETE", f"/v1.0/state/{self.name}/{_q(key)}", headers=headers)
 
     async def transact(self, ops: list[StateOp]) -> None:
         """All or nothing. A `must_not_exist` op on an existing key raises EtagMismatch."""
@@ -143,9 +143,7 @@ class SidecarStateStore:
             raise
 
     async def query(self, query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
-        resp = await self._http.request(
-            "POST", f"/v1.0-alpha1/state/{self.name}/query", json=query
-        )
+        resp = await self._http.request("POST", f"/v1.0-alpha1/state/{self.name}/query", json=query)
         body = resp.json() if resp.content else {}
         items = [StateItem(r["key"], r.get("data"), r.get("etag")) for r in body.get("results", [])]
         return items, body.get("token") or None

@@ -80,7 +80,7 @@ def create_function_app(
     app = Starlette(
         routes=all_routes,
         middleware=[Middleware(TelemetryMiddleware, function=name, routes=all_routes)],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.dapr = dapr

@@ -1,4 +1,4 @@
-"""The error envelope `{"error": {"code", "message", "details"}}` (DESIGN §3); never a stack trace."""
+"""The error envelope `{"error": {"code", "message", "details"}}` (DESIGN §3); no stack traces."""
 
 from __future__ import annotations
 

@@ -145,8 +145,11 @@ def raw_endpoint(
             try:
                 outcome = await handler(data, delivery) or Outcome.SUCCESS
             except Exception:
-                log.exception("handler failed on %s (id %s); asking for redelivery",
-                              delivery.topic, delivery.cloudevent_id)
+                log.exception(
+                    "handler failed on %s (id %s); asking for redelivery",
+                    delivery.topic,
+                    delivery.cloudevent_id,
+                )
                 outcome = Outcome.RETRY
         EVENT_LATENCY.labels(function, delivery.topic).observe(time.perf_counter() - start)
         EVENTS.labels(function, delivery.topic, event_type, outcome.value.lower()).inc()

@@ -1,0 +1,24 @@
+# The commands people and CI use; each is a thin call to scripts/taskwave.
+.PHONY: up down status test unit schemas clean
+
+up:         ## install what is missing, start the whole stack, print the URLs
+	./scripts/taskwave up
+
+down:       ## stop a stack started in another terminal
+	./scripts/taskwave down
+
+status:
+	./scripts/taskwave status
+
+test:       ## everything: lint, types, unit and integration tests on the real stack
+	./scripts/taskwave test
+
+unit:       ## fast loop: no stack needed
+	./scripts/taskwave test -m "not integration"
+
+schemas:    ## regenerate shared/schemas/ from the event models
+	./scripts/taskwave schemas
+
+clean:      ## forget local data (tasks, topics, jobs); caches stay
+	./scripts/taskwave down || true
+	rm -rf .run

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.routing import Route
+
+from functions.recurring.service import Recurrer
+from shared.events import Event, TaskCompleted
+from shared.web.pubsub import Delivery, Outcome, event_endpoint
+
+NAME = "recurring"
+
+
+def routes(recurrer: Recurrer) -> list[Route]:
+    async def on_event(event: Event, _: Delivery) -> Outcome:
+        if not isinstance(event, TaskCompleted):
+            return Outcome.SUCCESS
+        return await recurrer.on_completed(event, datetime.now(UTC))
+
+    # Route named by dapr/subscriptions/recurring.yaml.
+    return [Route("/events/task-events", event_endpoint(NAME, on_event), methods=["POST"])]

@@ -1,0 +1,1 @@
+"""todo-api: REST, chat and web UI; the only writer of task state."""

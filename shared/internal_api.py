@@ -1,0 +1,45 @@
+"""Service-to-service routes (Dapr service invocation): one contract for caller and callee."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events import Priority
+
+_OCCURRENCE_NS = uuid.UUID("3f6d2b0e-97a1-4c1e-8f51-1d2a6c9e7b44")
+
+
+def occurrence_id(series_id: str, occurrence: int) -> str:
+    """The id of a series' n-th occurrence: a replayed completion asks for the same id."""
+    return str(uuid.uuid5(_OCCURRENCE_NS, f"{series_id}:{occurrence}"))
+
+
+class OccurrenceRequest(BaseModel):
+    """recurring -> todo-api: create the next occurrence of a series (idempotent PUT)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_id: str = Field(min_length=1)
+    list_id: str = Field(min_length=1)
+    series_id: str = Field(min_length=1)
+    occurrence: int = Field(ge=2)
+    previous_task_id: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    priority: Priority = "medium"
+    tags: list[str] = Field(default_factory=list)
+    due_at: AwareDatetime | None = None
+    timezone: str = "UTC"
+    recurrence: dict[str, Any] | None = None
+    reminders: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def task_id(self) -> str:
+        return occurrence_id(self.series_id, self.occurrence)
+
+
+def occurrence_path(task_id: str) -> str:
+    return f"internal/v1/tasks/{task_id}"

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.testclient import TestClient
+
+from functions.reminders.app import create_app
+from functions.reminders.service import fired_key, job_name
+from functions.reminders.settings import Settings
+from shared.dapr.fake import FakeDapr
+from shared.events import ReminderDue, parse_event
+
+
+def _job(fire_at: datetime) -> dict[str, object]:
+    return {
+        "user_id": "u1",
+        "list_id": "l1",
+        "task_id": "t1",
+        "reminder_index": 0,
+        "occurrence": 1,
+        "fire_at": fire_at.isoformat(),
+        "title": "call mom",
+    }
+
+
+def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
+    dapr = FakeDapr()
+    client = TestClient(create_app(Settings(), dapr))
+    name = job_name("t1", 0)
+    fire_at = datetime.now(UTC) - timedelta(milliseconds=200)
+    first = client.post(f"/job/{name}", json=_job(fire_at))
+    second = client.post(f"/job/{name}", json=_job(fire_at))
+    assert first.json() == {"job": name, "published": True}
+    assert second.json() == {"job": name, "published": False}
+    published = dapr.publisher.messages
+    assert len(published) == 1 and published[0].topic == "reminders"
+    assert published[0].partition_key == "u1"
+    event = parse_event(published[0].data)
+    assert isinstance(event, ReminderDue) and event.title == "call mom"
+    row = dapr.state("kv").rows[fired_key(name, 1)][0]
+    assert row["event_id"] == str(event.event_id) and row["lateness_s"] >= 0.2
+
+
+def test_the_event_id_is_stable_per_reminder_occurrence() -> None:
+    """A crash between publish and record re-publishes the SAME id: consumers deduplicate."""
+    fire_at = datetime.now(UTC)
+    ids = []
+    for _ in range(2):
+        dapr = FakeDapr()
+        TestClient(create_app(Settings(), dapr)).post("/job/j", json=_job(fire_at))
+        ids.append(dapr.publisher.messages[0].data["event_id"])
+    assert ids[0] == ids[1]
+
+
+def test_a_malformed_job_is_refused_and_publishes_nothing() -> None:
+    dapr = FakeDapr()
+    client = TestClient(create_app(Settings(), dapr))
+    resp = client.post("/job/x", json={"user_id": "u1"})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "validation_error"
+    assert dapr.publisher.messages == []

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from functions.todo_api.app import create_app
+from functions.todo_api.settings import Settings
+from shared.dapr.fake import FakeDapr
+from shared.events import TaskCreated, parse_event
+from shared.internal_api import OccurrenceRequest, occurrence_path
+
+TOKEN = "sidecar-token"
+
+
+def _setup() -> tuple[TestClient, FakeDapr]:
+    dapr = FakeDapr(outbox={"tasks": "task-events"})
+    settings = Settings(app_api_token=SecretStr(TOKEN))
+    return TestClient(create_app(settings, dapr)), dapr
+
+
+def _request() -> OccurrenceRequest:
+    return OccurrenceRequest(
+        user_id="u1",
+        list_id="l1",
+        series_id="s1",
+        occurrence=3,
+        previous_task_id="p",
+        title="stretch",
+        due_at=datetime(2027, 1, 3, 8, tzinfo=UTC),
+    )
+
+
+RECURRING = {"dapr-api-token": TOKEN, "dapr-caller-app-id": "recurring"}
+
+
+def test_creates_the_occurrence_once_with_one_event() -> None:
+    client, dapr = _setup()
+    req = _request()
+    first = client.put(
+        f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
+    )
+    second = client.put(
+        f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
+    )
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json()
+    events = dapr.publisher.on("task-events")
+    assert len(events) == 1
+    event = parse_event(events[0])
+    assert isinstance(event, TaskCreated) and event.task.occurrence == 3
+
+
+def test_refuses_other_callers_and_forged_headers() -> None:
+    client, dapr = _setup()
+    req = _request()
+    path = f"/{occurrence_path(req.task_id)}"
+    for headers in (
+        {"dapr-api-token": TOKEN, "dapr-caller-app-id": "audit"},
+        {"dapr-caller-app-id": "recurring"},
+        {"dapr-api-token": "guess", "dapr-caller-app-id": "recurring"},
+    ):
+        assert client.put(path, content=req.model_dump_json(), headers=headers).status_code == 403
+    assert dapr.publisher.messages == [] and dapr.state("tasks").rows == {}
+
+
+def test_rejects_an_id_not_derived_from_the_series() -> None:
+    client, dapr = _setup()
+    resp = client.put(
+        "/internal/v1/tasks/chosen-by-caller",
+        content=_request().model_dump_json(),
+        headers=RECURRING,
+    )
+    assert resp.status_code == 422 and dapr.state("tasks").rows == {}
+
+
+def test_bad_input_is_a_422_naming_the_field() -> None:
+    client, dapr = _setup()
+    body = _request().model_dump(mode="json") | {"priority": "sky-high"}
+    resp = client.put(f"/{occurrence_path(_request().task_id)}", json=body, headers=RECURRING)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == "priority"
+    assert dapr.state("tasks").rows == {}

@@ -1,0 +1,278 @@
+"""Issue 2's proofs, on the real stack and through the sidecars only."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.dapr import EtagMismatch, JobSpec, StateOp
+from shared.dapr.sidecar import DaprSidecar
+from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, parse_event
+from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
+from shared.topics import Topic, dead_letter
+from stack.services import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def _poll(probe: Any, timeout: float = 30.0, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(every)
+    return None
+
+
+def _state(stack: Stack, fn: str, store: str, key: str) -> Any:
+    resp = httpx.get(f"{stack.config.dapr_url(fn)}/v1.0/state/{store}/{key}", timeout=5)
+    return resp.json() if resp.status_code == 200 and resp.content else None
+
+
+def _snapshot(task_id: str, now: datetime, **extra: Any) -> TaskSnapshot:
+    return TaskSnapshot(
+        id=task_id,
+        list_id="list-1",
+        title="water the plants",
+        created_at=now,
+        updated_at=now,
+        **extra,
+    )
+
+
+def _is_cloudevent(value: dict[str, Any]) -> bool:
+    return value.get("specversion") == "1.0" and "id" in value and "data" in value
+
+
+def test_event_from_todo_api_reaches_audit_as_one_cloudevent(
+    stack: Stack, topic_reader: Any
+) -> None:
+    """(a) + (d): recurring's sidecar invokes todo-api, whose outbox publishes ONE CloudEvent."""
+    reader = topic_reader(Topic.TASK_EVENTS.value)
+    series = str(uuid.uuid4())
+    request = OccurrenceRequest(
+        user_id="alice",
+        list_id="list-a",
+        series_id=series,
+        occurrence=2,
+        previous_task_id=str(uuid.uuid4()),
+        title="pay rent",
+        due_at=datetime(2027, 1, 1, 9, tzinfo=UTC),
+        timezone="Europe/Berlin",
+    )
+    resp = httpx.put(
+        f"{stack.config.dapr_url('recurring')}/v1.0/invoke/todo-api/method/"
+        + occurrence_path(request.task_id),
+        content=request.model_dump_json(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["id"] == occurrence_id(series, 2)
+
+    records = reader.wait_for(lambda v: v.get("data", {}).get("task_id") == request.task_id)
+    assert len(records) == 1
+    envelope = records[0].value
+    assert _is_cloudevent(envelope), envelope
+    assert not _is_cloudevent(envelope["data"]), "double-wrapped CloudEvent"
+    event = parse_event(envelope["data"])
+    assert isinstance(event, TaskCreated)
+    assert event.task.title == "pay rent" and event.user_id == "alice"
+
+    entry = _poll(lambda: _state(stack, "audit", "kv", f"event|{event.event_id}"))
+    assert entry is not None, "audit did not store the event"
+    assert parse_event(entry["event"]) == event
+    assert entry["topic"] == Topic.TASK_EVENTS.value
+
+    # The same PUT again is answered from the store: no second task, no second event.
+    again = httpx.put(
+        f"{stack.config.dapr_url('recurring')}/v1.0/invoke/todo-api/method/"
+        + occurrence_path(request.task_id),
+        content=request.model_dump_json(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert again.status_code == 200
+    reader.poll(3)
+    assert (
+        len([r for r in reader.records if r.value["data"].get("task_id") == request.task_id]) == 1
+    )
+
+
+def test_internal_route_refuses_other_callers(stack: Stack) -> None:
+    request = OccurrenceRequest(
+        user_id="mallory", list_id="l", series_id="s", occurrence=2, previous_task_id="p", title="x"
+    )
+    path = occurrence_path(request.task_id)
+    # Through another app's sidecar: wrong caller identity.
+    via_audit = httpx.put(
+        f"{stack.config.dapr_url('audit')}/v1.0/invoke/todo-api/method/{path}",
+        content=request.model_dump_json(),
+        timeout=10,
+    )
+    assert via_audit.status_code == 403
+    # Straight at the app port, with a forged caller header but no sidecar token.
+    direct = httpx.put(
+        f"{stack.config.url('todo-api')}/{path}",
+        content=request.model_dump_json(),
+        headers={"dapr-caller-app-id": "recurring"},
+        timeout=10,
+    )
+    assert direct.status_code == 403
+    assert direct.json()["error"]["code"] == "forbidden"
+
+
+async def test_job_calls_reminders_on_time(
+    stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
+) -> None:
+    """(b): a job due in 3 s reaches POST /job/{name} within 1 s of its due time."""
+    reader = topic_reader(Topic.REMINDERS.value)
+    name = f"reminder--{uuid.uuid4()}--0"
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    data = {
+        "user_id": "bob",
+        "list_id": "list-b",
+        "task_id": "t-1",
+        "reminder_index": 0,
+        "occurrence": 1,
+        "fire_at": due.isoformat(),
+        "title": "call mom",
+    }
+    await sidecars["reminders"].jobs.schedule(JobSpec(name=name, due_time=due, data=data))
+    assert await sidecars["reminders"].jobs.get(name) is not None
+    fired = _poll(lambda: _state(stack, "reminders", "kv", f"fired|{name}|1"), timeout=20)
+    assert fired is not None, "the job never reached reminders"
+    lateness = (datetime.fromisoformat(fired["fired_at"]) - due).total_seconds()
+    print(f"\njob lateness: {lateness * 1000:.0f} ms (due {due.isoformat()})")
+    assert 0 <= lateness < 1.0
+    records = reader.wait_for(lambda v: v.get("data", {}).get("job_name") == name)
+    assert len(records) == 1 and records[0].value["data"]["type"] == "reminder.due"
+    assert records[0].key == b"bob"  # partitioned by user
+
+
+async def test_outbox_publishes_once_and_never_for_a_failed_transaction(
+    stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
+) -> None:
+    """(c): one event per committed transaction; none when the transaction fails."""
+    reader = topic_reader(Topic.TASK_EVENTS.value)
+    tasks = sidecars["todo-api"].state("tasks")
+    now = datetime.now(UTC)
+    task_id = str(uuid.uuid4())
+    key = f"task|{task_id}"
+    ok = TaskCreated(
+        user_id="carol", list_id="list-c", task_id=task_id, task=_snapshot(task_id, now)
+    )
+    await tasks.transact(
+        [StateOp.insert(key, ok.task.model_dump(mode="json")), StateOp.outbox_event(key, ok)]
+    )
+
+    failed = TaskCompleted(
+        user_id="carol",
+        list_id="list-c",
+        task_id=task_id,
+        task=_snapshot(task_id, now, status="completed"),
+    )
+    with pytest.raises(EtagMismatch):
+        # The row exists now, so an insert-only upsert makes the whole transaction fail.
+        await tasks.transact(
+            [
+                StateOp.insert(key, failed.task.model_dump(mode="json")),
+                StateOp.outbox_event(key, failed),
+            ]
+        )
+
+    published = reader.wait_for(lambda v: v.get("data", {}).get("task_id") == task_id)
+    reader.poll(4)  # the outbox holds each message ~1 s; give a stray one time to show
+    mine = [r.value["data"] for r in reader.records if r.value["data"].get("task_id") == task_id]
+    assert [m["event_id"] for m in mine] == [str(ok.event_id)], mine
+    stored = await tasks.get(key)
+    assert stored is not None and stored.value["status"] == "open"
+    assert published
+
+
+async def test_secret_is_read_from_the_secret_store(
+    stack: Stack, sidecars: dict[str, DaprSidecar]
+) -> None:
+    """(e)"""
+    on_disk = json.loads(stack.secrets_file.read_text())
+    secret = await sidecars["todo-api"].secrets.get_secret("jwt")
+    assert secret == on_disk["jwt"] and len(secret["signingKey"]) >= 32
+
+
+async def test_drop_goes_to_dead_letters(
+    stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
+) -> None:
+    """(f) DROP: a poison message lands in task-events-dlq, and the stream keeps moving."""
+    dlq = topic_reader(dead_letter(Topic.TASK_EVENTS))
+    events = topic_reader(Topic.TASK_EVENTS.value)
+    poison_id = str(uuid.uuid4())
+    resp = httpx.post(
+        f"{stack.config.dapr_url('todo-api')}/v1.0/publish/pubsub/task-events",
+        params={"metadata.cloudevent.id": poison_id, "metadata.partitionKey": "eve"},
+        json={"type": "task.created", "title": "no ids, no task: not our schema"},
+        timeout=10,
+    )
+    assert resp.status_code == 204
+    dead = dlq.wait_for(lambda v: v.get("id") == poison_id)
+    assert dead, "the poison message never reached the dead-letter topic"
+    kept = _poll(lambda: _state(stack, "audit", "kv", f"deadletter|{poison_id}"))
+    assert kept is not None and kept["data"]["title"].startswith("no ids")
+    assert kept["topic"] == Topic.TASK_EVENTS.value
+
+    # A good event behind it (same partition key) is still handled.
+    now = datetime.now(UTC)
+    good = TaskCreated(user_id="eve", list_id="l-e", task_id="t-e", task=_snapshot("t-e", now))
+    await sidecars["todo-api"].publisher.publish(Topic.TASK_EVENTS, good, partition_key="eve")
+    assert _poll(lambda: _state(stack, "audit", "kv", f"event|{good.event_id}"))
+    assert events.wait_for(lambda v: v.get("id") == str(good.event_id))
+
+
+def _metric(stack: Stack, fn: str, name: str, **labels: str) -> float:
+    text = httpx.get(f"{stack.config.url(fn)}/metrics", timeout=5).text
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_retry_is_redelivered_until_it_succeeds(
+    stack: Stack, sidecars: dict[str, DaprSidecar]
+) -> None:
+    """(f) RETRY: audit cannot store while PostgreSQL is down, answers RETRY, and Dapr
+    redelivers until the event is stored once PostgreSQL is back."""
+    before = _metric(stack, "audit", "taskwave_events_total", topic="task-events", outcome="retry")
+    postgres = next(p for p in stack.sup.procs if p.name == "postgres")
+    stack.sup.stop(postgres)
+    try:
+        now = datetime.now(UTC)
+        event = TaskCreated(
+            user_id="frank", list_id="l-f", task_id="t-f", task=_snapshot("t-f", now)
+        )
+        await sidecars["todo-api"].publisher.publish(
+            Topic.TASK_EVENTS, event, partition_key="frank"
+        )
+        retried = _poll(
+            lambda: (
+                _metric(
+                    stack, "audit", "taskwave_events_total", topic="task-events", outcome="retry"
+                )
+                > before
+            ),
+            timeout=30,
+        )
+        assert retried, "audit never answered RETRY while the store was down"
+    finally:
+        stack.start_postgres()
+        stack.wait("postgres", stack._postgres_ready, 60)
+    entry = _poll(lambda: _state(stack, "audit", "kv", f"event|{event.event_id}"), timeout=60)
+    assert entry is not None, "the event was lost instead of redelivered"
