@@ -44,6 +44,9 @@ class TaskSnapshot(_Model):
     status: Status = "open"
     completed_at: AwareDatetime | None = None
     series_id: str | None = None
+    # Due date of the series' first occurrence: keeps "monthly on the 31st" and
+    # "every 2 weeks" anchored however the occurrences in between fell.
+    series_start: AwareDatetime | None = None
     occurrence: int = 1
     created_at: AwareDatetime
     updated_at: AwareDatetime

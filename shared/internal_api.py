@@ -32,6 +32,7 @@ class OccurrenceRequest(BaseModel):
     priority: Priority = "medium"
     tags: list[str] = Field(default_factory=list)
     due_at: AwareDatetime | None = None
+    series_start: AwareDatetime | None = None
     timezone: str = "UTC"
     recurrence: dict[str, Any] | None = None
     reminders: list[dict[str, Any]] = Field(default_factory=list)

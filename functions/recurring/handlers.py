@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.routing import Route
 
 from functions.recurring.service import Recurrer
@@ -15,7 +13,8 @@ def routes(recurrer: Recurrer) -> list[Route]:
     async def on_event(event: Event, _: Delivery) -> Outcome:
         if not isinstance(event, TaskCompleted):
             return Outcome.SUCCESS
-        return await recurrer.on_completed(event, datetime.now(UTC))
+        # The completion's own time, not the clock: a replay computes the same date.
+        return await recurrer.on_completed(event, event.occurred_at)
 
     # Route named by dapr/subscriptions/recurring.yaml.
     return [Route("/events/task-events", event_endpoint(NAME, on_event), methods=["POST"])]

@@ -1,9 +1,26 @@
+"""The task's recurrence, evaluated with the shared domain rules (DESIGN §4)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
+from shared.domain.recurrence import Recurrence, next_occurrence
 from shared.events import TaskSnapshot
 
 
 def next_due(task: TaskSnapshot, now: datetime) -> datetime | None:
-    return None  # TEMP until the domain lands
+    """Next due date after this (completed) occurrence; ValueError if the rule is unusable."""
+    if task.recurrence is None:
+        return None
+    rule = Recurrence.model_validate(task.recurrence)
+    # A repeating task without a due date repeats from when it was done.
+    anchor = task.due_at or task.completed_at or now
+    return next_occurrence(
+        rule,
+        series_start=task.series_start or anchor,
+        previous_due=anchor,
+        tz=task.timezone,
+        now=now,
+        occurrence=task.occurrence,
+        completed_at=task.completed_at,
+    )

@@ -37,6 +37,7 @@ def next_request(
         priority=task.priority,
         tags=task.tags,
         due_at=due,
+        series_start=task.series_start or task.due_at,
         timezone=task.timezone,
         recurrence=task.recurrence,
         reminders=task.reminders,

@@ -32,6 +32,7 @@ class TaskService:
             recurrence=request.recurrence,
             reminders=request.reminders,
             series_id=request.series_id,
+            series_start=request.series_start,
             occurrence=request.occurrence,
             created_at=now,
             updated_at=now,

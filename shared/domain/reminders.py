@@ -32,7 +32,7 @@ def parse_duration(value: str) -> timedelta:
     m = _DURATION.fullmatch(text)
     if m is None or not any(m.groupdict().values()):
         date_part = text.partition("T")[0]
-        if m is None and ("Y" in date_part or "M" in date_part):
+        if re.fullmatch(r"P(\d+[YMWD])+", date_part) and re.search("[YM]", date_part):
             raise ValueError(f"{value!r}: years and months have no fixed length; use weeks or days")
         raise ValueError(f"{value!r} is not an ISO 8601 duration like PT15M, PT1H30M or P1D")
     return timedelta(**{k: int(v) for k, v in m.groupdict().items() if v is not None})

@@ -276,3 +276,49 @@ async def test_retry_is_redelivered_until_it_succeeds(
         stack.wait("postgres", stack._postgres_ready, 60)
     entry = _poll(lambda: _state(stack, "audit", "kv", f"event|{event.event_id}"), timeout=60)
     assert entry is not None, "the event was lost instead of redelivered"
+
+
+async def test_completing_a_repeating_task_creates_the_next_one_once(
+    stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
+) -> None:
+    """(d) end to end: task.completed -> recurring -> Dapr invocation -> todo-api, idempotent."""
+    reader = topic_reader(Topic.TASK_EVENTS.value)
+    tasks = sidecars["todo-api"].state("tasks")
+    now = datetime.now(UTC)
+    series = str(uuid.uuid4())
+    due = datetime(2027, 3, 31, 7, tzinfo=UTC)  # 09:00 in Berlin (CEST)
+    done = _snapshot(
+        series,
+        now,
+        status="completed",
+        completed_at=now,
+        due_at=due,
+        timezone="Europe/Berlin",
+        recurrence={"frequency": "monthly"},
+        series_id=series,
+        series_start=due,
+    )
+    event = TaskCompleted(user_id="gina", list_id="list-1", task_id=series, task=done)
+    key = f"task|{series}"
+    await tasks.transact(
+        [StateOp.upsert(key, done.model_dump(mode="json")), StateOp.outbox_event(key, event)]
+    )
+
+    next_id = occurrence_id(series, 2)
+    row = _poll(lambda: _state(stack, "todo-api", "tasks", f"task|{next_id}"), timeout=45)
+    assert row is not None, "recurring never created the next occurrence"
+    # Monthly on the 31st: April has 30 days; still 09:00 Berlin time.
+    assert row["due_at"].startswith("2027-04-30T07:00:00")
+    assert (row["occurrence"], row["series_id"], row["title"]) == (2, series, "water the plants")
+
+    # A redelivered completion creates nothing new.
+    await sidecars["todo-api"].publisher.publish(Topic.TASK_EVENTS, event, partition_key="gina")
+    assert len(reader.wait_for(lambda v: v.get("id") == str(event.event_id))) == 1
+    reader.poll(5)
+    created = [
+        r
+        for r in reader.records
+        if r.value["data"].get("type") == "task.created"
+        and r.value["data"].get("task_id") == next_id
+    ]
+    assert len(created) == 1

@@ -1,0 +1,87 @@
+"""The Dapr resources in dapr/ agree with the code: routes, scopes, topics, components."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from starlette.routing import Route
+
+from shared.dapr.fake import FakeDapr
+from shared.settings import FunctionSettings
+from shared.topics import Topic, all_topics, dead_letter
+from stack.config import FUNCTIONS, ROOT, resolve_ports
+
+DAPR = ROOT / "dapr"
+
+
+def _docs(folder: str) -> list[dict[str, Any]]:
+    return [
+        d
+        for p in sorted((DAPR / folder).glob("*.yaml"))
+        for d in yaml.safe_load_all(p.read_text())
+        if d
+    ]
+
+
+def _app_routes(fn: str) -> set[str]:
+    module = __import__(f"{FUNCTIONS[fn]}.app", fromlist=["create_app"])
+    app = module.create_app(dapr=FakeDapr())
+    return {r.path for r in app.routes if isinstance(r, Route)}
+
+
+SUBSCRIPTIONS = _docs("subscriptions")
+COMPONENTS = {d["metadata"]["name"]: d for d in _docs("components")}
+
+
+@pytest.mark.parametrize("sub", SUBSCRIPTIONS, ids=lambda s: s["metadata"]["name"])
+def test_every_subscription_routes_to_an_existing_handler(sub: dict[str, Any]) -> None:
+    spec = sub["spec"]
+    assert sub["apiVersion"] == "dapr.io/v2alpha1" and sub["kind"] == "Subscription"
+    assert spec["topic"] in all_topics()
+    assert spec["pubsubname"] in COMPONENTS
+    for app_id in sub["scopes"]:
+        assert app_id in COMPONENTS[spec["pubsubname"]]["scopes"]
+        assert spec["routes"]["default"] in _app_routes(app_id)
+
+
+def test_every_main_topic_subscription_has_its_dead_letter_topic() -> None:
+    for sub in SUBSCRIPTIONS:
+        topic = sub["spec"]["topic"]
+        if topic in {t.value for t in Topic}:
+            assert sub["spec"]["deadLetterTopic"] == dead_letter(Topic(topic))
+
+
+def test_components_are_scoped_and_named_as_the_settings_expect() -> None:
+    defaults = FunctionSettings()
+    for name in (
+        defaults.pubsub,
+        defaults.state_store,
+        defaults.kv_store,
+        defaults.secret_store,
+        "pubsub-fanout",
+    ):
+        assert name in COMPONENTS, name
+    for comp in COMPONENTS.values():
+        assert comp["scopes"], f"{comp['metadata']['name']} has no scopes"
+        assert set(comp["scopes"]) <= set(FUNCTIONS)
+    assert COMPONENTS["tasks"]["scopes"] == ["todo-api"]  # the only writer of task state
+    meta = {m["name"]: m.get("value") for m in COMPONENTS["tasks"]["spec"]["metadata"]}
+    assert meta["outboxPublishTopic"] == Topic.TASK_EVENTS.value
+    assert COMPONENTS["tasks"]["spec"]["version"] == "v1"  # v1 has the Query API
+
+
+def test_dapr_run_file_matches_the_launcher() -> None:
+    run = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+    ports = resolve_ports(free=False)
+    apps = {a["appID"]: a for a in run["apps"]}
+    assert set(apps) == set(FUNCTIONS)
+    for app_id, app in apps.items():
+        assert app["command"][-1] == FUNCTIONS[app_id]
+        assert app["appPort"] == ports[f"{app_id}.app"]
+        assert app["daprHTTPPort"] == ports[f"{app_id}.dapr-http"]
+    for path in run["common"]["resourcesPaths"]:
+        assert (ROOT / path).is_dir()
+    assert Path(ROOT / run["common"]["configFilePath"]).is_file()

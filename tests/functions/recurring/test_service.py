@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from functions.recurring.service import Recurrer, next_request
+from shared.dapr import DaprError, InvokeResponse
+from shared.dapr.fake import FakeInvoker
+from shared.events import TaskCompleted, TaskSnapshot
+from shared.internal_api import occurrence_id
+from shared.web.pubsub import Outcome
+
+NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
+
+
+def _completed(recurrence: dict[str, Any] | None, occurrence: int = 1) -> TaskCompleted:
+    task = TaskSnapshot(
+        id="t1",
+        list_id="l1",
+        title="standup",
+        created_at=NOW,
+        updated_at=NOW,
+        due_at=NOW,
+        recurrence=recurrence,
+        status="completed",
+        completed_at=NOW,
+        series_id="s1",
+        occurrence=occurrence,
+    )
+    return TaskCompleted(user_id="u1", list_id="l1", task_id="t1", task=task)
+
+
+def _tomorrow(task: TaskSnapshot, now: datetime) -> datetime | None:
+    assert task.due_at is not None
+    return task.due_at + timedelta(days=1)
+
+
+def test_the_next_occurrence_has_a_deterministic_id_and_keeps_the_task() -> None:
+    req = next_request(_completed({"frequency": "daily"}, occurrence=4), _tomorrow, NOW)
+    assert req is not None
+    assert req.task_id == occurrence_id("s1", 5) and req.occurrence == 5
+    assert (req.title, req.list_id, req.user_id) == ("standup", "l1", "u1")
+    assert req.due_at == NOW + timedelta(days=1)
+
+
+def test_no_request_without_recurrence_or_after_the_series_ends() -> None:
+    assert next_request(_completed(None), _tomorrow, NOW) is None
+    assert next_request(_completed({"frequency": "daily"}), lambda t, n: None, NOW) is None
+
+
+async def _run(status: int | Exception) -> tuple[Outcome, FakeInvoker]:
+    invoker = FakeInvoker()
+
+    async def todo_api(
+        method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> InvokeResponse:
+        if isinstance(status, Exception):
+            raise status
+        return InvokeResponse(status, {}, {})
+
+    invoker.apps["todo-api"] = todo_api
+    outcome = await Recurrer(invoker, _tomorrow, "todo-api").on_completed(
+        _completed({"frequency": "daily"}), NOW
+    )
+    return outcome, invoker
+
+
+async def test_outcomes_follow_todo_api_answers() -> None:
+    assert (await _run(201))[0] == Outcome.SUCCESS
+    assert (await _run(200))[0] == Outcome.SUCCESS  # already created: a replay
+    assert (await _run(422))[0] == Outcome.DROP
+    assert (await _run(503))[0] == Outcome.RETRY
+    assert (await _run(429))[0] == Outcome.RETRY
+    assert (await _run(DaprError("down")))[0] == Outcome.RETRY
+    _, invoker = await _run(201)
+    app, method, path, _ = invoker.calls[0]
+    assert (app, method, path) == ("todo-api", "PUT", f"internal/v1/tasks/{occurrence_id('s1', 2)}")
+
+
+async def test_an_unusable_recurrence_is_dead_lettered() -> None:
+    def broken(task: TaskSnapshot, now: datetime) -> datetime | None:
+        raise ValueError("FREQ=SECONDLY is not supported")
+
+    outcome = await Recurrer(FakeInvoker(), broken, "todo-api").on_completed(
+        _completed({"rrule": "FREQ=SECONDLY"}), NOW
+    )
+    assert outcome == Outcome.DROP
