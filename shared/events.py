@@ -12,6 +12,8 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from shared.domain.recurrence import Recurrence
+from shared.domain.reminders import ReminderSpec
 from shared.topics import Topic
 
 SCHEMA_VERSION = 1
@@ -39,8 +41,8 @@ class TaskSnapshot(_Model):
     tags: list[str] = Field(default_factory=list)
     due_at: AwareDatetime | None = None
     timezone: str = "UTC"
-    recurrence: dict[str, Any] | None = None
-    reminders: list[dict[str, Any]] = Field(default_factory=list)
+    recurrence: Recurrence | None = None
+    reminders: list[ReminderSpec] = Field(default_factory=list)
     status: Status = "open"
     completed_at: AwareDatetime | None = None
     series_id: str | None = None

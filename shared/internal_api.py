@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.domain.recurrence import Recurrence
+from shared.domain.reminders import ReminderSpec
 from shared.events import Priority
 
 _OCCURRENCE_NS = uuid.UUID("3f6d2b0e-97a1-4c1e-8f51-1d2a6c9e7b44")
@@ -34,8 +35,8 @@ class OccurrenceRequest(BaseModel):
     due_at: AwareDatetime | None = None
     series_start: AwareDatetime | None = None
     timezone: str = "UTC"
-    recurrence: dict[str, Any] | None = None
-    reminders: list[dict[str, Any]] = Field(default_factory=list)
+    recurrence: Recurrence | None = None
+    reminders: list[ReminderSpec] = Field(default_factory=list)
 
     @property
     def task_id(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.recurrence import Recurrence, next_occurrence
+from shared.domain.recurrence import next_occurrence
 from shared.events import TaskSnapshot
 
 
@@ -12,11 +12,10 @@ def next_due(task: TaskSnapshot, now: datetime) -> datetime | None:
     """Next due date after this (completed) occurrence; ValueError if the rule is unusable."""
     if task.recurrence is None:
         return None
-    rule = Recurrence.model_validate(task.recurrence)
     # A repeating task without a due date repeats from when it was done.
     anchor = task.due_at or task.completed_at or now
     return next_occurrence(
-        rule,
+        task.recurrence,
         series_start=task.series_start or anchor,
         previous_due=anchor,
         tz=task.timezone,
