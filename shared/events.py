@@ -53,6 +53,7 @@ class TaskSnapshot(_Model):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int = 1
+    created_by: str | None = None
 
 
 class EventBase(_Model):

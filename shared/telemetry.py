@@ -40,8 +40,10 @@ def setup_logging(service: str, level: str = "INFO", json_logs: bool = True) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log duplicates our request metrics and spans.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # uvicorn's access log duplicates our request metrics and spans; httpx would log
+    # every sidecar call at INFO.
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def setup_tracing(service: str, otlp_endpoint: str | None) -> None:

@@ -1,27 +1,384 @@
+"""todo-api's HTTP surface: thin handlers that parse, call the service, and present."""
+
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from functions.todo_api.service import TaskService
+from functions.todo_api import domain
+from functions.todo_api.auth import (
+    Accounts,
+    BadCredentials,
+    BadToken,
+    Tokens,
+    User,
+    UsernameTaken,
+)
+from functions.todo_api.models import (
+    ClientConfig,
+    Register,
+    SearchParams,
+    TaskCreate,
+    TaskOut,
+    TaskPage,
+    TaskPatch,
+    TokenOut,
+    TokenRequest,
+    UserOut,
+)
+from functions.todo_api.search import BadCursor
+from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
 from functions.todo_api.settings import Settings
+from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
+from shared.web.openapi import Endpoint, document
 
 NAME = "todo-api"
+API = "/api/v1"
+M = TypeVar("M", bound=BaseModel)
 
 
-def internal_routes(service: TaskService, settings: Settings) -> list[Route]:
-    async def put_occurrence(request: Request) -> Response:
-        require_caller(request, settings.internal_callers, settings.app_api_token)
-        body = OccurrenceRequest.model_validate_json(await request.body())
+async def parse_body(request: Request, model: type[M], limit: int) -> M:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ApiError(
+            422,
+            "request body is not valid JSON",
+            details=[{"field": "body", "message": "invalid JSON"}],
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            422,
+            "request body must be a JSON object",
+            details=[{"field": "body", "message": "expected an object"}],
+        )
+    return model.model_validate(data)  # a ValidationError becomes a 422 naming the field
+
+
+def _task_response(task: TaskSnapshot, etag: str | None, status: int = 200) -> JSONResponse:
+    headers = {"ETag": f'"{etag}"'} if etag else {}
+    if status == 201:
+        headers["Location"] = f"{API}/tasks/{task.id}"
+    return JSONResponse(
+        domain.present(task, datetime.now(UTC)), status_code=status, headers=headers
+    )
+
+
+class Api:
+    """The routes, each declared once for Starlette and the OpenAPI document."""
+
+    def __init__(
+        self, service: TaskService, accounts: Accounts, tokens: Tokens, settings: Settings
+    ) -> None:
+        self.service = service
+        self.accounts = accounts
+        self.tokens = tokens
+        self.settings = settings
+
+    async def user(self, request: Request) -> User:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "missing bearer token", code="unauthorized")
+        try:
+            user_id = await self.tokens.verify(token.strip())
+        except BadToken:
+            raise ApiError(401, "invalid or expired token", code="unauthorized") from None
+        user = await self.accounts.by_id(user_id)
+        if user is None:
+            raise ApiError(401, "unknown user", code="unauthorized")
+        return user
+
+    # -- auth ----------------------------------------------------------------------------
+
+    async def register(self, request: Request) -> Response:
+        body = await parse_body(request, Register, self.settings.max_body_bytes)
+        try:
+            user = await self.accounts.register(
+                body.username, body.password, body.timezone, datetime.now(UTC)
+            )
+        except UsernameTaken:
+            raise ApiError(409, "that username is taken", code="username_taken") from None
+        out = UserOut(
+            id=user.id,
+            username=user.username,
+            timezone=user.timezone,
+            default_list=user.default_list,
+        )
+        return JSONResponse(out.model_dump(), status_code=201)
+
+    async def token(self, request: Request) -> Response:
+        body = await parse_body(request, TokenRequest, self.settings.max_body_bytes)
+        try:
+            user = await self.accounts.authenticate(body.username, body.password)
+        except BadCredentials:
+            raise ApiError(401, "wrong username or password", code="unauthorized") from None
+        token = await self.tokens.issue(user, datetime.now(UTC))
+        out = TokenOut(access_token=token, expires_in=int(self.tokens.ttl.total_seconds()))
+        return JSONResponse(out.model_dump())
+
+    async def me(self, request: Request) -> Response:
+        user = await self.user(request)
+        return JSONResponse(
+            UserOut(
+                id=user.id,
+                username=user.username,
+                timezone=user.timezone,
+                default_list=user.default_list,
+            ).model_dump()
+        )
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    async def create_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        body = await parse_body(request, TaskCreate, self.settings.max_body_bytes)
+        task, etag = await self.service.create(user, body, datetime.now(UTC))
+        return _task_response(task, etag, 201)
+
+    async def list_tasks(self, request: Request) -> Response:
+        user = await self.user(request)
+        params = SearchParams.from_query(request.query_params.multi_items())
+        now = datetime.now(UTC)
+        try:
+            rows, cursor, total = await self.service.search(user, params, now)
+        except BadCursor as exc:
+            raise ApiError(
+                422, str(exc), details=[{"field": "cursor", "message": str(exc)}]
+            ) from None
+        items = [domain.present(TaskSnapshot.model_validate(r), now) for r in rows]
+        return JSONResponse({"items": items, "next_cursor": cursor, "total": total})
+
+    async def get_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        task, etag = await self._guard(self.service.get(user, request.path_params["task_id"]))
+        return _task_response(task, etag)
+
+    async def patch_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        patch = await parse_body(request, TaskPatch, self.settings.max_body_bytes)
+        task, etag = await self._guard(
+            self.service.update(
+                user,
+                request.path_params["task_id"],
+                patch,
+                request.headers.get("if-match"),
+                datetime.now(UTC),
+            )
+        )
+        return _task_response(task, etag)
+
+    async def delete_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        await self._guard(
+            self.service.delete(
+                user,
+                request.path_params["task_id"],
+                request.headers.get("if-match"),
+                datetime.now(UTC),
+            )
+        )
+        return Response(status_code=204)
+
+    async def complete_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        task, etag = await self._guard(
+            self.service.complete(
+                user,
+                request.path_params["task_id"],
+                request.headers.get("if-match"),
+                datetime.now(UTC),
+            )
+        )
+        return _task_response(task, etag)
+
+    async def reopen_task(self, request: Request) -> Response:
+        user = await self.user(request)
+        task, etag = await self._guard(
+            self.service.reopen(
+                user,
+                request.path_params["task_id"],
+                request.headers.get("if-match"),
+                datetime.now(UTC),
+            )
+        )
+        return _task_response(task, etag)
+
+    async def _guard(self, call: Any) -> Any:
+        try:
+            return await call
+        except NotFound:
+            raise ApiError(404, "no such task") from None
+        except PreconditionFailed:
+            raise ApiError(
+                412,
+                "the task changed since that version (ETag); read it again",
+                code="precondition_failed",
+            ) from None
+        except domain.InvalidChange as exc:
+            raise ApiError(422, str(exc)) from None
+
+    # -- meta ----------------------------------------------------------------------------
+
+    async def config(self, request: Request) -> Response:
+        return JSONResponse(ClientConfig(websocket_url=self.settings.websocket_url).model_dump())
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(self.openapi_document())
+
+    def openapi_document(self) -> dict[str, Any]:
+        return document(
+            self.endpoints(),
+            title="taskwave API",
+            version="1.0.0",
+            description="Tasks, search, chat and the audit log of taskwave.",
+        )
+
+    # -- internal (service invocation) ---------------------------------------------------
+
+    async def put_occurrence(self, request: Request) -> Response:
+        require_caller(request, self.settings.internal_callers, self.settings.app_api_token)
+        body = await parse_body(request, OccurrenceRequest, self.settings.max_body_bytes)
         if request.path_params["task_id"] != body.task_id:
             raise ApiError(422, "task id must be derived from series_id and occurrence")
-        task, created = await service.create_occurrence(body, datetime.now(UTC))
+        task, created = await self.service.create_occurrence(body, datetime.now(UTC))
+        if task is None:
+            raise ApiError(410, "that occurrence was deleted", code="gone")
         return JSONResponse(task.model_dump(mode="json"), status_code=201 if created else 200)
 
-    return [Route("/internal/v1/tasks/{task_id}", put_occurrence, methods=["PUT"])]
+    def endpoints(self) -> list[Endpoint]:
+        task_errors = (404, 412)
+        return [
+            Endpoint(
+                "POST",
+                f"{API}/auth/register",
+                self.register,
+                "Create an account",
+                body=Register,
+                response=UserOut,
+                status=201,
+                auth=False,
+                errors=(409,),
+                tags=("auth",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/auth/token",
+                self.token,
+                "Sign in: get a bearer token",
+                body=TokenRequest,
+                response=TokenOut,
+                auth=False,
+                tags=("auth",),
+            ),
+            Endpoint(
+                "GET", f"{API}/me", self.me, "The signed-in user", response=UserOut, tags=("auth",)
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/tasks",
+                self.create_task,
+                "Create a task",
+                body=TaskCreate,
+                response=TaskOut,
+                status=201,
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/tasks",
+                self.list_tasks,
+                "Search, filter, sort and page",
+                query=SearchParams,
+                response=TaskPage,
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/tasks/{{task_id}}",
+                self.get_task,
+                "Read a task",
+                response=TaskOut,
+                errors=(404,),
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "PATCH",
+                f"{API}/tasks/{{task_id}}",
+                self.patch_task,
+                "Change a task",
+                body=TaskPatch,
+                response=TaskOut,
+                errors=task_errors,
+                headers_in=("If-Match",),
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "DELETE",
+                f"{API}/tasks/{{task_id}}",
+                self.delete_task,
+                "Delete a task",
+                status=204,
+                errors=task_errors,
+                headers_in=("If-Match",),
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/tasks/{{task_id}}/complete",
+                self.complete_task,
+                "Complete a task (again: harmless)",
+                response=TaskOut,
+                errors=task_errors,
+                headers_in=("If-Match",),
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/tasks/{{task_id}}/reopen",
+                self.reopen_task,
+                "Reopen a task",
+                response=TaskOut,
+                errors=task_errors,
+                headers_in=("If-Match",),
+                tags=("tasks",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/config",
+                self.config,
+                "Where the web UI finds the WebSocket",
+                response=ClientConfig,
+                auth=False,
+                tags=("meta",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/openapi.json",
+                self.openapi,
+                "This document",
+                auth=False,
+                tags=("meta",),
+            ),
+            Endpoint(
+                "PUT",
+                "/internal/v1/tasks/{task_id}",
+                self.put_occurrence,
+                "Next occurrence of a series (recurring only, via Dapr)",
+                body=OccurrenceRequest,
+                status=201,
+                auth=False,
+                errors=(403, 410),
+                tags=("internal",),
+            ),
+        ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
 from shared.settings import FunctionSettings
@@ -9,3 +11,9 @@ class Settings(FunctionSettings):
     app_id: str = "todo-api"
     # Apps allowed on the internal routes (Dapr's dapr-caller-app-id).
     internal_callers: frozenset[str] = Field(default=frozenset({"recurring"}))
+    # The secret (in the `secrets` store) holding `signingKey` for bearer tokens.
+    jwt_secret: str = "jwt"
+    token_ttl: timedelta = timedelta(hours=12)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
+    websocket_url: str = "/ws"
