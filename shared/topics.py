@@ -27,7 +27,7 @@ def dead_letter(topic: Topic) -> str:
 # topic + "outbox" ("default" namespace outside Kubernetes), and its relay waits
 # ~1 s per message there before re-publishing: throughput is about one message
 # per second per partition, hence many partitions.
-OUTBOX_PARTITIONS = 16
+OUTBOX_PARTITIONS = 64
 
 
 def outbox_topic(

@@ -1,0 +1,49 @@
+"""A small client for todo-api's REST API, as a user would call it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+
+class User:
+    def __init__(self, base_url: str, name: str | None = None, timezone: str = "UTC") -> None:
+        self.name = name or f"u{uuid.uuid4().hex[:12]}"
+        self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=30)
+        made = self.http.post(
+            "/auth/register",
+            json={"username": self.name, "password": "a long passphrase", "timezone": timezone},
+        )
+        assert made.status_code == 201, made.text
+        self.id: str = made.json()["id"]
+        token = self.http.post(
+            "/auth/token", json={"username": self.name, "password": "a long passphrase"}
+        )
+        assert token.status_code == 200, token.text
+        self.token: str = token.json()["access_token"]
+        self.http.headers["authorization"] = f"Bearer {self.token}"
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        resp = self.http.post("/tasks", json={"title": "a task", **fields})
+        assert resp.status_code == 201, resp.text
+        body: dict[str, Any] = resp.json()
+        body["_etag"] = resp.headers["etag"]
+        return body
+
+    def search(self, **params: Any) -> dict[str, Any]:
+        resp = self.http.get("/tasks", params=params)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def all_ids(self, **params: Any) -> list[str]:
+        ids: list[str] = []
+        cursor = None
+        while True:
+            page = self.search(**params, limit=7, **({"cursor": cursor} if cursor else {}))
+            ids += [t["id"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return ids
