@@ -43,10 +43,9 @@ def apply_patch(
     changes = {k: v for k, v in patch.changes().items() if getattr(task, k) != v}
     if not changes:
         return task, []
-    merged: dict[str, Any] = {**task.model_dump(), **changes}
-    if merged["reminders"] and merged["due_at"] is None:
-        if any(r.before is not None for r in merged["reminders"]):
-            raise InvalidChange("reminders with 'before' need a due_at")
+    merged: dict[str, Any] = {**dict(task), **changes}
+    if merged["due_at"] is None and any(r.before is not None for r in merged["reminders"]):
+        raise InvalidChange("reminders with 'before' need a due_at")
     if "recurrence" in changes or "due_at" in changes:
         # A moved due date or a new rule starts the series afresh from here:
         # "the 31st" is now whatever the user just chose.

@@ -74,18 +74,31 @@ class TaskService:
             raise NotFound(task_id)
         return found
 
-    async def _after_commit(self, event: TaskEvent, row: dict[str, Any] | None) -> None:
-        task_id = str(event.task_id)
-        try:
-            await self._publisher.publish(Topic.TASK_UPDATES, event, partition_key=event.user_id)
-        except Exception:
-            # The change and its task-events event are committed; a client that
-            # missed this update catches up by reading.
-            log.exception("task-updates publish failed for %s", task_id)
-        try:
-            await self._cache.changed(event.list_id, task_id, row)
-        except Exception:
-            log.exception("search stamp renewal failed for list %s", event.list_id)
+    async def _after_commit(self, event: TaskEvent, row: dict[str, Any] | None) -> str | None:
+        """Fan the committed change out; returns the row's new ETag (None once deleted)."""
+
+        async def updates() -> None:
+            try:
+                await self._publisher.publish(
+                    Topic.TASK_UPDATES, event, partition_key=event.user_id
+                )
+            except Exception:
+                # The change and its task-events event are committed; a client that
+                # missed this update catches up by reading.
+                log.exception("task-updates publish failed for %s", event.task_id)
+
+        async def stamp() -> None:
+            try:
+                await self._cache.changed(event.list_id, event.task_id, row)
+            except Exception:
+                log.exception("search stamp renewal failed for list %s", event.list_id)
+
+        async def etag() -> str | None:
+            stored = await self._store.get(event.task_id) if row is not None else None
+            return stored[1] if stored else None
+
+        _, _, new_etag = await asyncio.gather(updates(), stamp(), etag())
+        return new_etag
 
     # -- reads --------------------------------------------------------------------------
 
@@ -115,9 +128,7 @@ class TaskService:
             user_id=user.id, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
         )
         await self._store.insert(task, event)
-        await self._after_commit(event, task.model_dump(mode="json"))
-        stored = await self._store.get(task.id)
-        return task, stored[1] if stored else None
+        return task, await self._after_commit(event, task.model_dump(mode="json"))
 
     async def update(
         self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime
@@ -176,9 +187,7 @@ class TaskService:
             await self._store.replace(task, etag, event)
         except Conflict as exc:
             raise PreconditionFailed(task.id) from exc
-        await self._after_commit(event, task.model_dump(mode="json"))
-        stored = await self._store.get(task.id)
-        return task, stored[1] if stored else None
+        return task, await self._after_commit(event, task.model_dump(mode="json"))
 
     async def delete(self, user: User, task_id: str, if_match: str | None, now: datetime) -> None:
         async with self._locked(task_id):
