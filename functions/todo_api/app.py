@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from functions.todo_api.auth import Accounts, Tokens
+from functions.todo_api.auth import Accounts
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
 from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
+from shared.tokens import Tokens
 from shared.web.app import create_function_app
 
 

@@ -1,7 +1,6 @@
-"""Accounts and bearer tokens.
+"""Accounts: Argon2id password hashes (argon2-cffi) in the kv store, one default list each.
 
-Passwords are hashed with Argon2id (argon2-cffi); tokens are HS256 JWTs signed with
-a key read from the Dapr secret store (`jwt.signingKey`), with an expiry.
+Bearer tokens are shared.tokens.Tokens, so realtime verifies the same tokens.
 """
 
 from __future__ import annotations
@@ -9,16 +8,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from shared.dapr import Secrets, StateOp, StateStore
+from shared.dapr import StateOp, StateStore
 
-ISSUER = "taskwave"
 _hasher = PasswordHasher()
 # Verifying against this keeps the response time the same for unknown users.
 _DUMMY_HASH = _hasher.hash("taskwave-timing-equaliser")
@@ -38,10 +35,6 @@ class UsernameTaken(Exception):
 
 
 class BadCredentials(Exception):
-    pass
-
-
-class BadToken(Exception):
     pass
 
 
@@ -118,43 +111,3 @@ def _user(record: dict[str, Any]) -> User:
         default_list=record["default_list"],
         lists=tuple(record["lists"]),
     )
-
-
-class Tokens:
-    """Issues and checks tokens; the signing key comes from the secret store once."""
-
-    def __init__(self, secrets: Secrets, secret_name: str, ttl: timedelta) -> None:
-        self._secrets = secrets
-        self._secret_name = secret_name
-        self.ttl = ttl
-        self._key: str | None = None
-
-    async def key(self) -> str:
-        if self._key is None:
-            secret = await self._secrets.get_secret(self._secret_name)
-            self._key = secret["signingKey"]
-        return self._key
-
-    async def issue(self, user: User, now: datetime) -> str:
-        claims = {
-            "sub": user.id,
-            "name": user.username,
-            "iss": ISSUER,
-            "iat": int(now.timestamp()),
-            "exp": int((now + self.ttl).timestamp()),
-        }
-        return jwt.encode(claims, await self.key(), algorithm="HS256")
-
-    async def verify(self, token: str) -> str:
-        """The user id the token was issued to; BadToken if forged, malformed or expired."""
-        try:
-            claims = jwt.decode(
-                token,
-                await self.key(),
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise BadToken(str(exc)) from exc
-        return str(claims["sub"])

@@ -14,8 +14,6 @@ from functions.todo_api import domain
 from functions.todo_api.auth import (
     Accounts,
     BadCredentials,
-    BadToken,
-    Tokens,
     User,
     UsernameTaken,
 )
@@ -36,6 +34,7 @@ from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
 from functions.todo_api.settings import Settings
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
+from shared.tokens import BadToken, Tokens
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
 from shared.web.openapi import Endpoint, document

@@ -1,0 +1,68 @@
+"""Bearer tokens: HS256 JWTs with an expiry, signed with a key from the Dapr secret store.
+
+todo-api issues them; every function that authenticates users (realtime) verifies
+them with the same key, read once from the `secrets` store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import jwt
+
+from shared.dapr import Secrets
+
+ISSUER = "taskwave"
+
+
+class BadToken(Exception):
+    pass
+
+
+class Subject(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+class Tokens:
+    """Issues and checks tokens; the signing key comes from the secret store once."""
+
+    def __init__(self, secrets: Secrets, secret_name: str, ttl: timedelta) -> None:
+        self._secrets = secrets
+        self._secret_name = secret_name
+        self.ttl = ttl
+        self._key: str | None = None
+
+    async def key(self) -> str:
+        if self._key is None:
+            secret = await self._secrets.get_secret(self._secret_name)
+            self._key = secret["signingKey"]
+        return self._key
+
+    async def issue(self, user: Subject, now: datetime) -> str:
+        claims = {
+            "sub": user.id,
+            "name": user.username,
+            "iss": ISSUER,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.ttl).timestamp()),
+        }
+        return jwt.encode(claims, await self.key(), algorithm="HS256")
+
+    async def verify(self, token: str) -> str:
+        """The user id the token was issued to; BadToken if forged, malformed or expired."""
+        try:
+            claims = jwt.decode(
+                token,
+                await self.key(),
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise BadToken(str(exc)) from exc
+        return str(claims["sub"])
