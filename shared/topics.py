@@ -19,6 +19,11 @@ PARTITIONS: dict[Topic, int] = {
 }
 
 
+# task-updates is a transient client feed: a new realtime replica replays it from
+# the start to be able to serve resumes, so it is kept for one hour only.
+RETENTION_MS: dict[str, int] = {Topic.TASK_UPDATES.value: 3_600_000}
+
+
 def dead_letter(topic: Topic) -> str:
     return f"{topic.value}-dlq"
 

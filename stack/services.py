@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.topics import OUTBOX_PARTITIONS, all_topics, outbox_topic
+from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
 from stack.bootstrap import Tools
 from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, port_in_use
 from stack.errors import StackError
@@ -308,7 +308,10 @@ class Stack:
 
     def _create_topics(self) -> None:
         topics = {**all_topics(), outbox_topic(): OUTBOX_PARTITIONS}
-        specs = [f"{name}:{n}" for name, n in topics.items()]
+        specs = [
+            f"{name}:{n}" + (f":{RETENTION_MS[name]}" if name in RETENTION_MS else "")
+            for name, n in topics.items()
+        ]
         out = run_step(
             "kafka topics",
             self._kafka_java(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.applications import Starlette
 
 from functions.realtime.handlers import NAME, routes
@@ -7,13 +9,25 @@ from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
 from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
+from shared.tokens import Tokens
 from shared.web.app import create_function_app
 
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
     settings = settings or Settings()
     sidecar: Dapr = dapr or sidecar_for(settings)
-    hub = Hub(settings.queue_size)
-    app = create_function_app(name=NAME, settings=settings, dapr=sidecar, routes=routes(hub))
+    hub = Hub(settings.queue_size, settings.retention)
+    tokens = Tokens(sidecar.secrets, settings.jwt_secret, ttl=timedelta(0))  # verifies only
+
+    async def signing_key_loaded() -> bool:
+        return bool(await tokens.key())
+
+    app = create_function_app(
+        name=NAME,
+        settings=settings,
+        dapr=sidecar,
+        routes=routes(hub, tokens, settings),
+        ready_checks={"signing_key": signing_key_loaded},
+    )
     app.state.hub = hub
     return app

@@ -1,24 +1,45 @@
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from functions.realtime.hub import Hub
+from functions.realtime.settings import Settings
+from functions.realtime.ws import serve_socket
 from shared.events import Event
+from shared.tokens import Tokens
 from shared.web.pubsub import Delivery, Outcome, event_endpoint
 
 NAME = "realtime"
 
 
-def routes(hub: Hub) -> list[Route]:
-    async def on_event(event: Event, delivery: Delivery) -> Outcome:
+def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
+    async def on_update(event: Event, delivery: Delivery) -> Outcome:
         hub.publish(
-            event.user_id, {"topic": delivery.topic, "event": event.model_dump(mode="json")}
+            event.user_id,
+            {
+                "type": "event",
+                "seq": delivery.offset,
+                "partition": delivery.partition,
+                "topic": delivery.topic,
+                "event": event.model_dump(mode="json"),
+            },
         )
         return Outcome.SUCCESS
 
-    endpoint = event_endpoint(NAME, on_event)
+    async def socket(ws: WebSocket) -> None:
+        await serve_socket(
+            ws,
+            hub,
+            tokens,
+            heartbeat_s=settings.heartbeat_s,
+            auth_timeout_s=settings.auth_timeout_s,
+        )
+
     return [
-        # Routes named by dapr/subscriptions/realtime.yaml.
-        Route("/events/task-updates", endpoint, methods=["POST"]),
-        Route("/events/reminders", endpoint, methods=["POST"]),
+        # Route named by dapr/subscriptions/realtime.yaml. task-updates is the one
+        # client-facing feed (reminders publish their reminder.due there too), so a
+        # user's stream lives in one partition and its offsets order it.
+        Route("/events/task-updates", event_endpoint(NAME, on_update), methods=["POST"]),
+        WebSocketRoute("/ws", socket),
     ]

@@ -43,6 +43,10 @@ class Delivery:
     topic: str
     pubsub: str
     envelope: dict[str, Any]
+    # Where Kafka stored it (Dapr passes them as `__partition` / `__offset` headers):
+    # the same numbers on every consumer, so they can order and resume streams.
+    partition: int | None = None
+    offset: int | None = None
 
 
 EventHandler = Callable[[Event, Delivery], Awaitable[Outcome | None]]
@@ -61,12 +65,19 @@ async def _envelope(request: Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _delivery(envelope: dict[str, Any]) -> Delivery:
+def _int_header(request: Request, name: str) -> int | None:
+    value = request.headers.get(name)
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
+def _delivery(envelope: dict[str, Any], request: Request) -> Delivery:
     return Delivery(
         cloudevent_id=str(envelope.get("id", "")),
         topic=str(envelope.get("topic", "")),
         pubsub=str(envelope.get("pubsubname", "")),
         envelope=envelope,
+        partition=_int_header(request, "__partition"),
+        offset=_int_header(request, "__offset"),
     )
 
 
@@ -108,7 +119,7 @@ def raw_endpoint(
         if envelope is None:
             EVENTS.labels(function, "", "", "drop").inc()
             return _reply(Outcome.DROP)
-        delivery = _delivery(envelope)
+        delivery = _delivery(envelope, request)
         try:
             data = _data(envelope)
         except ValueError:

@@ -1,8 +1,9 @@
 // Creates the missing topics in one AdminClient round trip (one JVM start
 // instead of one per topic). Run by the launcher as a single-file program:
-//   java -cp '.cache/kafka/lib/*' stack/kafka/CreateTopics.java <bootstrap> name:partitions...
+//   java -cp '.cache/kafka/lib/*' stack/kafka/CreateTopics.java <bootstrap> name:partitions[:retention.ms]...
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,11 @@ public class CreateTopics {
             for (int i = 1; i < args.length; i++) {
                 String[] spec = args[i].split(":");
                 if (!existing.contains(spec[0])) {
-                    missing.add(new NewTopic(spec[0], Integer.parseInt(spec[1]), (short) 1));
+                    NewTopic topic = new NewTopic(spec[0], Integer.parseInt(spec[1]), (short) 1);
+                    if (spec.length > 2) {
+                        topic.configs(Map.of("retention.ms", spec[2]));
+                    }
+                    missing.add(topic);
                 }
             }
             if (!missing.isEmpty()) {

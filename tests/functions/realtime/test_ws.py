@@ -1,0 +1,111 @@
+"""The WebSocket protocol over the in-memory Dapr fake (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from functions.realtime.app import create_app
+from functions.realtime.settings import Settings
+from shared.dapr.fake import FakeDapr, FakeSecrets
+from shared.events import TaskSnapshot, TaskUpdated
+from shared.tokens import Tokens
+
+KEY = {"jwt": {"signingKey": "s" * 48}}
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+class Who:
+    def __init__(self, user_id: str) -> None:
+        self.id = user_id
+        self.username = user_id
+
+
+def token(user_id: str) -> str:
+    from datetime import timedelta
+
+    tokens = Tokens(FakeSecrets(KEY), "jwt", timedelta(hours=1))
+    return asyncio.run(tokens.issue(Who(user_id), datetime.now(UTC)))
+
+
+def deliver(client: TestClient, user_id: str, offset: int, title: str = "t") -> None:
+    task = TaskSnapshot(id="t1", list_id="l1", title=title, created_at=NOW, updated_at=NOW)
+    event = TaskUpdated(user_id=user_id, list_id="l1", task_id="t1", task=task, changed=["title"])
+    body: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(event.event_id),
+        "topic": "task-updates",
+        "pubsubname": "pubsub-fanout",
+        "datacontenttype": "application/json",
+        "data": event.model_dump(mode="json"),
+    }
+    resp = client.post(
+        "/events/task-updates", json=body, headers={"__partition": "2", "__offset": str(offset)}
+    )
+    assert resp.json() == {"status": "SUCCESS"}
+
+
+def _client() -> TestClient:
+    return TestClient(create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)))
+
+
+def test_live_events_reach_all_devices_of_the_user_only() -> None:
+    client = _client()
+    with (
+        client.websocket_connect(f"/ws?token={token('u1')}") as a,
+        client.websocket_connect("/ws") as b,
+        client.websocket_connect(f"/ws?token={token('u2')}") as other,
+    ):
+        b.send_json({"type": "auth", "token": token("u1")})
+        for ws in (a, b, other):
+            assert ws.receive_json()["type"] == "hello"
+        deliver(client, "u1", 41, "hello")
+        for ws in (a, b):
+            got = ws.receive_json()
+            assert (got["type"], got["seq"], got["event"]["task"]["title"]) == (
+                "event",
+                41,
+                "hello",
+            )
+        deliver(client, "u2", 42)
+        assert other.receive_json()["seq"] == 42
+
+
+def test_resume_after_a_cut_sends_exactly_the_missed_events() -> None:
+    client = _client()
+    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:
+        ws.receive_json()
+        deliver(client, "u1", 10)
+        assert ws.receive_json()["seq"] == 10
+    for offset in range(11, 31):
+        deliver(client, "u1", offset)
+    with client.websocket_connect(f"/ws?token={token('u1')}&after=10") as ws:
+        hello = ws.receive_json()
+        assert hello["seq"] == 30
+        assert [ws.receive_json()["seq"] for _ in range(20)] == list(range(11, 31))
+        deliver(client, "u1", 31)
+        assert ws.receive_json()["seq"] == 31
+
+
+def test_resume_from_unknown_history_asks_for_a_resync() -> None:
+    client = _client()
+    deliver(client, "u1", 500)
+    with client.websocket_connect(f"/ws?token={token('u1')}&after=3") as ws:
+        ws.receive_json()
+        assert ws.receive_json() == {"type": "resync", "reason": "history not available"}
+
+
+@pytest.mark.parametrize("url", ["/ws?token=nonsense", "/ws"])
+def test_a_bad_token_gets_a_close_code(url: str) -> None:
+    client = _client()
+    with client.websocket_connect(url) as ws:
+        if url == "/ws":
+            ws.send_json({"type": "auth", "token": "forged"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401

@@ -1,0 +1,75 @@
+"""realtime on the real stack: a change reaches the user's sockets, resume is exact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from stack.services import Stack
+from tests.integration.api import User
+
+pytestmark = pytest.mark.integration
+
+
+def _ws_url(stack: Stack, user: User, after: int | None = None) -> str:
+    url = stack.config.url("realtime").replace("http://", "ws://") + f"/ws?token={user.token}"
+    return url + (f"&after={after}" if after is not None else "")
+
+
+async def _next_event(ws: ClientConnection, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+        if message["type"] != "ping":
+            return dict(message)
+
+
+async def test_changes_reach_every_device_and_resume_is_exact(stack: Stack) -> None:
+    base = stack.config.url("todo-api")
+    ann, bob = User(base), User(base)
+    async with (
+        connect(_ws_url(stack, ann)) as phone,
+        connect(_ws_url(stack, ann)) as laptop,
+        connect(_ws_url(stack, bob)) as bobs,
+    ):
+        for ws in (phone, laptop, bobs):
+            assert (await _next_event(ws))["type"] == "hello"
+        task = await asyncio.to_thread(ann.create, title="sync me")
+        for ws in (phone, laptop):
+            got = await _next_event(ws)
+            assert got["type"] == "event" and got["event"]["task_id"] == task["id"]
+            assert got["event"]["type"] == "task.created"
+        last_seq = got["seq"]
+
+    # Cut: 20 changes while no socket is open.
+    for i in range(20):
+        await asyncio.to_thread(ann.http.patch, f"/tasks/{task['id']}", json={"title": f"v{i}"})
+    async with connect(_ws_url(stack, ann, after=last_seq)) as ws:
+        hello = await _next_event(ws)
+        assert hello["type"] == "hello"
+        missed = [await _next_event(ws) for _ in range(20)]
+        assert [m["event"]["task"]["title"] for m in missed] == [f"v{i}" for i in range(20)]
+        seqs = [m["seq"] for m in missed]
+        assert seqs == sorted(seqs) and seqs[0] > last_seq
+        with pytest.raises(TimeoutError):
+            await _next_event(ws, timeout=2)  # exactly those 20, nothing more
+
+    # bob never heard about any of it.
+    async with connect(_ws_url(stack, bob, after=-1)) as ws:
+        assert (await _next_event(ws))["type"] == "hello"
+        follow = await _next_event(ws, timeout=5)
+        assert follow["type"] == "resync"  # nothing of bob's is retained: reload, no leak
+
+
+async def test_a_bad_token_is_refused_with_a_close_code(stack: Stack) -> None:
+    url = stack.config.url("realtime").replace("http://", "ws://") + "/ws?token=forged"
+    async with connect(url) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
