@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     tasks = TaskStore(sidecar.state(settings.state_store))
     service = TaskService(tasks, ListCache(tasks, kv), sidecar.publisher)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
-    api = Api(service, Accounts(kv), tokens, settings)
+    api = Api(service, Accounts(kv), tokens, settings, sidecar.invoker)
 
     async def signing_key_loaded() -> bool:
         return bool(await tokens.key())

@@ -18,7 +18,10 @@ from functions.todo_api.auth import (
     UsernameTaken,
 )
 from functions.todo_api.models import (
+    AuditQuery,
     ClientConfig,
+    LogPage,
+    PageQuery,
     Register,
     SearchParams,
     TaskCreate,
@@ -32,6 +35,7 @@ from functions.todo_api.models import (
 from functions.todo_api.search import BadCursor
 from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
 from functions.todo_api.settings import Settings
+from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
 from shared.tokens import BadToken, Tokens
@@ -78,8 +82,14 @@ class Api:
     """The routes, each declared once for Starlette and the OpenAPI document."""
 
     def __init__(
-        self, service: TaskService, accounts: Accounts, tokens: Tokens, settings: Settings
+        self,
+        service: TaskService,
+        accounts: Accounts,
+        tokens: Tokens,
+        settings: Settings,
+        invoker: Invoker,
     ) -> None:
+        self.invoker = invoker
         self.service = service
         self.accounts = accounts
         self.tokens = tokens
@@ -227,6 +237,41 @@ class Api:
         except domain.InvalidChange as exc:
             raise ApiError(422, str(exc)) from None
 
+    # -- logs kept by other functions (Dapr service invocation) -----------------------
+
+    async def audit(self, request: Request) -> Response:
+        user = await self.user(request)
+        query = AuditQuery.from_query(request.query_params.multi_items())
+        params = {k: str(v) for k, v in query.model_dump(exclude_none=True).items()}
+        return await self._relay(
+            self.settings.audit_app_id,
+            "internal/v1/audit",
+            params | {"user_id": user.id},
+            "audit log",
+        )
+
+    async def notifications(self, request: Request) -> Response:
+        user = await self.user(request)
+        query = PageQuery.from_query(request.query_params.multi_items())
+        params = {k: str(v) for k, v in query.model_dump(exclude_none=True).items()}
+        return await self._relay(
+            self.settings.reminders_app_id,
+            "internal/v1/notifications",
+            params | {"user_id": user.id},
+            "notifications",
+        )
+
+    async def _relay(self, app_id: str, method: str, params: dict[str, str], what: str) -> Response:
+        try:
+            resp = await self.invoker.invoke(app_id, method, http_method="GET", params=params)
+        except DaprError:
+            raise ApiError(503, f"the {what} is unavailable right now") from None
+        if resp.status == 200:
+            return JSONResponse(resp.body)
+        if resp.status == 422 and isinstance(resp.body, dict) and "error" in resp.body:
+            return JSONResponse(resp.body, status_code=422)  # e.g. a bad cursor
+        raise ApiError(503, f"the {what} is unavailable right now")
+
     # -- meta ----------------------------------------------------------------------------
 
     async def config(self, request: Request) -> Response:
@@ -351,6 +396,26 @@ class Api:
                 errors=task_errors,
                 headers_in=("If-Match",),
                 tags=("tasks",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/audit",
+                self.audit,
+                "Your audit log, oldest first",
+                query=AuditQuery,
+                response=LogPage,
+                errors=(503,),
+                tags=("logs",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/notifications",
+                self.notifications,
+                "Reminders delivered to you, newest first",
+                query=PageQuery,
+                response=LogPage,
+                errors=(503,),
+                tags=("logs",),
             ),
             Endpoint(
                 "GET",

@@ -131,6 +131,14 @@ def _one(value: Any) -> Any:
 One = BeforeValidator(_one)
 
 
+def _grouped(multi: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Query parameters as lists, so a repeated single-valued one can be refused."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in multi:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
 class SortKey(_Strict):
     field: SortField
     descending: bool = False
@@ -160,10 +168,7 @@ class SearchParams(_Strict):
 
     @classmethod
     def from_query(cls, multi: list[tuple[str, str]]) -> SearchParams:
-        grouped: dict[str, list[str]] = {}
-        for key, value in multi:
-            grouped.setdefault(key, []).append(value)
-        return cls.model_validate(grouped)
+        return cls.model_validate(_grouped(multi))
 
 
 # --- responses (documented in the OpenAPI file) -------------------------------------------
@@ -195,3 +200,23 @@ class TokenOut(BaseModel):
 class ClientConfig(BaseModel):
     websocket_url: str
     api_base: str = "/api/v1"
+
+
+class PageQuery(_Strict):
+    limit: Annotated[int, One, Field(ge=1, le=MAX_LIMIT)] = 50
+    cursor: Annotated[str | None, One, StringConstraints(max_length=2000)] = None
+
+    @classmethod
+    def from_query(cls, multi: list[tuple[str, str]]) -> Self:
+        return cls.model_validate(_grouped(multi))
+
+
+class AuditQuery(PageQuery):
+    task_id: Annotated[str | None, One, StringConstraints(max_length=100)] = None
+
+
+class LogPage(BaseModel):
+    """A page of the audit log or of delivered reminders, oldest first / newest first."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None

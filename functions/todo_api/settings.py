@@ -17,3 +17,5 @@ class Settings(FunctionSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
+    audit_app_id: str = "audit"
+    reminders_app_id: str = "reminders"

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
@@ -194,11 +195,14 @@ class FakeInvoker:
         http_method: str = "POST",
         json: Any = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> InvokeResponse:
         self.calls.append((app_id, http_method, method, json))
         route = self.apps.get(app_id)
         if route is None:
             raise DaprError(f"no app {app_id}", status=500)
+        if params:
+            method = f"{method}?{urlencode(params)}"
         return await route(http_method, method, json, headers or {})
 
 

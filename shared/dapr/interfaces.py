@@ -123,6 +123,7 @@ class Invoker(Protocol):
         http_method: str = "POST",
         json: Any = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> InvokeResponse: ...
 
 

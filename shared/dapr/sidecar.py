@@ -223,12 +223,14 @@ class SidecarInvoker:
         http_method: str = "POST",
         json: Any = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> InvokeResponse:
         resp = await self._http.request(
             http_method,
             f"/v1.0/invoke/{_q(app_id)}/method/{method.lstrip('/')}",
             json=json,
             headers=headers,
+            params=params,
             ok=tuple(range(100, 600)),  # the callee's status is the caller's business
         )
         body: Any = None

@@ -1,0 +1,56 @@
+"""/audit and /notifications relay to audit and reminders for the token's user only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from functions.todo_api.app import create_app
+from shared.dapr import DaprError, InvokeResponse
+from shared.dapr.fake import FakeDapr
+
+
+def _client() -> tuple[TestClient, FakeDapr, dict[str, str], str]:
+    dapr = FakeDapr(
+        outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
+    )
+    client = TestClient(create_app(dapr=dapr))
+    made = client.post(
+        "/api/v1/auth/register", json={"username": "ann", "password": "a passphrase"}
+    )
+    tok = client.post("/api/v1/auth/token", json={"username": "ann", "password": "a passphrase"})
+    return (
+        client,
+        dapr,
+        {"authorization": f"Bearer {tok.json()['access_token']}"},
+        made.json()["id"],
+    )
+
+
+def test_the_user_comes_from_the_token_never_from_the_query() -> None:
+    client, dapr, auth, user_id = _client()
+    seen: list[str] = []
+
+    async def audit(method: str, path: str, body: Any, headers: dict[str, str]) -> InvokeResponse:
+        seen.append(path)
+        return InvokeResponse(200, {"items": [], "next_cursor": None}, {})
+
+    dapr.invoker.apps["audit"] = audit
+    ok = client.get("/api/v1/audit", params={"task_id": "t1", "limit": 5}, headers=auth)
+    assert ok.status_code == 200 and ok.json() == {"items": [], "next_cursor": None}
+    assert seen == [f"internal/v1/audit?limit=5&task_id=t1&user_id={user_id}"]
+    sneaky = client.get("/api/v1/audit", params={"user_id": "someone-else"}, headers=auth)
+    assert sneaky.status_code == 422 and len(seen) == 1
+    assert client.get("/api/v1/audit").status_code == 401
+
+
+def test_an_unreachable_log_is_a_503_not_a_500() -> None:
+    client, dapr, auth, _ = _client()
+
+    async def down(method: str, path: str, body: Any, headers: dict[str, str]) -> InvokeResponse:
+        raise DaprError("no route to reminders")
+
+    dapr.invoker.apps["reminders"] = down
+    resp = client.get("/api/v1/notifications", headers=auth)
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
