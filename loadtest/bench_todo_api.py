@@ -13,10 +13,9 @@ import asyncio
 import json
 import platform
 import random
-import tempfile
 import time
 import uuid
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 
 from loadtest.stats import summary_ms
+from stack.services import private_stack
 
 RESULTS = Path(__file__).parent / "results" / "todo_api.json"
 WORDS = [
@@ -203,20 +203,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    context: AbstractContextManager[Any]
-    if args.url:
-        context, url = nullcontext(), args.url
-    else:
-        from stack.bootstrap import ensure_all
-        from stack.config import StackConfig
-        from stack.services import Stack
-
-        run_dir = Path(tempfile.mkdtemp(prefix="taskwave-bench-"))
-        run_dir.chmod(0o755)
-        config = StackConfig.for_tests(run_dir)
-        context = Stack(config, ensure_all())
-        url = config.url("todo-api")
-    with context:
+    with nullcontext(None) if args.url else private_stack() as stack:
+        url = args.url or stack.config.url("todo-api")
         result = asyncio.run(
             run(url, args.big, args.small, args.others, args.repeat, args.concurrency)
         )

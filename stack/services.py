@@ -7,14 +7,17 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
@@ -451,3 +454,27 @@ class Stack:
         )
         urls["logs"] = str(self.config.logs)
         return urls
+
+
+@contextmanager
+def private_stack(*, keep_logs: Path | None = None, echo: bool = False) -> Iterator[Stack]:
+    """A whole stack on free ports in a temporary folder, for tests and benchmarks.
+    Always stopped and removed afterwards (TASKWAVE_KEEP_RUN=1 keeps the folder)."""
+    from stack.bootstrap import ensure_all
+
+    run_dir = Path(tempfile.mkdtemp(prefix="taskwave-"))
+    run_dir.chmod(0o755)  # the postgres user must reach its data folder
+    config = StackConfig.for_tests(run_dir)
+    config.echo = echo
+    stack = Stack(config, ensure_all())
+    try:
+        took = stack.start()
+        print(f"\nstack ready in {took:.1f} s ({run_dir})", flush=True)
+        yield stack
+    finally:
+        stack.stop()
+        if keep_logs is not None:
+            shutil.rmtree(keep_logs, ignore_errors=True)
+            shutil.copytree(config.logs, keep_logs, dirs_exist_ok=True)
+        if not os.environ.get("TASKWAVE_KEEP_RUN"):
+            shutil.rmtree(run_dir, ignore_errors=True)
