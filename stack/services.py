@@ -425,6 +425,8 @@ class Stack:
                 "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
                 "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
                 "PYTHONUNBUFFERED": "1",
+                # Browsers load the UI from todo-api and open the socket on realtime.
+                "TASKWAVE_WEBSOCKET_URL": self.config.url("realtime").replace("http", "ws") + "/ws",
                 **self.config.app_env,
             },
         )

@@ -7,6 +7,7 @@ from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
+from functions.todo_api.web import web_routes
 from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=[ep.route() for ep in api.endpoints()],
+        routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
         ready_checks={"signing_key": signing_key_loaded},
     )
     app.state.api = api

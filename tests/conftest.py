@@ -1,0 +1,48 @@
+"""Shared fixtures. `stack` is the real stack (Kafka, PostgreSQL, the Dapr scheduler,
+daprd + app per function), started once per test session on free ports, only when a
+test asks for it, and always torn down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from shared.dapr.sidecar import DaprSidecar
+from stack.config import ROOT
+from stack.services import Stack, private_stack
+from tests.integration.kafka import TopicReader
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    # The last run's logs stay where CI and people can read them.
+    with private_stack(keep_logs=ROOT / ".run" / "last-test-logs") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def sidecars(stack: Stack) -> Iterator[dict[str, DaprSidecar]]:
+    """Our own Dapr wrapper, pointed at each function's real sidecar."""
+    yield {
+        fn: DaprSidecar(
+            http_port=stack.config.ports[f"{fn}.dapr-http"],
+            pubsub="pubsub-fanout" if fn == "realtime" else "pubsub",
+            secret_store="secrets",
+        )
+        for fn in stack.config.functions
+    }
+
+
+@pytest.fixture
+def topic_reader(stack: Stack) -> Iterator[object]:
+    readers: list[TopicReader] = []
+
+    def open_reader(topic: str) -> TopicReader:
+        reader = TopicReader(stack.config.kafka_bootstrap, topic)
+        readers.append(reader)
+        return reader
+
+    yield open_reader
+    for reader in readers:
+        reader.close()
