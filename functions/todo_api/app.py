@@ -3,6 +3,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from functions.todo_api.auth import Accounts
+from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     tasks = TaskStore(sidecar.state(settings.state_store))
     service = TaskService(tasks, ListCache(tasks, kv), sidecar.publisher)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
-    api = Api(service, Accounts(kv), tokens, settings, sidecar.invoker)
+    api = Api(service, Accounts(kv), tokens, settings, sidecar.invoker, ChatEngine(service, kv))
 
     async def signing_key_loaded() -> bool:
         return bool(await tokens.key())

@@ -17,8 +17,11 @@ from functions.todo_api.auth import (
     User,
     UsernameTaken,
 )
+from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.models import (
     AuditQuery,
+    ChatRequest,
+    ChatResponse,
     ClientConfig,
     LogPage,
     PageQuery,
@@ -88,8 +91,10 @@ class Api:
         tokens: Tokens,
         settings: Settings,
         invoker: Invoker,
+        chat: ChatEngine,
     ) -> None:
         self.invoker = invoker
+        self.chat_engine = chat
         self.service = service
         self.accounts = accounts
         self.tokens = tokens
@@ -236,6 +241,26 @@ class Api:
             ) from None
         except domain.InvalidChange as exc:
             raise ApiError(422, str(exc)) from None
+
+    # -- chat ----------------------------------------------------------------------------
+
+    async def chat(self, request: Request) -> Response:
+        user = await self.user(request)
+        body = await parse_body(request, ChatRequest, self.settings.max_body_bytes)
+        if not body.message.strip():
+            out = ChatResponse(
+                reply="Say something like “add call mom tomorrow at 6pm”.",
+                actions=[],
+                conversation_id=body.conversation_id or "",
+            )
+            return JSONResponse(out.model_dump())
+        reply = await self.chat_engine.handle(
+            user, body.message, body.conversation_id, datetime.now(UTC)
+        )
+        out = ChatResponse(
+            reply=reply.reply, actions=reply.actions, conversation_id=reply.conversation_id
+        )
+        return JSONResponse(out.model_dump())
 
     # -- logs kept by other functions (Dapr service invocation) -----------------------
 
@@ -396,6 +421,15 @@ class Api:
                 errors=task_errors,
                 headers_in=("If-Match",),
                 tags=("tasks",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/chat",
+                self.chat,
+                "Talk to your tasks",
+                body=ChatRequest,
+                response=ChatResponse,
+                tags=("chat",),
             ),
             Endpoint(
                 "GET",

@@ -220,3 +220,16 @@ class LogPage(BaseModel):
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+class ChatRequest(_Strict):
+    message: Annotated[str, StringConstraints(max_length=4000)]
+    conversation_id: Annotated[
+        str | None, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    ] = None
+
+
+class ChatResponse(BaseModel):
+    reply: str
+    actions: list[dict[str, Any]]
+    conversation_id: str

@@ -1,0 +1,195 @@
+"""Dates and times in chat messages: "tomorrow 9am", "next friday", "in 2 hours", "on the 3rd".
+
+Pure: the current time and zone are passed in. Day phrases go to dateparser; the
+parts it gets wrong (ordinal days of the month, bare hours like "at 9") are read here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+from dateutil.relativedelta import relativedelta
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
+MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+
+TIME = re.compile(
+    r"\b(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
+    r"|\bat\s+(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?\b(?!\s*(?:minutes?|mins?|hours?|hrs?|days?))"
+    r"|\b(?P<word>noon|midday|midnight)\b",
+    re.I,
+)
+DAY_WORDS = {
+    "tonight": time(20, 0),
+    "this evening": time(18, 0),
+    "this morning": time(9, 0),
+    "this afternoon": time(15, 0),
+}
+DAY = re.compile(
+    r"\b(?:(?P<rel>day after tomorrow|today|tonight|tomorrow|this (?:evening|morning|afternoon))"
+    rf"|(?:on\s+)?(?P<next>next|this|coming)?\s*(?P<wd>{_WD})\b"
+    r"|(?:on\s+)?the\s+(?P<ord>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(?P<ordmonth>" + MONTHS + r"))?"
+    rf"|(?:on\s+)?(?P<md>{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}(?:\s+\d{{4}})?)"
+    r"|(?P<iso>\d{4}-\d{2}-\d{2})"
+    r"|in\s+(?P<n>\d+|an?|one|two|three|a couple of)\s+"
+    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
+    r"|(?P<nextweek>next week|next month|end of (?:the )?(?:day|week|month)))\b",
+    re.I,
+)
+_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "a couple of": 2}
+
+
+@dataclass(frozen=True)
+class Found:
+    at: datetime | None  # aware, in the user's zone
+    start: int
+    end: int
+    has_time: bool
+
+
+def parse_time(text: str, context: str = "") -> tuple[time, int, int] | None:
+    """The first clock time; `context` is the whole message, for "morning" hints."""
+    m = TIME.search(text)
+    if m is None:
+        return None
+    if m.group("word"):
+        t = time(12, 0) if m.group("word").lower() in ("noon", "midday") else time(0, 0)
+        return t, m.start(), m.end()
+    h = int(m.group("h") or m.group("h2"))
+    minute = int(m.group("m") or m.group("m2") or 0)
+    ap = (m.group("ap") or "").replace(".", "").lower()
+    if ap == "pm" and h < 12:
+        h += 12
+    elif ap == "am" and h == 12:
+        h = 0
+    elif not ap and 1 <= h <= 6 and not re.search(r"\bmorning\b", context or text, re.I):
+        h += 12  # "at 5" means 17:00 for a task, unless it says morning
+    if h > 23 or minute > 59:
+        return None
+    return time(h, minute), m.start(), m.end()
+
+
+def _next_ordinal_day(day: int, today: date, month: str | None) -> date | None:
+    if month:
+        parsed = dateparser.parse(
+            f"{day} {month}",
+            settings={
+                "PREFER_DATES_FROM": "future",
+                "RELATIVE_BASE": datetime.combine(today, time()),
+            },
+        )
+        return parsed.date() if parsed else None
+    for ahead in range(0, 13):
+        first = today.replace(day=1) + relativedelta(months=ahead)
+        try:
+            candidate = first.replace(day=day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int, int, bool] | None:
+    """(date, implied time, start, end, exact instant?) of the first day phrase."""
+    m = DAY.search(text)
+    if m is None:
+        return None
+    today = now.date()
+    base = now.replace(tzinfo=None)
+    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base}
+    if rel := m.group("rel"):
+        rel = rel.lower()
+        if rel == "day after tomorrow":
+            return today + timedelta(days=2), None, m.start(), m.end(), False
+        if rel == "tomorrow":
+            return today + timedelta(days=1), None, m.start(), m.end(), False
+        return today, DAY_WORDS.get(rel), m.start(), m.end(), False
+    if wd := m.group("wd"):
+        index = next(i for i, name in enumerate(WEEKDAYS) if name.startswith(wd.lower()[:3]))
+        ahead = (index - today.weekday()) % 7
+        if ahead == 0 or (m.group("next") or "").lower() == "next" and ahead < 7:
+            ahead = ahead or 7
+        return today + timedelta(days=ahead), None, m.start(), m.end(), False
+    if m.group("ord"):
+        found = _next_ordinal_day(int(m.group("ord")), today, m.group("ordmonth"))
+        return (found, None, m.start(), m.end(), False) if found else None
+    if md := m.group("md") or m.group("iso"):
+        parsed = dateparser.parse(md, settings=settings)
+        return (parsed.date(), None, m.start(), m.end(), False) if parsed else None
+    if m.group("n"):
+        n = _NUM.get(m.group("n").lower()) or int(m.group("n"))
+        unit = m.group("unit").lower().rstrip("s")
+        unit = {"min": "minute", "hr": "hour"}.get(unit, unit)
+        steps = {
+            "minute": timedelta(minutes=n),
+            "hour": timedelta(hours=n),
+            "day": timedelta(days=n),
+            "week": timedelta(weeks=n),
+        }
+        exact = now + steps.get(unit, relativedelta(months=n))
+        return (
+            exact.date(),
+            exact.time().replace(second=0, microsecond=0),
+            m.start(),
+            m.end(),
+            unit in ("minute", "hour"),
+        )
+    phrase = m.group("nextweek").lower()
+    if phrase == "next week":
+        return today + timedelta(days=7 - today.weekday()), None, m.start(), m.end(), False
+    if phrase == "next month":
+        return (today.replace(day=1) + relativedelta(months=1)), None, m.start(), m.end(), False
+    if "day" in phrase:
+        return today, time(18, 0), m.start(), m.end(), False
+    if "week" in phrase:
+        return (
+            today + timedelta(days=(4 - today.weekday()) % 7),
+            time(17, 0),
+            m.start(),
+            m.end(),
+            False,
+        )
+    last = (today.replace(day=1) + relativedelta(months=1)) - timedelta(days=1)
+    return last, time(17, 0), m.start(), m.end(), False
+
+
+DEFAULT_TIME = time(9, 0)
+
+
+def find_when(
+    text: str, now: datetime, tz: str, context: str = ""
+) -> tuple[datetime | None, list[tuple[int, int]]]:
+    """The due moment named in `text` (aware, user's zone) and the spans it came from."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    spans: list[tuple[int, int]] = []
+    day = parse_day(text, local)
+    clock = parse_time(text, context)
+    if day is None and clock is None:
+        return None, []
+    when_date: date
+    when_time: time
+    if day is not None:
+        d, implied, s, e, exact = day
+        spans.append((s, e))
+        if d is None:
+            return None, []
+        when_date, when_time = d, implied or DEFAULT_TIME
+        if exact:
+            return datetime.combine(d, implied or DEFAULT_TIME, zone), spans
+    else:
+        when_date, when_time = local.date(), DEFAULT_TIME
+    if clock is not None:
+        t, s, e = clock
+        spans.append((s, e))
+        when_time = t
+        if day is None and datetime.combine(local.date(), t, zone) <= local:
+            when_date = local.date() + timedelta(days=1)  # "at 9am" after 9am: tomorrow
+    return datetime.combine(when_date, when_time, zone), spans

@@ -1,0 +1,67 @@
+"""The chat corpus: prints the accuracy and every miss; at least 95 % must be right."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from functions.todo_api.chat.understand import understand
+
+CORPUS = yaml.safe_load((Path(__file__).parent / "corpus.yaml").read_text())
+CREATE_KEYS = ("title", "due", "priority", "tags", "recurrence", "reminders")
+
+
+def _actual(case: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.fromisoformat(CORPUS["now"])
+    got = understand(case["say"], now, CORPUS["tz"]).summary()
+    out: dict[str, Any] = {"intent": got["intent"]}
+    if got["intent"] == "create":
+        task = got.get("task", {})
+        due = task.get("due_at")
+        out |= {
+            "title": task.get("title"),
+            "due": (
+                datetime.fromisoformat(due)
+                .astimezone(ZoneInfo(CORPUS["tz"]))
+                .strftime("%Y-%m-%d %H:%M")
+                if due
+                else None
+            ),
+            "priority": task.get("priority"),
+            "tags": task.get("tags"),
+            "recurrence": task.get("recurrence"),
+            "reminders": task.get("reminders"),
+        }
+    else:
+        for key in ("ref", "filters", "task"):
+            if key in case:
+                out[key] = got.get(key, {})
+    return out
+
+
+def _expected(case: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"intent": case["intent"]}
+    if case["intent"] == "create":
+        out |= {k: case.get(k) for k in CREATE_KEYS}
+    else:
+        out |= {k: case[k] for k in ("ref", "filters", "task") if k in case}
+    return out
+
+
+def test_corpus_accuracy() -> None:
+    cases = CORPUS["cases"]
+    misses = []
+    for case in cases:
+        got, want = _actual(case), _expected(case)
+        if got != want:
+            misses.append((case["say"], want, got))
+    accuracy = 1 - len(misses) / len(cases)
+    print(f"\nchat corpus: {len(cases) - len(misses)}/{len(cases)} right = {accuracy:.1%}")
+    for say, want, got in misses:
+        print(f"  MISS {say!r}\n    want {want}\n    got  {got}")
+    assert len(cases) >= 200
+    assert accuracy >= 0.95
