@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
 from stack.bootstrap import Tools
 from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, port_in_use
@@ -54,6 +56,7 @@ class Stack:
             config.logs, echo=config.echo, state_file=config.run_dir / "stack.json"
         )
         self.secrets_file = config.run_dir / "secrets.json"
+        self.dapr_config = self._write_dapr_config()
         self.app_token = secrets.token_urlsafe(24)
 
     # -- lifecycle ---------------------------------------------------------
@@ -75,9 +78,14 @@ class Stack:
             lambda: _http_ok(f"http://127.0.0.1:{self.config.ports['scheduler-healthz']}/healthz"),
             60,
         )
-        for fn in self.config.functions:
+        # The first sidecar creates the state tables; several doing it at once race
+        # in PostgreSQL ("type ... already exists"), so the others start after it.
+        first, *rest = self.config.functions
+        self.start_function(first)
+        self.wait_function(first)
+        for fn in rest:
             self.start_function(fn)
-        for fn in self.config.functions:
+        for fn in rest:
             self.wait_function(fn)
         return time.monotonic() - began
 
@@ -329,6 +337,19 @@ class Stack:
 
     # -- Dapr -----------------------------------------------------------------------
 
+    def _write_dapr_config(self) -> Path:
+        """dapr/config.yaml plus name resolution private to this run: with the default
+        (mDNS) two stacks on one machine answer each other's service invocations."""
+        config = yaml.safe_load((ROOT / "dapr/config.yaml").read_text())
+        config["spec"]["nameResolution"] = {
+            "component": "sqlite",
+            "version": "v1",
+            "configuration": {"connectionString": str(self.config.run_dir / "names.db")},
+        }
+        path = self.config.run_dir / "dapr-config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
     def start_scheduler(self) -> None:
         ports = self.config.ports
         etcd = self.config.data / "scheduler"
@@ -388,7 +409,7 @@ class Stack:
             "--metrics-port",
             str(p[f"{fn}.dapr-metrics"]),
             "--config",
-            str(ROOT / "dapr/config.yaml"),
+            str(self.dapr_config),
             "--scheduler-host-address",
             f"127.0.0.1:{p['scheduler']}",
             "--log-level",

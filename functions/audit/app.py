@@ -14,4 +14,6 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     settings = settings or Settings()
     sidecar: Dapr = dapr or sidecar_for(settings)
     audit = AuditLog(sidecar.state(settings.kv_store))
-    return create_function_app(name=NAME, settings=settings, dapr=sidecar, routes=routes(audit))
+    return create_function_app(
+        name=NAME, settings=settings, dapr=sidecar, routes=routes(audit, settings)
+    )

@@ -3,16 +3,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from functions.audit.paging import BadPageParams, page_request
 from functions.audit.service import AuditLog
+from functions.audit.settings import Settings
 from shared.events import Event
+from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint, raw_endpoint
 
 NAME = "audit"
 
 
-def routes(audit: AuditLog) -> list[Route]:
+def routes(audit: AuditLog, settings: Settings) -> list[Route]:
     async def on_event(event: Event, delivery: Delivery) -> Outcome:
         await audit.record(event, delivery, datetime.now(UTC))
         return Outcome.SUCCESS
@@ -21,10 +26,21 @@ def routes(audit: AuditLog) -> list[Route]:
         await audit.record_dead_letter(data, delivery, datetime.now(UTC))
         return Outcome.SUCCESS
 
+    async def list_entries(request: Request) -> Response:
+        require_caller(request, settings.internal_callers, settings.app_api_token)
+        task_id = request.query_params.get("task_id") or None
+        try:
+            asked = page_request(request.query_params)
+            page = await audit.entries(asked.user_id, task_id, asked.limit, asked.cursor)
+        except BadPageParams as exc:
+            raise exc.as_api_error() from exc
+        return JSONResponse(page.body())
+
     events = event_endpoint(NAME, on_event)
     return [
         # Routes named by dapr/subscriptions/audit.yaml.
         Route("/events/task-events", events, methods=["POST"]),
         Route("/events/reminders", events, methods=["POST"]),
         Route("/events/dead-letters", raw_endpoint(NAME, on_dead_letter), methods=["POST"]),
+        Route("/internal/v1/audit", list_entries, methods=["GET"]),
     ]

@@ -1,4 +1,4 @@
-"""What audit does with a delivery, independent of HTTP."""
+"""What audit does with a delivery, independent of HTTP: store once, list per user."""
 
 from __future__ import annotations
 
@@ -6,11 +6,18 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.audit.paging import Page, SortKey, query_page, sortable_time
 from shared.dapr import StateStore
 from shared.events import Event
 from shared.web.pubsub import Delivery
 
 log = logging.getLogger(__name__)
+
+# `kind` of an audit entry: the Query API sees every app's kv rows, so listing
+# filters on a field only audit writes.
+ENTRY = "audit.entry"
+
+_SORT = (SortKey("occurred_at"), SortKey("event_id"))
 
 
 def event_key(event_id: str) -> str:
@@ -21,19 +28,32 @@ def dead_letter_key(cloudevent_id: str) -> str:
     return f"deadletter|{cloudevent_id}"
 
 
+def entry_for(event: Event, delivery: Delivery, now: datetime) -> dict[str, Any]:
+    """The stored entry: the event as published, plus top-level fields to filter and sort on."""
+    return {
+        "kind": ENTRY,
+        "event_id": str(event.event_id),
+        "type": event.type,
+        "user_id": event.user_id,
+        "list_id": event.list_id,
+        "task_id": event.task_id,
+        "occurred_at": sortable_time(event.occurred_at),
+        "event": event.model_dump(mode="json"),
+        "topic": delivery.topic,
+        "cloudevent_id": delivery.cloudevent_id,
+        "recorded_at": now.astimezone(UTC).isoformat(),
+    }
+
+
 class AuditLog:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
     async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
         """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
-        entry = {
-            "event": event.model_dump(mode="json"),
-            "topic": delivery.topic,
-            "cloudevent_id": delivery.cloudevent_id,
-            "recorded_at": now.astimezone(UTC).isoformat(),
-        }
-        created = await self._store.create(event_key(str(event.event_id)), entry)
+        created = await self._store.create(
+            event_key(str(event.event_id)), entry_for(event, delivery, now)
+        )
         if not created:
             log.info("event %s already recorded; redelivery ignored", event.event_id)
         return created
@@ -51,3 +71,15 @@ class AuditLog:
             "recorded_at": now.astimezone(UTC).isoformat(),
         }
         return await self._store.create(dead_letter_key(delivery.cloudevent_id), entry)
+
+    async def entries(
+        self, user_id: str, task_id: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        """The user's events (of one task when given) in (occurred_at, event_id) order."""
+        terms: list[dict[str, Any]] = [{"EQ": {"kind": ENTRY}}, {"EQ": {"user_id": user_id}}]
+        if task_id:
+            terms.append({"EQ": {"task_id": task_id}})
+        page = await query_page(
+            self._store, flt={"AND": terms}, sort=_SORT, limit=limit, cursor=cursor
+        )
+        return Page([row["event"] for row in page.items], page.next_cursor)

@@ -3,6 +3,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from functions.reminders.handlers import NAME, routes
+from functions.reminders.notifications import Notifications
+from functions.reminders.plan import JobPolicy
+from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer
 from functions.reminders.settings import Settings
 from shared.dapr import Dapr
@@ -13,5 +16,13 @@ from shared.web.app import create_function_app
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
     settings = settings or Settings()
     sidecar: Dapr = dapr or sidecar_for(settings)
-    firer = ReminderFirer(sidecar.state(settings.kv_store), sidecar.publisher)
-    return create_function_app(name=NAME, settings=settings, dapr=sidecar, routes=routes(firer))
+    kv = sidecar.state(settings.kv_store)
+    firer = ReminderFirer(kv, sidecar.publisher)
+    policy = JobPolicy(settings.job_max_retries, settings.job_retry_interval_s)
+    scheduler = ReminderScheduler(kv, sidecar.jobs, sidecar.publisher, policy)
+    return create_function_app(
+        name=NAME,
+        settings=settings,
+        dapr=sidecar,
+        routes=routes(firer, scheduler, Notifications(kv), settings),
+    )

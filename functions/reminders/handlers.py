@@ -7,13 +7,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from functions.audit.paging import BadPageParams, page_request
+from functions.reminders.notifications import Notifications
+from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer, ReminderJob
+from functions.reminders.settings import Settings
+from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
 from shared.web.errors import error_response, validation_details
+from shared.web.identity import require_caller
+from shared.web.pubsub import Delivery, Outcome, event_endpoint
 
 NAME = "reminders"
 
+_TASK_EVENTS = (TaskCreated, TaskUpdated, TaskCompleted, TaskReopened, TaskDeleted)
 
-def routes(firer: ReminderFirer) -> list[Route]:
+
+def routes(
+    firer: ReminderFirer,
+    scheduler: ReminderScheduler,
+    notifications: Notifications,
+    settings: Settings,
+) -> list[Route]:
     async def on_job(request: Request) -> Response:
         # Dapr's scheduler calls this when a job is due; a non-2xx answer makes
         # it retry under the job's failure policy.
@@ -27,4 +41,23 @@ def routes(firer: ReminderFirer) -> list[Route]:
         fired = await firer.fire(name, job, now)
         return JSONResponse({"job": name, "published": fired})
 
-    return [Route("/job/{name}", on_job, methods=["POST"])]
+    async def on_task_event(event: Event, _: Delivery) -> Outcome:
+        if isinstance(event, _TASK_EVENTS):
+            await scheduler.on_task_event(event, datetime.now(UTC))
+        return Outcome.SUCCESS
+
+    async def list_notifications(request: Request) -> Response:
+        require_caller(request, settings.internal_callers, settings.app_api_token)
+        try:
+            asked = page_request(request.query_params)
+            page = await notifications.page(asked.user_id, asked.limit, asked.cursor)
+        except BadPageParams as exc:
+            raise exc.as_api_error() from exc
+        return JSONResponse(page.body())
+
+    return [
+        Route("/job/{name}", on_job, methods=["POST"]),
+        # Route named by dapr/subscriptions/reminders.yaml.
+        Route("/events/task-events", event_endpoint(NAME, on_task_event), methods=["POST"]),
+        Route("/internal/v1/notifications", list_notifications, methods=["GET"]),
+    ]

@@ -1,17 +1,28 @@
-"""Firing reminders: the job payload, and publishing `reminder.due` once per reminder occurrence."""
+"""Firing reminders: publishing `reminder.due` once per reminder occurrence and fire time."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Histogram
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from functions.audit.paging import sortable_time
+from functions.reminders.jobs import (
+    ReminderJob,
+    fired_key,
+    job_name,
+    refired_key,
+    sched_key,
+)
+from functions.reminders.plan import SchedState
 from shared.dapr import Publisher, StateStore
 from shared.events import ReminderDue
 from shared.topics import Topic
+
+__all__ = ["NOTIFICATION", "ReminderFirer", "ReminderJob", "fired_key", "job_name"]
 
 log = logging.getLogger(__name__)
 
@@ -21,33 +32,33 @@ LATENESS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0),
 )
 
-# Event ids of reminder.due derive from the job, so a redelivered callback
+# Event ids of reminder.due derive from the delivery's key, so a redelivered callback
 # publishes the same event and every consumer can drop the copy.
 _REMINDER_NS = uuid.UUID("8a1c5a52-5b7e-4f0e-9d4f-0c8f7d3b6a11")
 
-
-class ReminderJob(BaseModel):
-    """The data a reminder job carries; Dapr hands it back verbatim on the callback."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    user_id: str = Field(min_length=1)
-    list_id: str = Field(min_length=1)
-    task_id: str = Field(min_length=1)
-    reminder_index: int = Field(ge=0)
-    occurrence: int = Field(ge=1)
-    fire_at: AwareDatetime
-    title: str
-    due_at: AwareDatetime | None = None
+# `kind` of the delivered-reminder rows: the Query API sees every app's kv rows.
+NOTIFICATION = "reminders.notification"
 
 
-def job_name(task_id: str, reminder_index: int) -> str:
-    """Deterministic: rescheduling replaces the job, cancelling needs nothing but the task."""
-    return f"reminder--{task_id}--{reminder_index}"
+def _same_time(row: Any, job: ReminderJob) -> bool:
+    try:
+        return datetime.fromisoformat(str(row["fire_at"])) == job.fire_at
+    except (KeyError, TypeError, ValueError):
+        return True  # a row we cannot read: keep the old promise of "once per occurrence"
 
 
-def fired_key(name: str, occurrence: int) -> str:
-    return f"fired|{name}|{occurrence}"
+def _superseded(state: SchedState | None, job: ReminderJob) -> bool:
+    """The task was completed/deleted or the reminder moved since this job was scheduled:
+    a callback already in flight when the job was cancelled or replaced."""
+    if state is None:
+        return False  # not scheduled from a task event (e.g. by hand): trust the job
+    if state.deleted or job.reminder_index >= len(state.jobs):
+        return True
+    current = state.jobs[job.reminder_index]
+    return current is None or (current.fire_at, current.occurrence) != (
+        job.fire_at,
+        job.occurrence,
+    )
 
 
 class ReminderFirer:
@@ -55,11 +66,31 @@ class ReminderFirer:
         self._store = store
         self._publisher = publisher
 
+    async def _delivery_key(self, name: str, job: ReminderJob) -> str | None:
+        """Where this delivery is recorded, or None when it already happened."""
+        first = fired_key(name, job.occurrence)
+        item = await self._store.get(first)
+        if item is None:
+            return first
+        if _same_time(item.value, job):
+            return None
+        again = refired_key(name, job.occurrence, job.fire_at)
+        return None if await self._store.get(again) is not None else again
+
     async def fire(self, name: str, job: ReminderJob, now: datetime) -> bool:
-        """Publish `reminder.due` unless this reminder occurrence already fired."""
-        key = fired_key(name, job.occurrence)
-        if await self._store.get(key) is not None:
+        """Publish `reminder.due` unless this reminder already fired at this time."""
+        key = await self._delivery_key(name, job)
+        if key is None:
             log.info("reminder %s occurrence %s already delivered", name, job.occurrence)
+            return False
+        state_item = await self._store.get(sched_key(job.task_id))
+        state = (
+            SchedState.model_validate(state_item.value)
+            if state_item is not None and isinstance(state_item.value, dict)
+            else None
+        )
+        if _superseded(state, job):
+            log.info("reminder %s was cancelled or replaced; not delivered", name)
             return False
         lateness = (now - job.fire_at).total_seconds()
         event = ReminderDue(
@@ -81,12 +112,18 @@ class ReminderFirer:
         await self._store.create(
             key,
             {
+                "kind": NOTIFICATION,
                 "job_name": name,
                 "event_id": str(event.event_id),
                 "user_id": job.user_id,
+                "list_id": job.list_id,
                 "task_id": job.task_id,
-                "fire_at": job.fire_at.astimezone(UTC).isoformat(),
-                "fired_at": now.astimezone(UTC).isoformat(),
+                "reminder_index": job.reminder_index,
+                "occurrence": job.occurrence,
+                "title": job.title,
+                "due_at": job.due_at.astimezone(UTC).isoformat() if job.due_at else None,
+                "fire_at": sortable_time(job.fire_at),
+                "fired_at": sortable_time(now),
                 "lateness_s": lateness,
             },
         )

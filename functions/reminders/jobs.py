@@ -1,0 +1,43 @@
+"""What a reminder job is: its deterministic name, the payload it carries, its state keys."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from functions.audit.paging import sortable_time
+
+
+class ReminderJob(BaseModel):
+    """The data a reminder job carries; Dapr hands it back verbatim on the callback."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Who is reminded: the task's creator (events of a shared list may come from others).
+    user_id: str = Field(min_length=1)
+    list_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    reminder_index: int = Field(ge=0)
+    occurrence: int = Field(ge=1)
+    fire_at: AwareDatetime
+    title: str
+    due_at: AwareDatetime | None = None
+
+
+def job_name(task_id: str, reminder_index: int) -> str:
+    """Deterministic: rescheduling replaces the job, cancelling needs nothing but the task."""
+    return f"reminder--{task_id}--{reminder_index}"
+
+
+def fired_key(name: str, occurrence: int) -> str:
+    """Marker (and notification row) of the first delivery of a reminder occurrence."""
+    return f"fired|{name}|{occurrence}"
+
+
+def refired_key(name: str, occurrence: int, fire_at: AwareDatetime) -> str:
+    """A later delivery of the same reminder at another time (its due date moved after it
+    fired, e.g. a snoozed task): one row per (reminder, occurrence, fire time)."""
+    return f"{fired_key(name, occurrence)}|{sortable_time(fire_at)}"
+
+
+def sched_key(task_id: str) -> str:
+    return f"sched|{task_id}"

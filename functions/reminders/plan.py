@@ -1,0 +1,199 @@
+"""From a task event to the reminder jobs that must exist: pure decisions, time passed in.
+
+Events of one task may arrive out of order and more than once (the outbox drops the
+partition key), so every decision starts from the last applied state of the task:
+an event not newer than it changes nothing, and a deletion wins over everything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.reminders.jobs import ReminderJob, job_name
+from shared.dapr import JobSpec
+from shared.events import (
+    ReminderCancelled,
+    ReminderScheduled,
+    TaskCompleted,
+    TaskDeleted,
+    TaskEvent,
+)
+
+# reminder.scheduled / reminder.cancelled ids derive from job name + task version, so a
+# redelivered task event republishes the same ids and consumers drop the copies.
+_SCHEDULE_NS = uuid.UUID("5d0e4a8e-1f3b-4c52-9a7e-2b8c6f1d0e93")
+
+
+class SchedState(BaseModel):
+    """What was last applied for a task (`sched|<task_id>` in kv)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int = 0
+    # Reminder indexes the task had; jobs may exist for any index below it.
+    count: int = 0
+    deleted: bool = False
+    # Claimed but not yet known to be applied: the next event for the task (or this one
+    # redelivered after a crash) must re-apply everything instead of a difference.
+    pending: bool = False
+    # Per reminder index, the job that should exist (None: none, e.g. no due date).
+    jobs: list[ReminderJob | None] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobPolicy:
+    """The scheduler's retries when the callback fails (app restarting, Kafka down)."""
+
+    max_retries: int
+    retry_interval_s: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    state: SchedState
+    schedule: list[ReminderJob] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)  # job names
+    events: list[ReminderScheduled | ReminderCancelled] = field(default_factory=list)
+
+
+def recipient(event: TaskEvent) -> str:
+    return event.task.created_by or event.user_id
+
+
+def desired_jobs(event: TaskEvent) -> list[ReminderJob | None]:
+    """One entry per reminder of the task; none at all once it is completed or deleted."""
+    task = event.task
+    if isinstance(event, TaskCompleted | TaskDeleted) or task.status != "open":
+        return []
+    jobs: list[ReminderJob | None] = []
+    for index, spec in enumerate(task.reminders):
+        try:
+            fire_at = spec.fires_at(task.due_at)
+        except ValueError:  # "before" without a due date: nothing to fire
+            jobs.append(None)
+            continue
+        jobs.append(
+            ReminderJob(
+                user_id=recipient(event),
+                list_id=task.list_id,
+                task_id=task.id,
+                reminder_index=index,
+                occurrence=task.occurrence,
+                fire_at=fire_at,
+                title=task.title,
+                due_at=task.due_at,
+            )
+        )
+    return jobs
+
+
+def job_spec(job: ReminderJob, now: datetime, policy: JobPolicy) -> JobSpec:
+    # A fire time already past is due now: the reminder still fires, once.
+    return JobSpec(
+        name=job_name(job.task_id, job.reminder_index),
+        due_time=max(job.fire_at, now),
+        data=job.model_dump(mode="json"),
+        max_retries=policy.max_retries,
+        retry_interval_s=policy.retry_interval_s,
+    )
+
+
+def _event_id(name: str, version: int, kind: str) -> uuid.UUID:
+    return uuid.uuid5(_SCHEDULE_NS, f"{name}|{version}|{kind}")
+
+
+def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderScheduled:
+    name = job_name(job.task_id, job.reminder_index)
+    return ReminderScheduled(
+        event_id=_event_id(name, version, "scheduled"),
+        user_id=job.user_id,
+        list_id=job.list_id,
+        task_id=job.task_id,
+        reminder_index=job.reminder_index,
+        occurrence=job.occurrence,
+        fire_at=job.fire_at,
+        job_name=name,
+        occurred_at=now,
+    )
+
+
+def _cancelled(job: ReminderJob, version: int, now: datetime) -> ReminderCancelled:
+    name = job_name(job.task_id, job.reminder_index)
+    return ReminderCancelled(
+        event_id=_event_id(name, version, "cancelled"),
+        user_id=job.user_id,
+        list_id=job.list_id,
+        task_id=job.task_id,
+        reminder_index=job.reminder_index,
+        occurrence=job.occurrence,
+        fire_at=job.fire_at,
+        job_name=name,
+        occurred_at=now,
+    )
+
+
+def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan | None:
+    """What `event` changes, or None when it is stale or a duplicate."""
+    task = event.task
+    if prev is not None and prev.deleted:
+        return None  # a deleted task stays deleted, whatever arrives after
+    deleting = isinstance(event, TaskDeleted)
+    if prev is not None and not deleting:
+        # The same version again is a duplicate, unless its first delivery never finished.
+        if task.version < prev.version or (task.version == prev.version and not prev.pending):
+            return None
+    # Without a trustworthy record of what exists, apply everything, not a difference.
+    full = prev is None or prev.pending
+    old = prev.jobs if prev is not None else []
+    new = desired_jobs(event)
+    version = max(task.version, prev.version if prev is not None else 0)
+
+    schedule: list[ReminderJob] = []
+    for index, job in enumerate(new):
+        if job is None:
+            continue
+        before = old[index] if index < len(old) else None
+        if not full and before == job:
+            continue
+        if not full and before is not None and before.fire_at == job.fire_at <= now:
+            continue  # same time, already due: it fired or is firing; only text changed
+        schedule.append(job)
+
+    cancel: list[str] = []
+    events: list[ReminderScheduled | ReminderCancelled] = [
+        _scheduled(j, version, now) for j in schedule
+    ]
+    span = max(prev.count if prev is not None else 0, len(task.reminders), len(old))
+    for index in range(span):
+        if index < len(new) and new[index] is not None:
+            continue
+        before = old[index] if index < len(old) else None
+        if full or before is not None:
+            cancel.append(job_name(task.id, index))
+        if before is not None and before.fire_at > now:  # one already due is not "cancelled"
+            events.append(_cancelled(before, version, now))
+
+    state = SchedState(
+        version=version,
+        count=0 if deleting else len(task.reminders),
+        deleted=deleting,
+        pending=True,
+        jobs=new,
+    )
+    return Plan(state=state, schedule=schedule, cancel=cancel, events=events)
+
+
+def converge(current: SchedState, task_id: str, span: int) -> Plan:
+    """Make the scheduler match `current` whatever ran before (no events: its own handler
+    publishes those)."""
+    schedule = [j for j in current.jobs if j is not None]
+    cancel = [
+        job_name(task_id, i)
+        for i in range(max(span, current.count, len(current.jobs)))
+        if i >= len(current.jobs) or current.jobs[i] is None
+    ]
+    return Plan(state=current, schedule=schedule, cancel=cancel)

@@ -1,0 +1,153 @@
+{{/*
+Names and labels. Resource names are the Dapr app ids and Dapr component names
+themselves: the code addresses them by these names (consumer groups, service
+invocation, component names), so one release per namespace.
+*/}}
+
+{{- define "taskwave.chart" -}}
+{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object but a function's (those add name and component). */}}
+{{- define "taskwave.commonLabels" -}}
+helm.sh/chart: {{ include "taskwave.chart" . }}
+app.kubernetes.io/part-of: taskwave
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+
+{{- define "taskwave.labels" -}}
+{{ include "taskwave.commonLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Selector labels of one function; call with (dict "root" $ "app" $app). */}}
+{{- define "taskwave.selectorLabels" -}}
+app.kubernetes.io/name: {{ .app }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/* Labels of one function's objects. */}}
+{{- define "taskwave.functionLabels" -}}
+{{ include "taskwave.commonLabels" .root }}
+{{ include "taskwave.selectorLabels" . }}
+app.kubernetes.io/component: function
+{{- end }}
+
+{{- define "taskwave.image" -}}
+{{- $img := .root.Values.image -}}
+{{ printf "%s/%s/taskwave-%s:%s" $img.registry $img.owner .app (default .root.Chart.AppVersion $img.tag) }}
+{{- end }}
+
+{{/* Kafka bootstrap servers for Dapr and KEDA. */}}
+{{- define "taskwave.kafkaBrokers" -}}
+{{- if eq .Values.kafka.mode "strimzi" -}}
+{{ printf "%s-kafka-bootstrap.%s.svc:9092" .Values.kafka.strimzi.clusterName .Release.Namespace }}
+{{- else -}}
+{{ required "kafka.external.brokers is required when kafka.mode is external" .Values.kafka.external.brokers }}
+{{- end }}
+{{- end }}
+
+{{- define "taskwave.kafkaSasl" -}}
+{{- and (eq .Values.kafka.mode "external") .Values.kafka.external.sasl.enabled -}}
+{{- end }}
+
+{{/*
+Every Kafka topic with its partitions, as shared/topics.py defines them (a test
+compares): the three topics, their dead-letter topics, and Dapr's internal outbox
+topic of todo-api's `tasks` store, "<namespace><app id><topic>outbox". Keys are
+Kubernetes names; topicName is the Kafka name.
+*/}}
+{{- define "taskwave.topics" -}}
+task-events: {topicName: task-events, partitions: 6, deadLetter: false}
+# A transient client feed that a new realtime pod replays from its start: one hour
+# (RETENTION_MS).
+task-updates: {topicName: task-updates, partitions: 6, deadLetter: false, retentionMs: 3600000}
+reminders: {topicName: reminders, partitions: 3, deadLetter: false}
+task-events-dlq: {topicName: task-events-dlq, partitions: 1, deadLetter: true}
+task-updates-dlq: {topicName: task-updates-dlq, partitions: 1, deadLetter: true}
+reminders-dlq: {topicName: reminders-dlq, partitions: 1, deadLetter: true}
+# The outbox relay handles about one message per second per partition: many partitions
+# (OUTBOX_PARTITIONS).
+outbox-todo-api-task-events: {topicName: {{ include "taskwave.outboxTopic" . | quote }}, partitions: 64, deadLetter: false}
+{{- end }}
+
+{{/* The outbox topic's Kafka name (todo-api consumes it in its own group). */}}
+{{- define "taskwave.outboxTopic" -}}
+{{ printf "%stodo-apitask-eventsoutbox" .Release.Namespace }}
+{{- end }}
+
+{{/* Kafka connection metadata shared by the two pub/sub components. */}}
+{{- define "taskwave.kafkaMetadata" -}}
+- name: brokers
+  value: {{ include "taskwave.kafkaBrokers" . | quote }}
+- name: clientID
+  value: "{appID}"
+- name: version
+  value: "3.0.0"
+{{- if eq (include "taskwave.kafkaSasl" .) "true" }}
+- name: authType
+  value: password
+- name: saslMechanism
+  value: {{ .Values.kafka.external.sasl.mechanism | quote }}
+- name: saslUsername
+  secretKeyRef:
+    name: {{ .Values.kafka.external.sasl.existingSecret }}
+    key: username
+- name: saslPassword
+  secretKeyRef:
+    name: {{ .Values.kafka.external.sasl.existingSecret }}
+    key: password
+{{- else }}
+- name: authType
+  value: none
+{{- end }}
+- name: disableTls
+  value: {{ and (eq .Values.kafka.mode "external") .Values.kafka.external.tls | not | quote }}
+{{- end }}
+
+{{/*
+A KEDA Kafka trigger on one topic's lag in one consumer group; call with
+(dict "root" $ "group" <group> "topic" <topic>). offsetResetPolicy is "earliest"
+because Dapr starts a new group at the oldest offset (initialOffset: oldest): a
+group that has not committed on a partition yet has all its messages as lag, and
+an empty topic none, so a quiet dead-letter topic never keeps a function up.
+*/}}
+{{- define "taskwave.kafkaTrigger" -}}
+- type: kafka
+  name: {{ printf "lag-%s" .topic | trunc 63 | trimSuffix "-" }}
+  metadata:
+    bootstrapServers: {{ include "taskwave.kafkaBrokers" .root | quote }}
+    consumerGroup: {{ .group | quote }}
+    topic: {{ .topic | quote }}
+    lagThreshold: {{ .root.Values.autoscaling.lagThreshold | quote }}
+    activationLagThreshold: "0"
+    offsetResetPolicy: earliest
+    allowIdleConsumers: "false"
+    {{- if and (eq .root.Values.kafka.mode "external") .root.Values.kafka.external.tls }}
+    tls: enable
+    {{- end }}
+    {{- if eq (include "taskwave.kafkaSasl" .root) "true" }}
+    {{- $keda := dict "PLAINTEXT" "plaintext" "SHA-256" "scram_sha256" "SHA-512" "scram_sha512" }}
+    sasl: {{ get $keda .root.Values.kafka.external.sasl.mechanism | quote }}
+  authenticationRef:
+    name: kafka-sasl
+    {{- end }}
+{{- end }}
+
+{{/*
+The declarative subscriptions of dapr/subscriptions/ (tests/deploy compares them
+field by field, so adding one there without adding it here fails a test). The KEDA
+triggers are derived from this list too: a function's Kafka triggers are exactly
+the topics it subscribes to on `pubsub`.
+*/}}
+{{- define "taskwave.subscriptions" -}}
+- {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: recurring}
+- {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: reminders}
+- {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: audit}
+- {name: audit-reminders, pubsub: pubsub, topic: reminders, route: /events/reminders, dlq: reminders-dlq, app: audit}
+- {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}
+- {name: audit-reminders-dlq, pubsub: pubsub, topic: reminders-dlq, route: /events/dead-letters, dlq: "", app: audit}
+- {name: audit-task-updates-dlq, pubsub: pubsub, topic: task-updates-dlq, route: /events/dead-letters, dlq: "", app: audit}
+- {name: realtime-task-updates, pubsub: pubsub-fanout, topic: task-updates, route: /events/task-updates, dlq: task-updates-dlq, app: realtime}
+{{- end }}

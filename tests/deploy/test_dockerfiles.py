@@ -1,0 +1,152 @@
+"""The function images, checked without a Docker engine: one Dockerfile per function,
+multi-stage on a pinned slim base, non-root, no build tools or HEALTHCHECK in the final
+stage, the five sharing every layer; and the dependencies they install are pinned."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from importlib import metadata
+
+import pytest
+from packaging.requirements import Requirement
+
+from stack.config import FUNCTIONS, ROOT
+
+DOCKER = ROOT / "docker"
+DOCKERFILES = {app: DOCKER / f"{app}.Dockerfile" for app in FUNCTIONS}
+MARKER = "# --- function: "
+BASE = "python:3.11-slim-bookworm"
+BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|make|build-essential|apt-get|apk|git|curl|wget)\b")
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        word, _, rest = line.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    return out
+
+
+def stages(text: str) -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for ins in instructions(text):
+        if ins[0] == "FROM":
+            result.append([])
+        result[-1].append(ins)
+    return result
+
+
+def test_there_is_one_dockerfile_per_function() -> None:
+    assert sorted(p.name for p in DOCKER.glob("*.Dockerfile")) == sorted(
+        p.name for p in DOCKERFILES.values()
+    )
+
+
+def test_the_shared_part_is_identical_in_every_dockerfile() -> None:
+    heads = {app: p.read_text().split(MARKER)[0] for app, p in DOCKERFILES.items()}
+    assert len(set(heads.values())) == 1, "the part above the function line differs"
+
+
+@pytest.mark.parametrize("app", list(FUNCTIONS))
+def test_dockerfile_is_multi_stage_slim_pinned_and_non_root(app: str) -> None:
+    text = DOCKERFILES[app].read_text()
+    all_stages = stages(text)
+    assert len(all_stages) >= 2, "not multi-stage"
+    froms = [s[0][1] for s in all_stages]
+    for image in froms:
+        ref = image.split()[0]
+        assert ref in {"build", "runtime"} or ref.startswith(BASE), ref
+        assert ":latest" not in ref
+    final = all_stages[-1]
+    chain = {s[0][1].split()[-1]: s for s in all_stages if " AS " in s[0][1].upper()}
+    # The final stage and what it builds on: no build tools, a numeric non-root user.
+    inherited = chain[final[0][1].split()[0]] if final[0][1].split()[0] in chain else []
+    effective = inherited + final
+    users = [args for ins, args in effective if ins == "USER"]
+    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    for ins, args in effective:
+        assert ins != "HEALTHCHECK", "Kubernetes probes the app; no HEALTHCHECK"
+        if ins == "RUN":
+            assert not BUILD_TOOLS.search(args), f"build tool in the final image: {args}"
+            assert "pip install" not in args
+    copies = [args for ins, args in effective if ins == "COPY"]
+    assert copies and all(c.startswith("--from=build") for c in copies)
+    cmd = [args for ins, args in final if ins == "CMD"]
+    assert cmd == [f'["python", "-m", "{FUNCTIONS[app]}"]']
+    env = " ".join(args for ins, args in final if ins == "ENV")
+    assert f"APP_ID={app}" in env and "APP_PORT=8000" in env
+    assert any(ins == "EXPOSE" and args == "8000" for ins, args in final)
+
+
+def test_the_images_carry_every_package_the_functions_import() -> None:
+    text = DOCKERFILES["todo-api"].read_text()
+    copied = set(re.findall(r"^COPY (\w+)/ /app/", text, re.M))
+    first_party = {"shared", "functions", "stack", "tests"}
+    imported: set[str] = set()
+    for folder in ("shared", "functions"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    imported.add(node.module.split(".")[0])
+                elif isinstance(node, ast.Import):
+                    imported |= {a.name.split(".")[0] for a in node.names}
+    assert imported & first_party <= copied, "the functions import a package the image lacks"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert lines[[i for i, x in enumerate(lines) if x and not x.startswith("#")][0]] == "*"
+    allowed = {x[1:].rstrip("/") for x in lines if x.startswith("!")}
+    assert allowed == {"pyproject.toml", "requirements.lock", "shared", "functions"}
+    text = DOCKERFILES["todo-api"].read_text()
+    for src in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
+        for item in src.split():
+            assert item.rstrip("/") in allowed, item
+
+
+def _closure(requirements: list[str]) -> set[str]:
+    """Distribution names the requirements pull in, from the installed .venv metadata."""
+    seen: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        name = req.name.lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = metadata.distribution(req.name)
+        for sub in dist.requires or []:
+            sub_req = Requirement(sub)
+            extras = req.extras or {""}
+            if sub_req.marker is None or any(sub_req.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(sub_req)
+    return seen
+
+
+def test_every_runtime_dependency_is_pinned_in_the_lock() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lock = {
+        line.split("==")[0].strip().lower().replace("_", "-")
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line
+    }
+    missing = _closure(project["dependencies"]) - lock
+    assert missing == set(), f"runtime dependencies not pinned in requirements.lock: {missing}"
+
+
+def test_paths_in_dockerfiles_exist() -> None:
+    for path in DOCKERFILES.values():
+        for src in re.findall(r"^COPY (?!--from)(.+) \S+$", path.read_text(), re.M):
+            for item in src.split():
+                assert (ROOT / item).exists(), item

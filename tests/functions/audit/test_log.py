@@ -1,0 +1,233 @@
+"""GET /internal/v1/audit: a user's events in (occurred_at, event_id) order, paged, stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from functions.audit.app import create_app
+from functions.audit.paging import BadCursor, SortKey, query_page
+from functions.audit.service import ENTRY, event_key
+from functions.audit.settings import Settings
+from shared.dapr.fake import FakeDapr
+from shared.events import Event, ReminderDue, TaskCreated, TaskSnapshot, TaskUpdated
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+TOKEN = "app-token"
+TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
+
+
+def _setup() -> tuple[TestClient, FakeDapr]:
+    dapr = FakeDapr()
+    return TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr)), dapr
+
+
+def _cloudevent(event: Event, topic: str = "task-events") -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(event.event_id),
+        "source": "todo-api",
+        "type": "com.dapr.event.sent",
+        "datacontenttype": "application/json",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "data": event.model_dump(mode="json"),
+    }
+
+
+def _task_event(user: str, task: str, second: float, **extra: Any) -> TaskUpdated:
+    at = NOW + timedelta(seconds=second)
+    snapshot = TaskSnapshot(id=task, list_id="l1", title="x", created_at=NOW, updated_at=at)
+    return TaskUpdated(
+        user_id=user, list_id="l1", task_id=task, task=snapshot, occurred_at=at, **extra
+    )
+
+
+def _deliver(client: TestClient, event: Event, topic: str = "task-events") -> None:
+    resp = client.post(f"/events/{topic}", json=_cloudevent(event, topic))
+    assert resp.json() == {"status": "SUCCESS"}
+
+
+def _get(client: TestClient, **params: Any) -> Any:
+    resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _walk(
+    client: TestClient, limit: int, cursor: str | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        body = _get(client, limit=limit, **params, **({"cursor": cursor} if cursor else {}))
+        assert len(body["items"]) <= limit
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_entries_keep_filterable_fields_beside_the_event() -> None:
+    client, dapr = _setup()
+    event = _task_event("alice", "t1", 0.5)
+    _deliver(client, event)
+    entry = dapr.state("kv").rows[event_key(str(event.event_id))][0]
+    assert entry["kind"] == ENTRY
+    assert (entry["user_id"], entry["task_id"], entry["list_id"]) == ("alice", "t1", "l1")
+    assert entry["occurred_at"] == "2026-05-01T12:00:00.500000Z"  # fixed width: sorts as text
+    assert entry["event"] == event.model_dump(mode="json")
+
+
+def test_a_users_events_come_in_time_order_whatever_the_arrival_order() -> None:
+    client, _ = _setup()
+    events = [_task_event("alice", "t1", s) for s in (3, 1, 2, 0)]
+    for event in events:
+        _deliver(client, event)
+    body = _get(client, user_id="alice")
+    assert [i["occurred_at"] for i in body["items"]] == [
+        (NOW + timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (0, 1, 2, 3)
+    ]
+    assert body["next_cursor"] is None
+
+
+def test_equal_times_are_ordered_by_event_id() -> None:
+    client, _ = _setup()
+    ids = sorted(str(uuid.uuid4()) for _ in range(4))
+    for event_id in reversed(ids):
+        _deliver(client, _task_event("alice", "t1", 1, event_id=event_id))
+    assert [i["event_id"] for i in _walk(client, 3, user_id="alice")] == ids
+
+
+def test_a_redelivery_adds_nothing() -> None:
+    client, dapr = _setup()
+    event = _task_event("alice", "t1", 0)
+    for _ in range(3):
+        _deliver(client, event)
+    assert len(_get(client, user_id="alice")["items"]) == 1
+    assert len(dapr.state("kv").rows) == 1
+
+
+def test_reminder_events_are_listed_with_task_events() -> None:
+    client, _ = _setup()
+    created = TaskCreated(
+        user_id="alice",
+        list_id="l1",
+        task_id="t1",
+        task=TaskSnapshot(id="t1", list_id="l1", title="x", created_at=NOW, updated_at=NOW),
+        occurred_at=NOW,
+    )
+    due = ReminderDue(
+        user_id="alice",
+        list_id="l1",
+        task_id="t1",
+        reminder_index=0,
+        occurrence=1,
+        fire_at=NOW + timedelta(minutes=1),
+        job_name="reminder--t1--0",
+        title="x",
+        occurred_at=NOW + timedelta(minutes=1),
+    )
+    _deliver(client, due, "reminders")
+    _deliver(client, created)
+    items = _get(client, user_id="alice", task_id="t1")["items"]
+    assert [i["type"] for i in items] == ["task.created", "reminder.due"]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 12, 500])
+def test_pages_cover_everything_once(limit: int) -> None:
+    client, _ = _setup()
+    for s in range(12):
+        _deliver(client, _task_event("alice", f"t{s % 3}", s))
+    items = _walk(client, limit, user_id="alice")
+    assert [i["occurred_at"] for i in items] == sorted(i["occurred_at"] for i in items)
+    assert len({i["event_id"] for i in items}) == 12
+
+
+def test_an_event_arriving_late_between_pages_repeats_nothing() -> None:
+    """The outbox reorders: an older event can be stored after page 1 was served."""
+    client, _ = _setup()
+    for s in (1, 2, 3, 4):
+        _deliver(client, _task_event("alice", "t1", s))
+    page1 = _get(client, user_id="alice", limit=2)
+    _deliver(client, _task_event("alice", "t1", 0))  # older than page 1's last entry
+    _deliver(client, _task_event("alice", "t1", 5))  # newer: belongs on a later page
+    rest = _walk(client, 2, user_id="alice", cursor=page1["next_cursor"])
+    times = [i["occurred_at"] for i in page1["items"] + rest]
+    expected = [(NOW + timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (1, 2)]
+    assert times[:2] == expected
+    assert len(times) == len(set(times)) == 5  # 1..5 once each; 0 is behind the cursor
+
+
+def test_task_filter_and_isolation_between_users() -> None:
+    client, dapr = _setup()
+    for s, (user, task) in enumerate([("alice", "t1"), ("alice", "t2"), ("bob", "t1")]):
+        _deliver(client, _task_event(user, task, s))
+    # Rows other apps keep in kv also have a user_id: the Query API sees them too.
+    asyncio.run(dapr.state("kv").save("user|alice", {"user_id": "alice", "task_id": "t1"}))
+    # Dead letters carry no user: never listed.
+    client.post(
+        "/events/dead-letters",
+        json={"id": "c1", "topic": "task-events-dlq", "data": {"user_id": "alice"}},
+    )
+    assert [i["task_id"] for i in _get(client, user_id="alice")["items"]] == ["t1", "t2"]
+    assert [i["task_id"] for i in _get(client, user_id="alice", task_id="t1")["items"]] == ["t1"]
+    assert [i["user_id"] for i in _get(client, user_id="bob")["items"]] == ["bob"]
+    assert _get(client, user_id="carol")["items"] == []
+
+
+def test_a_cursor_only_continues_its_own_query() -> None:
+    client, _ = _setup()
+    for s in range(3):
+        _deliver(client, _task_event("alice", "t1", s))
+    cursor = _get(client, user_id="alice", limit=1)["next_cursor"]
+    resp = client.get(
+        "/internal/v1/audit",
+        params={"user_id": "bob", "cursor": cursor},
+        headers=TODO_API,
+    )
+    assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == "cursor"
+
+
+async def test_query_page_rejects_tampered_cursors() -> None:
+    store = FakeDapr().state("kv")
+    sort = (SortKey("a"),)
+    for bad in ("!!", "eyJvIjogLTF9", "bnVsbA"):
+        with pytest.raises(BadCursor):
+            await query_page(store, flt={"EQ": {"k": "x"}}, sort=sort, limit=1, cursor=bad)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"dapr-caller-app-id": "reminders", "dapr-api-token": TOKEN},
+        {"dapr-caller-app-id": "todo-api"},
+        {"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"},
+    ],
+)
+def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> None:
+    client, _ = _setup()
+    resp = client.get("/internal/v1/audit", params={"user_id": "alice"}, headers=headers)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "user_id"),
+        ({"user_id": "a", "limit": "0"}, "limit"),
+        ({"user_id": "a", "limit": "501"}, "limit"),
+        ({"user_id": "a", "cursor": "bm90IGpzb24"}, "cursor"),
+    ],
+)
+def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
+    client, _ = _setup()
+    resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == field

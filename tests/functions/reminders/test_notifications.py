@@ -1,0 +1,138 @@
+"""GET /internal/v1/notifications: a user's delivered reminders, newest first, paged."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from functions.reminders.app import create_app
+from functions.reminders.jobs import ReminderJob, job_name
+from functions.reminders.service import ReminderFirer
+from functions.reminders.settings import Settings
+from shared.dapr.fake import FakeDapr
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+TOKEN = "app-token"
+TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
+
+
+def _setup() -> tuple[TestClient, FakeDapr, ReminderFirer]:
+    dapr = FakeDapr()
+    client = TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr))
+    return client, dapr, ReminderFirer(dapr.state("kv"), dapr.publisher)
+
+
+def _fire(firer: ReminderFirer, user: str, task: str, minute: int) -> None:
+    at = NOW + timedelta(minutes=minute)
+    job = ReminderJob(
+        user_id=user,
+        list_id="l1",
+        task_id=task,
+        reminder_index=0,
+        occurrence=1,
+        fire_at=at,
+        title=f"task {task}",
+        due_at=at + timedelta(minutes=15),
+    )
+    assert asyncio.run(firer.fire(job_name(task, 0), job, at))
+
+
+def _get(client: TestClient, **params: Any) -> Any:
+    resp = client.get("/internal/v1/notifications", params=params, headers=TODO_API)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _walk(client: TestClient, user: str, limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"user_id": user, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        body = _get(client, **params)
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_delivered_reminders_newest_first_with_what_the_ui_shows() -> None:
+    client, _, firer = _setup()
+    for minute, task in enumerate(["a", "b", "c"]):
+        _fire(firer, "alice", task, minute)
+    body = _get(client, user_id="alice")
+    assert [i["task_id"] for i in body["items"]] == ["c", "b", "a"]
+    assert body["next_cursor"] is None
+    first = body["items"][0]
+    assert first["title"] == "task c" and first["list_id"] == "l1"
+    assert datetime.fromisoformat(first["fire_at"]) == NOW + timedelta(minutes=2)
+    assert datetime.fromisoformat(first["due_at"]) == NOW + timedelta(minutes=17)
+    assert set(first) >= {"event_id", "fired_at", "reminder_index", "occurrence"}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+def test_pages_cover_everything_once(limit: int) -> None:
+    client, _, firer = _setup()
+    for minute in range(7):
+        _fire(firer, "alice", f"t{minute}", minute)
+    items = _walk(client, "alice", limit)
+    assert [i["task_id"] for i in items] == [f"t{m}" for m in reversed(range(7))]
+
+
+def test_a_reminder_delivered_between_pages_neither_repeats_nor_hides_one() -> None:
+    client, _, firer = _setup()
+    for minute in range(4):
+        _fire(firer, "alice", f"t{minute}", minute)
+    page1 = _get(client, user_id="alice", limit=2)
+    _fire(firer, "alice", "new", 10)  # newest: lands before the cursor
+    page2 = _get(client, user_id="alice", limit=2, cursor=page1["next_cursor"])
+    seen = [i["task_id"] for i in page1["items"] + page2["items"]]
+    assert seen == ["t3", "t2", "t1", "t0"]
+
+
+def test_a_user_sees_only_their_own_and_nothing_else_in_the_store() -> None:
+    client, dapr, firer = _setup()
+    _fire(firer, "alice", "a", 0)
+    _fire(firer, "bob", "b", 1)
+    # Another app's row with a user_id (the Query API reads every app's rows).
+    asyncio.run(dapr.state("kv").save("user|bob", {"user_id": "bob", "fired_at": "x"}))
+    assert [i["task_id"] for i in _get(client, user_id="bob")["items"]] == ["b"]
+    assert _get(client, user_id="carol")["items"] == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"dapr-caller-app-id": "recurring", "dapr-api-token": TOKEN},
+        {"dapr-caller-app-id": "todo-api"},  # not through our sidecar
+        {"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"},
+    ],
+)
+def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> None:
+    client, _, _ = _setup()
+    resp = client.get("/internal/v1/notifications", params={"user_id": "a"}, headers=headers)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "user_id"),
+        ({"user_id": "a", "limit": "0"}, "limit"),
+        ({"user_id": "a", "limit": "501"}, "limit"),
+        ({"user_id": "a", "limit": "ten"}, "limit"),
+        ({"user_id": "a", "cursor": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
+    client, _, _ = _setup()
+    resp = client.get("/internal/v1/notifications", params=params, headers=TODO_API)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == field
