@@ -109,6 +109,9 @@ class ReminderFirer:
         # Publish first, then remember: a crash in between re-publishes the
         # same event id, which consumers deduplicate; the reverse could lose it.
         await self._publisher.publish(Topic.REMINDERS, event, partition_key=job.user_id)
+        # ...and into the user's client feed, where realtime numbers it with the rest
+        # of the user's changes (one partition, one order).
+        await self._publisher.publish(Topic.TASK_UPDATES, event, partition_key=job.user_id)
         await self._store.create(
             key,
             {

@@ -33,8 +33,9 @@ def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
     assert first.json() == {"job": name, "published": True}
     assert second.json() == {"job": name, "published": False}
     published = dapr.publisher.messages
-    assert len(published) == 1 and published[0].topic == "reminders"
-    assert published[0].partition_key == "u1"
+    assert [m.topic for m in published] == ["reminders", "task-updates"]
+    assert published[0].data == published[1].data  # one event, two feeds
+    assert {m.partition_key for m in published} == {"u1"}
     event = parse_event(published[0].data)
     assert isinstance(event, ReminderDue) and event.title == "call mom"
     row = dapr.state("kv").rows[fired_key(name, 1)][0]
