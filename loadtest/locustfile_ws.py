@@ -29,21 +29,23 @@ USERS = int(os.environ.get("TASKWAVE_WS_USERS", "100"))
 DEVICES = int(os.environ.get("TASKWAVE_WS_DEVICES", "10"))
 RESULTS = os.environ.get("TASKWAVE_WS_RESULTS", "")
 ACCOUNTS: list[dict[str, Any]] = []
-WS_URL = ""
+# One or more realtime instances (comma-separated); devices alternate between them.
+WS_URLS: list[str] = []
 _device_ids = itertools.count()
 STATE = {"connected": 0, "peak": 0, "failed": 0, "dropped": 0, "received": 0}
+RECEIVED_BY_URL: dict[str, int] = {}
 
 
 @events.test_start.add_listener
 def _accounts(environment: Environment, **_: Any) -> None:
     """Users with one task each, made once before any device connects."""
-    global WS_URL
     host = environment.host or "http://127.0.0.1:8000"
     api = f"{host}/api/v1"
-    WS_URL = (
+    urls = (
         os.environ.get("TASKWAVE_WS_URL")
         or requests.get(f"{api}/config", timeout=10).json()["websocket_url"]
     )
+    WS_URLS.extend(urls.split(","))
     session = requests.Session()
     run = uuid.uuid4().hex[:6]
     for i in range(USERS):
@@ -63,10 +65,14 @@ class Device(User):
     wait_time = between(5, 10)
 
     def on_start(self) -> None:
-        account = ACCOUNTS[(next(_device_ids) // DEVICES) % len(ACCOUNTS)]
+        device = next(_device_ids)
+        account = ACCOUNTS[(device // DEVICES) % len(ACCOUNTS)]
+        self.url = WS_URLS[device % len(WS_URLS)]
         started = time.perf_counter()
         try:
-            self.ws = websocket.create_connection(f"{WS_URL}?token={account['token']}", timeout=30)
+            self.ws = websocket.create_connection(
+                f"{self.url}?token={account['token']}", timeout=30
+            )
             hello = json.loads(self.ws.recv())
             assert hello["type"] == "hello", hello
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
@@ -110,6 +116,7 @@ class Device(User):
                 continue
             sent = datetime.fromisoformat(message["event"]["occurred_at"]).timestamp()
             STATE["received"] += 1
+            RECEIVED_BY_URL[self.url] = RECEIVED_BY_URL.get(self.url, 0) + 1
             events.request.fire(
                 request_type="WS",
                 name="fan-out",
@@ -164,6 +171,8 @@ def _save(environment: Environment, **_: Any) -> None:
         "failed connections": STATE["failed"],
         "dropped connections": STATE["dropped"],
         "fan-out messages": fan.num_requests,
+        "realtime instances": len(WS_URLS),
+        "messages per instance": list(RECEIVED_BY_URL.values()),
         "fan-out ms": {
             p: fan.get_response_time_percentile(q)
             for p, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))

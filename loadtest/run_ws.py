@@ -25,16 +25,21 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--devices", type=int, default=10)
     parser.add_argument("--seconds", type=int, default=90)
-    parser.add_argument("--out", default=str(HERE / "results" / "websockets.json"))
+    parser.add_argument("--replicas", type=int, default=1, help="realtime instances")
+    parser.add_argument("--out", help="default: results/websockets[-<n>-replicas].json")
     args = parser.parse_args()
+    suffix = f"-{args.replicas}-replicas" if args.replicas > 1 else ""
+    args.out = args.out or str(HERE / "results" / f"websockets{suffix}.json")
     clients = args.users * args.devices + 2  # + the writers
     with private_stack() as stack:
+        instances = ["realtime"] + [stack.add_replica("realtime") for _ in range(args.replicas - 1)]
+        sockets = ",".join(stack.config.url(i).replace("http", "ws") + "/ws" for i in instances)
         env = {
             **os.environ,
             "TASKWAVE_WS_USERS": str(args.users),
             "TASKWAVE_WS_DEVICES": str(args.devices),
             "TASKWAVE_WS_RESULTS": args.out,
-            "TASKWAVE_WS_URL": stack.config.url("realtime").replace("http", "ws") + "/ws",
+            "TASKWAVE_WS_URL": sockets,
         }
         subprocess.run(
             [

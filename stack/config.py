@@ -48,7 +48,7 @@ def env_name(port: str) -> str:
     return "TASKWAVE_PORT_" + port.upper().replace("-", "_").replace(".", "_")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -75,9 +75,9 @@ def resolve_ports(free: bool) -> dict[str, int]:
                 raise StackError(f"{env_name(name)}={override!r} is not a port number")
             port = int(override)
         elif free:
-            port = _free_port()
+            port = free_port()
             while port in taken:
-                port = _free_port()
+                port = free_port()
         else:
             port = default
         taken.add(port)

@@ -24,7 +24,7 @@ import yaml
 
 from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
 from stack.bootstrap import Tools
-from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, port_in_use
+from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, free_port, port_in_use
 from stack.errors import StackError
 from stack.procs import Supervisor, run_step
 
@@ -387,11 +387,12 @@ class Stack:
         )
 
     def daprd_argv(self, fn: str) -> list[str]:
+        """`fn` is a function, or one of its extra instances ("realtime#2")."""
         p = self.config.ports
         argv = [
             self.tools.daprd,
             "--app-id",
-            fn,
+            fn.split("#")[0],
             "--app-port",
             str(p[f"{fn}.app"]),
             "--app-protocol",
@@ -436,11 +437,11 @@ class Stack:
         )
         self.sup.start(
             fn,
-            [sys.executable, "-m", FUNCTIONS[fn]],
+            [sys.executable, "-m", FUNCTIONS[fn.split("#")[0]]],
             cwd=ROOT,
             env={
                 **shared_env,
-                "APP_ID": fn,
+                "APP_ID": fn.split("#")[0],
                 "APP_PORT": str(p[f"{fn}.app"]),
                 "DAPR_HTTP_PORT": str(p[f"{fn}.dapr-http"]),
                 "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
@@ -457,6 +458,24 @@ class Stack:
             f"{fn}-dapr", lambda: _http_ok(f"{self.config.dapr_url(fn)}/v1.0/healthz"), timeout
         )
         self.wait(fn, lambda: _http_ok(f"{self.config.url(fn)}/readyz", (200,)), timeout)
+
+    def add_replica(self, fn: str) -> str:
+        """Another instance of a function with its own sidecar, on free ports; returns
+        its name (e.g. "realtime#2"), usable with config.url() and stop_function()."""
+        n = 2
+        while f"{fn}#{n}.app" in self.config.ports:
+            n += 1
+        instance = f"{fn}#{n}"
+        taken = set(self.config.ports.values())
+        for kind in ("app", "dapr-http", "dapr-grpc", "dapr-internal", "dapr-metrics"):
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            taken.add(port)
+            self.config.ports[f"{instance}.{kind}"] = port
+        self.start_function(instance)
+        self.wait_function(instance)
+        return instance
 
     def stop_function(self, fn: str) -> None:
         """Stop one function and its sidecar (fault tests)."""
