@@ -7,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from functions.audit.paging import BadPageParams, page_request
 from functions.audit.service import AuditLog
 from functions.audit.settings import Settings
 from shared.events import Event
+from shared.paging import BadPageParams, page_request
 from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint, raw_endpoint
 

@@ -6,9 +6,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.audit.paging import Page, SortKey, query_page, sortable_time
 from shared.dapr import StateStore
 from shared.events import Event
+from shared.paging import Page, SortKey, query_page, sortable_time
 from shared.web.pubsub import Delivery
 
 log = logging.getLogger(__name__)

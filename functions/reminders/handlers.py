@@ -7,12 +7,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from functions.audit.paging import BadPageParams, page_request
 from functions.reminders.notifications import Notifications
 from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer, ReminderJob
 from functions.reminders.settings import Settings
 from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
+from shared.paging import BadPageParams, page_request
 from shared.web.errors import error_response, validation_details
 from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from functions.audit.paging import sortable_time
+from shared.paging import sortable_time
 
 
 class ReminderJob(BaseModel):

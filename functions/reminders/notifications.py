@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.audit.paging import Page, SortKey, query_page
 from functions.reminders.service import NOTIFICATION
 from shared.dapr import StateStore
+from shared.paging import Page, SortKey, query_page
 
 _SORT = (SortKey("fired_at", descending=True), SortKey("event_id", descending=True))
 _SHOWN = (

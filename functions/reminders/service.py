@@ -9,7 +9,6 @@ from typing import Any
 
 from prometheus_client import Histogram
 
-from functions.audit.paging import sortable_time
 from functions.reminders.jobs import (
     ReminderJob,
     fired_key,
@@ -20,6 +19,7 @@ from functions.reminders.jobs import (
 from functions.reminders.plan import SchedState
 from shared.dapr import Publisher, StateStore
 from shared.events import ReminderDue
+from shared.paging import sortable_time
 from shared.topics import Topic
 
 __all__ = ["NOTIFICATION", "ReminderFirer", "ReminderJob", "fired_key", "job_name"]

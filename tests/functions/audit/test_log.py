@@ -12,11 +12,11 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from functions.audit.app import create_app
-from functions.audit.paging import BadCursor, SortKey, query_page
 from functions.audit.service import ENTRY, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import Event, ReminderDue, TaskCreated, TaskSnapshot, TaskUpdated
+from shared.paging import BadCursor, SortKey, query_page
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 TOKEN = "app-token"

@@ -9,8 +9,7 @@ those already-seen rows apart, so a page may come back shorter but never repeats
 Isolation: the Query API runs over the whole table, not only this app's key prefix, so
 every filter MUST include a field only this app writes (a `kind` discriminator).
 
-Nothing here is audit-specific: reminders pages its notifications with it too (it would
-sit better in shared/; it lives here only because shared/ was not ours to change).
+audit pages its log with it, reminders its delivered notifications.
 """
 
 from __future__ import annotations
