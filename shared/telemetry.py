@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from opentelemetry import trace
@@ -12,6 +13,19 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pythonjsonlogger.json import JsonFormatter
 
 _configured = False
+
+
+_SECRET_QUERY = re.compile(r"((?:access_)?token=)[^&\s\"']+", re.I)
+
+
+class _Redact(logging.Filter):
+    """Bearer tokens travel in WebSocket URLs (?token=...); servers log those URLs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message.lower():
+            record.msg, record.args = _SECRET_QUERY.sub(r"\1<redacted>", message), ()
+        return True
 
 
 class _TraceContext(logging.Filter):
@@ -26,6 +40,7 @@ class _TraceContext(logging.Filter):
 
 def setup_logging(service: str, level: str = "INFO", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(_Redact())
     handler.addFilter(_TraceContext())
     if json_logs:
         handler.setFormatter(

@@ -105,6 +105,11 @@ class SidecarStateStore:
         await self._http.request("POST", f"/v1.0/state/{self.name}", json=[item])
 
     async def create(self, key: str, value: Any) -> bool:
+        # Redeliveries are the common duplicate: a read answers them at once, where a
+        # refused insert would first go through the component's retry policy (PostgreSQL
+        # reports it as a plain error, not an ETag one).
+        if await self.get(key) is not None:
+            return False
         # first-write without an ETag is an insert that fails on an existing row.
         item = {"key": key, "value": value, "options": _STRONG_FIRST_WRITE}
         try:
