@@ -106,10 +106,15 @@ def _event_id(name: str, version: int, kind: str) -> uuid.UUID:
     return uuid.uuid5(_SCHEDULE_NS, f"{name}|{version}|{kind}")
 
 
-def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderScheduled:
+def _reminder_event(
+    kind: type[ReminderScheduled] | type[ReminderCancelled],
+    job: ReminderJob,
+    version: int,
+    now: datetime,
+) -> ReminderScheduled | ReminderCancelled:
     name = job_name(job.task_id, job.reminder_index)
-    return ReminderScheduled(
-        event_id=_event_id(name, version, "scheduled"),
+    return kind(
+        event_id=_event_id(name, version, kind.model_fields["type"].default.split(".")[1]),
         user_id=job.user_id,
         list_id=job.list_id,
         task_id=job.task_id,
@@ -119,21 +124,18 @@ def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderSchedul
         job_name=name,
         occurred_at=now,
     )
+
+
+def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderScheduled:
+    event = _reminder_event(ReminderScheduled, job, version, now)
+    assert isinstance(event, ReminderScheduled)
+    return event
 
 
 def _cancelled(job: ReminderJob, version: int, now: datetime) -> ReminderCancelled:
-    name = job_name(job.task_id, job.reminder_index)
-    return ReminderCancelled(
-        event_id=_event_id(name, version, "cancelled"),
-        user_id=job.user_id,
-        list_id=job.list_id,
-        task_id=job.task_id,
-        reminder_index=job.reminder_index,
-        occurrence=job.occurrence,
-        fire_at=job.fire_at,
-        job_name=name,
-        occurred_at=now,
-    )
+    event = _reminder_event(ReminderCancelled, job, version, now)
+    assert isinstance(event, ReminderCancelled)
+    return event
 
 
 def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan | None:

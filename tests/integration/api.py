@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 class User:
@@ -47,3 +51,20 @@ class User:
             cursor = page["next_cursor"]
             if not cursor:
                 return ids
+
+
+def poll(probe: Callable[[], T], timeout: float = 30.0, every: float = 0.1) -> T | None:
+    """The probe's first truthy answer within the timeout, else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(every)
+    return None
+
+
+def sidecar_state(dapr_url: str, store: str, key: str) -> Any:
+    """A state item read through a function's own sidecar (its keys, its prefix)."""
+    resp = httpx.get(f"{dapr_url}/v1.0/state/{store}/{key}", timeout=5)
+    return resp.json() if resp.status_code == 200 and resp.content else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,23 +16,17 @@ from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from shared.topics import Topic, dead_letter
 from stack.services import Stack
+from tests.integration.api import poll, sidecar_state
 
 pytestmark = pytest.mark.integration
 
 
 def _poll(probe: Any, timeout: float = 30.0, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(every)
-    return None
+    return poll(probe, timeout, every)
 
 
 def _state(stack: Stack, fn: str, store: str, key: str) -> Any:
-    resp = httpx.get(f"{stack.config.dapr_url(fn)}/v1.0/state/{store}/{key}", timeout=5)
-    return resp.json() if resp.status_code == 200 and resp.content else None
+    return sidecar_state(stack.config.dapr_url(fn), store, key)
 
 
 def _snapshot(task_id: str, now: datetime, **extra: Any) -> TaskSnapshot:

@@ -19,19 +19,14 @@ from shared.dapr.sidecar import DaprSidecar
 from shared.events import TaskCompleted, TaskCreated, TaskEvent, TaskSnapshot, TaskUpdated
 from shared.topics import Topic
 from stack.services import Stack
+from tests.integration.api import poll, sidecar_state
 from tests.integration.kafka import TopicReader
 
 pytestmark = pytest.mark.integration
 
 
 def _poll(probe: Any, timeout: float = 30.0, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(every)
-    return None
+    return poll(probe, timeout, every)
 
 
 async def _has_jobs(jobs: Any, *names: str) -> bool:
@@ -48,8 +43,7 @@ async def _apoll(probe: Any, timeout: float = 20.0) -> bool:
 
 
 def _state(stack: Stack, fn: str, key: str) -> Any:
-    resp = httpx.get(f"{stack.config.dapr_url(fn)}/v1.0/state/kv/{key}", timeout=5)
-    return resp.json() if resp.status_code == 200 and resp.content else None
+    return sidecar_state(stack.config.dapr_url(fn), "kv", key)
 
 
 def _get_via(stack: Stack, caller: str, app: str, method: str, **params: Any) -> httpx.Response:
