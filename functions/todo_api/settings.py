@@ -17,5 +17,10 @@ class Settings(FunctionSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
+    # Optional LLM chat backend (OpenAI-compatible); off unless an endpoint is set. The
+    # key is read from the secret store: secret `llm_secret`, value `apiKey`.
+    llm_endpoint: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_secret: str = "llm"
     audit_app_id: str = "audit"
     reminders_app_id: str = "reminders"

@@ -5,14 +5,18 @@ confirmation for deleting several tasks."""
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from functions.todo_api.auth import User
+from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
 from functions.todo_api.chat.understand import Intent, Ref, understand
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
@@ -27,6 +31,8 @@ HELP = (
     "“remind me 30 minutes before”."
 )
 SHOWN = 10
+LLM_ROUNDS = 4
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,9 +65,10 @@ def _line(i: int, task: TaskSnapshot, tz: str) -> str:
 
 
 class ChatEngine:
-    def __init__(self, service: TaskService, kv: StateStore) -> None:
+    def __init__(self, service: TaskService, kv: StateStore, llm: LlmClient | None = None) -> None:
         self._service = service
         self._kv = kv
+        self._llm = llm
 
     async def handle(
         self, user: User, message: str, conversation_id: str | None, now: datetime
@@ -70,13 +77,49 @@ class ChatEngine:
         key = f"chat|{user.id}|{cid}"
         item = await self._kv.get(key)
         memory = _Memory(**item.value) if item and isinstance(item.value, dict) else _Memory()
-        intent = understand(message, now, user.timezone)
-        reply = await self._act(user, intent, memory, now)
+        reply = None
+        if self._llm is not None:
+            try:
+                reply = await self._llm_turn(self._llm, user, message, memory, now)
+            except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+                log.warning("LLM backend failed (%s); answering with the built-in engine", exc)
+        if reply is None:
+            reply = await self._act(user, understand(message, now, user.timezone), memory, now)
         reply.conversation_id = cid
         await self._kv.save(
             key, {"last": memory.last, "focus": memory.focus, "pending": memory.pending}
         )
         return reply
+
+    async def _llm_turn(
+        self, llm: LlmClient, user: User, message: str, memory: _Memory, now: datetime
+    ) -> Reply:
+        """Let the model call tools (each one an ordinary intent) until it answers."""
+        messages: list[dict[str, Any]] = [
+            llm.system(now, user.timezone),
+            {"role": "user", "content": message},
+        ]
+        actions: list[dict[str, Any]] = []
+        for _ in range(LLM_ROUNDS):
+            answer = await llm.complete(messages)
+            calls = tool_calls(answer)
+            if not calls:
+                return Reply(str(answer.get("content") or "Done."), actions)
+            messages.append(answer)
+            for call_id, name, arguments in calls:
+                try:
+                    intent = intent_from_tool(name, arguments)
+                except ValueError as exc:
+                    result = f"refused: {exc}"
+                else:
+                    done = await self._act(user, intent, memory, now)
+                    actions += done.actions
+                    # The ids in the actions let the model act on what it just listed.
+                    result = (
+                        f"{done.reply}\n{json.dumps(done.actions)}" if done.actions else done.reply
+                    )
+                messages.append({"role": "tool", "tool_call_id": call_id, "content": result})
+        return Reply("I couldn't finish that; please try again in other words.", actions)
 
     async def _act(self, user: User, intent: Intent, memory: _Memory, now: datetime) -> Reply:
         pending, memory.pending = memory.pending, None
@@ -162,6 +205,8 @@ class ChatEngine:
     async def _resolve(
         self, user: User, ref: Ref, memory: _Memory, now: datetime
     ) -> TaskSnapshot | Reply:
+        if ref.task_id is not None:
+            return await self._get(user, ref.task_id)
         if ref.it:
             if memory.focus is None:
                 return Reply("Which task do you mean?")

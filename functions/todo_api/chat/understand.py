@@ -40,6 +40,7 @@ class Ref:
 
     ordinal: int | None = None  # 1-based; -1 = the last one
     it: bool = False
+    task_id: str | None = None  # an exact id (the LLM backend's tools use ids)
     all: bool = False
     words: str = ""
 

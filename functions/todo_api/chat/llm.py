@@ -1,0 +1,156 @@
+"""Optional LLM backend: an OpenAI-compatible chat-completions client with tool calling.
+
+Enabled only when `TASKWAVE_LLM_ENDPOINT` is set; its key comes from the secret store.
+The model chooses tools; each tool call becomes an ordinary chat intent run by the same
+engine (so it is validated, evented, audited and synced like any other action). The
+tools carry no user: the engine acts for the token's user, and a tool call with an
+unexpected argument (say, `user_id`) is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from functions.todo_api.chat.understand import Intent, Ref
+from functions.todo_api.models import Reminders, Tags, Title
+from shared.domain.recurrence import Recurrence
+from shared.events import Priority
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateTask(_Args):
+    title: Title
+    description: str = ""
+    priority: Priority | None = None
+    tags: Tags = Field(default_factory=list)
+    due_at: AwareDatetime | None = None
+    recurrence: Recurrence | None = None
+    reminders: Reminders = Field(default_factory=list)
+
+
+class ListTasks(_Args):
+    q: str | None = None
+    status: Literal["open", "completed", "all"] | None = None
+    priority: list[Priority] | None = None
+    tag: list[str] | None = None
+    overdue: bool | None = None
+
+
+class TaskRef(_Args):
+    task_id: str = Field(min_length=1, max_length=100)
+
+
+class UpdateTask(TaskRef):
+    title: Title | None = None
+    priority: Priority | None = None
+    due_at: AwareDatetime | None = None
+    add_tags: Tags | None = None
+
+
+TOOLS: dict[str, tuple[type[_Args], str]] = {
+    "create_task": (CreateTask, "Create a task for the user."),
+    "list_tasks": (ListTasks, "List or search the user's tasks; returns numbered lines with ids."),
+    "complete_task": (TaskRef, "Mark a task done."),
+    "reopen_task": (TaskRef, "Reopen a completed task."),
+    "delete_task": (TaskRef, "Delete one task."),
+    "update_task": (UpdateTask, "Rename, re-prioritise, reschedule or tag a task."),
+}
+
+
+def tool_specs() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": name, "description": doc, "parameters": model.model_json_schema()},
+        }
+        for name, (model, doc) in TOOLS.items()
+    ]
+
+
+def intent_from_tool(name: str, arguments: str) -> Intent:
+    """The intent a tool call stands for; ValueError for unknown tools or bad arguments."""
+    if name not in TOOLS:
+        raise ValueError(f"unknown tool {name!r}")
+    model, _ = TOOLS[name]
+    args = model.model_validate_json(arguments or "{}")  # ValidationError is a ValueError
+    if isinstance(args, CreateTask):
+        return Intent("create", task=args.model_dump(exclude_none=True))
+    if isinstance(args, ListTasks):
+        return Intent("search" if args.q else "list", filters=args.model_dump(exclude_none=True))
+    assert isinstance(args, TaskRef)
+    ref = Ref(task_id=args.task_id)
+    if isinstance(args, UpdateTask):
+        changes = args.model_dump(exclude_none=True, exclude={"task_id"})
+        if "due_at" in changes and len(changes) == 1:
+            return Intent("reschedule", task=changes, ref=ref)
+        return Intent("update", task=changes, ref=ref)
+    kind = {"complete_task": "complete", "reopen_task": "reopen", "delete_task": "delete"}[name]
+    return Intent(kind, ref=ref)  # type: ignore[arg-type]
+
+
+SYSTEM = (
+    "You are taskwave's assistant. Manage the user's tasks only through the tools. "
+    "Now is {now} in the user's time zone {tz}; give due dates as RFC 3339 with offset. "
+    "To act on an existing task, find its id with list_tasks first. Answer briefly."
+)
+
+
+class LlmClient:
+    def __init__(
+        self,
+        endpoint: str,
+        model: str,
+        api_key: Callable[[], Awaitable[str | None]],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._url = endpoint.rstrip("/") + "/chat/completions"
+        self._model = model
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+
+    async def complete(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """One assistant message (maybe with tool_calls); httpx.HTTPError if unreachable."""
+        key = await self._api_key()
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        resp = await self._http.post(
+            self._url,
+            headers=headers,
+            json={
+                "model": self._model,
+                "messages": messages,
+                "tools": tool_specs(),
+                "tool_choice": "auto",
+            },
+        )
+        resp.raise_for_status()
+        message: dict[str, Any] = resp.json()["choices"][0]["message"]
+        return message
+
+    def system(self, now: datetime, tz: str) -> dict[str, Any]:
+        return {"role": "system", "content": SYSTEM.format(now=now.isoformat(), tz=tz)}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def tool_calls(message: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(call id, tool name, JSON arguments) of each tool call in an assistant message."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        arguments = fn.get("arguments", "{}")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        calls.append((str(call.get("id", "")), str(fn.get("name", "")), arguments))
+    return calls

@@ -1,0 +1,143 @@
+"""The optional LLM backend, against an OpenAI-compatible server run in-process (the real
+service is out of reach here): tools become ordinary actions for the token's user."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from functions.todo_api.app import create_app
+from functions.todo_api.settings import Settings
+from shared.dapr.fake import FakeDapr
+
+SECRETS = {"jwt": {"signingKey": "k" * 48}, "llm": {"apiKey": "sk-test"}}
+
+
+def _call(name: str, args: dict[str, Any], n: int = 1) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"call{n}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(args)},
+            }
+        ],
+    }
+
+
+class FakeModel:
+    """Plays a script: each request gets the next reply; records what it was sent."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = script
+        self.requests: list[dict[str, Any]] = []
+
+    def transport(self) -> httpx.ASGITransport:
+        async def completions(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.requests.append({"auth": request.headers.get("authorization"), **body})
+            step = self.script.pop(0)
+            message = step(body) if callable(step) else step
+            return JSONResponse({"choices": [{"message": message}]})
+
+        app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+        return httpx.ASGITransport(app=app)
+
+
+def _client(
+    model: FakeModel | None, *, endpoint: str | None = "http://llm.test/v1"
+) -> tuple[TestClient, FakeDapr, dict[str, str]]:
+    dapr = FakeDapr(outbox={"tasks": "task-events"}, secret_values=SECRETS)
+    app = create_app(
+        Settings(llm_endpoint=endpoint), dapr, llm_transport=model.transport() if model else None
+    )
+    client = TestClient(app)
+    creds = {"username": "ann", "password": "a passphrase"}
+    client.post("/api/v1/auth/register", json=creds)
+    token = client.post("/api/v1/auth/token", json=creds).json()["access_token"]
+    return client, dapr, {"authorization": f"Bearer {token}"}
+
+
+def _say(client: TestClient, auth: dict[str, str], message: str) -> dict[str, Any]:
+    resp = client.post("/api/v1/chat", headers=auth, json={"message": message})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def test_tool_calls_become_ordinary_actions_for_the_token_user() -> None:
+    def complete_listed(body: dict[str, Any]) -> dict[str, Any]:
+        listed = json.loads(body["messages"][-1]["content"].splitlines()[-1])
+        return _call("complete_task", {"task_id": listed[0]["task_ids"][0]}, 2)
+
+    model = FakeModel(
+        [
+            _call(
+                "create_task",
+                {"title": "Dentist", "priority": "high", "due_at": "2030-01-02T10:00:00+01:00"},
+            ),
+            {"role": "assistant", "content": "Added it."},
+            _call("list_tasks", {"q": "dentist"}),
+            complete_listed,
+            {"role": "assistant", "content": "Marked the dentist done."},
+        ]
+    )
+    client, dapr, auth = _client(model)
+    first = _say(client, auth, "I need to see the dentist on Jan 2nd 2030 at 10, it's important")
+    assert first["reply"] == "Added it." and first["actions"][0]["type"] == "task.created"
+    second = _say(client, auth, "I went to the dentist")
+    assert second["reply"] == "Marked the dentist done."
+    assert [a["type"] for a in second["actions"]] == ["tasks.listed", "task.completed"]
+    assert [m["type"] for m in dapr.publisher.on("task-events")] == [
+        "task.created",
+        "task.completed",
+    ]
+    sent = model.requests[0]
+    assert sent["auth"] == "Bearer sk-test" and sent["tool_choice"] == "auto"
+    assert {t["function"]["name"] for t in sent["tools"]} >= {"create_task", "complete_task"}
+    assert "user_id" not in json.dumps(sent["tools"])  # the model never names a user
+
+
+def test_a_tool_call_naming_a_user_is_refused() -> None:
+    model = FakeModel(
+        [
+            _call("delete_task", {"task_id": "x", "user_id": "someone-else"}),
+            lambda body: {"role": "assistant", "content": body["messages"][-1]["content"]},
+        ]
+    )
+    client, dapr, auth = _client(model)
+    reply = _say(client, auth, "delete bob's task")
+    assert reply["reply"].startswith("refused:") and "user_id" in reply["reply"]
+    assert dapr.publisher.messages == []
+
+
+def test_an_unreachable_model_falls_back_to_the_built_in_engine() -> None:
+    class Down(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("no route", request=request)
+
+    dapr = FakeDapr(outbox={"tasks": "task-events"}, secret_values=SECRETS)
+    client = TestClient(
+        create_app(Settings(llm_endpoint="http://llm.test/v1"), dapr, llm_transport=Down())
+    )
+    creds = {"username": "bob", "password": "a passphrase"}
+    client.post("/api/v1/auth/register", json=creds)
+    token = client.post("/api/v1/auth/token", json=creds).json()["access_token"]
+    reply = _say(client, {"authorization": f"Bearer {token}"}, "add buy milk tomorrow")
+    assert reply["actions"][0]["type"] == "task.created"
+
+
+def test_without_an_endpoint_nothing_calls_out() -> None:
+    model = FakeModel([])
+    client, _, auth = _client(model, endpoint=None)
+    assert _say(client, auth, "add buy milk")["actions"][0]["type"] == "task.created"
+    assert model.requests == []
