@@ -16,5 +16,11 @@ def routes(recurrer: Recurrer) -> list[Route]:
         # The completion's own time, not the clock: a replay computes the same date.
         return await recurrer.on_completed(event, event.occurred_at)
 
-    # Route named by dapr/subscriptions/recurring.yaml.
-    return [Route("/events/task-events", event_endpoint(NAME, on_event), methods=["POST"])]
+    # Routes named by dapr/subscriptions/recurring.yaml: the same completions arrive
+    # fast on task-updates and guaranteed on task-events; the deterministic id of
+    # the next occurrence makes the later arrival a no-op.
+    endpoint = event_endpoint(NAME, on_event)
+    return [
+        Route("/events/task-events", endpoint, methods=["POST"]),
+        Route("/events/task-updates", endpoint, methods=["POST"]),
+    ]

@@ -172,7 +172,7 @@ def test_keda_minimum_replicas_follow_the_design(rendered: Rendered) -> None:
         return {t["metadata"]["topic"] for t in scaled[app_id]["triggers"] if t["type"] == "kafka"}
 
     assert {"task-events", "reminders"} <= kafka_topics("audit")  # one trigger per topic
-    assert kafka_topics("recurring") == {"task-events"}
+    assert kafka_topics("recurring") == {"task-events", "task-updates"}  # guaranteed + fast
     assert kafka_topics("reminders") == {"task-events"}
     assert kafka_topics("todo-api") == {model.outbox_topic(namespace=NAMESPACE)}
     # Every realtime pod has its own group: lag is no measure of its load.
