@@ -57,7 +57,9 @@ def routes(
 
     return [
         Route("/job/{name}", on_job, methods=["POST"]),
-        # Route named by dapr/subscriptions/reminders.yaml.
+        # Routes named by dapr/subscriptions/reminders.yaml: task changes arrive fast on
+        # task-updates and guaranteed on task-events; versions make the later a no-op.
         Route("/events/task-events", event_endpoint(NAME, on_task_event), methods=["POST"]),
+        Route("/events/task-updates", event_endpoint(NAME, on_task_event), methods=["POST"]),
         Route("/internal/v1/notifications", list_notifications, methods=["GET"]),
     ]

@@ -173,7 +173,7 @@ def test_keda_minimum_replicas_follow_the_design(rendered: Rendered) -> None:
 
     assert {"task-events", "reminders"} <= kafka_topics("audit")  # one trigger per topic
     assert kafka_topics("recurring") == {"task-events", "task-updates"}  # guaranteed + fast
-    assert kafka_topics("reminders") == {"task-events"}
+    assert kafka_topics("reminders") == {"task-events", "task-updates"}
     assert kafka_topics("todo-api") == {model.outbox_topic(namespace=NAMESPACE)}
     # Every realtime pod has its own group: lag is no measure of its load.
     assert not any(t["type"] == "kafka" for t in scaled["realtime"]["triggers"])

@@ -145,6 +145,7 @@ the topics it subscribes to on `pubsub`.
 - {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: recurring}
 - {name: recurring-task-updates, pubsub: pubsub, topic: task-updates, route: /events/task-updates, dlq: task-updates-dlq, app: recurring}
 - {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: reminders}
+- {name: reminders-task-updates, pubsub: pubsub, topic: task-updates, route: /events/task-updates, dlq: task-updates-dlq, app: reminders}
 - {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: audit}
 - {name: audit-reminders, pubsub: pubsub, topic: reminders, route: /events/reminders, dlq: reminders-dlq, app: audit}
 - {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}
