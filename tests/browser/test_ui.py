@@ -207,10 +207,12 @@ def test_create_edit_complete_and_delete_by_form(devices: Devices) -> None:
     after = rest_task(user, saved["id"])
     assert (after["title"], after["priority"]) == ("Water the plants on the balcony", "urgent")
 
-    item = task_item(page, "Water the plants on the balcony")
+    # By id: completing this repeating task makes its next occurrence, same title.
+    item = page.locator(f"#task-{saved['id']}")
     item.get_by_role("button", name="Complete", exact=True).click()
     expect(item).to_have_attribute("data-status", "completed")
     assert rest_task(user, saved["id"])["status"] == "completed"
+    expect(task_item(page, "Water the plants on the balcony")).to_have_count(2)
     item.get_by_role("button", name="Reopen", exact=True).click()
     expect(item).to_have_attribute("data-status", "open")
 

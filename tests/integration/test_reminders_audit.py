@@ -263,12 +263,14 @@ async def test_reminders_due_while_the_function_is_down_fire_once_on_recovery(
     jobs = sidecars["reminders"].jobs
     user, task_id = f"u-{uuid.uuid4()}", str(uuid.uuid4())
     start = datetime.now(UTC)
-    times = [start + timedelta(seconds=s) for s in (5, 6, 7)]
+    # Ten reminders fall due while reminders is down: nine of one task, one of a task
+    # whose event arrives during the outage.
+    times = [start + timedelta(seconds=5 + 0.25 * i) for i in range(9)]
     task = _task(task_id, user, 1, reminders=[{"at": t} for t in times])
     await _publish(
         sidecars, TaskCreated(user_id=user, list_id=task.list_id, task_id=task_id, task=task)
     )
-    names = [job_name(task_id, i) for i in range(3)]
+    names = [job_name(task_id, i) for i in range(9)]
     assert await _apoll(lambda: _has_jobs(jobs, *names), timeout=4.5), "jobs not scheduled"
 
     stack.stop_function("reminders")
