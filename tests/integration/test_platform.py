@@ -296,6 +296,8 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
     await tasks.transact(
         [StateOp.upsert(key, done.model_dump(mode="json")), StateOp.outbox_event(key, event)]
     )
+    # As todo-api does: the same event on the client feed right after the commit.
+    await sidecars["todo-api"].publisher.publish(Topic.TASK_UPDATES, event, partition_key="gina")
 
     next_id = occurrence_id(series, 2)
     row = _poll(lambda: _state(stack, "todo-api", "tasks", f"task|{next_id}"), timeout=45)

@@ -27,7 +27,7 @@ def _events_of(reader: Any, user: User, settle: float = 4.0) -> list[dict[str, A
     return [r.value["data"] for r in reader.records if r.value["data"].get("user_id") == user.id]
 
 
-def _wait_events(reader: Any, user: User, count: int, timeout: float = 45) -> list[dict[str, Any]]:
+def _wait_events(reader: Any, user: User, count: int, timeout: float = 90) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         mine = _events_of(reader, user, 0.5)
