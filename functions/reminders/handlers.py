@@ -55,11 +55,12 @@ def routes(
             raise exc.as_api_error() from exc
         return JSONResponse(page.body())
 
+    task_events = event_endpoint(NAME, on_task_event)
     return [
         Route("/job/{name}", on_job, methods=["POST"]),
         # Routes named by dapr/subscriptions/reminders.yaml: task changes arrive fast on
         # task-updates and guaranteed on task-events; versions make the later a no-op.
-        Route("/events/task-events", event_endpoint(NAME, on_task_event), methods=["POST"]),
-        Route("/events/task-updates", event_endpoint(NAME, on_task_event), methods=["POST"]),
+        Route("/events/task-events", task_events, methods=["POST"]),
+        Route("/events/task-updates", task_events, methods=["POST"]),
         Route("/internal/v1/notifications", list_notifications, methods=["GET"]),
     ]

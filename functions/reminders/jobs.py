@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.paging import sortable_time
@@ -21,6 +23,19 @@ class ReminderJob(BaseModel):
     fire_at: AwareDatetime
     title: str
     due_at: AwareDatetime | None = None
+
+    def event_fields(self, name: str | None = None) -> dict[str, Any]:
+        """What every reminder.* event about this job carries; `name` is the job's name
+        when it is known (a callback's), else the one derived from the task."""
+        return {
+            "user_id": self.user_id,
+            "list_id": self.list_id,
+            "task_id": self.task_id,
+            "reminder_index": self.reminder_index,
+            "occurrence": self.occurrence,
+            "fire_at": self.fire_at,
+            "job_name": name or job_name(self.task_id, self.reminder_index),
+        }
 
 
 def job_name(task_id: str, reminder_index: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,36 +107,21 @@ def _event_id(name: str, version: int, kind: str) -> uuid.UUID:
     return uuid.uuid5(_SCHEDULE_NS, f"{name}|{version}|{kind}")
 
 
-def _reminder_event(
-    kind: type[ReminderScheduled] | type[ReminderCancelled],
-    job: ReminderJob,
-    version: int,
-    now: datetime,
-) -> ReminderScheduled | ReminderCancelled:
-    name = job_name(job.task_id, job.reminder_index)
-    return kind(
-        event_id=_event_id(name, version, kind.model_fields["type"].default.split(".")[1]),
-        user_id=job.user_id,
-        list_id=job.list_id,
-        task_id=job.task_id,
-        reminder_index=job.reminder_index,
-        occurrence=job.occurrence,
-        fire_at=job.fire_at,
-        job_name=name,
-        occurred_at=now,
-    )
+E = TypeVar("E", ReminderScheduled, ReminderCancelled)
+
+
+def _reminder_event(kind: type[E], job: ReminderJob, version: int, now: datetime) -> E:
+    fields = job.event_fields()
+    suffix = kind.model_fields["type"].default.split(".")[1]  # scheduled / cancelled
+    return kind(event_id=_event_id(fields["job_name"], version, suffix), occurred_at=now, **fields)
 
 
 def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderScheduled:
-    event = _reminder_event(ReminderScheduled, job, version, now)
-    assert isinstance(event, ReminderScheduled)
-    return event
+    return _reminder_event(ReminderScheduled, job, version, now)
 
 
 def _cancelled(job: ReminderJob, version: int, now: datetime) -> ReminderCancelled:
-    event = _reminder_event(ReminderCancelled, job, version, now)
-    assert isinstance(event, ReminderCancelled)
-    return event
+    return _reminder_event(ReminderCancelled, job, version, now)
 
 
 def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan | None:

@@ -95,16 +95,10 @@ class ReminderFirer:
         lateness = (now - job.fire_at).total_seconds()
         event = ReminderDue(
             event_id=uuid.uuid5(_REMINDER_NS, key),
-            user_id=job.user_id,
-            list_id=job.list_id,
-            task_id=job.task_id,
-            reminder_index=job.reminder_index,
-            occurrence=job.occurrence,
-            fire_at=job.fire_at,
-            job_name=name,
             title=job.title,
             due_at=job.due_at,
             occurred_at=now,
+            **job.event_fields(name),
         )
         # Publish first, then remember: a crash in between re-publishes the
         # same event id, which consumers deduplicate; the reverse could lose it.

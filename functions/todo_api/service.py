@@ -212,23 +212,10 @@ class TaskService:
             return existing[0], False
         if await self._store.deleted(request.task_id):
             return None, False
+        # The request carries the task's own fields under the same names.
+        copied = {k: v for k, v in request if k in TaskSnapshot.model_fields}
         task = TaskSnapshot(
-            id=request.task_id,
-            list_id=request.list_id,
-            title=request.title,
-            description=request.description,
-            priority=request.priority,
-            tags=request.tags,
-            due_at=request.due_at,
-            timezone=request.timezone,
-            recurrence=request.recurrence,
-            reminders=request.reminders,
-            series_id=request.series_id,
-            series_start=request.series_start,
-            occurrence=request.occurrence,
-            created_at=now,
-            updated_at=now,
-            created_by=request.user_id,
+            id=request.task_id, created_at=now, updated_at=now, created_by=request.user_id, **copied
         )
         event = TaskCreated(
             user_id=request.user_id,

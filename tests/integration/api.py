@@ -9,6 +9,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from functions.todo_api.store import TaskStore
+from shared.dapr.sidecar import DaprSidecar
+from shared.events import TaskEvent
+from shared.topics import Topic
+
 T = TypeVar("T")
 
 
@@ -68,3 +73,10 @@ def sidecar_state(dapr_url: str, store: str, key: str) -> Any:
     """A state item read through a function's own sidecar (its keys, its prefix)."""
     resp = httpx.get(f"{dapr_url}/v1.0/state/{store}/{key}", timeout=5)
     return resp.json() if resp.status_code == 200 and resp.content else None
+
+
+async def commit_like_todo_api(todo_api: DaprSidecar, event: TaskEvent) -> None:
+    """Write through todo-api's own sidecar what todo-api writes for a change: the row and
+    its event in one transaction (outbox -> task-events), then the event on task-updates."""
+    await TaskStore(todo_api.state("tasks")).replace(event.task, None, event)
+    await todo_api.publisher.publish(Topic.TASK_UPDATES, event, partition_key=event.user_id)

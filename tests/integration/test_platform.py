@@ -16,7 +16,7 @@ from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from shared.topics import Topic, dead_letter
 from stack.services import Stack
-from tests.integration.api import poll, sidecar_state
+from tests.integration.api import commit_like_todo_api, poll, sidecar_state
 
 pytestmark = pytest.mark.integration
 
@@ -276,7 +276,6 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
 ) -> None:
     """(d) end to end: task.completed -> recurring -> Dapr invocation -> todo-api, idempotent."""
     reader = topic_reader(Topic.TASK_EVENTS.value)
-    tasks = sidecars["todo-api"].state("tasks")
     now = datetime.now(UTC)
     series = str(uuid.uuid4())
     due = datetime(2027, 3, 31, 7, tzinfo=UTC)  # 09:00 in Berlin (CEST)
@@ -292,12 +291,7 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
         series_start=due,
     )
     event = TaskCompleted(user_id="gina", list_id="list-1", task_id=series, task=done)
-    key = f"task|{series}"
-    await tasks.transact(
-        [StateOp.upsert(key, done.model_dump(mode="json")), StateOp.outbox_event(key, event)]
-    )
-    # As todo-api does: the same event on the client feed right after the commit.
-    await sidecars["todo-api"].publisher.publish(Topic.TASK_UPDATES, event, partition_key="gina")
+    await commit_like_todo_api(sidecars["todo-api"], event)
 
     next_id = occurrence_id(series, 2)
     row = _poll(lambda: _state(stack, "todo-api", "tasks", f"task|{next_id}"), timeout=45)

@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from functions.reminders.jobs import fired_key, job_name
-from shared.dapr import StateOp
 from shared.dapr.sidecar import DaprSidecar
 from shared.events import TaskCompleted, TaskCreated, TaskEvent, TaskSnapshot, TaskUpdated
 from shared.topics import Topic
 from stack.services import Stack
-from tests.integration.api import poll, sidecar_state
+from tests.integration.api import commit_like_todo_api, poll, sidecar_state
 from tests.integration.kafka import TopicReader
 
 pytestmark = pytest.mark.integration
@@ -68,15 +67,7 @@ def _task(task_id: str, user: str, version: int, **extra: Any) -> TaskSnapshot:
 
 
 async def _commit(sidecars: dict[str, DaprSidecar], event: TaskEvent) -> None:
-    """What todo-api does: the row and its event in one transaction (outbox -> task-events),
-    then the same event on task-updates right after the commit (the fast path)."""
-    key = f"task|{event.task_id}"
-    tasks = sidecars["todo-api"].state("tasks")
-    row = event.task.model_dump(mode="json")
-    await tasks.transact([StateOp.upsert(key, row), StateOp.outbox_event(key, event)])
-    await sidecars["todo-api"].publisher.publish(
-        Topic.TASK_UPDATES, event, partition_key=event.user_id
-    )
+    await commit_like_todo_api(sidecars["todo-api"], event)
 
 
 async def _publish(sidecars: dict[str, DaprSidecar], event: TaskEvent) -> None:

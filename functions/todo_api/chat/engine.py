@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from functions.todo_api.auth import User
 from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
 from functions.todo_api.chat.understand import Intent, Ref, understand
+from functions.todo_api.chat.when import find_when
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
 from shared.dapr import StateStore
@@ -52,8 +54,6 @@ class _Memory:
 def _when(task: TaskSnapshot, tz: str) -> str:
     if task.due_at is None:
         return ""
-    from zoneinfo import ZoneInfo
-
     local = task.due_at.astimezone(ZoneInfo(tz))
     return f" (due {local:%a %d %b %H:%M})"
 
@@ -275,8 +275,6 @@ class ChatEngine:
         if intent.kind == "reschedule":
             due = fields.get("due_at")
             if "shift" in fields and task.due_at is not None:
-                from functions.todo_api.chat.when import find_when
-
                 shifted, _ = find_when("in " + fields["shift"], task.due_at, user.timezone)
                 due = shifted
             if due is None:
