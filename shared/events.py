@@ -7,7 +7,7 @@ Each event travels as the `data` of a CloudEvents 1.0 envelope that Dapr adds;
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -20,6 +20,10 @@ SCHEMA_VERSION = 1
 
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal["open", "completed"]
+# owner: everything; editor: tasks too; viewer: reads only (DESIGN §3).
+Role = Literal["owner", "editor", "viewer"]
+# Who a list's reminders reach: the task's creator, or every member.
+ReminderAudience = Literal["creator", "members"]
 
 
 class _Model(BaseModel):
@@ -56,6 +60,33 @@ class TaskSnapshot(_Model):
     created_by: str | None = None
 
 
+class Member(_Model):
+    user_id: str
+    username: str
+    role: Role
+
+
+class ListSnapshot(_Model):
+    """A list and its members as they are after the change."""
+
+    id: str
+    name: str
+    owner_id: str
+    members: list[Member]
+    remind: ReminderAudience = "creator"
+    default: bool = Field(default=False, description="The owner's default list (not deletable).")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    version: int = 1
+
+    def role_of(self, user_id: str) -> Role | None:
+        return next((m.role for m in self.members if m.user_id == user_id), None)
+
+    @property
+    def member_ids(self) -> list[str]:
+        return [m.user_id for m in self.members]
+
+
 class EventBase(_Model):
     event_id: UUID = Field(default_factory=uuid4)
     schema_version: Literal[1] = 1
@@ -64,12 +95,25 @@ class EventBase(_Model):
         min_length=1, description="List the task belongs to: consumers route by it."
     )
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    recipient: str | None = Field(
+        default=None,
+        description="On task-updates only: the member whose feed this copy is (its partition "
+        "key there). A change to a shared list is published once per member.",
+    )
 
     _utc_occurred = field_validator("occurred_at")(_utc)
 
     @property
     def partition_key(self) -> str:
         return self.user_id
+
+    @property
+    def primary(self) -> bool:
+        """True for the copy a domain consumer acts on; the others are other members' feeds."""
+        return self.recipient is None or self.recipient == self.user_id
+
+    def for_member(self, member_id: str) -> Self:
+        return self.model_copy(update={"recipient": member_id})
 
 
 class _TaskEvent(EventBase):
@@ -124,9 +168,47 @@ class ReminderCancelled(_ReminderEvent):
     type: Literal["reminder.cancelled"] = "reminder.cancelled"
 
 
+class _ListEvent(EventBase):
+    tasklist: ListSnapshot
+
+
+class ListCreated(_ListEvent):
+    type: Literal["list.created"] = "list.created"
+
+
+class ListUpdated(_ListEvent):
+    type: Literal["list.updated"] = "list.updated"
+    changed: list[str] = Field(default_factory=list)
+
+
+class ListDeleted(_ListEvent):
+    type: Literal["list.deleted"] = "list.deleted"
+
+
+class _MemberEvent(_ListEvent):
+    member_id: str
+    role: Role
+
+
+class MemberAdded(_MemberEvent):
+    type: Literal["list.member_added"] = "list.member_added"
+
+
+class MemberChanged(_MemberEvent):
+    type: Literal["list.member_changed"] = "list.member_changed"
+    previous_role: Role
+
+
+class MemberRemoved(_MemberEvent):
+    """`role` is the one they had; `user_id == member_id` when they left themselves."""
+
+    type: Literal["list.member_removed"] = "list.member_removed"
+
+
 TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskReopened | TaskDeleted
 ReminderEvent = ReminderScheduled | ReminderDue | ReminderCancelled
-Event = Annotated[TaskEvent | ReminderEvent, Field(discriminator="type")]
+ListEvent = ListCreated | ListUpdated | ListDeleted | MemberAdded | MemberChanged | MemberRemoved
+Event = Annotated[TaskEvent | ReminderEvent | ListEvent, Field(discriminator="type")]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -141,6 +223,12 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ReminderScheduled,
         ReminderDue,
         ReminderCancelled,
+        ListCreated,
+        ListUpdated,
+        ListDeleted,
+        MemberAdded,
+        MemberChanged,
+        MemberRemoved,
     )
 }
 

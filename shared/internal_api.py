@@ -37,6 +37,8 @@ class OccurrenceRequest(BaseModel):
     timezone: str = "UTC"
     recurrence: Recurrence | None = None
     reminders: list[ReminderSpec] = Field(default_factory=list)
+    # Whose reminders these are: the series' creator, whoever completed the last one.
+    created_by: str | None = None
 
     @property
     def task_id(self) -> str:
@@ -45,3 +47,8 @@ class OccurrenceRequest(BaseModel):
 
 def occurrence_path(task_id: str) -> str:
     return f"internal/v1/tasks/{task_id}"
+
+
+def list_path(list_id: str) -> str:
+    """todo-api's answer to "who is in this list now" (a ListSnapshot, 404 once deleted)."""
+    return f"internal/v1/lists/{list_id}"

@@ -36,7 +36,8 @@ def entry_for(event: Event, delivery: Delivery, now: datetime) -> dict[str, Any]
         "type": event.type,
         "user_id": event.user_id,
         "list_id": event.list_id,
-        "task_id": event.task_id,
+        "task_id": getattr(event, "task_id", None),
+        "member_id": getattr(event, "member_id", None),
         "occurred_at": sortable_time(event.occurred_at),
         "event": event.model_dump(mode="json"),
         "topic": delivery.topic,
@@ -73,10 +74,17 @@ class AuditLog:
         return await self._store.create(dead_letter_key(delivery.cloudevent_id), entry)
 
     async def entries(
-        self, user_id: str, task_id: str | None, limit: int, cursor: str | None
+        self,
+        list_ids: list[str],
+        task_id: str | None,
+        limit: int,
+        cursor: str | None,
     ) -> Page:
-        """The user's events (of one task when given) in (occurred_at, event_id) order."""
-        terms: list[dict[str, Any]] = [{"EQ": {"kind": ENTRY}}, {"EQ": {"user_id": user_id}}]
+        """Every event of the given lists (of one task when given), in (occurred_at,
+        event_id) order. Which lists: the caller's memberships, decided by todo-api."""
+        if not list_ids:
+            return Page([], None)
+        terms: list[dict[str, Any]] = [{"EQ": {"kind": ENTRY}}, {"IN": {"list_id": list_ids}}]
         if task_id:
             terms.append({"EQ": {"task_id": task_id}})
         page = await query_page(

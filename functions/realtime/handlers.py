@@ -15,8 +15,9 @@ NAME = "realtime"
 
 def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
     async def on_update(event: Event, delivery: Delivery) -> Outcome:
+        # A shared list's change comes once per member, keyed by (and addressed to) them.
         hub.publish(
-            event.user_id,
+            event.recipient or event.user_id,
             {
                 "type": "event",
                 "seq": delivery.offset,

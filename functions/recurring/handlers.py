@@ -11,8 +11,8 @@ NAME = "recurring"
 
 def routes(recurrer: Recurrer) -> list[Route]:
     async def on_event(event: Event, _: Delivery) -> Outcome:
-        if not isinstance(event, TaskCompleted):
-            return Outcome.SUCCESS
+        if not isinstance(event, TaskCompleted) or not event.primary:
+            return Outcome.SUCCESS  # other members' feed copies: one is enough
         # The completion's own time, not the clock: a replay computes the same date.
         return await recurrer.on_completed(event, event.occurred_at)
 

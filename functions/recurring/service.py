@@ -41,6 +41,7 @@ def next_request(
         timezone=task.timezone,
         recurrence=task.recurrence,
         reminders=task.reminders,
+        created_by=task.created_by,
     )
 
 

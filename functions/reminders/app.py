@@ -3,6 +3,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from functions.reminders.handlers import NAME, routes
+from functions.reminders.members import ListDirectory
 from functions.reminders.notifications import Notifications
 from functions.reminders.plan import JobPolicy
 from functions.reminders.scheduler import ReminderScheduler
@@ -17,7 +18,8 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     settings = settings or Settings()
     sidecar: Dapr = dapr or sidecar_for(settings)
     kv = sidecar.state(settings.kv_store)
-    firer = ReminderFirer(kv, sidecar.publisher)
+    lists = ListDirectory(sidecar.invoker, settings.todo_api_app_id)
+    firer = ReminderFirer(kv, sidecar.publisher, lists)
     policy = JobPolicy(settings.job_max_retries, settings.job_retry_interval_s)
     scheduler = ReminderScheduler(kv, sidecar.jobs, sidecar.publisher, policy)
     return create_function_app(

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from functions.reminders.members import MembershipUnknown
 from functions.reminders.notifications import Notifications
 from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer, ReminderJob
@@ -38,11 +39,15 @@ def routes(
         except ValidationError as exc:
             # Retrying cannot fix it; the job's failure policy bounds the retries.
             return error_response(422, "malformed reminder job", details=validation_details(exc))
-        fired = await firer.fire(name, job, now)
+        try:
+            fired = await firer.fire(name, job, now)
+        except MembershipUnknown as exc:
+            # Whom to remind is unknown for now: the scheduler retries the callback.
+            return error_response(503, f"list membership unavailable: {exc}")
         return JSONResponse({"job": name, "published": fired})
 
     async def on_task_event(event: Event, _: Delivery) -> Outcome:
-        if isinstance(event, _TASK_EVENTS):
+        if isinstance(event, _TASK_EVENTS) and event.primary:
             await scheduler.on_task_event(event, datetime.now(UTC))
         return Outcome.SUCCESS
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from functions.reminders.jobs import (
 )
 from functions.reminders.plan import SchedState
 from shared.dapr import Publisher, StateStore
-from shared.events import ReminderDue
+from shared.events import ListSnapshot, ReminderDue
 from shared.paging import sortable_time
 from shared.topics import Topic
 
@@ -38,6 +39,20 @@ _REMINDER_NS = uuid.UUID("8a1c5a52-5b7e-4f0e-9d4f-0c8f7d3b6a11")
 
 # `kind` of the delivered-reminder rows: the Query API sees every app's kv rows.
 NOTIFICATION = "reminders.notification"
+FIRED = "reminders.fired"
+
+# The list as it is now (None once deleted); raises when that cannot be known.
+ListLookup = Callable[[str], Awaitable[ListSnapshot | None]]
+
+
+def recipients(job: ReminderJob, tasklist: ListSnapshot | None) -> list[str]:
+    """Who a due reminder reaches now: membership at firing time decides, so a member
+    removed after the reminder was scheduled is not reminded."""
+    if tasklist is None:
+        return []
+    if tasklist.remind == "members":
+        return tasklist.member_ids
+    return [job.user_id] if tasklist.role_of(job.user_id) else []
 
 
 def _same_time(row: Any, job: ReminderJob) -> bool:
@@ -62,9 +77,10 @@ def _superseded(state: SchedState | None, job: ReminderJob) -> bool:
 
 
 class ReminderFirer:
-    def __init__(self, store: StateStore, publisher: Publisher) -> None:
+    def __init__(self, store: StateStore, publisher: Publisher, lists: ListLookup) -> None:
         self._store = store
         self._publisher = publisher
+        self._lists = lists
 
     async def _delivery_key(self, name: str, job: ReminderJob) -> str | None:
         """Where this delivery is recorded, or None when it already happened."""
@@ -93,36 +109,44 @@ class ReminderFirer:
             log.info("reminder %s was cancelled or replaced; not delivered", name)
             return False
         lateness = (now - job.fire_at).total_seconds()
-        event = ReminderDue(
-            event_id=uuid.uuid5(_REMINDER_NS, key),
-            title=job.title,
-            due_at=job.due_at,
-            occurred_at=now,
-            **job.event_fields(name),
-        )
-        # Publish first, then remember: a crash in between re-publishes the
-        # same event id, which consumers deduplicate; the reverse could lose it.
-        await self._publisher.publish(Topic.REMINDERS, event, partition_key=job.user_id)
-        # ...and into the user's client feed, where realtime numbers it with the rest
-        # of the user's changes (one partition, one order).
-        await self._publisher.publish(Topic.TASK_UPDATES, event, partition_key=job.user_id)
-        await self._store.create(
-            key,
-            {
-                "kind": NOTIFICATION,
-                "job_name": name,
-                "event_id": str(event.event_id),
-                "user_id": job.user_id,
-                "list_id": job.list_id,
-                "task_id": job.task_id,
-                "reminder_index": job.reminder_index,
-                "occurrence": job.occurrence,
-                "title": job.title,
-                "due_at": job.due_at.astimezone(UTC).isoformat() if job.due_at else None,
-                "fire_at": sortable_time(job.fire_at),
-                "fired_at": sortable_time(now),
-                "lateness_s": lateness,
-            },
-        )
+        audience = recipients(job, await self._lists(job.list_id))
+        common = {
+            "job_name": name,
+            "user_id": job.user_id,
+            "list_id": job.list_id,
+            "task_id": job.task_id,
+            "reminder_index": job.reminder_index,
+            "occurrence": job.occurrence,
+            "title": job.title,
+            "due_at": job.due_at.astimezone(UTC).isoformat() if job.due_at else None,
+            "fire_at": sortable_time(job.fire_at),
+            "fired_at": sortable_time(now),
+            "lateness_s": lateness,
+        }
+        for member in audience:
+            # The creator's copy keeps the id it always had; others derive theirs.
+            seed = key if member == job.user_id else f"{key}|{member}"
+            event = ReminderDue(
+                event_id=uuid.uuid5(_REMINDER_NS, seed),
+                title=job.title,
+                due_at=job.due_at,
+                occurred_at=now,
+                **(job.event_fields(name) | {"user_id": member}),
+            )
+            # Publish first, then remember: a crash in between re-publishes the
+            # same event id, which consumers deduplicate; the reverse could lose it.
+            await self._publisher.publish(Topic.REMINDERS, event, partition_key=member)
+            # ...and into the member's client feed, where realtime numbers it with the
+            # rest of their changes (one partition, one order).
+            await self._publisher.publish(
+                Topic.TASK_UPDATES, event.for_member(member), partition_key=member
+            )
+            await self._store.create(
+                f"{key}|to|{member}",
+                common | {"kind": NOTIFICATION, "event_id": str(event.event_id), "user_id": member},
+            )
+        if not audience:
+            log.info("reminder %s reaches nobody: not a member of the list any more", name)
+        await self._store.create(key, common | {"kind": FIRED, "recipients": audience})
         LATENESS.observe(max(lateness, 0.0))
         return True

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import httpx
 from starlette.applications import Starlette
 
@@ -7,6 +10,8 @@ from functions.todo_api.auth import Accounts
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
+from functions.todo_api.lists import Lists, ListService
+from functions.todo_api.outbox import KvOutbox
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
@@ -26,7 +31,10 @@ def create_app(
     sidecar: Dapr = dapr or sidecar_for(settings)
     kv = sidecar.state(settings.kv_store)
     tasks = TaskStore(sidecar.state(settings.state_store))
-    service = TaskService(tasks, ListCache(tasks, kv), sidecar.publisher)
+    outbox = KvOutbox(kv, sidecar.publisher)
+    lists = Lists(kv)
+    service = TaskService(tasks, ListCache(tasks, kv), sidecar.publisher, lists)
+    list_service = ListService(kv, outbox, service.purge_list)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
     if settings.llm_endpoint:
@@ -40,7 +48,22 @@ def create_app(
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
     chat = ChatEngine(service, kv, llm)
-    api = Api(service, Accounts(kv), tokens, settings, sidecar.invoker, chat)
+    api = Api(service, list_service, Accounts(kv, outbox), tokens, settings, sidecar.invoker, chat)
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def start_sweeper() -> None:
+        sweeper.append(
+            asyncio.create_task(
+                outbox.run_sweeper(
+                    timedelta(seconds=settings.outbox_sweep_s),
+                    timedelta(seconds=settings.outbox_grace_s),
+                )
+            )
+        )
+
+    async def stop_sweeper() -> None:
+        for task in sweeper:
+            task.cancel()
 
     async def signing_key_loaded() -> bool:
         return bool(await tokens.key())
@@ -51,7 +74,9 @@ def create_app(
         dapr=sidecar,
         routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
         ready_checks={"signing_key": signing_key_loaded},
-        on_shutdown=[llm.aclose] if llm else [],
+        on_startup=[start_sweeper],
+        on_shutdown=[stop_sweeper, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
+    app.state.outbox = outbox
     return app

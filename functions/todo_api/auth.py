@@ -14,7 +14,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key
 from shared.dapr import StateOp, StateStore
+from shared.events import ListCreated, ListSnapshot, Member, Role
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the response time the same for unknown users.
@@ -27,7 +30,12 @@ class User:
     username: str
     timezone: str
     default_list: str
-    lists: tuple[str, ...]
+    # Every list the user is a member of, with their role: authorisation reads only this.
+    roles: dict[str, Role]
+
+    @property
+    def lists(self) -> tuple[str, ...]:
+        return tuple(self.roles)
 
 
 class UsernameTaken(Exception):
@@ -38,17 +46,10 @@ class BadCredentials(Exception):
     pass
 
 
-def _name_key(username: str) -> str:
-    return f"user|{username.casefold()}"
-
-
-def _id_key(user_id: str) -> str:
-    return f"userid|{user_id}"
-
-
 class Accounts:
-    def __init__(self, kv: StateStore) -> None:
+    def __init__(self, kv: StateStore, outbox: KvOutbox) -> None:
         self._kv = kv
+        self._outbox = outbox
 
     async def register(self, username: str, password: str, timezone: str, now: datetime) -> User:
         user_id = str(uuid.uuid4())
@@ -59,33 +60,38 @@ class Accounts:
             "username": username,
             "timezone": timezone,
             "default_list": list_id,
-            "lists": [list_id],
+            "memberships": {list_id: "owner"},
             "created_at": now.isoformat(),
         }
-        default_list = {
-            "id": list_id,
-            "name": "Inbox",
-            "owner_id": user_id,
-            "members": {user_id: "owner"},
-            "created_at": now.isoformat(),
-        }
+        inbox = ListSnapshot(
+            id=list_id,
+            name="Inbox",
+            owner_id=user_id,
+            members=[Member(user_id=user_id, username=username, role="owner")],
+            default=True,
+            created_at=now,
+            updated_at=now,
+        )
+        created = ListCreated(user_id=user_id, list_id=list_id, tasklist=inbox, occurred_at=now)
         try:
             # One transaction: the name is claimed, or nothing is written.
             await self._kv.transact(
                 [
-                    StateOp.insert(_name_key(username), {"id": user_id, "password_hash": digest}),
-                    StateOp.insert(_id_key(user_id), record),
-                    StateOp.insert(f"list|{list_id}", default_list),
+                    StateOp.insert(name_key(username), {"id": user_id, "password_hash": digest}),
+                    StateOp.insert(id_key(user_id), record),
+                    StateOp.insert(list_key(list_id), list_row(inbox)),
+                    KvOutbox.pending(created, [user_id], now),
                 ]
             )
         except Exception as exc:
-            if await self._kv.get(_name_key(username)) is not None:
+            if await self._kv.get(name_key(username)) is not None:
                 raise UsernameTaken(username) from exc
             raise
+        await self._outbox.deliver(created, [user_id])
         return _user(record)
 
     async def authenticate(self, username: str, password: str) -> User:
-        item = await self._kv.get(_name_key(username))
+        item = await self._kv.get(name_key(username))
         digest = item.value["password_hash"] if item else _DUMMY_HASH
         try:
             await asyncio.to_thread(_hasher.verify, digest, password)
@@ -99,7 +105,7 @@ class Accounts:
         return user
 
     async def by_id(self, user_id: str) -> User | None:
-        item = await self._kv.get(_id_key(user_id))
+        item = await self._kv.get(id_key(user_id))
         return _user(item.value) if item else None
 
 
@@ -109,5 +115,5 @@ def _user(record: dict[str, Any]) -> User:
         username=record["username"],
         timezone=record["timezone"],
         default_list=record["default_list"],
-        lists=tuple(record["lists"]),
+        roles=memberships_of(record),
     )

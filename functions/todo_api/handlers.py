@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,6 +17,9 @@ from functions.todo_api.auth import (
     UsernameTaken,
 )
 from functions.todo_api.chat.engine import ChatEngine
+from functions.todo_api.http import API, guarded, parse_body
+from functions.todo_api.list_handlers import ListsApi
+from functions.todo_api.lists import ListService
 from functions.todo_api.models import (
     AuditQuery,
     ChatRequest,
@@ -36,7 +38,7 @@ from functions.todo_api.models import (
     UserOut,
 )
 from functions.todo_api.search import BadCursor
-from functions.todo_api.service import NotFound, PreconditionFailed, TaskService
+from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
@@ -47,29 +49,6 @@ from shared.web.identity import require_caller
 from shared.web.openapi import Endpoint, document
 
 NAME = "todo-api"
-API = "/api/v1"
-M = TypeVar("M", bound=BaseModel)
-
-
-async def parse_body(request: Request, model: type[M], limit: int) -> M:
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ApiError(
-            422,
-            "request body is not valid JSON",
-            details=[{"field": "body", "message": "invalid JSON"}],
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(
-            422,
-            "request body must be a JSON object",
-            details=[{"field": "body", "message": "expected an object"}],
-        )
-    return model.model_validate(data)  # a ValidationError becomes a 422 naming the field
 
 
 def _task_response(task: TaskSnapshot, etag: str | None, status: int = 200) -> JSONResponse:
@@ -87,6 +66,7 @@ class Api:
     def __init__(
         self,
         service: TaskService,
+        lists: ListService,
         accounts: Accounts,
         tokens: Tokens,
         settings: Settings,
@@ -96,6 +76,7 @@ class Api:
         self.invoker = invoker
         self.chat_engine = chat
         self.service = service
+        self.lists = ListsApi(lists, self.user, settings)
         self.accounts = accounts
         self.tokens = tokens
         self.settings = settings
@@ -165,7 +146,7 @@ class Api:
         params = SearchParams.from_query(request.query_params.multi_items())
         now = datetime.now(UTC)
         try:
-            rows, cursor, total = await self.service.search(user, params, now)
+            rows, cursor, total = await guarded(self.service.search(user, params, now), "list")
         except BadCursor as exc:
             raise ApiError(
                 422, str(exc), details=[{"field": "cursor", "message": str(exc)}]
@@ -228,19 +209,8 @@ class Api:
         )
         return _task_response(task, etag)
 
-    async def _guard(self, call: Any) -> Any:
-        try:
-            return await call
-        except NotFound:
-            raise ApiError(404, "no such task") from None
-        except PreconditionFailed:
-            raise ApiError(
-                412,
-                "the task changed since that version (ETag); read it again",
-                code="precondition_failed",
-            ) from None
-        except domain.InvalidChange as exc:
-            raise ApiError(422, str(exc)) from None
+    async def _guard(self, call: Awaitable[Any]) -> Any:
+        return await guarded(call, "task")
 
     # -- chat ----------------------------------------------------------------------------
 
@@ -268,10 +238,13 @@ class Api:
         user = await self.user(request)
         query = AuditQuery.from_query(request.query_params.multi_items())
         params = {k: str(v) for k, v in query.model_dump(exclude_none=True).items()}
+        if query.task_id:  # a task you cannot see has no audit log you can see
+            await guarded(self.service.visible_task_list(user, query.task_id), "task")
+        # Membership decides: every event of the lists you are in now.
         return await self._relay(
             self.settings.audit_app_id,
             "internal/v1/audit",
-            params | {"user_id": user.id},
+            params | {"user_id": user.id, "list_ids": ",".join(user.lists)},
             "audit log",
         )
 
@@ -326,7 +299,10 @@ class Api:
         return JSONResponse(task.model_dump(mode="json"), status_code=201 if created else 200)
 
     def endpoints(self) -> list[Endpoint]:
-        task_errors = (404, 412)
+        return [*self._endpoints(), *self.lists.endpoints()]
+
+    def _endpoints(self) -> list[Endpoint]:
+        task_errors = (403, 404, 412)
         return [
             Endpoint(
                 "POST",

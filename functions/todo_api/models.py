@@ -20,7 +20,7 @@ from pydantic import (
 
 from shared.domain.recurrence import Recurrence, TimeZoneName
 from shared.domain.reminders import ReminderSpec
-from shared.events import Priority, TaskSnapshot
+from shared.events import ListSnapshot, Priority, ReminderAudience, Role, TaskSnapshot
 
 MAX_TAGS = 20
 MAX_REMINDERS = 10
@@ -44,6 +44,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(max_length=5000)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
 Reminders = Annotated[list[ReminderSpec], Field(max_length=MAX_REMINDERS)]
+ListId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ListName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class _Strict(BaseModel):
@@ -70,6 +72,7 @@ def _needs_due(reminders: list[ReminderSpec], due_at: datetime | None) -> None:
 
 class TaskCreate(_Strict):
     title: Title
+    list_id: ListId | None = Field(default=None, description="Default: your default list.")
     description: Description = ""
     priority: Priority = "medium"
     tags: Tags = Field(default_factory=list)
@@ -95,8 +98,9 @@ class TaskPatch(_Strict):
     timezone: TimeZoneName | None = None
     recurrence: Recurrence | None = None
     reminders: Reminders | None = None
+    list_id: ListId | None = Field(default=None, description="Move the task to this list.")
 
-    @field_validator("title", "priority", "tags", "timezone", "reminders", mode="before")
+    @field_validator("title", "priority", "tags", "timezone", "reminders", "list_id", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -145,6 +149,7 @@ class SortKey(_Strict):
 
 
 class SearchParams(_Strict):
+    list_id: Annotated[ListId | None, One] = None
     q: Annotated[str | None, One, StringConstraints(max_length=200)] = None
     status: Annotated[Literal["open", "completed", "all"], One] = "all"
     priority: Annotated[list[Priority], BeforeValidator(_split)] = Field(default_factory=list)
@@ -220,6 +225,32 @@ class LogPage(BaseModel):
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+class ListCreate(_Strict):
+    name: ListName
+
+
+class ListPatch(_Strict):
+    name: ListName | None = None
+    remind: ReminderAudience | None = Field(
+        default=None, description="Reminders reach the task's creator, or every member."
+    )
+
+
+class MemberPut(_Strict):
+    role: Literal["editor", "viewer"]
+
+
+class ListOut(ListSnapshot):
+    role: Role = Field(description="Your role in this list.")
+
+
+class ListItems(BaseModel):
+    items: list[ListOut]
 
 
 class ChatRequest(_Strict):

@@ -1,6 +1,9 @@
 """Task use cases, independent of HTTP. Each write is one state transaction carrying
-its event (outbox → task-events); after the commit the client-facing change goes to
-task-updates and the list's search stamp is renewed."""
+its event (outbox → task-events); after the commit the change goes to task-updates,
+once per member of the task's list(s), and the list's search stamp is renewed.
+
+Who may do what is the caller's role in the task's list: viewers read, editors and
+owners also write; outsiders get NotFound, exactly as for a task that does not exist."""
 
 from __future__ import annotations
 
@@ -15,11 +18,15 @@ from typing import Any
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
+from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
+from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
+from functions.todo_api.outbox import publish_to_members
 from functions.todo_api.search import search
 from functions.todo_api.store import Conflict, ListCache, TaskExists, TaskStore
 from shared.dapr import Publisher
 from shared.events import (
+    Role,
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
@@ -29,17 +36,10 @@ from shared.events import (
     TaskUpdated,
 )
 from shared.internal_api import OccurrenceRequest
-from shared.topics import Topic
+
+__all__ = ["Forbidden", "NotFound", "PreconditionFailed", "TaskService"]
 
 log = logging.getLogger(__name__)
-
-
-class NotFound(Exception):
-    """Missing, or not the caller's: the two are indistinguishable on purpose."""
-
-
-class PreconditionFailed(Exception):
-    """If-Match named a version that is no longer current."""
 
 
 def _etag_matches(if_match: str | None, etag: str | None) -> bool:
@@ -50,10 +50,13 @@ def _etag_matches(if_match: str | None, etag: str | None) -> bool:
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, cache: ListCache, publisher: Publisher) -> None:
+    def __init__(
+        self, store: TaskStore, cache: ListCache, publisher: Publisher, lists: Lists
+    ) -> None:
         self._store = store
         self._cache = cache
         self._publisher = publisher
+        self._lists = lists
         # Writes to one task are serialised in this replica: a losing racer then fails
         # the ETag check before the transaction, instead of inside it, which would
         # leave a message in Dapr's internal outbox topic to be discarded later.
@@ -68,20 +71,33 @@ class TaskService:
         async with lock:
             yield
 
-    async def _visible(self, user: User, task_id: str) -> tuple[TaskSnapshot, str | None]:
+    async def _visible(
+        self, user: User, task_id: str, allowed: frozenset[Role] = READ
+    ) -> tuple[TaskSnapshot, str | None]:
         found = await self._store.get(task_id)
-        if found is None or found[0].list_id not in user.lists:
+        if found is None:
             raise NotFound(task_id)
+        require(user, found[0].list_id, allowed)
         return found
 
-    async def _after_commit(self, event: TaskEvent, row: dict[str, Any] | None) -> str | None:
+    async def _after_commit(
+        self,
+        event: TaskEvent,
+        row: dict[str, Any] | None,
+        *,
+        moved_from: str | None = None,
+        members: list[str] | None = None,
+    ) -> str | None:
         """Fan the committed change out; returns the row's new ETag (None once deleted)."""
+        lists = [event.list_id] if moved_from is None else [moved_from, event.list_id]
 
         async def updates() -> None:
             try:
-                await self._publisher.publish(
-                    Topic.TASK_UPDATES, event, partition_key=event.user_id
-                )
+                audience = members
+                if audience is None:
+                    found = await asyncio.gather(*(self._lists.members(x) for x in lists))
+                    audience = [m for ms in found for m in ms]
+                await publish_to_members(self._publisher, event, audience)
             except Exception:
                 # The change and its task-events event are committed; a client that
                 # missed this update catches up by reading.
@@ -89,6 +105,8 @@ class TaskService:
 
         async def stamp() -> None:
             try:
+                if moved_from is not None:
+                    await self._cache.changed(moved_from, event.task_id, None)
                 await self._cache.changed(event.list_id, event.task_id, row)
             except Exception:
                 log.exception("search stamp renewal failed for list %s", event.list_id)
@@ -108,7 +126,10 @@ class TaskService:
     async def search(
         self, user: User, params: SearchParams, now: datetime
     ) -> tuple[list[dict[str, Any]], str | None, int]:
-        rows = await self._cache.rows(list(user.lists))
+        if params.list_id is not None:
+            require(user, params.list_id, READ)
+        lists = [params.list_id] if params.list_id else list(user.lists)
+        rows = await self._cache.rows(lists)
         return search(rows, params, now)
 
     # -- writes -------------------------------------------------------------------------
@@ -116,10 +137,12 @@ class TaskService:
     async def create(
         self, user: User, body: TaskCreate, now: datetime
     ) -> tuple[TaskSnapshot, str | None]:
+        list_id = body.list_id or user.default_list
+        require(user, list_id, WRITE)
         task = domain.new_task(
             body,
             task_id=str(uuid.uuid4()),
-            list_id=user.default_list,
+            list_id=list_id,
             user_id=user.id,
             user_tz=user.timezone,
             now=now,
@@ -134,7 +157,9 @@ class TaskService:
         self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime
     ) -> tuple[TaskSnapshot, str | None]:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id)
+            task, etag = await self._visible(user, task_id, WRITE)
+            if patch.list_id is not None and patch.list_id != task.list_id:
+                require(user, patch.list_id, WRITE)  # a move needs both lists
             if not _etag_matches(if_match, etag):
                 raise PreconditionFailed(task_id)
             updated, changed = domain.apply_patch(task, patch, now)
@@ -148,7 +173,8 @@ class TaskService:
                 changed=changed,
                 occurred_at=now,
             )
-            return await self._write(updated, etag, event)
+            moved_from = task.list_id if "list_id" in changed else None
+            return await self._write(updated, etag, event, moved_from=moved_from)
 
     async def complete(
         self, user: User, task_id: str, if_match: str | None, now: datetime
@@ -164,7 +190,7 @@ class TaskService:
         self, user: User, task_id: str, if_match: str | None, now: datetime, *, completing: bool
     ) -> tuple[TaskSnapshot, str | None]:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id)
+            task, etag = await self._visible(user, task_id, WRITE)
             if not _etag_matches(if_match, etag):
                 raise PreconditionFailed(task_id)
             changed = domain.complete(task, now) if completing else domain.reopen(task, now)
@@ -181,27 +207,70 @@ class TaskService:
             return await self._write(changed, etag, event)
 
     async def _write(
-        self, task: TaskSnapshot, etag: str | None, event: TaskEvent
+        self,
+        task: TaskSnapshot,
+        etag: str | None,
+        event: TaskEvent,
+        *,
+        moved_from: str | None = None,
     ) -> tuple[TaskSnapshot, str | None]:
         try:
             await self._store.replace(task, etag, event)
         except Conflict as exc:
             raise PreconditionFailed(task.id) from exc
-        return task, await self._after_commit(event, task.model_dump(mode="json"))
+        row = task.model_dump(mode="json")
+        return task, await self._after_commit(event, row, moved_from=moved_from)
 
     async def delete(self, user: User, task_id: str, if_match: str | None, now: datetime) -> None:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id)
+            task, etag = await self._visible(user, task_id, WRITE)
             if not _etag_matches(if_match, etag):
                 raise PreconditionFailed(task_id)
-            event = TaskDeleted(
-                user_id=user.id, list_id=task.list_id, task_id=task_id, task=task, occurred_at=now
-            )
-            try:
-                await self._store.delete(task, etag, event)
-            except Conflict as exc:
-                raise PreconditionFailed(task_id) from exc
-            await self._after_commit(event, None)
+            await self._delete(task, etag, user.id, now)
+
+    async def _delete(
+        self,
+        task: TaskSnapshot,
+        etag: str | None,
+        actor: str,
+        now: datetime,
+        members: list[str] | None = None,
+    ) -> None:
+        event = TaskDeleted(
+            user_id=actor, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
+        )
+        try:
+            await self._store.delete(task, etag, event)
+        except Conflict as exc:
+            raise PreconditionFailed(task.id) from exc
+        await self._after_commit(event, None, members=members)
+
+    async def purge_list(self, list_id: str, actor: str, now: datetime) -> int:
+        """The tasks of a list just deleted, each with its event (reminders cancel, audit
+        records); their members were told by list.deleted, so only the actor's feed gets
+        the copies the fast consumers read."""
+        purged = 0
+        for row in await self._store.rows_of_list(list_id):
+            task = TaskSnapshot.model_validate(row)
+            async with self._locked(task.id):
+                found = await self._store.get(task.id)
+                if found is None:
+                    continue
+                try:
+                    await self._delete(found[0], found[1], actor, now, members=[actor])
+                except PreconditionFailed:
+                    continue  # changed meanwhile; still in a list nobody sees
+                purged += 1
+        return purged
+
+    async def visible_task_list(self, user: User, task_id: str) -> str:
+        """The list of a task, even a deleted one, if the caller may read it (for /audit)."""
+        found = await self._store.get(task_id)
+        list_id = found[0].list_id if found else await self._store.deleted_from(task_id)
+        if list_id is None:
+            raise NotFound(task_id)
+        require(user, list_id, READ)
+        return list_id
 
     async def create_occurrence(
         self, request: OccurrenceRequest, now: datetime
@@ -212,11 +281,12 @@ class TaskService:
             return existing[0], False
         if await self._store.deleted(request.task_id):
             return None, False
+        if await self._lists.get(request.list_id) is None:
+            return None, False  # the list is gone: the series ends with it
         # The request carries the task's own fields under the same names.
         copied = {k: v for k, v in request if k in TaskSnapshot.model_fields}
-        task = TaskSnapshot(
-            id=request.task_id, created_at=now, updated_at=now, created_by=request.user_id, **copied
-        )
+        copied["created_by"] = copied.get("created_by") or request.user_id
+        task = TaskSnapshot(id=request.task_id, created_at=now, updated_at=now, **copied)
         event = TaskCreated(
             user_id=request.user_id,
             list_id=task.list_id,

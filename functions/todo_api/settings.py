@@ -10,7 +10,7 @@ from shared.settings import FunctionSettings
 class Settings(FunctionSettings):
     app_id: str = "todo-api"
     # Apps allowed on the internal routes (Dapr's dapr-caller-app-id).
-    internal_callers: frozenset[str] = Field(default=frozenset({"recurring"}))
+    internal_callers: frozenset[str] = Field(default=frozenset({"recurring", "reminders"}))
     # The secret (in the `secrets` store) holding `signingKey` for bearer tokens.
     jwt_secret: str = "jwt"
     token_ttl: timedelta = timedelta(hours=12)
@@ -24,3 +24,7 @@ class Settings(FunctionSettings):
     llm_secret: str = "llm"
     audit_app_id: str = "audit"
     reminders_app_id: str = "reminders"
+    # The kv outbox's sweeper: how often it looks, and how old a pending event must be
+    # before it is taken for abandoned (its request normally delivers it in milliseconds).
+    outbox_sweep_s: float = Field(default=15.0, gt=0)
+    outbox_grace_s: float = Field(default=10.0, ge=0)

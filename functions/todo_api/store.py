@@ -19,13 +19,47 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.dapr import EtagMismatch, StateOp, StateStore
-from shared.events import TaskEvent, TaskSnapshot
+from shared.events import ListSnapshot, Role, TaskEvent, TaskSnapshot
 
 QUERY_PAGE = 2000
 
 
 def task_key(task_id: str) -> str:
     return f"task|{task_id}"
+
+
+# -- kv rows ---------------------------------------------------------------------------
+
+LIST = "list"  # `kind` of list rows
+
+
+def name_key(username: str) -> str:
+    return f"user|{username.casefold()}"
+
+
+def id_key(user_id: str) -> str:
+    return f"userid|{user_id}"
+
+
+def list_key(list_id: str) -> str:
+    return f"list|{list_id}"
+
+
+def list_row(snapshot: ListSnapshot) -> dict[str, Any]:
+    return {"kind": LIST, **snapshot.model_dump(mode="json")}
+
+
+def read_list(value: Any) -> ListSnapshot | None:
+    if not isinstance(value, dict) or value.get("kind") != LIST:
+        return None
+    return ListSnapshot.model_validate({k: v for k, v in value.items() if k != "kind"})
+
+
+def memberships_of(record: dict[str, Any]) -> dict[str, Role]:
+    # Accounts made before sharing kept `lists`: only their own default list.
+    if "memberships" in record:
+        return dict(record["memberships"])
+    return {x: "owner" for x in record.get("lists", [])}
 
 
 class TaskExists(Exception):
@@ -78,7 +112,14 @@ class TaskStore:
             await self._state.transact(
                 [
                     StateOp.delete(task_key(task.id), etag),
-                    StateOp.upsert(tomb, {"task_id": task.id, "at": event.occurred_at.isoformat()}),
+                    StateOp.upsert(
+                        tomb,
+                        {
+                            "task_id": task.id,
+                            "list_id": task.list_id,
+                            "at": event.occurred_at.isoformat(),
+                        },
+                    ),
                     StateOp.outbox_event(tomb, event),
                 ]
             )
@@ -87,6 +128,12 @@ class TaskStore:
 
     async def deleted(self, task_id: str) -> bool:
         return await self._state.get(f"tombstone|{task_id}") is not None
+
+    async def deleted_from(self, task_id: str) -> str | None:
+        """The list a deleted task was in (None: never existed, or deleted before lists
+        were recorded on tombstones)."""
+        item = await self._state.get(f"tombstone|{task_id}")
+        return item.value.get("list_id") if item and isinstance(item.value, dict) else None
 
     async def rows_of_list(self, list_id: str) -> list[dict[str, Any]]:
         """Every task row of the list, through the state Query API (paged)."""
