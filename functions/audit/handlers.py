@@ -29,10 +29,11 @@ def routes(audit: AuditLog, settings: Settings) -> list[Route]:
     async def list_entries(request: Request) -> Response:
         require_caller(request, settings.internal_callers, settings.app_api_token)
         task_id = request.query_params.get("task_id") or None
-        lists = [x for x in request.query_params.get("list_ids", "").split(",") if x]
+        named = request.query_params.get("list_ids")
+        lists = None if named is None else [x for x in named.split(",") if x]
         try:
             asked = page_request(request.query_params)
-            page = await audit.entries(lists, task_id, asked.limit, asked.cursor)
+            page = await audit.entries(lists, task_id, asked.limit, asked.cursor, asked.user_id)
         except BadPageParams as exc:
             raise exc.as_api_error() from exc
         return JSONResponse(page.body())

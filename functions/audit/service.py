@@ -75,16 +75,22 @@ class AuditLog:
 
     async def entries(
         self,
-        list_ids: list[str],
+        list_ids: list[str] | None,
         task_id: str | None,
         limit: int,
         cursor: str | None,
+        actor: str | None = None,
     ) -> Page:
         """Every event of the given lists (of one task when given), in (occurred_at,
-        event_id) order. Which lists: the caller's memberships, decided by todo-api."""
-        if not list_ids:
-            return Page([], None)
-        terms: list[dict[str, Any]] = [{"EQ": {"kind": ENTRY}}, {"IN": {"list_id": list_ids}}]
+        event_id) order; which lists is the caller's membership, decided by todo-api.
+        Without lists: the events `actor` caused (operators, and older callers)."""
+        terms: list[dict[str, Any]] = [{"EQ": {"kind": ENTRY}}]
+        if list_ids is not None:
+            if not list_ids:
+                return Page([], None)
+            terms.append({"IN": {"list_id": list_ids}})
+        else:
+            terms.append({"EQ": {"user_id": actor}})
         if task_id:
             terms.append({"EQ": {"task_id": task_id}})
         page = await query_page(

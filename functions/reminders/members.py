@@ -22,9 +22,16 @@ class ListDirectory:
             resp = await self._invoker.invoke(self._todo_api, list_path(list_id), http_method="GET")
         except DaprError as exc:
             raise MembershipUnknown(list_id) from exc
-        if resp.status == 404:
+        if resp.status == 404 and _code(resp.body) == "not_found":
             return None  # deleted: its reminders reach nobody
         if resp.status != 200 or not isinstance(resp.body, dict):
             raise MembershipUnknown(f"{list_id}: todo-api answered {resp.status}")
         fields = ListSnapshot.model_fields
         return ListSnapshot.model_validate({k: v for k, v in resp.body.items() if k in fields})
+
+
+def _code(body: object) -> object:
+    """The error code of todo-api's answer: a 404 from elsewhere (a todo-api without the
+    route, mid-rollout) must not pass for "deleted" and drop the reminder for good."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None

@@ -47,7 +47,7 @@ def create_app(
                 return None  # a local model server may need no key
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
-    chat = ChatEngine(service, kv, llm)
+    chat = ChatEngine(service, kv, llm, list_service)
     api = Api(service, list_service, Accounts(kv, outbox), tokens, settings, sidecar.invoker, chat)
     sweeper: list[asyncio.Task[None]] = []
 

@@ -138,7 +138,7 @@ class Api:
     async def create_task(self, request: Request) -> Response:
         user = await self.user(request)
         body = await parse_body(request, TaskCreate, self.settings.max_body_bytes)
-        task, etag = await self.service.create(user, body, datetime.now(UTC))
+        task, etag = await self._guard(self.service.create(user, body, datetime.now(UTC)))
         return _task_response(task, etag, 201)
 
     async def list_tasks(self, request: Request) -> Response:
@@ -244,7 +244,8 @@ class Api:
         return await self._relay(
             self.settings.audit_app_id,
             "internal/v1/audit",
-            params | {"user_id": user.id, "list_ids": ",".join(user.lists)},
+            # Sorted: the same memberships make the same query, so cursors stay valid.
+            params | {"user_id": user.id, "list_ids": ",".join(sorted(user.lists))},
             "audit log",
         )
 

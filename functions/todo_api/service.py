@@ -167,7 +167,7 @@ class TaskService:
                 return task, etag
             event = TaskUpdated(
                 user_id=user.id,
-                list_id=task.list_id,
+                list_id=updated.list_id,  # after a move, the list it is in now
                 task_id=task_id,
                 task=updated,
                 changed=changed,

@@ -27,6 +27,7 @@ class User:
         )
         assert made.status_code == 201, made.text
         self.id: str = made.json()["id"]
+        self.default_list: str = made.json()["default_list"]
         token = self.http.post(
             "/auth/token", json={"username": self.name, "password": "a long passphrase"}
         )

@@ -16,7 +16,7 @@ from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from shared.topics import Topic, dead_letter
 from stack.services import Stack
-from tests.integration.api import commit_like_todo_api, poll, sidecar_state
+from tests.integration.api import User, commit_like_todo_api, poll, sidecar_state
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +30,8 @@ def _state(stack: Stack, fn: str, store: str, key: str) -> Any:
 
 
 def _snapshot(task_id: str, now: datetime, **extra: Any) -> TaskSnapshot:
-    return TaskSnapshot(
-        id=task_id,
-        list_id="list-1",
-        title="water the plants",
-        created_at=now,
-        updated_at=now,
-        **extra,
-    )
+    fields: dict[str, Any] = {"list_id": "list-1", "title": "water the plants", **extra}
+    return TaskSnapshot(id=task_id, created_at=now, updated_at=now, **fields)
 
 
 def _is_cloudevent(value: dict[str, Any]) -> bool:
@@ -50,9 +44,10 @@ def test_event_from_todo_api_reaches_audit_as_one_cloudevent(
     """(a) + (d): recurring's sidecar invokes todo-api, whose outbox publishes ONE CloudEvent."""
     reader = topic_reader(Topic.TASK_EVENTS.value)
     series = str(uuid.uuid4())
+    alice = User(stack.config.url("todo-api"))  # a real list: a series ends with its list
     request = OccurrenceRequest(
-        user_id="alice",
-        list_id="list-a",
+        user_id=alice.id,
+        list_id=alice.default_list,
         series_id=series,
         occurrence=2,
         previous_task_id=str(uuid.uuid4()),
@@ -77,7 +72,7 @@ def test_event_from_todo_api_reaches_audit_as_one_cloudevent(
     assert not _is_cloudevent(envelope["data"]), "double-wrapped CloudEvent"
     event = parse_event(envelope["data"])
     assert isinstance(event, TaskCreated)
-    assert event.task.title == "pay rent" and event.user_id == "alice"
+    assert event.task.title == "pay rent" and event.user_id == alice.id
 
     entry = _poll(lambda: _state(stack, "audit", "kv", f"event|{event.event_id}"))
     assert entry is not None, "audit did not store the event"
@@ -128,10 +123,12 @@ async def test_job_calls_reminders_on_time(
     """(b): a job due in 3 s reaches POST /job/{name} within 1 s of its due time."""
     reader = topic_reader(Topic.REMINDERS.value)
     name = f"reminder--{uuid.uuid4()}--0"
+    # Whom a reminder reaches is decided when it fires, by the list's members now.
+    bob = User(stack.config.url("todo-api"))
     due = datetime.now(UTC) + timedelta(seconds=3)
     data = {
-        "user_id": "bob",
-        "list_id": "list-b",
+        "user_id": bob.id,
+        "list_id": bob.default_list,
         "task_id": "t-1",
         "reminder_index": 0,
         "occurrence": 1,
@@ -147,7 +144,7 @@ async def test_job_calls_reminders_on_time(
     assert 0 <= lateness < 1.0
     records = reader.wait_for(lambda v: v.get("data", {}).get("job_name") == name)
     assert len(records) == 1 and records[0].value["data"]["type"] == "reminder.due"
-    assert records[0].key == b"bob"  # partitioned by user
+    assert records[0].key == bob.id.encode()  # partitioned by user
 
 
 async def test_outbox_publishes_once_and_never_for_a_failed_transaction(
@@ -278,10 +275,12 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
     reader = topic_reader(Topic.TASK_EVENTS.value)
     now = datetime.now(UTC)
     series = str(uuid.uuid4())
+    gina = User(stack.config.url("todo-api"))
     due = datetime(2027, 3, 31, 7, tzinfo=UTC)  # 09:00 in Berlin (CEST)
     done = _snapshot(
         series,
         now,
+        list_id=gina.default_list,
         status="completed",
         completed_at=now,
         due_at=due,
@@ -290,7 +289,7 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
         series_id=series,
         series_start=due,
     )
-    event = TaskCompleted(user_id="gina", list_id="list-1", task_id=series, task=done)
+    event = TaskCompleted(user_id=gina.id, list_id=gina.default_list, task_id=series, task=done)
     await commit_like_todo_api(sidecars["todo-api"], event)
 
     next_id = occurrence_id(series, 2)
@@ -301,7 +300,7 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
     assert (row["occurrence"], row["series_id"], row["title"]) == (2, series, "water the plants")
 
     # A redelivered completion creates nothing new.
-    await sidecars["todo-api"].publisher.publish(Topic.TASK_EVENTS, event, partition_key="gina")
+    await sidecars["todo-api"].publisher.publish(Topic.TASK_EVENTS, event, partition_key=gina.id)
     # A direct publish, but under a full test run Kafka and the sidecars are busy.
     assert len(reader.wait_for(lambda v: v.get("id") == str(event.event_id), timeout=90)) == 1
     reader.poll(5)

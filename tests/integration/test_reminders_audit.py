@@ -18,7 +18,7 @@ from shared.dapr.sidecar import DaprSidecar
 from shared.events import TaskCompleted, TaskCreated, TaskEvent, TaskSnapshot, TaskUpdated
 from shared.topics import Topic
 from stack.services import Stack
-from tests.integration.api import commit_like_todo_api, poll, sidecar_state
+from tests.integration.api import User, commit_like_todo_api, poll, sidecar_state
 from tests.integration.kafka import TopicReader
 
 pytestmark = pytest.mark.integration
@@ -98,13 +98,22 @@ async def test_a_reminder_fires_once_and_audit_and_notifications_show_it(
     stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
 ) -> None:
     reader: TopicReader = topic_reader(Topic.REMINDERS.value)
-    user, task_id = f"u-{uuid.uuid4()}", str(uuid.uuid4())
+    # A real account: whom a reminder reaches is its list's membership when it fires.
+    owner = User(stack.config.url("todo-api"))
+    user, task_id = owner.id, str(uuid.uuid4())
     due = datetime.now(UTC) + timedelta(seconds=6)
     created = TaskCreated(
         user_id=user,
-        list_id=f"list-{user}",
+        list_id=owner.default_list,
         task_id=task_id,
-        task=_task(task_id, user, 1, due_at=due, reminders=[{"before": "PT2S"}]),
+        task=_task(
+            task_id,
+            user,
+            1,
+            list_id=owner.default_list,
+            due_at=due,
+            reminders=[{"before": "PT2S"}],
+        ),
     )
     await _commit(sidecars, created)
     name = job_name(task_id, 0)
@@ -137,13 +146,15 @@ async def test_a_reminder_fires_once_and_audit_and_notifications_show_it(
     (due_event,) = _of(reader, "reminder.due", {name})
     assert due_event["user_id"] == user and due_event["title"] == "water the plants"
 
-    # audit, asked by todo-api through its sidecar: every event of the user, in order.
+    # audit, asked by todo-api through its sidecar: every event of the task, in order.
     # Each check polls: audit stores behind the topic, and while another stack runs on
     # this machine, mDNS may route an invocation to ITS audit (see the report).
     want = ["task.created", "reminder.scheduled", "reminder.due"]
 
     def audit_types() -> list[str] | None:
-        resp = _get_via(stack, "todo-api", "audit", "internal/v1/audit", user_id=user)
+        resp = _get_via(
+            stack, "todo-api", "audit", "internal/v1/audit", user_id=user, task_id=task_id
+        )
         types = [i["type"] for i in resp.json()["items"]] if resp.status_code == 200 else []
         return types if types == want else None
 
@@ -256,12 +267,14 @@ async def test_reminders_due_while_the_function_is_down_fire_once_on_recovery(
     # the jobs in place before their time, and the outbox may hold a message for seconds.
     reader: TopicReader = topic_reader(Topic.REMINDERS.value)
     jobs = sidecars["reminders"].jobs
-    user, task_id = f"u-{uuid.uuid4()}", str(uuid.uuid4())
+    owner = User(stack.config.url("todo-api"))
+    user, task_id = owner.id, str(uuid.uuid4())
+    inbox = {"list_id": owner.default_list}
     start = datetime.now(UTC)
     # Ten reminders fall due while reminders is down: nine of one task, one of a task
     # whose event arrives during the outage.
     times = [start + timedelta(seconds=5 + 0.25 * i) for i in range(9)]
-    task = _task(task_id, user, 1, reminders=[{"at": t} for t in times])
+    task = _task(task_id, user, 1, reminders=[{"at": t} for t in times], **inbox)
     await _publish(
         sidecars, TaskCreated(user_id=user, list_id=task.list_id, task_id=task_id, task=task)
     )
@@ -273,7 +286,7 @@ async def test_reminders_due_while_the_function_is_down_fire_once_on_recovery(
         # And a task whose event reaches Kafka while reminders is down, due meanwhile.
         late_id = str(uuid.uuid4())
         late_at = start + timedelta(seconds=6)
-        late = _task(late_id, user, 1, reminders=[{"at": late_at}])
+        late = _task(late_id, user, 1, reminders=[{"at": late_at}], **inbox)
         await _publish(
             sidecars, TaskCreated(user_id=user, list_id=late.list_id, task_id=late_id, task=late)
         )

@@ -22,9 +22,15 @@ def base(stack: Stack) -> str:
     return stack.config.url("todo-api")
 
 
-def _events_of(reader: Any, user: User, settle: float = 4.0) -> list[dict[str, Any]]:
+def _events_of(
+    reader: Any, user: User, settle: float = 4.0, kind: str = "task."
+) -> list[dict[str, Any]]:
     reader.poll(settle)
-    return [r.value["data"] for r in reader.records if r.value["data"].get("user_id") == user.id]
+    return [
+        r.value["data"]
+        for r in reader.records
+        if r.value["data"].get("user_id") == user.id and r.value["data"]["type"].startswith(kind)
+    ]
 
 
 def _wait_events(reader: Any, user: User, count: int, timeout: float = 90) -> list[dict[str, Any]]:
@@ -112,6 +118,9 @@ def test_every_route_for_its_owner_with_one_event_per_write(base: str, topic_rea
         ("task.created", nxt["items"][0]["id"])
     ]
     assert all(parse_event(e).user_id == ann.id for e in events)
+    # Registration made the default list, announced once (by todo-api's kv outbox).
+    (inbox,) = _events_of(reader, ann, 0.5, kind="list.")
+    assert inbox["type"] == "list.created" and inbox["list_id"] == me["default_list"]
 
     assert ann.http.get("/config").json()["websocket_url"]
     spec = ann.http.get("/openapi.json").json()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from functions.todo_api.chat.understand import Intent, Ref
-from functions.todo_api.models import Reminders, Tags, Title
+from functions.todo_api.chat.understand import Intent, ListRef, Ref
+from functions.todo_api.models import ListId, ListName, Reminders, Tags, Title
 from shared.domain.recurrence import Recurrence
 from shared.events import Priority
 
@@ -29,6 +29,7 @@ class _Args(BaseModel):
 
 class CreateTask(_Args):
     title: Title
+    list_id: ListId | None = Field(default=None, description="Default: the user's default list.")
     description: str = ""
     priority: Priority | None = None
     tags: Tags = Field(default_factory=list)
@@ -43,6 +44,7 @@ class ListTasks(_Args):
     priority: list[Priority] | None = None
     tag: list[str] | None = None
     overdue: bool | None = None
+    list_id: ListId | None = Field(default=None, description="Only this list's tasks.")
 
 
 class TaskRef(_Args):
@@ -54,6 +56,35 @@ class UpdateTask(TaskRef):
     priority: Priority | None = None
     due_at: AwareDatetime | None = None
     add_tags: Tags | None = None
+    list_id: ListId | None = Field(default=None, description="Move the task to this list.")
+
+
+class NoArgs(_Args):
+    pass
+
+
+class NewList(_Args):
+    name: ListName
+
+
+class OneList(_Args):
+    list_id: ListId
+
+
+class RenameList(OneList):
+    name: ListName
+
+
+Username = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ShareList(OneList):
+    username: Username
+    role: Literal["editor", "viewer"] = "editor"
+
+
+class UnshareList(OneList):
+    username: Username
 
 
 TOOLS: dict[str, tuple[type[_Args], str]] = {
@@ -62,7 +93,30 @@ TOOLS: dict[str, tuple[type[_Args], str]] = {
     "complete_task": (TaskRef, "Mark a task done."),
     "reopen_task": (TaskRef, "Reopen a completed task."),
     "delete_task": (TaskRef, "Delete one task."),
-    "update_task": (UpdateTask, "Rename, re-prioritise, reschedule or tag a task."),
+    "update_task": (UpdateTask, "Rename, re-prioritise, reschedule, tag or move a task."),
+    "list_lists": (NoArgs, "The user's lists with ids, the user's role and the members."),
+    "create_list": (NewList, "Create a list owned by the user."),
+    "rename_list": (RenameList, "Rename a list (its owner only)."),
+    "delete_list": (
+        OneList,
+        "Delete a list and its tasks (its owner only); the user is asked to confirm.",
+    ),
+    "share_list": (
+        ShareList,
+        "Share a list with another user by username as editor or viewer, or change a "
+        "member's role (its owner only).",
+    ),
+    "unshare_list": (UnshareList, "Remove a member from a list (its owner only)."),
+    "leave_list": (OneList, "Leave a list someone else shared with the user."),
+}
+LIST_TOOLS = {
+    "list_lists": "lists",
+    "create_list": "list_create",
+    "rename_list": "list_rename",
+    "delete_list": "list_delete",
+    "share_list": "share",
+    "unshare_list": "unshare",
+    "leave_list": "leave",
 }
 
 
@@ -82,25 +136,46 @@ def intent_from_tool(name: str, arguments: str) -> Intent:
         raise ValueError(f"unknown tool {name!r}")
     model, _ = TOOLS[name]
     args = model.model_validate_json(arguments or "{}")  # ValidationError is a ValueError
+    if name in LIST_TOOLS:
+        return _list_intent(LIST_TOOLS[name], args.model_dump())
     if isinstance(args, CreateTask):
-        return Intent("create", task=args.model_dump(exclude_none=True))
+        task = args.model_dump(exclude_none=True, exclude={"list_id"})
+        return Intent("create", task=task, tasklist=_in(args.list_id))
     if isinstance(args, ListTasks):
-        return Intent("search" if args.q else "list", filters=args.model_dump(exclude_none=True))
+        filters = args.model_dump(exclude_none=True, exclude={"list_id"})
+        return Intent("search" if args.q else "list", filters=filters, tasklist=_in(args.list_id))
     assert isinstance(args, TaskRef)
     ref = Ref(task_id=args.task_id)
     if isinstance(args, UpdateTask):
         changes = args.model_dump(exclude_none=True, exclude={"task_id"})
         if "due_at" in changes and len(changes) == 1:
             return Intent("reschedule", task=changes, ref=ref)
+        if "list_id" in changes and len(changes) == 1:
+            return Intent("move", ref=ref, tasklist=_in(changes["list_id"]))
         return Intent("update", task=changes, ref=ref)
     kind = {"complete_task": "complete", "reopen_task": "reopen", "delete_task": "delete"}[name]
     return Intent(kind, ref=ref)  # type: ignore[arg-type]
 
 
+def _in(list_id: str | None) -> ListRef | None:
+    return ListRef(list_id=list_id) if list_id else None
+
+
+def _list_intent(kind: str, args: dict[str, Any]) -> Intent:
+    return Intent(
+        kind,  # type: ignore[arg-type]
+        tasklist=_in(args.get("list_id")),
+        users=[args["username"]] if "username" in args else [],
+        role=args.get("role"),
+        name=args.get("name", ""),
+    )
+
+
 SYSTEM = (
     "You are taskwave's assistant. Manage the user's tasks only through the tools. "
     "Now is {now} in the user's time zone {tz}; give due dates as RFC 3339 with offset. "
-    "To act on an existing task, find its id with list_tasks first. Answer briefly."
+    "To act on an existing task, find its id with list_tasks first; to act on a list, find "
+    "its id with list_lists. Answer briefly."
 )
 
 

@@ -1,4 +1,5 @@
-"""GET /internal/v1/audit: a user's events in (occurred_at, event_id) order, paged, stored once."""
+"""GET /internal/v1/audit: the events of the caller's lists (todo-api names them) in
+(occurred_at, event_id) order, paged, stored once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from functions.audit.app import create_app
 from functions.audit.service import ENTRY, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
-from shared.events import Event, ReminderDue, TaskCreated, TaskSnapshot, TaskUpdated
+from shared.events import (
+    Event,
+    ListSnapshot,
+    Member,
+    MemberAdded,
+    ReminderDue,
+    TaskCreated,
+    TaskSnapshot,
+    TaskUpdated,
+)
 from shared.paging import BadCursor, SortKey, query_page
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -41,11 +51,13 @@ def _cloudevent(event: Event, topic: str = "task-events") -> dict[str, Any]:
     }
 
 
-def _task_event(user: str, task: str, second: float, **extra: Any) -> TaskUpdated:
+def _task_event(
+    user: str, task: str, second: float, list_id: str = "l1", **extra: Any
+) -> TaskUpdated:
     at = NOW + timedelta(seconds=second)
-    snapshot = TaskSnapshot(id=task, list_id="l1", title="x", created_at=NOW, updated_at=at)
+    snapshot = TaskSnapshot(id=task, list_id=list_id, title="x", created_at=NOW, updated_at=at)
     return TaskUpdated(
-        user_id=user, list_id="l1", task_id=task, task=snapshot, occurred_at=at, **extra
+        user_id=user, list_id=list_id, task_id=task, task=snapshot, occurred_at=at, **extra
     )
 
 
@@ -54,7 +66,9 @@ def _deliver(client: TestClient, event: Event, topic: str = "task-events") -> No
     assert resp.json() == {"status": "SUCCESS"}
 
 
-def _get(client: TestClient, **params: Any) -> Any:
+def _get(client: TestClient, user_id: str = "alice", **params: Any) -> Any:
+    """`list_ids`: the lists todo-api says the caller is in; `user_id` filters nothing."""
+    params = {"user_id": user_id} | params
     resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
     assert resp.status_code == 200, resp.text
     return resp.json()
@@ -84,12 +98,12 @@ def test_entries_keep_filterable_fields_beside_the_event() -> None:
     assert entry["event"] == event.model_dump(mode="json")
 
 
-def test_a_users_events_come_in_time_order_whatever_the_arrival_order() -> None:
+def test_a_lists_events_come_in_time_order_whatever_the_arrival_order() -> None:
     client, _ = _setup()
     events = [_task_event("alice", "t1", s) for s in (3, 1, 2, 0)]
     for event in events:
         _deliver(client, event)
-    body = _get(client, user_id="alice")
+    body = _get(client, list_ids="l1")
     assert [i["occurred_at"] for i in body["items"]] == [
         (NOW + timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (0, 1, 2, 3)
     ]
@@ -101,7 +115,7 @@ def test_equal_times_are_ordered_by_event_id() -> None:
     ids = sorted(str(uuid.uuid4()) for _ in range(4))
     for event_id in reversed(ids):
         _deliver(client, _task_event("alice", "t1", 1, event_id=event_id))
-    assert [i["event_id"] for i in _walk(client, 3, user_id="alice")] == ids
+    assert [i["event_id"] for i in _walk(client, 3, list_ids="l1")] == ids
 
 
 def test_a_redelivery_adds_nothing() -> None:
@@ -109,7 +123,7 @@ def test_a_redelivery_adds_nothing() -> None:
     event = _task_event("alice", "t1", 0)
     for _ in range(3):
         _deliver(client, event)
-    assert len(_get(client, user_id="alice")["items"]) == 1
+    assert len(_get(client, list_ids="l1")["items"]) == 1
     assert len(dapr.state("kv").rows) == 1
 
 
@@ -135,7 +149,7 @@ def test_reminder_events_are_listed_with_task_events() -> None:
     )
     _deliver(client, due, "reminders")
     _deliver(client, created)
-    items = _get(client, user_id="alice", task_id="t1")["items"]
+    items = _get(client, list_ids="l1", task_id="t1")["items"]
     assert [i["type"] for i in items] == ["task.created", "reminder.due"]
 
 
@@ -144,7 +158,7 @@ def test_pages_cover_everything_once(limit: int) -> None:
     client, _ = _setup()
     for s in range(12):
         _deliver(client, _task_event("alice", f"t{s % 3}", s))
-    items = _walk(client, limit, user_id="alice")
+    items = _walk(client, limit, list_ids="l1")
     assert [i["occurred_at"] for i in items] == sorted(i["occurred_at"] for i in items)
     assert len({i["event_id"] for i in items}) == 12
 
@@ -154,41 +168,118 @@ def test_an_event_arriving_late_between_pages_repeats_nothing() -> None:
     client, _ = _setup()
     for s in (1, 2, 3, 4):
         _deliver(client, _task_event("alice", "t1", s))
-    page1 = _get(client, user_id="alice", limit=2)
+    page1 = _get(client, list_ids="l1", limit=2)
     _deliver(client, _task_event("alice", "t1", 0))  # older than page 1's last entry
     _deliver(client, _task_event("alice", "t1", 5))  # newer: belongs on a later page
-    rest = _walk(client, 2, user_id="alice", cursor=page1["next_cursor"])
+    rest = _walk(client, 2, list_ids="l1", cursor=page1["next_cursor"])
     times = [i["occurred_at"] for i in page1["items"] + rest]
     expected = [(NOW + timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (1, 2)]
     assert times[:2] == expected
     assert len(times) == len(set(times)) == 5  # 1..5 once each; 0 is behind the cursor
 
 
-def test_task_filter_and_isolation_between_users() -> None:
+def test_task_filter_and_isolation_between_lists() -> None:
     client, dapr = _setup()
-    for s, (user, task) in enumerate([("alice", "t1"), ("alice", "t2"), ("bob", "t1")]):
-        _deliver(client, _task_event(user, task, s))
-    # Rows other apps keep in kv also have a user_id: the Query API sees them too.
-    asyncio.run(dapr.state("kv").save("user|alice", {"user_id": "alice", "task_id": "t1"}))
-    # Dead letters carry no user: never listed.
+    for s, (list_id, task) in enumerate([("l1", "t1"), ("l1", "t2"), ("l2", "t3")]):
+        _deliver(client, _task_event("alice", task, s, list_id))
+    # Rows other apps keep in kv also have a list_id (reminders' notifications): the
+    # Query API sees them too.
+    asyncio.run(dapr.state("kv").save("fired|x|1|to|alice", {"list_id": "l1", "task_id": "t1"}))
+    # Dead letters carry no list: never listed.
     client.post(
         "/events/dead-letters",
-        json={"id": "c1", "topic": "task-events-dlq", "data": {"user_id": "alice"}},
+        json={"id": "c1", "topic": "task-events-dlq", "data": {"list_id": "l1"}},
     )
-    assert [i["task_id"] for i in _get(client, user_id="alice")["items"]] == ["t1", "t2"]
-    assert [i["task_id"] for i in _get(client, user_id="alice", task_id="t1")["items"]] == ["t1"]
-    assert [i["user_id"] for i in _get(client, user_id="bob")["items"]] == ["bob"]
-    assert _get(client, user_id="carol")["items"] == []
+    assert [i["task_id"] for i in _get(client, list_ids="l1")["items"]] == ["t1", "t2"]
+    assert [i["task_id"] for i in _get(client, list_ids="l1", task_id="t1")["items"]] == ["t1"]
+    assert [i["task_id"] for i in _get(client, list_ids="l2")["items"]] == ["t3"]
+    assert _get(client, list_ids="l3")["items"] == []
+
+
+def test_the_events_of_every_named_list_and_of_no_other() -> None:
+    client, _ = _setup()
+    for s, (user, list_id) in enumerate([("alice", "l1"), ("bob", "l2"), ("carol", "l3")]):
+        _deliver(client, _task_event(user, f"t{s}", s, list_id))
+    # Membership decides, not who acted: bob's change to l2 is in alice's log.
+    items = _get(client, list_ids="l1,l2")["items"]
+    assert [(i["list_id"], i["user_id"]) for i in items] == [("l1", "alice"), ("l2", "bob")]
+    # ...whichever user asks: todo-api has already turned the caller into lists.
+    assert _get(client, user_id="dave", list_ids="l3")["items"][0]["user_id"] == "carol"
+
+
+def test_a_task_filter_applies_across_the_lists() -> None:
+    client, _ = _setup()
+    for s, (list_id, task) in enumerate([("l1", "t1"), ("l2", "t2"), ("l1", "t2")]):
+        _deliver(client, _task_event("alice", task, s, list_id))
+    # t2 moved from l2 to l1: its events are in both lists.
+    items = _get(client, list_ids="l1,l2", task_id="t2")["items"]
+    assert [(i["list_id"], i["task_id"]) for i in items] == [("l2", "t2"), ("l1", "t2")]
+
+
+@pytest.mark.parametrize("list_ids", ["", ","])
+def test_no_lists_no_entries(list_ids: str) -> None:
+    client, _ = _setup()
+    _deliver(client, _task_event("alice", "t1", 0))
+    assert _get(client, list_ids=list_ids) == {"items": [], "next_cursor": None}
+
+
+def test_without_list_ids_the_events_the_user_caused() -> None:
+    """Callers that name no lists (operators, an older todo-api) get the actor's events."""
+    client, _ = _setup()
+    for s, (user, list_id) in enumerate([("alice", "l1"), ("bob", "l1"), ("alice", "l2")]):
+        _deliver(client, _task_event(user, f"t{s}", s, list_id))
+    items = _get(client, user_id="alice")["items"]
+    assert [(i["user_id"], i["list_id"]) for i in items] == [("alice", "l1"), ("alice", "l2")]
+
+
+def _bob_added(second: float) -> MemberAdded:
+    at = NOW + timedelta(seconds=second)
+    tasklist = ListSnapshot(
+        id="l1",
+        name="home",
+        owner_id="alice",
+        members=[
+            Member(user_id="alice", username="alice", role="owner"),
+            Member(user_id="bob", username="bob", role="editor"),
+        ],
+        created_at=NOW,
+        updated_at=at,
+    )
+    return MemberAdded(
+        user_id="alice",
+        list_id="l1",
+        tasklist=tasklist,
+        member_id="bob",
+        role="editor",
+        occurred_at=at,
+    )
+
+
+def test_list_events_are_stored_and_listed_with_their_list() -> None:
+    client, dapr = _setup()
+    added = _bob_added(1)
+    _deliver(client, _task_event("alice", "t1", 0))
+    _deliver(client, added)
+    entry = dapr.state("kv").rows[event_key(str(added.event_id))][0]
+    assert (entry["list_id"], entry["member_id"], entry["task_id"]) == ("l1", "bob", None)
+    items = _get(client, list_ids="l1")["items"]
+    assert [i["type"] for i in items] == ["task.updated", "list.member_added"]
+    assert items[1] == added.model_dump(mode="json")
+    assert _get(client, list_ids="l2")["items"] == []
+    # Not a task's event: a task's log leaves it out.
+    assert [i["type"] for i in _get(client, list_ids="l1", task_id="t1")["items"]] == [
+        "task.updated"
+    ]
 
 
 def test_a_cursor_only_continues_its_own_query() -> None:
     client, _ = _setup()
     for s in range(3):
         _deliver(client, _task_event("alice", "t1", s))
-    cursor = _get(client, user_id="alice", limit=1)["next_cursor"]
+    cursor = _get(client, list_ids="l1", limit=1)["next_cursor"]
     resp = client.get(
         "/internal/v1/audit",
-        params={"user_id": "bob", "cursor": cursor},
+        params={"user_id": "alice", "list_ids": "l2", "cursor": cursor},
         headers=TODO_API,
     )
     assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == "cursor"
@@ -223,7 +314,7 @@ def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> N
         ({}, "user_id"),
         ({"user_id": "a", "limit": "0"}, "limit"),
         ({"user_id": "a", "limit": "501"}, "limit"),
-        ({"user_id": "a", "cursor": "bm90IGpzb24"}, "cursor"),
+        ({"user_id": "a", "list_ids": "l1", "cursor": "bm90IGpzb24"}, "cursor"),
     ],
 )
 def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:

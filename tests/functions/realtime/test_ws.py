@@ -33,9 +33,19 @@ def token(user_id: str) -> str:
     return asyncio.run(tokens.issue(Who(user_id), datetime.now(UTC)))
 
 
-def deliver(client: TestClient, user_id: str, offset: int, title: str = "t") -> None:
+def deliver(
+    client: TestClient, user_id: str, offset: int, title: str = "t", recipient: str | None = None
+) -> None:
+    """`recipient`: whose feed this copy of a shared list's change is (user_id acted)."""
     task = TaskSnapshot(id="t1", list_id="l1", title=title, created_at=NOW, updated_at=NOW)
-    event = TaskUpdated(user_id=user_id, list_id="l1", task_id="t1", task=task, changed=["title"])
+    event = TaskUpdated(
+        user_id=user_id,
+        list_id="l1",
+        task_id="t1",
+        task=task,
+        changed=["title"],
+        recipient=recipient,
+    )
     body: dict[str, Any] = {
         "specversion": "1.0",
         "id": str(event.event_id),
@@ -74,6 +84,25 @@ def test_live_events_reach_all_devices_of_the_user_only() -> None:
             )
         deliver(client, "u2", 42)
         assert other.receive_json()["seq"] == 42
+
+
+def test_a_members_copy_reaches_that_member_not_the_actor() -> None:
+    client = _client()
+    with (
+        client.websocket_connect(f"/ws?token={token('u1')}") as actor,
+        client.websocket_connect(f"/ws?token={token('u2')}") as member,
+    ):
+        for ws in (actor, member):
+            assert ws.receive_json()["type"] == "hello"
+        deliver(client, "u1", 42, "shared", recipient="u2")  # u1's change, in u2's feed
+        got = member.receive_json()
+        assert (got["seq"], got["event"]["user_id"], got["event"]["recipient"]) == (42, "u1", "u2")
+        deliver(client, "u1", 43, recipient="u1")  # the actor's own copy
+        assert actor.receive_json()["seq"] == 43  # 42 never reached the actor
+    # Retained in u2's stream, the actor's copy not: what a resume replays.
+    with client.websocket_connect(f"/ws?token={token('u2')}&after=41") as ws:
+        assert ws.receive_json()["seq"] == 42  # hello: the latest of u2's stream
+        assert ws.receive_json()["seq"] == 42  # the copy, replayed
 
 
 def test_resume_after_a_cut_sends_exactly_the_missed_events() -> None:

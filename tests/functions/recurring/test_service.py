@@ -43,6 +43,14 @@ def test_the_next_occurrence_has_a_deterministic_id_and_keeps_the_task() -> None
     assert req.due_at == NOW + timedelta(days=1)
 
 
+def test_the_next_occurrence_stays_the_creators_whoever_completed_this_one() -> None:
+    """Its reminders go to the series' creator, not to the member who completed it."""
+    done = _completed({"frequency": "daily"})
+    by_other = done.model_copy(update={"task": done.task.model_copy(update={"created_by": "u0"})})
+    req = next_request(by_other, _tomorrow, NOW)
+    assert req is not None and (req.user_id, req.created_by) == ("u1", "u0")
+
+
 def test_no_request_without_recurrence_or_after_the_series_ends() -> None:
     assert next_request(_completed(None), _tomorrow, NOW) is None
     assert next_request(_completed({"frequency": "daily"}), lambda t, n: None, NOW) is None

@@ -9,6 +9,7 @@ from functions.reminders.service import fired_key, job_name
 from functions.reminders.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import ReminderDue, parse_event
+from tests.functions.reminders.lists import TodoApi, tasklist
 
 
 def _job(fire_at: datetime) -> dict[str, object]:
@@ -23,8 +24,14 @@ def _job(fire_at: datetime) -> dict[str, object]:
     }
 
 
-def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
+def _app() -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr()
+    TodoApi(dapr, tasklist("u1"))  # u1 is still in l1 when the reminder fires
+    return TestClient(create_app(Settings(), dapr)), dapr
+
+
+def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
+    client, dapr = _app()
     client = TestClient(create_app(Settings(), dapr))
     name = job_name("t1", 0)
     fire_at = datetime.now(UTC) - timedelta(milliseconds=200)
@@ -34,11 +41,14 @@ def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
     assert second.json() == {"job": name, "published": False}
     published = dapr.publisher.messages
     assert [m.topic for m in published] == ["reminders", "task-updates"]
-    assert published[0].data == published[1].data  # one event, two feeds
+    # One event, two feeds: the feed's copy says whose feed it is.
+    assert published[1].data == published[0].data | {"recipient": "u1"}
     assert {m.partition_key for m in published} == {"u1"}
     event = parse_event(published[0].data)
     assert isinstance(event, ReminderDue) and event.title == "call mom"
-    row = dapr.state("kv").rows[fired_key(name, 1)][0]
+    rows = dapr.state("kv").rows
+    assert rows[fired_key(name, 1)][0]["recipients"] == ["u1"]
+    row = rows[f"{fired_key(name, 1)}|to|u1"][0]
     assert row["event_id"] == str(event.event_id) and row["lateness_s"] >= 0.2
 
 
@@ -47,15 +57,14 @@ def test_the_event_id_is_stable_per_reminder_occurrence() -> None:
     fire_at = datetime.now(UTC)
     ids = []
     for _ in range(2):
-        dapr = FakeDapr()
-        TestClient(create_app(Settings(), dapr)).post("/job/j", json=_job(fire_at))
+        client, dapr = _app()
+        client.post("/job/j", json=_job(fire_at))
         ids.append(dapr.publisher.messages[0].data["event_id"])
     assert ids[0] == ids[1]
 
 
 def test_a_malformed_job_is_refused_and_publishes_nothing() -> None:
-    dapr = FakeDapr()
-    client = TestClient(create_app(Settings(), dapr))
+    client, dapr = _app()
     resp = client.post("/job/x", json={"user_id": "u1"})
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "validation_error"

@@ -12,9 +12,11 @@ from starlette.testclient import TestClient
 
 from functions.reminders.app import create_app
 from functions.reminders.jobs import ReminderJob, job_name
+from functions.reminders.members import ListDirectory
 from functions.reminders.service import ReminderFirer
 from functions.reminders.settings import Settings
 from shared.dapr.fake import FakeDapr
+from tests.functions.reminders.lists import TodoApi, tasklist
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 TOKEN = "app-token"
@@ -23,8 +25,11 @@ TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
 
 def _setup() -> tuple[TestClient, FakeDapr, ReminderFirer]:
     dapr = FakeDapr()
+    # A shared list whose reminders reach the task's creator only.
+    TodoApi(dapr, tasklist("alice", "bob"))
     client = TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr))
-    return client, dapr, ReminderFirer(dapr.state("kv"), dapr.publisher)
+    lists = ListDirectory(dapr.invoker, "todo-api")
+    return client, dapr, ReminderFirer(dapr.state("kv"), dapr.publisher, lists)
 
 
 def _fire(firer: ReminderFirer, user: str, task: str, minute: int) -> None:

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from functions.reminders.app import create_app
 from functions.reminders.jobs import ReminderJob, fired_key, job_name, sched_key
+from functions.reminders.members import ListDirectory
 from functions.reminders.plan import JobPolicy, SchedState
 from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer
@@ -30,6 +31,7 @@ from shared.events import (
     TaskUpdated,
     parse_event,
 )
+from tests.functions.reminders.lists import TodoApi, tasklist
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 DUE = NOW + timedelta(hours=2)
@@ -290,6 +292,11 @@ def _job_of(dapr: FakeDapr, index: int = 0) -> ReminderJob:
     return ReminderJob.model_validate(dapr.jobs.jobs[job_name("t1", index)].data)
 
 
+def _firer(dapr: FakeDapr) -> ReminderFirer:
+    TodoApi(dapr, tasklist("alice", "bob"))  # the creator is still a member
+    return ReminderFirer(dapr.state("kv"), dapr.publisher, ListDirectory(dapr.invoker, "todo-api"))
+
+
 async def test_a_callback_in_flight_for_a_completed_task_delivers_nothing() -> None:
     dapr = FakeDapr()
     scheduler = _scheduler(dapr)
@@ -299,7 +306,7 @@ async def test_a_callback_in_flight_for_a_completed_task_delivers_nothing() -> N
     await scheduler.on_task_event(
         TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done), NOW
     )
-    firer = ReminderFirer(dapr.state("kv"), dapr.publisher)
+    firer = _firer(dapr)
     assert not await firer.fire(job_name("t1", 0), job, job.fire_at)
     assert _published(dapr, "reminder.due") == []
 
@@ -308,7 +315,7 @@ async def test_a_reminder_moved_after_it_fired_fires_again_once() -> None:
     """Snooze: the due date moves after the reminder fired; the new time reminds again."""
     dapr = FakeDapr()
     scheduler = _scheduler(dapr)
-    firer = ReminderFirer(dapr.state("kv"), dapr.publisher)
+    firer = _firer(dapr)
     name = job_name("t1", 0)
     await scheduler.on_task_event(_created(reminders=[{"before": "PT15M"}]), NOW)
     first = _job_of(dapr)
@@ -335,14 +342,14 @@ async def test_a_reminder_moved_after_it_fired_fires_again_once() -> None:
 # -- the subscription endpoint ---------------------------------------------------------
 
 
-def _cloudevent(data: Any) -> dict[str, Any]:
+def _cloudevent(data: Any, topic: str = "task-events") -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
         "source": "todo-api",
         "type": "com.dapr.event.sent",
         "datacontenttype": "application/json",
-        "topic": "task-events",
+        "topic": topic,
         "pubsubname": "pubsub",
         "data": data,
     }
@@ -357,6 +364,24 @@ def test_the_task_events_endpoint_schedules_and_ignores_what_is_not_for_it() -> 
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
     poison = client.post("/events/task-events", json=_cloudevent({"type": "task.created"}))
     assert poison.json() == {"status": "DROP"}
+
+
+def test_on_task_updates_only_the_primary_copy_schedules() -> None:
+    """A shared list's change comes on task-updates once per member's feed; only the
+    actor's copy (recipient == user_id) is acted on, or each member would reschedule."""
+    dapr = FakeDapr()
+    client = TestClient(create_app(Settings(), dapr))
+    change = _created(due_at=datetime.now(UTC) + timedelta(days=1))  # by alice
+
+    def deliver(copy: TaskCreated) -> None:
+        body = _cloudevent(copy.model_dump(mode="json"), "task-updates")
+        assert client.post("/events/task-updates", json=body).json() == {"status": "SUCCESS"}
+
+    deliver(change.for_member("bob"))
+    assert dapr.jobs.jobs == {} and dapr.publisher.messages == []
+    deliver(change.for_member("alice"))
+    assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
+    assert _state(dapr).version == 1
 
 
 def test_a_failing_sidecar_asks_for_redelivery() -> None:

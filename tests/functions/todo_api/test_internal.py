@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
@@ -8,15 +9,27 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
-from shared.events import TaskCreated, parse_event
+from functions.todo_api.store import list_key, list_row
+from shared.events import ListSnapshot, Member, TaskCreated, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
 
 TOKEN = "sidecar-token"
 
 
-def _setup() -> tuple[TestClient, FakeDapr]:
+def _setup(list_exists: bool = True) -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr(outbox={"tasks": "task-events"})
     settings = Settings(app_api_token=SecretStr(TOKEN))
+    if list_exists:  # the series' list, l1
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        inbox = ListSnapshot(
+            id="l1",
+            name="Inbox",
+            owner_id="u1",
+            members=[Member(user_id="u1", username="ann", role="owner")],
+            created_at=at,
+            updated_at=at,
+        )
+        asyncio.run(dapr.state("kv").save(list_key("l1"), list_row(inbox)))
     return TestClient(create_app(settings, dapr)), dapr
 
 
@@ -50,6 +63,16 @@ def test_creates_the_occurrence_once_with_one_event() -> None:
     assert len(events) == 1
     event = parse_event(events[0])
     assert isinstance(event, TaskCreated) and event.task.occurrence == 3
+
+
+def test_a_series_ends_with_its_list() -> None:
+    client, dapr = _setup(list_exists=False)
+    req = _request()
+    resp = client.put(
+        f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
+    )
+    assert resp.status_code == 410 and dapr.state("tasks").rows == {}
+    assert dapr.publisher.messages == []
 
 
 def test_refuses_other_callers_and_forged_headers() -> None:

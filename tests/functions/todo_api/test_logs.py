@@ -37,9 +37,16 @@ def test_the_user_comes_from_the_token_never_from_the_query() -> None:
         return InvokeResponse(200, {"items": [], "next_cursor": None}, {})
 
     dapr.invoker.apps["audit"] = audit
-    ok = client.get("/api/v1/audit", params={"task_id": "t1", "limit": 5}, headers=auth)
+    task = client.post("/api/v1/tasks", json={"title": "t"}, headers=auth).json()
+    inbox = client.get("/api/v1/me", headers=auth).json()["default_list"]
+    ok = client.get("/api/v1/audit", params={"task_id": task["id"], "limit": 5}, headers=auth)
     assert ok.status_code == 200 and ok.json() == {"items": [], "next_cursor": None}
-    assert seen == [f"internal/v1/audit?limit=5&task_id=t1&user_id={user_id}"]
+    # The lists are the caller's memberships, looked up by todo-api, never asked for.
+    assert seen == [
+        f"internal/v1/audit?limit=5&task_id={task['id']}&user_id={user_id}&list_ids={inbox}"
+    ]
+    # A task the caller cannot see has no audit log the caller can see.
+    assert client.get("/api/v1/audit", params={"task_id": "t1"}, headers=auth).status_code == 404
     sneaky = client.get("/api/v1/audit", params={"user_id": "someone-else"}, headers=auth)
     assert sneaky.status_code == 422 and len(seen) == 1
     assert client.get("/api/v1/audit").status_code == 401

@@ -26,6 +26,7 @@ function normaliseDetails(details) {
 
 const FALLBACK = {
   401: "Please sign in again.",
+  403: "Your role in this list does not allow that.",
   404: "Not found.",
   412: "It changed since you loaded it.",
   413: "That is too large.",
@@ -126,6 +127,27 @@ export class Api {
   }
   reopenTask(id, etag) {
     return this.request("POST", `/tasks/${encodeURIComponent(id)}/reopen`, { ifMatch: etag });
+  }
+  lists() {
+    return this.get("/lists");
+  }
+  getList(id) {
+    return this.get(`/lists/${encodeURIComponent(id)}`);
+  }
+  createList(name) {
+    return this.request("POST", "/lists", { body: { name } });
+  }
+  patchList(id, body) {
+    return this.request("PATCH", `/lists/${encodeURIComponent(id)}`, { body });
+  }
+  deleteList(id) {
+    return this.request("DELETE", `/lists/${encodeURIComponent(id)}`);
+  }
+  shareList(id, username, role) {
+    return this.request("PUT", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`, { body: { role } });
+  }
+  unshareList(id, username) {
+    return this.request("DELETE", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`);
   }
   chat(message, conversationId) {
     const body = { message };

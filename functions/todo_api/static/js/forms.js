@@ -214,6 +214,7 @@ export function readTaskForm(form) {
 
   const body = {
     title: c.title.value.trim(),
+    list_id: c.list_id?.value || undefined,
     description: c.description.value,
     priority: c.priority.value,
     tags: splitTags(c.tags.value),
@@ -223,6 +224,7 @@ export function readTaskForm(form) {
     reminders,
   };
   if (!body.title) errors.push({ field: "title", message: "Give the task a title." });
+  if (c.list_id && !body.list_id) errors.push({ field: "list_id", message: "Choose a list you can add tasks to." });
   return { body, errors };
 }
 
@@ -253,6 +255,7 @@ function sameReminders(a, b) {
 /** The fields of `body` that differ from `task`: a PATCH that changes only those. */
 export function taskChanges(task, body) {
   const out = {};
+  if (body.list_id && body.list_id !== task.list_id) out.list_id = body.list_id;
   if (body.title !== task.title) out.title = body.title;
   if (body.description !== (task.description ?? "")) out.description = body.description;
   if (body.priority !== task.priority) out.priority = body.priority;

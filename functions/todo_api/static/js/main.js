@@ -12,13 +12,16 @@ import {
   syncRepeatControls,
   taskChanges,
 } from "./forms.js";
+import { ROLE_LABEL, Lists, canWrite, describeSharing, fillListSelect, renderPicker } from "./lists.js";
 import { LiveFeed } from "./live.js";
 import { notificationPermission, requestNotifications, showReminder, toast } from "./notify.js";
+import { ShareDialog } from "./share.js";
 import { TaskList, el, syncList } from "./tasks.js";
 import { browserZone, formatInstant, toLocalInputs, zoneNames } from "./time.js";
 
 const PAGE_SIZE = 25;
 const SESSION_KEY = "taskwave.session";
+const LIST_KEY = "taskwave.list."; // + user id: the list shown last
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------- state
@@ -36,6 +39,11 @@ const state = {
   editing: null, // {base: task, etag} while the form edits a task
   seenReminders: new Set(),
   chat: null,
+  lists: new Lists(), // the lists the user is a member of, with their role
+  listsLoaded: false,
+  currentList: null, // the id of the list shown; null: all lists
+  listForm: null, // {mode: "create"} | {mode: "rename", id} while the list dialog is open
+  share: null, // the ShareDialog
 };
 
 const api = new Api({
@@ -158,8 +166,12 @@ function signOut(notice = null) {
   state.me = null;
   state.list.reset({});
   state.etags.clear();
+  state.lists.reset();
+  state.listsLoaded = false;
+  state.currentList = null;
   $("task-list").replaceChildren();
-  if ($("task-dialog").open) $("task-dialog").close();
+  $("list-picker").replaceChildren();
+  for (const id of ["task-dialog", "list-dialog", "share-dialog"]) if ($(id).open) $(id).close();
   showAuth(notice);
   $("signin-username").focus();
 }
@@ -169,6 +181,10 @@ function signOut(notice = null) {
 async function enterApp({ welcome = false } = {}) {
   const { data: me } = await api.me();
   state.me = me;
+  state.lists.reset();
+  state.listsLoaded = false;
+  state.currentList = null;
+  renderLists();
   $("who-name").textContent = me.username;
   $("boot").hidden = true;
   $("auth-view").hidden = true;
@@ -196,15 +212,25 @@ async function enterApp({ welcome = false } = {}) {
     onHello: ({ first, resumed }) => {
       if (first) contact();
       // A reconnect that could not resume (no seq known yet) may have missed changes.
-      else if (!resumed) loadList({ keep: true });
+      else if (!resumed) refresh();
     },
     onEvent: handleEvent,
-    onResync: () => loadList({ keep: true }),
+    onResync: () => refresh(),
     onAuthFailed: () => signOut("Your session has ended. Please sign in again."),
   });
   state.feed.start();
   await firstContact;
+  await loadLists();
+  const saved = localStorage.getItem(LIST_KEY + me.id);
+  if (saved && state.lists.has(saved)) state.currentList = saved;
+  renderLists();
   await loadList();
+}
+
+/** After a gap in the feed: the lists and the tasks shown, as they now are. */
+async function refresh() {
+  await loadLists();
+  await loadList({ keep: true });
 }
 
 function setConnection(s, detail) {
@@ -224,6 +250,7 @@ function setConnection(s, detail) {
 function readFilters() {
   const f = $("filters").elements;
   return {
+    list_id: state.currentList,
     q: f.q.value.trim(),
     status: f.status.value,
     priority: f.priority.value,
@@ -235,6 +262,7 @@ function readFilters() {
 
 function query(filters, extra = {}) {
   return {
+    list_id: filters.list_id || undefined,
     q: filters.q || undefined,
     status: filters.status,
     priority: filters.priority || undefined,
@@ -255,6 +283,12 @@ async function loadList({ append = false, keep = false } = {}) {
   state.loading = true;
   $("task-list").setAttribute("aria-busy", "true");
   if (!append && !keep) $("list-status").textContent = "Loading…";
+  if (!append && (filters.list_id ?? null) !== (state.list.filters.list_id ?? null)) {
+    // Another list: its tasks, not the previous list's, while they load.
+    state.list.reset(filters);
+    syncList($("task-list"), [], state.me?.timezone);
+    renderListChrome();
+  }
   clearErrors($("filters"));
   try {
     const { data } = await api.listTasks(query(filters, extra));
@@ -280,11 +314,14 @@ async function loadList({ append = false, keep = false } = {}) {
 
 function render(flash = new Set()) {
   const { items, nextCursor, total } = state.list;
-  syncList($("task-list"), items, state.me?.timezone, flash);
+  syncList($("task-list"), items, state.me?.timezone, flash, taskContext);
+  renderListChrome();
   const filtered = Boolean(state.list.filters.q || state.list.filters.priority || state.list.filters.tags?.length ||
     state.list.filters.overdue || (state.list.filters.status && state.list.filters.status !== "all"));
   $("list-empty").hidden = items.length > 0 || state.loading;
   $("list-empty").firstElementChild.textContent = filtered ? "No tasks match these filters." : "No tasks here yet.";
+  const current = state.lists.get(state.currentList);
+  $("list-empty").lastElementChild.hidden = Boolean(current && !canWrite(current.role));
   $("load-more").hidden = !nextCursor;
   const count = `${total} task${total === 1 ? "" : "s"}`;
   $("list-status").textContent = nextCursor ? `Showing ${items.length} of ${count}` : count;
@@ -326,11 +363,279 @@ function wireFilters() {
   });
 }
 
+// ------------------------------------------------------------------------------ lists
+
+const article = (role) => (role === "editor" || role === "owner" ? `an ${role}` : `a ${role}`);
+
+function currentListKey() {
+  return state.me ? LIST_KEY + state.me.id : null;
+}
+
+async function loadLists() {
+  state.lists.beginLoad();
+  try {
+    const { data } = await api.lists();
+    state.lists.load(data.items ?? [], state.me.id);
+    state.listsLoaded = true;
+  } catch (err) {
+    if (err.status !== 401) toast(`Your lists could not be loaded: ${err.message}`, { kind: "error" });
+    return;
+  }
+  if (state.currentList && !state.lists.has(state.currentList)) state.currentList = null;
+  listsChanged();
+}
+
+/** How a task shows: its list's name (all lists), read-only for a viewer. */
+function taskContext(task) {
+  const list = state.lists.get(task.list_id);
+  if (!list) return {};
+  return {
+    listName: !state.currentList && state.lists.byId.size > 1 ? list.name : null,
+    shared: (list.members?.length ?? 1) > 1,
+    readOnly: !canWrite(list.role),
+  };
+}
+
+function renderLists() {
+  renderPicker($("list-picker"), state.lists, state.currentList);
+}
+
+/** The heading, the line about the list and what the user may do with it. */
+function renderListChrome() {
+  const list = state.lists.get(state.currentList);
+  const info = $("list-info");
+  const newTask = $("new-task");
+  if (!list) {
+    $("tasks-title").textContent = "All lists";
+    const n = state.lists.byId.size;
+    info.textContent = n > 1 ? `Tasks from all your ${n} lists` : "All your tasks";
+    $("list-actions").hidden = true;
+    $("list-readonly").hidden = true;
+    newTask.disabled = false;
+    newTask.removeAttribute("title");
+    document.title = "Tasks · taskwave";
+    return;
+  }
+  const owner = list.members?.find((m) => m.role === "owner");
+  const mine = list.role === "owner";
+  $("tasks-title").textContent = list.name;
+  document.title = `${list.name} · taskwave`;
+  const who = mine ? "You own it" : `You are ${article(list.role)} · owner: ${owner?.username ?? "someone else"}`;
+  info.replaceChildren(
+    el("span", { class: "list-sharing" }, describeSharing(list)),
+    " · ",
+    el("span", { class: "list-role" }, who),
+  );
+  $("list-actions").hidden = false;
+  $("list-share-label").textContent = mine ? "Share" : "Members";
+  $("list-share").setAttribute("aria-label", mine ? `Share “${list.name}”` : `Members of “${list.name}”`);
+  $("list-rename").hidden = !mine;
+  $("list-delete").hidden = !mine || Boolean(list.default);
+  const writable = canWrite(list.role);
+  const notice = $("list-readonly");
+  notice.hidden = writable;
+  notice.textContent = writable
+    ? ""
+    : `You can view this list but not change it: only ${owner?.username ?? "its owner"} and the editors they choose can add, edit or complete its tasks.`;
+  newTask.disabled = !writable;
+  if (writable) newTask.removeAttribute("title");
+  else newTask.title = "You can only view this list";
+}
+
+/** Lists changed (an event, a response, a load): everything that shows them follows. */
+function listsChanged() {
+  renderLists();
+  render();
+  state.share?.refresh();
+  if ($("task-dialog").open) refreshFormLists();
+}
+
+function selectList(id, { focus = false } = {}) {
+  const next = id && state.lists.has(id) ? id : null;
+  const key = currentListKey();
+  if (key) {
+    if (next) localStorage.setItem(key, next);
+    else localStorage.removeItem(key);
+  }
+  if (next === state.currentList) return;
+  state.currentList = next;
+  renderLists();
+  loadList();
+  if (focus) $("list-picker").querySelector("[aria-current=true]")?.focus();
+}
+
+/**
+ * The user lost a list (deleted, removed, left): it and its tasks go from the view.
+ * `ev` says who did it, for the message.
+ */
+function lostList(list, ev) {
+  const id = list.id;
+  const mine = ev.user_id === state.me?.id;
+  const name = list.name ?? "a list";
+  state.list.removeList(id);
+  if (state.editing?.base.list_id === id && $("task-dialog").open) {
+    formNotice(`You no longer have access to “${name}”, the list of this task: it cannot be saved. Cancel to close.`);
+  }
+  const wasCurrent = state.currentList === id;
+  if (wasCurrent) {
+    state.currentList = null;
+    const key = currentListKey();
+    if (key) localStorage.removeItem(key);
+  }
+  listsChanged();
+  if (wasCurrent || state.list.nextCursor) loadList({ keep: !wasCurrent });
+  let text;
+  if (ev.type === "list.deleted") text = mine ? `Deleted the list “${name}”.` : `“${name}” was deleted by its owner.`;
+  else text = mine ? `You left “${name}”.` : `You were removed from “${name}”; its tasks are no longer shown.`;
+  toast(text, { kind: mine ? "info" : "error", ms: mine ? null : 8000 });
+}
+
+function onListEvent(ev) {
+  const me = state.me;
+  if (!me) return;
+  const { change, list, before } = state.lists.apply(ev, me.id);
+  if (change === "ignored") return;
+  if (change === "removed") return lostList(list ?? before ?? { id: ev.list_id }, ev);
+  const byMe = ev.user_id === me.id;
+  if (change === "added" && !byMe) {
+    const by = list.members?.find((m) => m.user_id === ev.user_id)?.username ?? "Someone";
+    toast(`${by} shared “${list.name}” with you: you are ${article(list.role)}.`, {
+      action: { label: "Show", run: () => selectList(list.id, { focus: true }) },
+    });
+  } else if (change === "updated" && !byMe && before && before.role !== list.role) {
+    toast(`You are now ${article(list.role)} of “${list.name}”.`);
+  }
+  listsChanged();
+  // Its tasks are not in the feed's past: fetch them when they would show.
+  if (change === "added" && !state.currentList) loadList({ keep: true });
+}
+
+// --------------------------------------------------------------- list dialogs and actions
+
+function openListForm(mode, opener) {
+  const list = mode === "rename" ? state.lists.get(state.currentList) : null;
+  if (mode === "rename" && !list) return;
+  const form = $("list-form");
+  clearErrors(form);
+  state.listForm = { mode, id: list?.id ?? null, opener };
+  $("list-form-title").textContent = list ? `Rename “${list.name}”` : "New list";
+  $("list-save").textContent = list ? "Rename" : "Create list";
+  form.elements.name.value = list?.name ?? "";
+  $("list-dialog").showModal();
+  form.elements.name.focus();
+  form.elements.name.select();
+}
+
+async function saveListForm() {
+  const form = $("list-form");
+  const job = state.listForm;
+  if (!job) return;
+  const name = form.elements.name.value.trim();
+  if (!name) {
+    showErrors(form, new ApiError(0, "local", "", [{ field: "name", message: "Give the list a name." }]));
+    return;
+  }
+  await busy(form, async () => {
+    try {
+      if (job.mode === "create") {
+        const { data } = await api.createList(name);
+        state.lists.put(data, state.me.id);
+        job.created = data.id;
+        listsChanged();
+        selectList(data.id);
+        $("list-dialog").close();
+        toast(`Created the list “${data.name}”.`, {
+          action: { label: "Share it", run: () => state.share.open(data.id, $("list-share")) },
+        });
+      } else {
+        const { data } = await api.patchList(job.id, { name });
+        state.lists.put(data, state.me.id);
+        $("list-dialog").close();
+        listsChanged();
+        toast(`Renamed the list to “${data.name}”.`);
+      }
+    } catch (err) {
+      if (err.status === 401) return;
+      showErrors(form, err, { name: "Name" });
+    }
+  });
+}
+
+async function deleteCurrentList() {
+  const list = state.lists.get(state.currentList);
+  if (!list) return;
+  const others = (list.members?.length ?? 1) - 1;
+  const who = others ? ` Its ${others} other member${others === 1 ? "" : "s"} will lose them too.` : "";
+  if (!confirm(`Delete the list “${list.name}” and all its tasks?${who} This cannot be undone.`)) return;
+  const button = $("list-delete");
+  button.disabled = true;
+  try {
+    await api.deleteList(list.id);
+    if (state.lists.remove(list.id)) lostList(list, { type: "list.deleted", user_id: state.me.id });
+    $("list-picker").querySelector("[aria-current=true]")?.focus();
+  } catch (err) {
+    if (err.status === 404) {
+      if (state.lists.remove(list.id)) lostList(list, { type: "list.deleted", user_id: "" });
+    } else if (err.status !== 401) {
+      toast(err.message, { kind: "error" });
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A list changed by a response of ours (the share dialog): take it, then redraw. */
+function listFromResponse(snapshot) {
+  const before = state.lists.get(snapshot.id);
+  const change = state.lists.put(snapshot, state.me.id);
+  if (change === "removed" && before) lostList(before, { type: "list.member_removed", user_id: state.me.id });
+  else listsChanged();
+}
+
+function wireLists() {
+  $("list-picker").addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-list-id]");
+    if (button) selectList(button.dataset.listId || null);
+  });
+  $("new-list").addEventListener("click", (e) => openListForm("create", e.currentTarget));
+  $("list-rename").addEventListener("click", (e) => openListForm("rename", e.currentTarget));
+  $("list-delete").addEventListener("click", deleteCurrentList);
+  $("list-share").addEventListener("click", (e) => {
+    if (state.currentList) state.share.open(state.currentList, e.currentTarget);
+  });
+  const dialog = $("list-dialog");
+  $("list-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    saveListForm();
+  });
+  for (const b of dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    const job = state.listForm;
+    state.listForm = null;
+    // A new list: continue on it in the picker; otherwise back where the user was.
+    const target = job?.created ? $("list-picker").querySelector("[aria-current=true]") : job?.opener;
+    if (target?.isConnected && !target.closest("[hidden]")) target.focus();
+  });
+  state.share = new ShareDialog({
+    api,
+    lists: state.lists,
+    me: () => state.me,
+    onChanged: listFromResponse,
+    onLeft: (list) => {
+      if (state.lists.remove(list.id, (list.version ?? 1) + 1)) {
+        lostList(list, { type: "list.member_removed", user_id: state.me.id });
+      }
+      $("list-picker").querySelector("[aria-current=true]")?.focus();
+    },
+  });
+}
+
 // ------------------------------------------------------------------------- live events
 
 function handleEvent(ev) {
   if (!ev || typeof ev.type !== "string") return;
   if (ev.type === "reminder.due") return onReminder(ev);
+  if (ev.type.startsWith("list.")) return onListEvent(ev);
   if (!ev.type.startsWith("task.") || !ev.task) return;
   if (state.loading) {
     state.queued.push(ev);
@@ -344,7 +649,9 @@ function applyTaskEvent(ev, draw) {
   const known = state.etags.get(task.id);
   if (known && known.version < task.version) state.etags.delete(task.id);
   let changed;
-  if (ev.type === "task.deleted") {
+  // Moved to (or left in) a list the user is not in: it is no longer theirs to see.
+  const outside = state.listsLoaded && !state.lists.has(task.list_id);
+  if (ev.type === "task.deleted" || outside) {
     changed = state.list.remove(task.id, task.version);
     state.etags.delete(task.id);
   } else {
@@ -456,6 +763,9 @@ async function taskAction(id, action, button) {
       state.list.remove(id);
       render();
       toast(`“${task.title}” no longer exists; it was deleted elsewhere.`, { kind: "error" });
+    } else if (err.status === 403) {
+      toast(`You cannot change “${task.title}”: ${err.message}.`, { kind: "error" });
+      loadLists(); // the role changed meanwhile: show what the user may do now
     } else if (err.status !== 401) {
       toast(err.message || "That did not work.", { kind: "error" });
     }
@@ -557,13 +867,42 @@ async function openTaskForm(id, opener = null) {
       return;
     }
   }
+  if (task && state.lists.has(task.list_id) && !canWrite(state.lists.get(task.list_id).role)) {
+    toast(`You can only view “${task.title}”: you are a viewer of its list.`, { kind: "error" });
+    return;
+  }
   state.editing = task ? { base: task, etag } : null;
   $("task-form-title").textContent = task ? "Edit task" : "New task";
   $("task-save").textContent = task ? "Save changes" : "Create task";
   $("task-form-version").textContent = task ? `Version ${task.version}` : "";
   fillTaskForm(form, task, state.me?.timezone ?? "UTC", addReminderRow);
+  fillFormList(task?.list_id ?? defaultListForNew());
   if (!dialog.open) dialog.showModal();
   $("t-title").focus();
+}
+
+/** A new task goes to the list shown when the user may write there, else their default. */
+function defaultListForNew() {
+  const current = state.lists.get(state.currentList);
+  if (current && canWrite(current.role)) return current.id;
+  return state.me?.default_list ?? null;
+}
+
+function fillFormList(selected) {
+  const select = $("t-list");
+  fillListSelect(select, state.lists, selected);
+  if (!select.options.length) {
+    // Lists not loaded (yet): the server puts the task in the default list.
+    select.append(el("option", { value: "" }, "My default list"));
+  }
+}
+
+/** The lists changed while the form is open: keep the choice if it is still allowed. */
+function refreshFormLists() {
+  const select = $("t-list");
+  const chosen = select.value;
+  const allowed = state.lists.get(chosen);
+  fillFormList(allowed && canWrite(allowed.role) ? chosen : state.editing?.base.list_id ?? defaultListForNew());
 }
 
 function closeTaskForm() {
@@ -588,7 +927,14 @@ async function saveTaskForm() {
       state.etags.set(data.id, { etag, version: data.version });
       if (state.list.upsert(data, { created: true }) !== "ignored") render(new Set([data.id]));
       closeTaskForm();
-      toast(`Created “${data.title}”.`);
+      const into = state.lists.get(data.list_id);
+      if (state.currentList && data.list_id !== state.currentList && into) {
+        toast(`Created “${data.title}” in “${into.name}”.`, {
+          action: { label: "Show", run: () => selectList(into.id, { focus: true }) },
+        });
+      } else {
+        toast(`Created “${data.title}”.`);
+      }
       return;
     }
     const changes = taskChanges(editing.base, body);
@@ -599,7 +945,8 @@ async function saveTaskForm() {
     const { data, etag } = await api.patchTask(editing.base.id, changes, editing.etag);
     remember(data, etag);
     closeTaskForm();
-    toast(`Saved “${data.title}”.`);
+    const moved = changes.list_id ? state.lists.get(data.list_id) : null;
+    toast(moved ? `Saved “${data.title}” and moved it to “${moved.name}”.` : `Saved “${data.title}”.`);
   } catch (err) {
     if (editing && err.status === 412) {
       await handleEditConflict(form, editing, body);
@@ -609,13 +956,14 @@ async function saveTaskForm() {
       showErrors(form, new ApiError(404, "not_found", "This task was deleted on another device, so there is nothing to save."));
     } else if (err.status !== 401) {
       showErrors(form, err, FIELD_LABELS);
+      if (err.status === 403) loadLists();
     }
   } finally {
     save.disabled = false;
   }
 }
 
-const FIELD_LABELS = { body: "Form", due_at: "Due", recurrence: "Repeat", reminders: "Reminders" };
+const FIELD_LABELS = { body: "Form", due_at: "Due", recurrence: "Repeat", reminders: "Reminders", list_id: "List" };
 
 /** 412: reload the task, keep the user's own edits on top of it, and say so. */
 async function handleEditConflict(form, editing, body) {
@@ -638,6 +986,7 @@ async function handleEditConflict(form, editing, body) {
   const theirs = Object.keys(taskChanges(fresh, { ...editing.base, reminders: editing.base.reminders ?? [] }));
   state.editing = { base: fresh, etag };
   fillTaskForm(form, { ...fresh, ...mine }, state.me?.timezone ?? "UTC", addReminderRow);
+  fillFormList(mine.list_id ?? fresh.list_id);
   $("task-form-version").textContent = `Version ${fresh.version}`;
   const names = theirs.map((f) => FIELD_NAMES[f] ?? f).join(", ");
   formNotice(
@@ -657,6 +1006,7 @@ const FIELD_NAMES = {
   timezone: "time zone",
   recurrence: "repeat",
   reminders: "reminders",
+  list_id: "list",
 };
 
 function wireTaskForm() {
@@ -771,6 +1121,7 @@ async function boot() {
   wireList();
   wireTaskForm();
   wireInbox();
+  wireLists();
   state.chat = new ChatPanel({
     api,
     storageKey: () => `taskwave.chat.${state.me?.id ?? "anon"}`,

@@ -52,6 +52,7 @@ export function compareTasks(a, b, keys) {
 
 /** Same test as search.matches for the filters the UI offers. */
 export function matchesFilters(task, f, now = Date.now()) {
+  if (f.list_id && task.list_id !== f.list_id) return false;
   if (f.status && f.status !== "all" && task.status !== f.status) return false;
   if (f.priority && task.priority !== f.priority) return false;
   if (f.tags?.length && !f.tags.every((t) => task.tags.includes(t))) return false;
@@ -129,6 +130,15 @@ export class TaskList {
     return at === index || (at < 0 && index === this.items.length - 1) ? "updated" : "moved";
   }
 
+  /** Drop every loaded task of a list (the user lost it); returns how many. */
+  removeList(listId) {
+    const before = this.items.length;
+    this.items = this.items.filter((t) => t.list_id !== listId);
+    const gone = before - this.items.length;
+    this.total = Math.max(0, this.total - gone);
+    return gone;
+  }
+
   remove(id, version = Number.MAX_SAFE_INTEGER) {
     this.tombstones.set(id, version);
     const index = this.items.findIndex((t) => t.id === id);
@@ -160,7 +170,9 @@ function el(tag, props = {}, ...children) {
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null || v === false) continue;
     if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k === "dataset") {
+      for (const [dk, dv] of Object.entries(v)) if (dv !== undefined && dv !== null) node.dataset[dk] = dv;
+    }
     else if (k === "text") node.textContent = v;
     else node.setAttribute(k, v === true ? "" : v);
   }
@@ -173,12 +185,20 @@ function el(tag, props = {}, ...children) {
 
 export { el };
 
-/** One task as a list item; buttons carry data-action and are real <button>s. */
-export function renderTask(task, viewerTz) {
+/**
+ * One task as a list item; buttons carry data-action and are real <button>s.
+ * ctx: {listName: shown as a badge when set, readOnly: a viewer's task, no controls}.
+ */
+export function renderTask(task, viewerTz, ctx = {}) {
+  const readOnly = Boolean(ctx.readOnly);
   const overdue = isOverdue(task);
   const done = task.status === "completed";
   const titleId = `task-title-${task.id}`;
   const meta = el("div", { class: "meta" });
+  if (ctx.listName) {
+    meta.append(el("span", { class: "badge list-badge", title: `In the list “${ctx.listName}”` }, icon(ctx.shared ? "users" : "list"),
+      el("span", { class: "sr-only", text: "List: " }), ctx.listName));
+  }
   meta.append(el("span", { class: `badge priority-${task.priority}` },
     el("span", { class: "sr-only", text: "Priority: " }), task.priority));
   if (done) meta.append(el("span", { class: "badge done", text: "done" }));
@@ -202,32 +222,48 @@ export function renderTask(task, viewerTz) {
       el("span", { class: "sr-only", text: "Reminders: " }), what));
   }
   for (const tag of task.tags ?? []) meta.append(el("span", { class: "tag", text: `#${tag}` }));
+  if (readOnly) {
+    meta.append(el("span", { class: "badge view-only", title: "You are a viewer of this list: you cannot change its tasks." },
+      icon("eye"), "view only"));
+  }
 
   // A big round target for the mouse and touch; keyboard and screen-reader users get the
   // same action once, from the labelled button among the actions.
-  const toggle = el("button", {
-    type: "button",
-    class: "toggle",
-    dataset: { action: done ? "reopen" : "complete" },
-    tabindex: "-1",
-    "aria-hidden": "true",
-    title: done ? "Reopen" : "Complete",
-    text: "✓",
-  });
-  const actions = el(
-    "div",
-    { class: "task-actions" },
-    el("button", { type: "button", class: "btn small ghost", dataset: { action: "edit" }, "aria-describedby": titleId }, "Edit"),
-    el("button", { type: "button", class: "btn small ghost", dataset: { action: done ? "reopen" : "complete" }, "aria-describedby": titleId },
-      done ? "Reopen" : "Complete"),
-    el("button", { type: "button", class: "btn small ghost danger", dataset: { action: "delete" }, "aria-describedby": titleId }, "Delete"),
-  );
+  // A viewer's task shows its state only: no controls at all.
+  const toggle = readOnly
+    ? el("span", { class: "toggle", "aria-hidden": "true", text: "✓" })
+    : el("button", {
+        type: "button",
+        class: "toggle",
+        dataset: { action: done ? "reopen" : "complete" },
+        tabindex: "-1",
+        "aria-hidden": "true",
+        title: done ? "Reopen" : "Complete",
+        text: "✓",
+      });
+  const actions = readOnly
+    ? null
+    : el(
+        "div",
+        { class: "task-actions" },
+        el("button", { type: "button", class: "btn small ghost", dataset: { action: "edit" }, "aria-describedby": titleId }, "Edit"),
+        el("button", { type: "button", class: "btn small ghost", dataset: { action: done ? "reopen" : "complete" }, "aria-describedby": titleId },
+          done ? "Reopen" : "Complete"),
+        el("button", { type: "button", class: "btn small ghost danger", dataset: { action: "delete" }, "aria-describedby": titleId }, "Delete"),
+      );
   return el(
     "li",
     {
       class: "task",
       id: `task-${task.id}`,
-      dataset: { id: task.id, version: String(task.version), status: task.status, priority: task.priority },
+      dataset: {
+        id: task.id,
+        version: String(task.version),
+        status: task.status,
+        priority: task.priority,
+        listId: task.list_id,
+        readonly: readOnly ? "true" : null,
+      },
     },
     toggle,
     el("div", { class: "task-main" },
@@ -242,7 +278,7 @@ export function renderTask(task, viewerTz) {
  * Bring the <ul> in line with `items`, reusing nodes of unchanged tasks and keeping
  * keyboard focus on the same control when its task is re-rendered.
  */
-export function syncList(ul, items, viewerTz, flashIds = new Set()) {
+export function syncList(ul, items, viewerTz, flashIds = new Set(), ctxFor = () => ({})) {
   const active = document.activeElement;
   let focus = null;
   if (active && ul.contains(active)) {
@@ -253,10 +289,14 @@ export function syncList(ul, items, viewerTz, flashIds = new Set()) {
   let previous = null;
   for (const task of items) {
     let li = existing.get(task.id);
-    const stale = !li || li.dataset.version !== String(task.version) || li.dataset.overdue !== String(isOverdue(task));
+    const ctx = ctxFor(task);
+    const key = JSON.stringify([ctx.listName ?? null, Boolean(ctx.shared), Boolean(ctx.readOnly)]);
+    const stale = !li || li.dataset.version !== String(task.version) || li.dataset.overdue !== String(isOverdue(task)) ||
+      li.dataset.ctx !== key;
     if (stale) {
-      const fresh = renderTask(task, viewerTz);
+      const fresh = renderTask(task, viewerTz, ctx);
       fresh.dataset.overdue = String(isOverdue(task));
+      fresh.dataset.ctx = key;
       if (li) li.replaceWith(fresh);
       li = fresh;
     }

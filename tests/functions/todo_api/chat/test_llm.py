@@ -92,12 +92,13 @@ def test_tool_calls_become_ordinary_actions_for_the_token_user() -> None:
         ]
     )
     client, dapr, auth = _client(model)
+    registered = len(dapr.publisher.on("task-events"))  # the new account's default list
     first = _say(client, auth, "I need to see the dentist on Jan 2nd 2030 at 10, it's important")
     assert first["reply"] == "Added it." and first["actions"][0]["type"] == "task.created"
     second = _say(client, auth, "I went to the dentist")
     assert second["reply"] == "Marked the dentist done."
     assert [a["type"] for a in second["actions"]] == ["tasks.listed", "task.completed"]
-    assert [m["type"] for m in dapr.publisher.on("task-events")] == [
+    assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
         "task.created",
         "task.completed",
     ]
@@ -115,9 +116,10 @@ def test_a_tool_call_naming_a_user_is_refused() -> None:
         ]
     )
     client, dapr, auth = _client(model)
+    registered = len(dapr.publisher.messages)
     reply = _say(client, auth, "delete bob's task")
     assert reply["reply"].startswith("refused:") and "user_id" in reply["reply"]
-    assert dapr.publisher.messages == []
+    assert dapr.publisher.messages[registered:] == []
 
 
 def test_an_unreachable_model_falls_back_to_the_built_in_engine() -> None:
@@ -141,3 +143,61 @@ def test_without_an_endpoint_nothing_calls_out() -> None:
     client, _, auth = _client(model, endpoint=None)
     assert _say(client, auth, "add buy milk")["actions"][0]["type"] == "task.created"
     assert model.requests == []
+
+
+def test_list_tools_share_and_delete_through_the_same_engine() -> None:
+    def share_listed(body: dict[str, Any]) -> dict[str, Any]:
+        listed = json.loads(body["messages"][-1]["content"].splitlines()[-1])
+        trip = next(x for x in listed[0]["lists"] if x["name"] == "Trip")
+        return _call("share_list", {"list_id": trip["list_id"], "username": "sam"}, 3)
+
+    def create_in(body: dict[str, Any]) -> dict[str, Any]:
+        created = json.loads(body["messages"][-1]["content"].splitlines()[-1])
+        return _call("create_task", {"title": "Passports", "list_id": created[0]["list_id"]}, 2)
+
+    def delete_it(body: dict[str, Any]) -> dict[str, Any]:
+        listed = json.loads(body["messages"][-1]["content"].splitlines()[-1])
+        trip = next(x for x in listed[0]["lists"] if x["name"] == "Trip")
+        return _call("delete_list", {"list_id": trip["list_id"]}, 5)
+
+    model = FakeModel(
+        [
+            _call("create_list", {"name": "Trip"}),
+            create_in,  # in the same turn: the new list is already the user's
+            {"role": "assistant", "content": "Created Trip with passports on it."},
+            _call("list_lists", {}, 4),
+            share_listed,
+            {"role": "assistant", "content": "Shared."},
+            _call("list_lists", {}, 6),
+            delete_it,
+            lambda body: {"role": "assistant", "content": body["messages"][-1]["content"]},
+        ]
+    )
+    client, dapr, auth = _client(model)
+    sam = {"username": "sam", "password": "a passphrase"}
+    client.post("/api/v1/auth/register", json=sam)
+    registered = len(dapr.publisher.on("task-events"))
+    first = _say(client, auth, "make a trip list and put passports on it")
+    assert [a["type"] for a in first["actions"]] == ["list.created", "task.created"]
+    second = _say(client, auth, "share my trip list with sam")
+    assert [a["type"] for a in second["actions"]] == ["lists.listed", "list.member_added"]
+    asked = client.post(
+        "/api/v1/chat", headers=auth, json={"message": "delete the trip list"}
+    ).json()
+    assert asked["reply"].startswith("Delete the list Trip and its 1 task?")
+    # The yes goes to the built-in engine, which asked; the model is not called again.
+    done = client.post(
+        "/api/v1/chat",
+        headers=auth,
+        json={"message": "yes", "conversation_id": asked["conversation_id"]},
+    ).json()
+    assert done["actions"][0]["type"] == "list.deleted" and model.script == []
+    assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
+        "list.created",
+        "task.created",
+        "list.member_added",
+        "list.deleted",
+        "task.deleted",
+    ]
+    sent = json.dumps(model.requests[0]["tools"])
+    assert "share_list" in sent and "user_id" not in sent

@@ -1,0 +1,85 @@
+"""recurring's subscriptions over the in-memory Dapr fake: a completion in, one call to
+todo-api out, whichever feed and however many copies it arrives in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from functions.recurring.app import create_app
+from functions.recurring.settings import Settings
+from shared.dapr import InvokeResponse
+from shared.dapr.fake import FakeDapr
+from shared.events import Event, TaskCompleted, TaskSnapshot
+from shared.internal_api import occurrence_id, occurrence_path
+
+NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
+
+
+def _completed(by: str = "u1") -> TaskCompleted:
+    task = TaskSnapshot(
+        id="t1",
+        list_id="l1",
+        title="standup",
+        created_at=NOW,
+        updated_at=NOW,
+        due_at=NOW,
+        recurrence={"frequency": "daily"},
+        status="completed",
+        completed_at=NOW,
+        series_id="s1",
+        created_by="u1",
+    )
+    return TaskCompleted(user_id=by, list_id="l1", task_id="t1", task=task, occurred_at=NOW)
+
+
+def _app() -> tuple[TestClient, list[tuple[str, str]]]:
+    dapr = FakeDapr()
+    calls: list[tuple[str, str]] = []
+
+    async def todo_api(
+        method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> InvokeResponse:
+        calls.append((method, path))
+        return InvokeResponse(201, {}, {})
+
+    dapr.invoker.apps["todo-api"] = todo_api
+    return TestClient(create_app(Settings(), dapr)), calls
+
+
+def _deliver(client: TestClient, event: Event, topic: str) -> None:
+    body = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "datacontenttype": "application/json",
+        "data": event.model_dump(mode="json"),
+    }
+    assert client.post(f"/events/{topic}", json=body).json() == {"status": "SUCCESS"}
+
+
+NEXT = ("PUT", occurrence_path(occurrence_id("s1", 2)))
+
+
+def test_other_members_copies_on_task_updates_do_nothing() -> None:
+    """A shared list's completion comes once per member's feed: only the completer's
+    copy (recipient == user_id) is acted on."""
+    client, calls = _app()
+    done = _completed(by="u2")  # u2 completed u1's task in a shared list
+    for member in ("u1", "u3"):
+        _deliver(client, done.for_member(member), "task-updates")
+    assert calls == []
+    _deliver(client, done.for_member("u2"), "task-updates")
+    assert calls == [NEXT]
+
+
+@pytest.mark.parametrize("topic", ["task-events", "task-updates"])
+def test_a_completion_without_a_recipient_is_acted_on(topic: str) -> None:
+    client, calls = _app()
+    _deliver(client, _completed(), topic)
+    assert calls == [NEXT]

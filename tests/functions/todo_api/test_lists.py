@@ -1,0 +1,269 @@
+"""Lists and sharing in todo-api over the in-memory Dapr fakes: who may do what, what
+each change announces (and to whom), and what a refused request leaves unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from functions.todo_api.app import create_app
+from functions.todo_api.outbox import PENDING, KvOutbox
+from shared.dapr import DaprError, InvokeResponse
+from shared.dapr.fake import FakeDapr
+from shared.events import parse_event
+from tests import sharing_matrix
+
+API = "/api/v1"
+
+
+class Users:
+    def __init__(self) -> None:
+        self.dapr = FakeDapr(
+            outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
+        )
+        self.client = TestClient(create_app(dapr=self.dapr))
+        self.auth: dict[str, dict[str, str]] = {}
+        self.ids: dict[str, str] = {}
+
+        async def audit(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+            return InvokeResponse(200, {"items": [], "next_cursor": None}, {})
+
+        self.dapr.invoker.apps["audit"] = audit
+
+    def add(self, name: str) -> str:
+        made = self.client.post(
+            f"{API}/auth/register", json={"username": name, "password": "a passphrase"}
+        )
+        assert made.status_code == 201, made.text
+        tok = self.client.post(
+            f"{API}/auth/token", json={"username": name, "password": "a passphrase"}
+        )
+        self.auth[name] = {"authorization": f"Bearer {tok.json()['access_token']}"}
+        self.ids[name] = made.json()["id"]
+        return name
+
+    def call(
+        self, who: str, method: str, path: str, body: Any = None, params: Any = None
+    ) -> tuple[int, Any]:
+        resp = self.client.request(
+            method, API + path, json=body, params=params, headers=self.auth[who]
+        )
+        return resp.status_code, resp.json() if resp.content else None
+
+    def updates_for(self, name: str) -> list[dict[str, Any]]:
+        return [
+            m.data
+            for m in self.dapr.publisher.messages
+            if m.topic == "task-updates" and m.partition_key == self.ids[name]
+        ]
+
+
+@pytest.fixture
+def users() -> Users:
+    return Users()
+
+
+def test_the_permission_table_holds(users: Users) -> None:
+    names = {role: users.add(role) for role in (*sharing_matrix.ROLES, "member")}
+    users.add("newcomer")
+
+    def call(role: str, method: str, path: str, body: Any, params: Any) -> tuple[int, Any]:
+        return users.call(names[role], method, path, body, params)
+
+    assert sharing_matrix.run(call, names, "newcomer") == []
+
+
+def test_search_without_a_filter_covers_every_list_of_the_member_only(users: Users) -> None:
+    for name in ("ann", "bob", "eve"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Groceries"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    _, task = users.call("ann", "POST", "/tasks", {"title": "milk", "list_id": lst["id"]})
+    users.call("bob", "POST", "/tasks", {"title": "bob's own"})
+    _, bobs = users.call("bob", "GET", "/tasks")
+    assert {t["title"] for t in bobs["items"]} == {"milk", "bob's own"}
+    _, eves = users.call("eve", "GET", "/tasks")
+    assert eves["items"] == [] and eves["total"] == 0
+    assert users.call("eve", "GET", "/tasks", params={"list_id": lst["id"]})[0] == 404
+    assert task["list_id"] == lst["id"]
+
+
+def test_every_member_hears_every_change_in_their_own_feed(users: Users) -> None:
+    for name in ("ann", "bob", "eve"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    before = {n: len(users.updates_for(n)) for n in ("ann", "bob", "eve")}
+    _, task = users.call("bob", "POST", "/tasks", {"title": "tickets", "list_id": lst["id"]})
+    for name in ("ann", "bob"):
+        (copy,) = users.updates_for(name)[before[name] :]
+        assert copy["type"] == "task.created" and copy["recipient"] == users.ids[name]
+        assert copy["user_id"] == users.ids["bob"]  # the actor
+    assert len(users.updates_for("eve")) == before["eve"]
+    # The domain event itself goes to task-events once (through the outbox).
+    created = [e for e in users.dapr.publisher.on("task-events") if e.get("task_id") == task["id"]]
+    assert len(created) == 1 and created[0]["recipient"] is None
+
+
+def test_a_removed_member_hears_their_removal_and_then_nothing(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    assert users.call("ann", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
+    last = users.updates_for("bob")[-1]
+    assert last["type"] == "list.member_removed" and last["member_id"] == users.ids["bob"]
+    heard = len(users.updates_for("bob"))
+    users.call("ann", "POST", "/tasks", {"title": "after", "list_id": lst["id"]})
+    assert len(users.updates_for("bob")) == heard
+    _, bobs_lists = users.call("bob", "GET", "/lists")
+    assert [x["name"] for x in bobs_lists["items"]] == ["Inbox"]
+
+
+def test_a_member_can_leave_but_the_owner_cannot(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    status, body = users.call("ann", "DELETE", f"/lists/{lst['id']}/members/ann")
+    assert status == 409 and body["error"]["code"] == "owner"
+    assert users.call("bob", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
+    assert users.call("bob", "GET", f"/lists/{lst['id']}")[0] == 404
+    events = [
+        e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_removed"
+    ]
+    assert events[-1]["user_id"] == events[-1]["member_id"] == users.ids["bob"]
+
+
+def test_sharing_refuses_what_makes_no_sense_and_changes_nothing(users: Users) -> None:
+    users.add("ann")
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    path = f"/lists/{lst['id']}/members"
+    status, body = users.call("ann", "PUT", f"{path}/nobody", {"role": "editor"})
+    assert status == 422 and body["error"]["details"][0]["field"] == "username"
+    assert users.call("ann", "PUT", f"{path}/ann", {"role": "viewer"})[0] == 409
+    status, body = users.call("ann", "PUT", f"{path}/ann", {"role": "owner"})
+    assert status == 422  # there is one owner; ownership is not handed out by sharing
+    assert users.call("ann", "GET", f"/lists/{lst['id']}")[1]["version"] == 1
+
+
+def test_sharing_twice_with_the_same_role_is_harmless(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    first = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    again = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    assert (first[0], again[0]) == (201, 200) and first[1]["version"] == again[1]["version"]
+    added = [e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_added"]
+    assert len(added) == 1
+
+
+def test_deleting_a_list_deletes_its_tasks_with_their_events(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    ids = [
+        users.call("bob", "POST", "/tasks", {"title": t, "list_id": lst["id"]})[1]["id"]
+        for t in "abc"
+    ]
+    assert users.call("ann", "DELETE", f"/lists/{lst['id']}")[0] == 204
+    for who in ("ann", "bob"):
+        assert users.call(who, "GET", f"/lists/{lst['id']}")[0] == 404
+        assert all(users.call(who, "GET", f"/tasks/{i}")[0] == 404 for i in ids)
+    deleted = {
+        e["task_id"] for e in users.dapr.publisher.on("task-events") if e["type"] == "task.deleted"
+    }
+    assert deleted == set(ids)
+    _, me = users.call("ann", "GET", "/me")
+    status, body = users.call("ann", "DELETE", f"/lists/{me['default_list']}")
+    assert status == 409 and body["error"]["code"] == "default_list"
+
+
+def test_a_move_is_heard_in_both_lists(users: Users) -> None:
+    for name in ("ann", "bob", "cat"):
+        users.add(name)
+    _, one = users.call("ann", "POST", "/lists", {"name": "One"})
+    _, two = users.call("ann", "POST", "/lists", {"name": "Two"})
+    users.call("ann", "PUT", f"/lists/{one['id']}/members/bob", {"role": "viewer"})
+    users.call("ann", "PUT", f"/lists/{two['id']}/members/cat", {"role": "viewer"})
+    _, task = users.call("ann", "POST", "/tasks", {"title": "t", "list_id": one["id"]})
+    heard = {n: len(users.updates_for(n)) for n in ("bob", "cat")}
+    status, moved = users.call("ann", "PATCH", f"/tasks/{task['id']}", {"list_id": two["id"]})
+    assert status == 200 and moved["list_id"] == two["id"]
+    for name in ("bob", "cat"):  # bob sees it leave, cat sees it arrive
+        (update,) = users.updates_for(name)[heard[name] :]
+        assert update["type"] == "task.updated" and update["changed"] == ["list_id"]
+    assert users.call("bob", "GET", f"/tasks/{task['id']}")[0] == 404
+    assert users.call("cat", "GET", f"/tasks/{task['id']}")[0] == 200
+    assert [t["id"] for t in users.call("bob", "GET", "/tasks")[1]["items"]] == []
+
+
+def test_the_audit_relay_asks_for_the_callers_lists(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    asked: list[Any] = []
+
+    async def audit(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+        asked.append(path)
+        return InvokeResponse(200, {"items": [], "next_cursor": None}, {})
+
+    users.dapr.invoker.apps["audit"] = audit
+    assert users.call("bob", "GET", "/audit")[0] == 200
+    _, me = users.call("bob", "GET", "/me")
+    assert f"list_ids={'%2C'.join(sorted([me['default_list'], lst['id']]))}" in asked[0]
+    assert f"user_id={users.ids['bob']}" in asked[0]
+
+
+def test_reminders_read_membership_through_the_internal_route(users: Users) -> None:
+    users.add("ann")
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    app = users.client.app
+    token = app.state.settings.app_api_token  # type: ignore[attr-defined]
+    headers = {"dapr-caller-app-id": "reminders"}
+    if token is not None:
+        headers["dapr-api-token"] = token.get_secret_value()
+    got = users.client.get(f"/internal/v1/lists/{lst['id']}", headers=headers)
+    assert got.status_code == 200 and got.json()["members"][0]["username"] == "ann"
+    assert users.client.get("/internal/v1/lists/nope", headers=headers).status_code == 404
+    stranger = users.client.get(
+        f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "audit"}
+    )
+    assert stranger.status_code == 403
+
+
+def test_an_event_left_pending_by_a_crash_is_delivered_by_the_sweeper(users: Users) -> None:
+    users.add("ann")
+    dapr = users.dapr
+    outbox = users.client.app.state.outbox  # type: ignore[attr-defined]
+    publish = dapr.publisher.publish
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise DaprError("kafka away")
+
+    dapr.publisher.publish = broken  # type: ignore[method-assign]
+    status, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    assert status == 201  # committed: the change stands, its event waits
+    kv = dapr.state("kv")
+    assert [v[0]["kind"] for k, v in kv.rows.items() if k.startswith("outbox|")] == [PENDING]
+    dapr.publisher.publish = publish  # type: ignore[method-assign]
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert asyncio.run(outbox.sweep(later, timedelta(seconds=10))) == 1
+    assert not [k for k in kv.rows if k.startswith("outbox|")]
+    (created,) = [e for e in dapr.publisher.on("task-events") if e["list_id"] == lst["id"]]
+    assert parse_event(created).type == "list.created"
+    assert asyncio.run(outbox.sweep(later, timedelta(seconds=10))) == 0
+
+
+def test_a_fresh_pending_event_is_left_to_the_request_delivering_it() -> None:
+    dapr = FakeDapr()
+    outbox = KvOutbox(dapr.state("kv"), dapr.publisher)
+    now = datetime.now(UTC)
+    asyncio.run(dapr.state("kv").save("outbox|x", {"kind": PENDING, "created_at": now.isoformat()}))
+    assert asyncio.run(outbox.sweep(now, timedelta(seconds=10))) == 0
