@@ -116,7 +116,8 @@ class TaskStore:
                         tomb,
                         {
                             "task_id": task.id,
-                            "list_id": task.list_id,
+                            # Not `list_id`: list queries must not find tombstones.
+                            "deleted_from": task.list_id,
                             "at": event.occurred_at.isoformat(),
                         },
                     ),
@@ -133,7 +134,7 @@ class TaskStore:
         """The list a deleted task was in (None: never existed, or deleted before lists
         were recorded on tombstones)."""
         item = await self._state.get(f"tombstone|{task_id}")
-        return item.value.get("list_id") if item and isinstance(item.value, dict) else None
+        return item.value.get("deleted_from") if item and isinstance(item.value, dict) else None
 
     async def rows_of_list(self, list_id: str) -> list[dict[str, Any]]:
         """Every task row of the list, through the state Query API (paged)."""
@@ -146,7 +147,7 @@ class TaskStore:
             items, token = await self._state.query(
                 {"filter": {"EQ": {"list_id": list_id}}, "page": page}
             )
-            rows.extend(i.value for i in items if isinstance(i.value, dict))
+            rows.extend(i.value for i in items if isinstance(i.value, dict) and "title" in i.value)
             if not token or len(items) < QUERY_PAGE:
                 return rows
 

@@ -556,7 +556,7 @@ def _role(word: str | None) -> str | None:
     w = word.lower()
     if w.startswith(("owner", "admin")):
         return "owner"
-    return "viewer" if w.startswith(("view", "read", "see", "look", "ro")) else "editor"
+    return "viewer" if w.startswith(("view", "read", "see", "look")) else "editor"
 
 
 def _share(text: str) -> Intent | None:

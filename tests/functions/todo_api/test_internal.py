@@ -8,8 +8,8 @@ from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
-from shared.dapr.fake import FakeDapr
 from functions.todo_api.store import list_key, list_row
+from shared.dapr.fake import FakeDapr
 from shared.events import ListSnapshot, Member, TaskCreated, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
 

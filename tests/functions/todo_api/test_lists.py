@@ -267,3 +267,20 @@ def test_a_fresh_pending_event_is_left_to_the_request_delivering_it() -> None:
     now = datetime.now(UTC)
     asyncio.run(dapr.state("kv").save("outbox|x", {"kind": PENDING, "created_at": now.isoformat()}))
     assert asyncio.run(outbox.sweep(now, timedelta(seconds=10))) == 0
+
+
+def test_a_list_that_lost_a_task_still_searches_and_deletes_cleanly(users: Users) -> None:
+    """Tombstones must not pass for tasks when a list is read whole (a cold search
+    cache, or deleting the list)."""
+    users.add("ann")
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    gone, kept = (
+        users.call("ann", "POST", "/tasks", {"title": t, "list_id": lst["id"]})[1] for t in "ab"
+    )
+    assert users.call("ann", "DELETE", f"/tasks/{gone['id']}")[0] == 204
+    cold = TestClient(create_app(dapr=users.dapr))  # another replica: nothing cached
+    page = cold.get(f"{API}/tasks", params={"list_id": lst["id"]}, headers=users.auth["ann"])
+    assert page.status_code == 200
+    assert [t["id"] for t in page.json()["items"]] == [kept["id"]]
+    assert users.call("ann", "DELETE", f"/lists/{lst['id']}")[0] == 204
+    assert users.call("ann", "GET", f"/tasks/{kept['id']}")[0] == 404

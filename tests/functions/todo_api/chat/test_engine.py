@@ -354,11 +354,6 @@ def test_lists_and_members_are_described() -> None:
     assert who["reply"] == "Groceries: ann (owner), sam (viewer, you)."
 
 
-@pytest.mark.xfail(
-    reason="TaskStore.rows_of_list also returns the list's tombstones (they carry list_id), "
-    "so purge_list fails on a list that ever had a task deleted",
-    strict=False,
-)
 def test_deleting_a_list_after_one_of_its_tasks_was_deleted() -> None:
     ann, _ = _groceries()
     ann.say("add eggs to groceries")
