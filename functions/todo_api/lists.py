@@ -196,27 +196,20 @@ class ListService:
                 now,
                 members=[*others, Member(user_id=member_id, username=member, role=role)],
             )
+            about = {
+                "user_id": user.id,
+                "list_id": list_id,
+                "tasklist": after,
+                "member_id": member_id,
+                "role": role,
+                "occurred_at": now,
+            }
             event: ListEvent
             if previous is None:
                 added = True
-                event = MemberAdded(
-                    user_id=user.id,
-                    list_id=list_id,
-                    tasklist=after,
-                    member_id=member_id,
-                    role=role,
-                    occurred_at=now,
-                )
+                event = MemberAdded(**about)
             else:
-                event = MemberChanged(
-                    user_id=user.id,
-                    list_id=list_id,
-                    tasklist=after,
-                    member_id=member_id,
-                    role=role,
-                    previous_role=previous,
-                    occurred_at=now,
-                )
+                event = MemberChanged(previous_role=previous, **about)
             return Change(after, event, {member_id: role})
 
         snapshot = await self._mutate(user, list_id, MANAGE, decide)

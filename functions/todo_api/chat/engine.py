@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from functions.todo_api.auth import User
 from functions.todo_api.chat import sharing
 from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
-from functions.todo_api.chat.understand import Intent, ListRef, Ref, understand
+from functions.todo_api.chat.understand import LIST_KINDS, Intent, ListRef, Ref, understand
 from functions.todo_api.chat.when import find_when
 from functions.todo_api.errors import Refused, UnknownUser
 from functions.todo_api.lists import WRITE, ListService
@@ -41,18 +41,6 @@ HELP = (
 SHOWN = 10
 LLM_ROUNDS = 4
 CONFIRM_FOR = timedelta(minutes=5)
-LIST_KINDS = frozenset(
-    {
-        "lists",
-        "members",
-        "list_create",
-        "list_rename",
-        "list_delete",
-        "share",
-        "unshare",
-        "leave",
-    }
-)
 log = logging.getLogger(__name__)
 
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from functions.todo_api.chat.when import MONTHS, WEEKDAYS, find_when, parse_time
 
+# What acts on lists rather than on tasks (the engine sends these to the list service).
+ListKind = Literal[
+    "lists", "members", "list_create", "list_rename", "list_delete", "share", "unshare", "leave"
+]
 Kind = Literal[
     "create",
     "list",
@@ -34,20 +38,14 @@ Kind = Literal[
     "reschedule",
     "remind",
     "move",
-    "lists",
-    "members",
-    "list_create",
-    "list_rename",
-    "list_delete",
-    "share",
-    "unshare",
-    "leave",
+    ListKind,
     "confirm",
     "deny",
     "help",
     "greet",
     "unknown",
 ]
+LIST_KINDS: frozenset[str] = frozenset(get_args(ListKind))
 
 
 @dataclass

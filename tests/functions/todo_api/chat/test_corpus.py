@@ -10,23 +10,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from functions.todo_api.chat.understand import understand
+from functions.todo_api.chat.understand import LIST_KINDS, understand
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "corpus.yaml").read_text())
 CREATE_KEYS = ("title", "due", "priority", "tags", "recurrence", "reminders")
 # Compared when the case names them; for `create`, `list` only when the case gives one.
 OTHER_KEYS = ("ref", "filters", "task", "list", "users", "role", "name", "fallback")
-LIST_INTENTS = {
-    "lists",
-    "members",
-    "list_create",
-    "list_rename",
-    "list_delete",
-    "share",
-    "unshare",
-    "leave",
-    "move",
-}
+LIST_INTENTS = LIST_KINDS | {"move"}
 
 
 def _actual(case: dict[str, Any]) -> dict[str, Any]:
