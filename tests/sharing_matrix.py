@@ -24,6 +24,8 @@ Call = Callable[[str, str, str, Any, dict[str, Any] | None], tuple[int, Any]]
 @dataclass
 class Fixture:
     list_id: str
+    list_name: str
+    task_title: str
     task_id: str
     names: dict[str, str]  # role (and "member") -> username
     own_task: dict[str, str]  # role -> a task in that role's own default list
@@ -102,7 +104,8 @@ CASES = (
 
 
 def set_up(call: Call, names: dict[str, str]) -> Fixture:
-    status, made = call("owner", "POST", "/lists", {"name": f"shared {uuid.uuid4().hex[:6]}"}, None)
+    # One word, so the chat can name it too.
+    status, made = call("owner", "POST", "/lists", {"name": f"trip{uuid.uuid4().hex[:6]}"}, None)
     assert status == 201, made
     list_id = made["id"]
     for who, role in (("editor", "editor"), ("viewer", "viewer"), ("member", "viewer")):
@@ -110,14 +113,15 @@ def set_up(call: Call, names: dict[str, str]) -> Fixture:
             "owner", "PUT", f"/lists/{list_id}/members/{names[who]}", {"role": role}, None
         )
         assert status == 201, body
-    status, task = call("owner", "POST", "/tasks", {"title": "milk", "list_id": list_id}, None)
+    title = f"milk{uuid.uuid4().hex[:6]}"
+    status, task = call("owner", "POST", "/tasks", {"title": title, "list_id": list_id}, None)
     assert status == 201, task
     own = {}
     for role in ROLES:
         status, mine = call(role, "POST", "/tasks", {"title": "mine"}, None)
         assert status == 201, mine
         own[role] = mine["id"]
-    return Fixture(list_id, task["id"], names, own)
+    return Fixture(list_id, made["name"], title, task["id"], names, own)
 
 
 def snapshot(call: Call, fx: Fixture) -> tuple[Any, ...]:
@@ -155,4 +159,31 @@ def run(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
                     failures.append(f"{case.action} as {role}: refused but changed something")
                 if call(role, "GET", f"/tasks/{fx.own_task[role]}", None, None) != own_before:
                     failures.append(f"{case.action} as {role}: refused but moved their task")
+    return failures
+
+
+# The chat acts through the same services: it may do what the role may, and for the
+# rest it answers (200) without changing anything.
+CHAT_CASES = (
+    ("chat: add a task", "add bread to {name}", (True, True, False, False)),
+    ("chat: complete", "complete {task}", (True, True, False, False)),
+    ("chat: share", "share {name} with {new}", (True, False, False, False)),
+    ("chat: rename", "rename list {name} to other{name}", (True, False, False, False)),
+)
+
+
+def run_chat(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
+    failures: list[str] = []
+    for action, message, changes in CHAT_CASES:
+        for role, expected in zip(ROLES, changes, strict=True):
+            fx = set_up(call, names)
+            before = snapshot(call, fx)
+            said = message.format(name=fx.list_name, task=fx.task_title, new=newcomer)
+            status, answer = call(role, "POST", "/chat", {"message": said}, None)
+            changed = snapshot(call, fx) != before
+            if status != 200 or changed != expected:
+                failures.append(
+                    f"{action} as {role}: {status}, changed={changed} (expected {expected}): "
+                    f"{answer.get('reply') if isinstance(answer, dict) else answer}"
+                )
     return failures

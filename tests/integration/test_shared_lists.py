@@ -75,6 +75,7 @@ def test_the_permission_table_holds_on_the_real_stack(base: str) -> None:
 
     names = {role: u.name for role, u in users.items()}
     assert sharing_matrix.run(call, names, newcomer.name) == []
+    assert sharing_matrix.run_chat(call, names, newcomer.name) == []
 
 
 async def test_a_change_by_either_member_reaches_all_four_devices_until_removal(

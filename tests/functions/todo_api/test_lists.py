@@ -77,6 +77,16 @@ def test_the_permission_table_holds(users: Users) -> None:
     assert sharing_matrix.run(call, names, "newcomer") == []
 
 
+def test_the_chat_follows_the_same_table(users: Users) -> None:
+    names = {role: users.add(role) for role in (*sharing_matrix.ROLES, "member")}
+    users.add("newcomer")
+
+    def call(role: str, method: str, path: str, body: Any, params: Any) -> tuple[int, Any]:
+        return users.call(names[role], method, path, body, params)
+
+    assert sharing_matrix.run_chat(call, names, "newcomer") == []
+
+
 def test_search_without_a_filter_covers_every_list_of_the_member_only(users: Users) -> None:
     for name in ("ann", "bob", "eve"):
         users.add(name)
