@@ -33,12 +33,10 @@ def _key(event: Event) -> str:
 
 async def publish_to_members(publisher: Publisher, event: Event, members: Iterable[str]) -> None:
     """One copy per member into task-updates, keyed by the member: each member's feed
-    stays in one partition, so realtime numbers it by Kafka offset."""
-    await asyncio.gather(
-        *(
-            publisher.publish(Topic.TASK_UPDATES, event.for_member(m), partition_key=m)
-            for m in dict.fromkeys(members)
-        )
+    stays in one partition, so realtime numbers it by Kafka offset. One bulk request,
+    so a big list costs one round trip, not one per member."""
+    await publisher.publish_many(
+        Topic.TASK_UPDATES, [(event.for_member(m), m) for m in dict.fromkeys(members)]
     )
 
 

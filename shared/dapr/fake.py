@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -153,6 +153,12 @@ class FakePublisher:
             data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
         )
         self.messages.append(Published(topic, payload, partition_key))
+
+    async def publish_many(
+        self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
+    ) -> None:
+        for data, key in messages:
+            await self.publish(topic, data, partition_key=key)
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [m.data for m in self.messages if m.topic == topic]

@@ -6,6 +6,7 @@ real daprd, `FakeDapr` keeps everything in memory for unit tests.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -87,6 +88,12 @@ class Publisher(Protocol):
     async def publish(
         self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
     ) -> None: ...
+
+    async def publish_many(
+        self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
+    ) -> None:
+        """(data, partition key) pairs in one call; raises unless all were published."""
+        ...
 
 
 @dataclass(frozen=True)
