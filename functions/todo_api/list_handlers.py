@@ -15,6 +15,7 @@ from functions.todo_api.lists import ListService
 from functions.todo_api.models import ListCreate, ListItems, ListOut, ListPatch, MemberPut
 from functions.todo_api.settings import Settings
 from shared.events import ListSnapshot
+from shared.web.errors import ApiError
 from shared.web.identity import require_caller
 from shared.web.openapi import Endpoint
 
@@ -112,8 +113,8 @@ class ListsApi:
         """Members of a list, for reminders deciding whom a reminder still reaches."""
         require_caller(request, self.settings.internal_callers, self.settings.app_api_token)
         snapshot = await self.service.lists.get(request.path_params["list_id"])
-        if snapshot is None:
-            return JSONResponse({"error": {"code": "not_found", "message": "no such list"}}, 404)
+        if snapshot is None:  # reminders reads the code: a deleted list reminds nobody
+            raise ApiError(404, "no such list", code="not_found")
         return JSONResponse(present(snapshot, None))
 
     def endpoints(self) -> list[Endpoint]:

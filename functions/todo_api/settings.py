@@ -26,5 +26,6 @@ class Settings(FunctionSettings):
     reminders_app_id: str = "reminders"
     # The kv outbox's sweeper: how often it looks, and how old a pending event must be
     # before it is taken for abandoned (its request normally delivers it in milliseconds).
-    outbox_sweep_s: float = Field(default=15.0, gt=0)
-    outbox_grace_s: float = Field(default=10.0, ge=0)
+    # Each sweep is one Query API call over the kv table (no index on `kind`): not too often.
+    outbox_sweep_s: float = Field(default=30.0, gt=0)
+    outbox_grace_s: float = Field(default=15.0, ge=0)
