@@ -140,25 +140,32 @@ def snapshot(call: Call, fx: Fixture) -> tuple[Any, ...]:
 
 def run(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
     """Every case for every role; returns the failures (empty when the table holds).
-    `names` maps each role and "member" to a registered username."""
+    `names` maps each role and "member" to a registered username. A fixture is reused
+    until a request changes it (refusals must not), so the run stays light on events."""
     failures: list[str] = []
+    fx: Fixture | None = None
     for case in CASES:
         for role, expected in zip(ROLES, case.expected, strict=True):
-            fx = set_up(call, names)
+            fx = fx or set_up(call, names)
             before = snapshot(call, fx)
             own_before = call(role, "GET", f"/tasks/{fx.own_task[role]}", None, None)
             path, body, params = case.request(fx, role, newcomer)
             status, answer = call(role, case.method, path, body, params)
             if status != expected:
                 failures.append(f"{case.action} as {role}: {status} (expected {expected}) {answer}")
+                fx = None
                 continue
-            if status >= 400:
-                if isinstance(answer, dict) and "error" not in answer:
-                    failures.append(f"{case.action} as {role}: no error envelope: {answer}")
-                if case.writes and snapshot(call, fx) != before:
-                    failures.append(f"{case.action} as {role}: refused but changed something")
-                if call(role, "GET", f"/tasks/{fx.own_task[role]}", None, None) != own_before:
-                    failures.append(f"{case.action} as {role}: refused but moved their task")
+            if status < 400:
+                fx = fx if not case.writes else None
+                continue
+            if isinstance(answer, dict) and "error" not in answer:
+                failures.append(f"{case.action} as {role}: no error envelope: {answer}")
+            if case.writes and snapshot(call, fx) != before:
+                failures.append(f"{case.action} as {role}: refused but changed something")
+                fx = None
+            elif call(role, "GET", f"/tasks/{fx.own_task[role]}", None, None) != own_before:
+                failures.append(f"{case.action} as {role}: refused but moved their task")
+                fx = None
     return failures
 
 
@@ -174,9 +181,10 @@ CHAT_CASES = (
 
 def run_chat(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
     failures: list[str] = []
+    fx: Fixture | None = None
     for action, message, changes in CHAT_CASES:
         for role, expected in zip(ROLES, changes, strict=True):
-            fx = set_up(call, names)
+            fx = fx or set_up(call, names)
             before = snapshot(call, fx)
             said = message.format(name=fx.list_name, task=fx.task_title, new=newcomer)
             status, answer = call(role, "POST", "/chat", {"message": said}, None)
@@ -186,4 +194,6 @@ def run_chat(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
                     f"{action} as {role}: {status}, changed={changed} (expected {expected}): "
                     f"{answer.get('reply') if isinstance(answer, dict) else answer}"
                 )
+            if changed:
+                fx = None
     return failures
