@@ -18,7 +18,7 @@ from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
 from functions.todo_api.outbox import KvOutbox
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
-from shared.dapr import EtagMismatch, StateOp, StateStore
+from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
 from shared.events import (
     ListCreated,
     ListDeleted,
@@ -82,16 +82,44 @@ class Lists:
 
     async def get(self, list_id: str) -> ListSnapshot | None:
         item = await self._kv.get(list_key(list_id))
-        return read_list(item.value) if item else None
+        return await self._read(item) if item else None
 
     async def many(self, list_ids: list[str]) -> list[ListSnapshot]:
         if not list_ids:
             return []
-        found = {
-            i.key: read_list(i.value)
-            for i in await self._kv.get_bulk([list_key(x) for x in list_ids])
-        }
+        items = await self._kv.get_bulk([list_key(x) for x in list_ids])
+        found = {i.key: await self._read(i) for i in items if i.value is not None}
         return [s for x in list_ids if (s := found.get(list_key(x))) is not None]
+
+    async def _read(self, item: StateItem) -> ListSnapshot | None:
+        snapshot = read_list(item.value)
+        if snapshot is None and isinstance(item.value, dict) and "owner_id" in item.value:
+            snapshot = await self._upgrade(item)
+        return snapshot
+
+    async def _upgrade(self, item: StateItem) -> ListSnapshot | None:
+        """Default lists written before sharing (`members: {id: role}`, no `kind`): read
+        them as today's shape and store that, once."""
+        old = item.value
+        owner = await self._kv.get(id_key(old["owner_id"]))
+        if owner is None:
+            return None
+        at = old.get("created_at")
+        member = Member(user_id=old["owner_id"], username=owner.value["username"], role="owner")
+        snapshot = ListSnapshot(
+            id=old["id"],
+            name=old.get("name") or "Inbox",
+            owner_id=old["owner_id"],
+            members=[member],
+            default=owner.value.get("default_list") == old["id"],
+            created_at=at,
+            updated_at=at,
+        )
+        try:
+            await self._kv.save(item.key, list_row(snapshot), etag=item.etag)
+        except EtagMismatch:
+            pass  # upgraded meanwhile by another request
+        return snapshot
 
     async def members(self, list_id: str) -> list[str]:
         snapshot = await self.get(list_id)
@@ -265,6 +293,7 @@ class ListService:
         decide: Callable[[ListSnapshot], Change | None],
     ) -> ListSnapshot:
         require(user, list_id, allowed)
+        await self.lists.get(list_id)  # an old row is upgraded before it is changed
         for _ in range(ATTEMPTS):
             item = await self._kv.get(list_key(list_id))
             before = read_list(item.value) if item else None

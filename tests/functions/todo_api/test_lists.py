@@ -294,3 +294,38 @@ def test_a_list_that_lost_a_task_still_searches_and_deletes_cleanly(users: Users
     assert [t["id"] for t in page.json()["items"]] == [kept["id"]]
     assert users.call("ann", "DELETE", f"/lists/{lst['id']}")[0] == 204
     assert users.call("ann", "GET", f"/tasks/{kept['id']}")[0] == 404
+
+
+def test_an_account_from_before_sharing_keeps_working_and_is_upgraded(users: Users) -> None:
+    """Rows written before lists could be shared: the user's `lists`, and a default list
+    whose members were `{id: role}`. Their owner still hears their changes live, sees
+    the list, and can share it."""
+    users.add("ann")
+    users.add("bob")
+    kv = users.dapr.state("kv")
+    ann = users.ids["ann"]
+    _, me = users.call("ann", "GET", "/me")
+    inbox = me["default_list"]
+    user_row = kv.rows[f"userid|{ann}"][0]
+    legacy_user = {k: v for k, v in user_row.items() if k != "memberships"} | {"lists": [inbox]}
+    legacy_list = {
+        "id": inbox,
+        "name": "Inbox",
+        "owner_id": ann,
+        "members": {ann: "owner"},
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    asyncio.run(kv.save(f"userid|{ann}", legacy_user))
+    asyncio.run(kv.save(f"list|{inbox}", legacy_list))
+
+    heard = len(users.updates_for("ann"))
+    assert users.call("ann", "POST", "/tasks", {"title": "still mine"})[0] == 201
+    assert len(users.updates_for("ann")) == heard + 1  # the live feed knows the owner
+    _, lists = users.call("ann", "GET", "/lists")
+    assert [(x["name"], x["role"], x["default"]) for x in lists["items"]] == [
+        ("Inbox", "owner", True)
+    ]
+    assert kv.rows[f"list|{inbox}"][0]["kind"] == "list"  # stored in today's shape
+    assert users.call("ann", "PUT", f"/lists/{inbox}/members/bob", {"role": "viewer"})[0] == 201
+    _, bobs = users.call("bob", "GET", "/tasks", params={"list_id": inbox})
+    assert [t["title"] for t in bobs["items"]] == ["still mine"]
