@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -217,3 +218,28 @@ async def test_a_list_can_remind_every_member(stack: Stack, base: str) -> None:
 
     for user in (ann, bob, cat):
         assert poll(partial(_notified, user), timeout=40) == [task["id"]]
+
+
+def test_concurrent_sharing_with_one_user_loses_no_membership(base: str) -> None:
+    """Ten owners share a list with bob at the same moment: each change rewrites bob's
+    user row, so they race on its ETag and must retry, not overwrite one another."""
+    bob = User(base)
+    owners = [User(base) for _ in range(10)]
+    made = [o.http.post("/lists", json={"name": f"race {i}"}).json() for i, o in enumerate(owners)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(
+            pool.map(
+                lambda pair: (
+                    pair[0]
+                    .http.put(f"/lists/{pair[1]['id']}/members/{bob.name}", json={"role": "viewer"})
+                    .status_code
+                ),
+                zip(owners, made, strict=True),
+            )
+        )
+    assert statuses == [201] * 10
+    mine = {x["id"] for x in bob.http.get("/lists").json()["items"]}
+    assert {m["id"] for m in made} <= mine
+    for owner, lst in zip(owners, made, strict=True):
+        members = owner.http.get(f"/lists/{lst['id']}").json()["members"]
+        assert bob.name in {m["username"] for m in members}
