@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from functions.todo_api.outbox import KvOutbox
+from shared.dapr.sidecar import DaprSidecar
+from shared.events import ListSnapshot, ListUpdated
+from shared.topics import Topic
 from stack.services import Stack
 from tests import sharing_matrix
 from tests.integration.api import User, poll
@@ -243,3 +247,32 @@ def test_concurrent_sharing_with_one_user_loses_no_membership(base: str) -> None
     for owner, lst in zip(owners, made, strict=True):
         members = owner.http.get(f"/lists/{lst['id']}").json()["members"]
         assert bob.name in {m["username"] for m in members}
+
+
+async def test_an_event_a_crash_left_pending_is_published_by_the_sweeper(
+    base: str, stack: Stack, sidecars: dict[str, DaprSidecar], topic_reader: Any
+) -> None:
+    """todo-api's own outbox on the real store: a pending row (what a crash between
+    commit and publish leaves) is found by the sweeper's query, published keyed by the
+    actor, audited, and removed."""
+    reader = topic_reader(Topic.TASK_EVENTS.value)
+    ann = User(base)
+    inbox = ann.http.get(f"/lists/{ann.default_list}").json()
+    inbox.pop("role")
+    renamed = ListSnapshot.model_validate(inbox | {"name": "Inbox (swept)"})
+    event = ListUpdated(
+        user_id=ann.id, list_id=ann.default_list, tasklist=renamed, changed=["name"]
+    )
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    kv = sidecars["todo-api"].state("kv")
+    await kv.transact([KvOutbox.pending(event, [ann.id], long_ago)])
+
+    found = reader.wait_for(lambda v: v.get("id") == str(event.event_id), timeout=90)
+    assert len(found) == 1 and found[0].key == ann.id.encode()
+    assert await kv.get(f"outbox|{event.event_id}") is None
+
+    def audited() -> list[str] | None:
+        items = ann.http.get("/audit", params={"limit": 500}).json()["items"]
+        return [e["event_id"] for e in items if e["event_id"] == str(event.event_id)] or None
+
+    assert poll(audited, timeout=30) == [str(event.event_id)]
