@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from functions.todo_api.chat.understand import Intent, ListRef, Ref
+from functions.todo_api.chat.intent import Intent, ListRef, Ref
 from functions.todo_api.models import ListId, ListName, Reminders, Tags, Title
 from shared.domain.recurrence import Recurrence
 from shared.events import Priority

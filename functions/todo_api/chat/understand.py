@@ -1,116 +1,36 @@
-"""From a chat message to a structured intent. Pure: the clock and zone come in as arguments.
+"""From a chat message to a structured Intent (intent.py). Pure: the clock and zone come in
+as arguments.
 
-An intent names one ordinary API operation (create, list, search, complete, reopen,
-delete, update, reschedule, remind, move; and for lists: lists, members, list_create,
-list_rename, list_delete, share, unshare, leave) with its fields, or a conversational
-move (confirm, deny, help, greet, unknown). Which task "it" or "the second one" means,
-and which of the user's lists "groceries" names, is left as a reference for the engine,
-which knows the conversation and the user's lists.
-
-Some words may or may not name a list ("add milk to groceries", "show groceries"): the
-reference is then marked `maybe`, and only a list called exactly so counts; otherwise
-the message means what it always meant. Where a message has two readings ("remove
-milk from groceries": a member, or a task), `fallback` holds the other one.
+Messages about lists go to the list grammar (understand_lists.py) first; what is left is
+read here as a task command. Some words may or may not name a list ("add milk to
+groceries", "show groceries"): the reference is then marked `maybe`, and only a list called
+exactly so counts; otherwise the message means what it always meant. Where a message has
+two readings ("remove milk from groceries": a member, or a task), `fallback` holds the other
+one.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from functions.todo_api.chat.intent import LIST_KINDS, Intent, ListRef, Ref
+from functions.todo_api.chat.understand_lists import (
+    INTO_VERB,
+    TASKY,
+    into_list,
+    list_command,
+    list_name,
+    list_ref,
+    move_into,
+    shown_list,
+)
 from functions.todo_api.chat.when import MONTHS, WEEKDAYS, find_when, parse_time
 
-# What acts on lists rather than on tasks (the engine sends these to the list service).
-ListKind = Literal[
-    "lists", "members", "list_create", "list_rename", "list_delete", "share", "unshare", "leave"
-]
-Kind = Literal[
-    "create",
-    "list",
-    "search",
-    "complete",
-    "reopen",
-    "delete",
-    "update",
-    "reschedule",
-    "remind",
-    "move",
-    ListKind,
-    "confirm",
-    "deny",
-    "help",
-    "greet",
-    "unknown",
-]
-LIST_KINDS: frozenset[str] = frozenset(get_args(ListKind))
-
-
-@dataclass
-class Ref:
-    """Which task(s): an ordinal into the last list, "it", "all", or words of a title."""
-
-    ordinal: int | None = None  # 1-based; -1 = the last one
-    it: bool = False
-    task_id: str | None = None  # an exact id (the LLM backend's tools use ids)
-    all: bool = False
-    words: str = ""
-
-
-@dataclass
-class ListRef:
-    """Which list: words of its name, "it" (the list in focus), or an exact id (LLM tools)."""
-
-    name: str = ""
-    it: bool = False
-    list_id: str | None = None
-    # The words may not name a list at all: only a list called exactly so counts, and
-    # without one the message keeps its ordinary meaning.
-    maybe: bool = False
-    # "add milk to groceries": the task's title if the list exists (else the whole title).
-    title: str | None = None
-
-
-@dataclass
-class Intent:
-    kind: Kind
-    task: dict[str, Any] = field(default_factory=dict)  # fields for create / update
-    ref: Ref | None = None
-    filters: dict[str, Any] = field(default_factory=dict)  # for list / search / bulk
-    tasklist: ListRef | None = None  # the list acted on, or the one a task goes to / is in
-    users: list[str] = field(default_factory=list)  # share / unshare: usernames
-    role: str | None = None  # share: "editor" or "viewer" (anything else is refused)
-    name: str = ""  # list_create / list_rename: the new name
-    fallback: Intent | None = None  # the other reading, if this one's target is not there
-
-    def summary(self) -> dict[str, Any]:
-        """A plain dict for tests and the `actions` the API returns."""
-        out: dict[str, Any] = {"intent": self.kind}
-        if self.task:
-            out["task"] = {
-                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.task.items()
-            }
-        if self.ref is not None:
-            out["ref"] = _present(vars(self.ref))
-        if self.filters:
-            out["filters"] = self.filters
-        if self.tasklist is not None:
-            out["list"] = _present(vars(self.tasklist))
-        if self.users:
-            out["users"] = self.users
-        if self.role:
-            out["role"] = self.role
-        if self.name:
-            out["name"] = self.name
-        if self.fallback is not None:
-            out["fallback"] = self.fallback.summary()
-        return out
-
-
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v not in (None, False, "")}
+# Kept importable from here, where they were defined before intent.py.
+__all__ = ["LIST_KINDS", "Intent", "ListRef", "Ref", "understand"]
 
 
 # --- vocabulary -------------------------------------------------------------------------
@@ -388,275 +308,6 @@ def _tags(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return list(dict.fromkeys(t for t, _ in found)), [s for _, s in found]
 
 
-# --- lists ---------------------------------------------------------------------------------
-
-_Q = " \t?.!,;:\"'“”‘’"
-_IT_LIST = re.compile(
-    r"^(?:it|this|that|this one|that one|(?:this|that|the|my|our)\s+list|list)$", re.I
-)
-# "my to-do list" is not a list called "to-do": such words name tasks in general.
-_GENERIC_LIST = re.compile(
-    r"^(?:to-?\s?dos?|todos?|tasks?|task list|things|items|agenda|everything|all|stuff"
-    r"|today|tonight|tomorrow|this week|next week|the day|the week)$",
-    re.I,
-)
-_TASKY = re.compile(
-    r"\b(?:tasks?|todos?|to-?\s?dos?|items|things|everything|all|stuff|reminders?|agenda)\b|#",
-    re.I,
-)
-_USERNAME = re.compile(r"^[\w.-]{1,64}$")
-_ME = re.compile(r"^(?:me|myself|i|us)$", re.I)
-
-_LISTS = re.compile(
-    r"^(?:(?:what|which)\s+lists\b.*"
-    r"|(?:show|list|see|view|display|give)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:(?:my|the|our)\s+)?"
-    r"(?:shared\s+)?lists"
-    r"|(?:my|all|shared)\s+lists|lists|what\s+are\s+my\s+lists"
-    r"|how\s+many\s+lists\s+(?:do\s+i\s+have|am\s+i\s+in))$",
-    re.I,
-)
-_MEMBERS = re.compile(
-    r"^(?:who(?:'s|\s+is|\s+are|\s+else\s+is)?\s+(?:in|on|a member of|part of|sharing)\s+(?P<a>.+)"
-    r"|who\s+(?:has access to|can (?:see|view|edit|access|use)|shares|uses)\s+(?P<b>.+)"
-    r"|(?:who(?:'s|\s+is)|is)\s+(?P<c>.+?)\s+shared(?:\s+with(?:\s+anyone)?)?"
-    r"|(?:(?:show|list|who are)\s+(?:me\s+)?(?:the\s+)?)?(?:members|people)\s+(?:of|in|on)\s+"
-    r"(?P<d>.+))$",
-    re.I,
-)
-_NEW_LIST = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?"
-    r"(?:(?:create|make|add|start|set up|open|begin)\s+(?:me\s+)?(?:a\s+|an\s+|another\s+)?"
-    r"(?:new\s+)?|new\s+)(?:shared\s+)?list\b(?:\s*:\s*|\s+(?:called|named|titled|for|of)\s+|\s+)?"
-    r"(?P<n>.*)$",
-    re.I,
-)
-_NEW_NAMED_LIST = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:create|make|start|set up|begin)\s+(?:me\s+)?"
-    r"(?:a\s+|an\s+|another\s+)?(?:new\s+)?(?:shared\s+)?(?P<n>.+?)\s+list$",
-    re.I,
-)
-_LIST_WORDS = (
-    r"(?P<l>(?:the\s+|my\s+|our\s+|this\s+|that\s+)?"
-    r"(?:list\s+(?:called\s+|named\s+)?\S.*?|\S.*?\s+list|list))"
-)
-_RENAME_LIST = re.compile(
-    r"^(?:please\s+)?(?:rename|retitle|change the (?:name|title) of)\s+"
-    + _LIST_WORDS
-    + r"\s+(?:to|as|into)\s+(?P<n>.+)$",
-    re.I,
-)
-_DELETE_LIST = re.compile(
-    r"^(?:please\s+)?(?:delete|remove|drop|trash|erase|destroy|get rid of)\s+" + _LIST_WORDS + "$",
-    re.I,
-)
-_ROLE_TAIL = re.compile(
-    r"\s+(?:(?:as|to be)\s+(?:an?\s+)?(?P<as>viewer|reader|editor|writer|collaborator|member"
-    r"|owner|admin)s?"
-    r"|(?P<ro>read[- ]?only|view[- ]?only)(?:\s+access)?"
-    r"|(?:with\s+)?(?P<acc>view|viewing|read|edit|editing|write|full)\s+"
-    r"(?:access|rights|permissions?)"
-    r"|so\s+(?:that\s+)?(?:they|he|she)\s+can\s+(?:only\s+)?(?P<can>view|see|read|edit|change|add)"
-    r"(?:\s+(?:it|tasks|things))?)$",
-    re.I,
-)
-_SHARE = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?share\s+(?P<l>.+?)\s+with\s+(?P<u>.+)$", re.I
-)
-_LET = re.compile(
-    r"^(?:please\s+)?(?:let|allow)\s+(?P<u>.+?)\s+(?:to\s+)?"
-    r"(?P<v>view|see|read|look at|edit|change|access|use|work on|help with|add to)\s+(?P<l>.+)$",
-    re.I,
-)
-_GIVE = re.compile(
-    r"^(?:please\s+)?(?:give|grant)\s+(?P<u>.+?)\s+(?:(?P<v>view|viewing|read|read-only|edit|editing"
-    r"|write|full)\s+)?(?:access|rights|permissions?)\s+(?:to|on|for)\s+(?P<l>.+)$",
-    re.I,
-)
-_INVITE = re.compile(r"^(?:please\s+)?invite\s+(?P<u>.+?)\s+(?:to|into)\s+(?P<l>.+)$", re.I)
-_ADD_USER = re.compile(
-    r"^(?:please\s+)?add\s+(?P<user>(?:the\s+)?user\s+)?(?P<u>.+?)\s+(?:to|as a member of)\s+"
-    r"(?P<l>.+)$",
-    re.I,
-)
-_MAKE_ROLE = re.compile(
-    r"^(?:please\s+)?(?:make|set|change|turn|switch)\s+(?P<u>@?[\w.-]+?)(?:'s\s+role)?\s+"
-    r"(?:(?:in|on|for|of)\s+(?P<l1>.+?)\s+)?(?:to\s+|into\s+)?(?:an?\s+)?"
-    r"(?P<r>viewer|reader|editor|writer|owner)(?:\s+(?:of|on|in|for)\s+(?P<l2>.+))?$",
-    re.I,
-)
-_UNSHARE = re.compile(
-    r"^(?:please\s+)?(?:unshare|stop sharing)\s+(?P<l>.+?)(?:\s+(?:with|from|for)\s+(?P<u>.+))?$",
-    re.I,
-)
-_REMOVE_FROM = re.compile(
-    r"^(?:please\s+)?(?:(?P<v>remove|delete|drop)\s+(?P<u>.+?)\s+from"
-    r"|(?:kick|boot|throw)\s+(?P<k>@?[\w.-]+)\s+(?:out\s+of|off(?:\s+of)?|from)"
-    r"|take\s+(?P<t>@?[\w.-]+)\s+off(?:\s+of)?)\s+(?P<l>.+)$",
-    re.I,
-)
-_REVOKE = re.compile(
-    r"^(?:please\s+)?revoke\s+(?:(?P<u1>@?[\w.-]+)'s\s+access\s+to\s+(?P<l1>.+)"
-    r"|(?:access\s+to\s+)?(?P<l2>.+?)\s+(?:for|from)\s+(?P<u2>.+))$",
-    re.I,
-)
-_LEAVE = re.compile(
-    r"^(?:please\s+)?(?:i\s+(?:want|would like|wanna)\s+to\s+|i'd like to\s+|let me\s+)?"
-    r"(?:leave|quit|exit|unsubscribe from|unfollow|get out of|stop following)\s+(?P<l>.+)$",
-    re.I,
-)
-_ON_LIST = re.compile(
-    r"^(?:what(?:'s|\s+is|\s+are)?|show|list|view|display|see|anything|what do i have)\s+"
-    r"(?:me\s+)?(?:(?:left|open|remaining|pending|still|else)\s+)?(?:(?:the\s+)?(?:tasks|items"
-    r"|things|todos)\s+)?(?:on|in|from)\s+(?P<n>.+)$",
-    re.I,
-)
-_SHOW_LIST = re.compile(r"^(?:show|list|view|display|see)\s+(?:me\s+)?(?P<n>.+)$", re.I)
-# "add milk to my groceries list": the list is named, so the title is "Milk" whatever
-# lists exist. "add milk to groceries": only a list called "groceries" takes it.
-_INTO_NAMED = (
-    re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?:the|my|our)\s+(?P<n>.+?\s+list)$", re.I),
-    re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>list\s+.+)$", re.I),
-    re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>\S+(?:\s+\S+)?\s+list)$", re.I),
-)
-_INTO_MAYBE = re.compile(r"^(?P<t>.+)\s+(?:to|onto|into)\s+(?:(?:the|my|our)\s+)?(?P<n>.+)$", re.I)
-_INTO_VERB = re.compile(r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put)\b", re.I)
-_MOVE = re.compile(
-    r"^(?:please\s+)?(?:move|transfer|shift)\s+(?P<a>.+)\s+(?:to|into|onto)\s+(?P<l>.+)$", re.I
-)
-
-
-def _list_ref(words: str, *, maybe: bool = False) -> ListRef | None:
-    """The list that words like "the groceries list", "my groceries" or "it" name."""
-    text = words.strip(_Q)
-    if _IT_LIST.match(text):
-        return ListRef(it=True)
-    named = bool(re.search(r"(?:^|\s)list$|^(?:(?:the|my|our)\s+)?list\s", text, re.I))
-    text = re.sub(r"^(?:the|my|our)\s+", "", text, flags=re.I)
-    text = re.sub(r"^list\s+(?:called\s+|named\s+)?|\s+list$", "", text, flags=re.I).strip(_Q)
-    if not text or _GENERIC_LIST.match(text):
-        return None
-    return ListRef(name=text, maybe=maybe and not named)
-
-
-def _list_name(words: str) -> str:
-    name = re.sub(r"^(?:called|named|titled)\s+", "", words.strip(_Q), flags=re.I).strip(_Q)
-    return name[:1].upper() + name[1:] if name.islower() else name
-
-
-def _users(words: str) -> list[str]:
-    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", words.strip(_Q))
-    return [p.strip(_Q).lstrip("@") for p in parts if p.strip(_Q).lstrip("@")]
-
-
-def _role(word: str | None) -> str | None:
-    if not word:
-        return None
-    w = word.lower()
-    if w.startswith(("owner", "admin")):
-        return "owner"
-    return "viewer" if w.startswith(("view", "read", "see", "look")) else "editor"
-
-
-def _share(text: str) -> Intent | None:
-    tail = _ROLE_TAIL.search(text)
-    role = None
-    if tail is not None:
-        role = _role(tail.group("as") or tail.group("acc") or tail.group("can")) or (
-            "viewer" if tail.group("ro") else None
-        )
-        text = text[: tail.start()]
-    users: str | None = None
-    where: str | None = None
-    if m := _SHARE.match(text):
-        users, where = m.group("u"), m.group("l")
-    elif m := _LET.match(text):
-        if _ME.match(m.group("u")):  # "let me see groceries"
-            shown = _list_ref(m.group("l"))
-            return Intent("list", tasklist=shown) if shown and not shown.it else None
-        users, where, role = m.group("u"), m.group("l"), role or _role(m.group("v"))
-    elif m := _GIVE.match(text):
-        users, where, role = m.group("u"), m.group("l"), role or _role(m.group("v"))
-    elif m := _INVITE.match(text):
-        users, where = m.group("u"), m.group("l")
-    elif (m := _ADD_USER.match(text)) and (m.group("user") or role):
-        users, where = m.group("u"), m.group("l")
-    elif m := _MAKE_ROLE.match(text):
-        users, role = m.group("u"), _role(m.group("r"))
-        where = m.group("l1") or m.group("l2") or "it"
-    if users is None or where is None:
-        return None
-    names = _users(users)
-    tasklist = _list_ref(where)
-    if not names or tasklist is None or any(_ME.match(n) for n in names):
-        return None
-    return Intent("share", tasklist=tasklist, users=names, role=role or "editor")
-
-
-def _unshare(text: str, now: datetime, tz: str) -> Intent | None:
-    verb = None
-    if m := _UNSHARE.match(text):
-        users, where = m.group("u") or "", m.group("l")
-    elif m := _REMOVE_FROM.match(text):
-        verb = m.group("v")
-        users, where = m.group("u") or m.group("k") or m.group("t"), m.group("l")
-    elif m := _REVOKE.match(text):
-        users, where = m.group("u1") or m.group("u2"), m.group("l1") or m.group("l2")
-    else:
-        return None
-    tasklist = _list_ref(where)
-    if tasklist is None:
-        return None
-    names = _users(users)
-    if len(names) == 1 and _ME.match(names[0]):
-        return Intent("leave", tasklist=tasklist)
-    valid = all(_USERNAME.match(n) for n in names)
-    if verb is None:  # no names: "stop sharing groceries" (the engine asks whom)
-        return Intent("unshare", tasklist=tasklist, users=names) if valid else None
-    # "remove milk from groceries": a member, or else a task in that list.
-    task = _task_command(f"{verb} {users}", now, tz)
-    task.fallback = None  # not also "delete the list called milk"
-    if task.kind == "delete" and task.ref is not None and not task.ref.all:
-        task.tasklist = _list_ref(where, maybe=True)
-        if task.tasklist is not None and task.tasklist.maybe:
-            # "remove the stain from the carpet", and no list is called so: as it always was.
-            task.fallback = _task_command(text, now, tz)
-            task.fallback.fallback = None
-    if valid and len(names) == 1:
-        return Intent("unshare", tasklist=tasklist, users=names, fallback=task)
-    return task
-
-
-def _list_command(text: str, now: datetime, tz: str) -> Intent | None:
-    """A message about lists themselves, or None."""
-    text = text.strip(_Q)
-    if _LISTS.match(text):
-        return Intent("lists")
-    if m := _MEMBERS.match(text):
-        tasklist = _list_ref(next(g for g in m.group("a", "b", "c", "d") if g))
-        return Intent("members", tasklist=tasklist) if tasklist else None
-    if intent := _share(text):  # first: "make sam an editor on the groceries list"
-        return intent
-    if m := _NEW_LIST.match(text) or _NEW_NAMED_LIST.match(text):
-        return Intent("list_create", name=_list_name(m.group("n")))
-    if (m := _RENAME_LIST.match(text)) and (tasklist := _list_ref(m.group("l"))):
-        return Intent("list_rename", tasklist=tasklist, name=_list_name(m.group("n")))
-    if intent := _unshare(text, now, tz):
-        return intent
-    if m := _LEAVE.match(text):
-        # "leave for the airport at 5pm" is a task; "leave groceries" means nothing else,
-        # but only a list called exactly so is left ("leave early" is not "Early birds").
-        named = _list_ref(m.group("l"), maybe=True)
-        if named is not None and (
-            not named.maybe or _task_command(text, now, tz).kind == "unknown"
-        ):
-            return Intent("leave", tasklist=named)
-    if (m := _DELETE_LIST.match(text)) and not _TASKY.search(m.group("l")):
-        tasklist = _list_ref(m.group("l"))
-        if tasklist is not None:
-            return Intent("list_delete", tasklist=tasklist)
-    return None
-
-
 # --- the entry point ---------------------------------------------------------------------
 
 
@@ -667,7 +318,11 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
         if pattern.match(text):
             return Intent(kind)  # type: ignore[arg-type]
-    return _list_command(text, now, tz) or _task_command(text, now, tz)
+
+    def read_task(words: str) -> Intent:
+        return _task_command(words, now, tz)
+
+    return list_command(text, read_task) or read_task(text)
 
 
 def _task_command(text: str, now: datetime, tz: str) -> Intent:
@@ -675,8 +330,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         ref = _ref(m.group("a"))
         title = m.group("to").strip(" \"'")
         # "rename groceries to food" with no such task: the list, if one is called so.
-        other = _list_ref(m.group("a"), maybe=True) if ref.words else None
-        fallback = Intent("list_rename", tasklist=other, name=_list_name(title)) if other else None
+        other = list_ref(m.group("a"), maybe=True) if ref.words else None
+        fallback = Intent("list_rename", tasklist=other, name=list_name(title)) if other else None
         return Intent("update", task={"title": title}, ref=ref, fallback=fallback)
     if m := _TAGIT.match(text):
         tags = [
@@ -693,14 +348,11 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             m.group("p").lower(), "high"
         )
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
-    if (m := _MOVE.match(text)) and find_when(m.group("l"), now, tz)[0] is None:
-        tasklist = _list_ref(m.group("l"))
-        words = re.sub(r"\s+from\s+.+$", "", m.group("a"), flags=re.I)  # "from <its list>"
-        if tasklist is not None:
-            return Intent("move", ref=_ref(words), tasklist=tasklist)
+    if moving := move_into(text, now, tz):
+        words, tasklist = moving
+        return Intent("move", ref=_ref(words), tasklist=tasklist)
     if m := _RESCHEDULE.match(text):
         if m.group("by"):
-            delta, _ = find_when("in " + m.group("by"), now, tz)
             return Intent("reschedule", task={"shift": m.group("by")}, ref=_ref(m.group("b")))
         when, _ = find_when(m.group("when"), now, tz)
         return Intent("reschedule", task={"due_at": when}, ref=_ref(m.group("a")))
@@ -727,15 +379,15 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             return Intent("delete", ref=Ref(all=True), filters={"status": "completed"})
         ref = _ref(target)
         # "delete groceries" with no such task: the list, if one is called so (asks first).
-        listish = ref.words and not text.lower().startswith("cancel") and not _TASKY.search(target)
-        other = _list_ref(ref.words, maybe=True) if listish else None
+        listish = ref.words and not text.lower().startswith("cancel") and not TASKY.search(target)
+        other = list_ref(ref.words, maybe=True) if listish else None
         return Intent(
             "delete", ref=ref, fallback=Intent("list_delete", tasklist=other) if other else None
         )
     if m := _SEARCH.match(text):
         return Intent("search", filters={"q": m.group("q").strip(" ?.\"'")})
     if m := _CREATE.match(text):
-        return _create(text[m.end() :], now, tz, into=bool(_INTO_VERB.match(text)))
+        return _create(text[m.end() :], now, tz, into=bool(INTO_VERB.match(text)))
     if _LIST.search(text):
         return _list(text, now, tz)
     # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task.
@@ -777,8 +429,10 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     spans += tag_spans
     title = _cut(text, spans)
     title = re.sub(r"\b(?:with\s+)?priority\b", "", title, flags=re.I).strip(" ,.-")
-    title, tasklist = _into_list(title, into)
+    title, tasklist = into_list(title, into)
     task["title"] = _capital(title)
+    if tasklist is not None and tasklist.title:
+        tasklist.title = _capital(tasklist.title)
     if prio:
         task["priority"] = prio
     if tags:
@@ -794,20 +448,6 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
 
 def _capital(title: str) -> str:
     return title[:1].upper() + title[1:] if title else ""
-
-
-def _into_list(title: str, maybe: bool) -> tuple[str, ListRef | None]:
-    """The title without "to my groceries list", and that list; or a maybe-list."""
-    for pattern in _INTO_NAMED:
-        if m := pattern.match(title):
-            target = _list_ref(m.group("n"))
-            return m.group("t").strip(" ,.-"), target  # a to-do list is no list: just the title
-    if maybe and (m := _INTO_MAYBE.match(title)):
-        target = _list_ref(m.group("n"), maybe=True)
-        if target is not None and target.name:
-            target.title = _capital(m.group("t").strip(" ,.-"))
-            return title, target
-    return title, None
 
 
 def parse_day_free(text: str) -> bool:
@@ -857,20 +497,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _list(text: str, now: datetime, tz: str) -> Intent:
-    intent = _list_filters(text, now, tz)
-    plain = text.strip(_Q)
-    if (m := _ON_LIST.match(plain)) and find_when(m.group("n"), now, tz)[0] is None:
-        # "what's on groceries", "what's left in the groceries list"
-        intent.tasklist = _list_ref(m.group("n"), maybe=True)
-    elif (m := _SHOW_LIST.match(plain)) and not intent.filters and not _TASKY.search(m.group("n")):
-        # "show groceries": the list, if one is called so; "show my groceries list"
-        intent.tasklist = _list_ref(m.group("n"), maybe=True)
-    if intent.tasklist is not None and intent.tasklist.it:
-        intent.tasklist = None  # "show it", "show this": not about a list
-    return intent
-
-
-def _list_filters(text: str, now: datetime, tz: str) -> Intent:
+    """A listing: its filters, and the list it is limited to."""
     lowered = text.lower()
     filters: dict[str, Any] = {}
     if re.search(r"\b(?:done|completed|finished)\b", lowered):
@@ -901,4 +528,5 @@ def _list_filters(text: str, now: datetime, tz: str) -> Intent:
             end = start + timedelta(days=7)
         filters["due_after"] = (start - timedelta(seconds=1)).isoformat()
         filters["due_before"] = end.isoformat()
-    return Intent("list", filters=filters)
+    tasklist = shown_list(text, now, tz, filtered=bool(filters))
+    return Intent("list", filters=filters, tasklist=tasklist)
