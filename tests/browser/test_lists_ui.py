@@ -222,18 +222,27 @@ def test_a_viewer_sees_the_tasks_but_cannot_change_them(devices: Devices) -> Non
     expect(team.locator(".role")).to_have_text("Viewer")
     expect(team).to_have_attribute("data-role", "viewer")
 
-    # All lists: the viewer's tasks there have no controls, and say why.
+    # All lists: the viewer's tasks there have no controls but History, and say why.
     roadmap = task_item(page, "Write the roadmap")
     expect(roadmap).to_be_visible()
     expect(roadmap.locator(".badge.view-only")).to_be_visible()
-    expect(roadmap.locator("button")).to_have_count(0)
+    expect(roadmap.locator("button")).to_have_count(1)
+    expect(roadmap.get_by_role("button", name="History")).to_be_visible()
+    # ...which opens: a viewer reads who did what (audit follows membership).
+    roadmap.get_by_role("button", name="History").click()
+    expect(page.locator("#history-list li.history-entry").first).to_contain_text(
+        "created this", timeout=30_000
+    )
+    page.keyboard.press("Escape")
+    expect(page.locator("#history-dialog")).to_be_hidden()
     expect(task_item(page, "My own errand").get_by_role("button", name="Edit")).to_be_visible()
 
     # The list itself: tasks read-only, a hint, and no way to add one.
     team.click()
     expect(page.locator("#tasks-title")).to_have_text("Team plans")
     expect(page.locator("#task-list li.task")).to_have_count(2)
-    expect(page.locator("#task-list li.task button")).to_have_count(0)
+    expect(page.locator("#task-list li.task button")).to_have_count(2)  # History only
+    expect(page.locator("#task-list li.task button[data-action=history]")).to_have_count(2)
     expect(page.locator("#task-list li.task[data-readonly]")).to_have_count(2)
     expect(task_item(page, "Kick-off meeting")).to_have_attribute("data-status", "completed")
     hint = page.locator("#list-readonly")
@@ -242,10 +251,11 @@ def test_a_viewer_sees_the_tasks_but_cannot_change_them(devices: Devices) -> Non
     expect(page.get_by_role("button", name="New task")).to_be_disabled()
     expect(page.locator("#list-rename")).to_be_hidden()
     expect(page.locator("#list-delete")).to_be_hidden()
-    # Keyboard: from the last filter, Tab skips the tasks (nothing to press there).
+    # Keyboard: from the last filter, Tab reaches the first task's History, the only
+    # thing a viewer can press there.
     page.locator("#f-overdue").focus()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "chat-reset"
+    assert page.evaluate("document.activeElement.dataset.action") == "history"
 
     # Nor can a task be put into the list from elsewhere: the form does not offer it.
     picker(page, "All lists").click()
@@ -274,7 +284,7 @@ def test_a_viewer_sees_the_tasks_but_cannot_change_them(devices: Devices) -> Non
     expect(hint).to_be_hidden()
     # ... and a viewer again: gone again.
     share(owner, plans["id"], viewer, "viewer")
-    expect(task_item(page, "Write the roadmap").locator("button")).to_have_count(0)
+    expect(task_item(page, "Write the roadmap").locator("button")).to_have_count(1)
     expect(page.get_by_role("button", name="New task")).to_be_disabled()
 
     # Leaving: confirmed, and the list and its tasks are gone; the owner sees it live.

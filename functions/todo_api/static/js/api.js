@@ -157,4 +157,8 @@ export class Api {
   notifications(cursor) {
     return this.get("/notifications", { limit: 20, cursor });
   }
+  /** The audit log of one task, oldest first: {items: [event…], next_cursor}. */
+  taskHistory(taskId, { limit, cursor } = {}) {
+    return this.get("/audit", { task_id: taskId, limit, cursor });
+  }
 }

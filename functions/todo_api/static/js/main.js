@@ -13,6 +13,7 @@ import {
   taskChanges,
 } from "./forms.js";
 import { ROLE_LABEL, Lists, canWrite, describeSharing, fillListSelect, renderPicker } from "./lists.js";
+import { HistoryDialog } from "./history.js";
 import { LiveFeed } from "./live.js";
 import { notificationPermission, requestNotifications, showReminder, toast } from "./notify.js";
 import { ShareDialog } from "./share.js";
@@ -44,6 +45,7 @@ const state = {
   currentList: null, // the id of the list shown; null: all lists
   listForm: null, // {mode: "create"} | {mode: "rename", id} while the list dialog is open
   share: null, // the ShareDialog
+  history: null, // the HistoryDialog
 };
 
 const api = new Api({
@@ -171,7 +173,7 @@ function signOut(notice = null) {
   state.currentList = null;
   $("task-list").replaceChildren();
   $("list-picker").replaceChildren();
-  for (const id of ["task-dialog", "list-dialog", "share-dialog"]) if ($(id).open) $(id).close();
+  for (const id of ["history-dialog", "task-dialog", "list-dialog", "share-dialog"]) if ($(id).open) $(id).close();
   showAuth(notice);
   $("signin-username").focus();
 }
@@ -447,6 +449,7 @@ function listsChanged() {
   renderLists();
   render();
   state.share?.refresh();
+  state.history?.namesChanged();
   if ($("task-dialog").open) refreshFormLists();
 }
 
@@ -473,6 +476,7 @@ function lostList(list, ev) {
   const mine = ev.user_id === state.me?.id;
   const name = list.name ?? "a list";
   state.list.removeList(id);
+  state.history?.onListLost(id);
   if (state.editing?.base.list_id === id && $("task-dialog").open) {
     formNotice(`You no longer have access to “${name}”, the list of this task: it cannot be saved. Cancel to close.`);
   }
@@ -634,6 +638,7 @@ function wireLists() {
 
 function handleEvent(ev) {
   if (!ev || typeof ev.type !== "string") return;
+  state.history?.onEvent(ev);
   if (ev.type === "reminder.due") return onReminder(ev);
   if (ev.type.startsWith("list.")) return onListEvent(ev);
   if (!ev.type.startsWith("task.") || !ev.task) return;
@@ -736,6 +741,7 @@ async function taskAction(id, action, button) {
   const task = state.list.get(id);
   if (!task) return;
   if (action === "edit") return openTaskForm(id, button);
+  if (action === "history") return state.history.open(task, button);
   if (action === "delete" && !confirm(`Delete “${task.title}”? This cannot be undone.`)) return;
   const li = button.closest("li");
   li?.setAttribute("aria-busy", "true");
@@ -875,6 +881,7 @@ async function openTaskForm(id, opener = null) {
   $("task-form-title").textContent = task ? "Edit task" : "New task";
   $("task-save").textContent = task ? "Save changes" : "Create task";
   $("task-form-version").textContent = task ? `Version ${task.version}` : "";
+  $("task-history").hidden = !task;
   fillTaskForm(form, task, state.me?.timezone ?? "UTC", addReminderRow);
   fillFormList(task?.list_id ?? defaultListForNew());
   if (!dialog.open) dialog.showModal();
@@ -1017,6 +1024,11 @@ function wireTaskForm() {
     saveTaskForm();
   });
   for (const b of dialog.querySelectorAll("[data-close]")) b.addEventListener("click", closeTaskForm);
+  // Who changed what: the history opens over the form, which keeps the user's edits.
+  $("task-history").addEventListener("click", (e) => {
+    const base = state.editing?.base;
+    if (base) state.history.open(state.list.get(base.id) ?? base, e.currentTarget);
+  });
   dialog.addEventListener("close", () => {
     state.editing = null;
     const target = returnFocus?.isConnected ? returnFocus : $("new-task");
@@ -1122,6 +1134,7 @@ async function boot() {
   wireTaskForm();
   wireInbox();
   wireLists();
+  state.history = new HistoryDialog({ api, me: () => state.me, lists: state.lists });
   state.chat = new ChatPanel({
     api,
     storageKey: () => `taskwave.chat.${state.me?.id ?? "anon"}`,

@@ -187,7 +187,7 @@ export { el };
 
 /**
  * One task as a list item; buttons carry data-action and are real <button>s.
- * ctx: {listName: shown as a badge when set, readOnly: a viewer's task, no controls}.
+ * ctx: {listName: shown as a badge when set, readOnly: a viewer's task, only its history}.
  */
 export function renderTask(task, viewerTz, ctx = {}) {
   const readOnly = Boolean(ctx.readOnly);
@@ -241,14 +241,19 @@ export function renderTask(task, viewerTz, ctx = {}) {
         title: done ? "Reopen" : "Complete",
         text: "✓",
       });
+  // Icon only: the row has little room; named for assistive tech, titled for the mouse.
+  // Viewers may read a task's history too (membership decides what the audit shows).
+  const history = el("button", { type: "button", class: "btn small ghost icon-only", dataset: { action: "history" },
+    "aria-label": "History", title: "History: who changed what", "aria-describedby": titleId }, icon("history"));
   const actions = readOnly
-    ? null
+    ? el("div", { class: "task-actions" }, history)
     : el(
         "div",
         { class: "task-actions" },
         el("button", { type: "button", class: "btn small ghost", dataset: { action: "edit" }, "aria-describedby": titleId }, "Edit"),
         el("button", { type: "button", class: "btn small ghost", dataset: { action: done ? "reopen" : "complete" }, "aria-describedby": titleId },
           done ? "Reopen" : "Complete"),
+        history,
         el("button", { type: "button", class: "btn small ghost danger", dataset: { action: "delete" }, "aria-describedby": titleId }, "Delete"),
       );
   return el(

@@ -151,3 +151,28 @@ export function describeDuration(value) {
   if (s) parts.push(`${s} s`);
   return parts.join(" ") || String(value);
 }
+
+const RELATIVE_UNITS = [
+  ["year", 365 * 86400],
+  ["month", 30 * 86400],
+  ["week", 7 * 86400],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+];
+let relativeFormatter = null;
+
+/** "just now", "5 minutes ago", "yesterday", "in 2 hours": the instant `iso` from `now`. */
+export function relativeTime(iso, now = Date.now()) {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return "";
+  const seconds = (ms - now) / 1000;
+  if (Math.abs(seconds) < 45) return "just now";
+  relativeFormatter ??= new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  for (const [unit, size] of RELATIVE_UNITS) {
+    if (Math.abs(seconds) >= size || unit === "minute") {
+      return relativeFormatter.format(Math.round(seconds / size), unit);
+    }
+  }
+  return "";
+}

@@ -1,0 +1,437 @@
+// The history of one task: its audit log (GET /audit?task_id=…, oldest first, paged by
+// next_cursor) as a timeline of readable entries, kept current while it is open.
+//
+// audit records an event a little after it happens (todo-api's outbox goes through
+// Kafka), so when the live feed brings an event of the task, the log is read again a few
+// times until that event is in it. Entries are keyed by event_id: a page read twice, or
+// an event seen both live and in the log, never shows twice.
+
+import { icon } from "./icons.js";
+import { el } from "./tasks.js";
+import { formatInstant, relativeTime } from "./time.js";
+
+const $ = (id) => document.getElementById(id);
+
+const PAGE_SIZE = 20;
+const MAX_LIMIT = 500; // the API's largest page
+// Reads after a live event (ms after it): audit usually has it within a few seconds.
+const POLL_DELAYS = [700, 1500, 2500, 4000, 6000, 9000];
+const TICK_MS = 30000; // relative times ("2 minutes ago") follow the clock
+
+// Field names of task.updated's `changed`, in the order a person thinks of them.
+const FIELD_ORDER = ["title", "description", "due_at", "timezone", "priority", "tags", "recurrence", "reminders", "status", "list_id"];
+export const FIELD_WORDS = {
+  title: "title",
+  description: "description",
+  due_at: "due date",
+  timezone: "time zone",
+  priority: "priority",
+  tags: "tags",
+  recurrence: "repeat",
+  reminders: "reminders",
+  status: "status",
+  list_id: "list",
+};
+
+/** The id of the task an event (from the feed or the log) is about, if any. */
+export function taskIdOf(ev) {
+  return ev?.task_id ?? ev?.task?.id ?? null;
+}
+
+/** "you" and "someone" start a sentence capitalised; a username stays as it is. */
+function atStart(actor) {
+  return actor === "you" || actor === "someone" ? actor[0].toUpperCase() + actor.slice(1) : actor;
+}
+
+function sortChanged(changed) {
+  const rank = (f) => {
+    const i = FIELD_ORDER.indexOf(f);
+    return i < 0 ? FIELD_ORDER.length : i;
+  };
+  return [...(changed ?? [])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+}
+
+/**
+ * What one event says, in words: {kind, actor, text, detail}. `actor` is a display name
+ * ("you", a username, "someone") or null for events nobody "did" (reminders);
+ * `who(id)` names a user, `listName(id)` a list, `tz` is the viewer's zone.
+ */
+export function describeEvent(ev, { who, listName, tz }) {
+  const task = ev.task ?? {};
+  const actor = who(ev.user_id);
+  const when = (iso, zone) => formatInstant(iso, zone || tz, tz);
+  switch (ev.type) {
+    case "task.created":
+      return { kind: "created", actor, text: "created this", detail: task.title ? `“${task.title}”` : "" };
+    case "task.updated": {
+      const changed = sortChanged(ev.changed);
+      const fields = changed.filter((f) => f !== "list_id");
+      const parts = [];
+      if (fields.length) parts.push(`changed ${fields.map((f) => FIELD_WORDS[f] ?? f.replace(/_/g, " ")).join(", ")}`);
+      if (changed.includes("list_id")) {
+        const name = listName(task.list_id ?? ev.list_id);
+        parts.push(name ? `moved it to “${name}”` : "moved it to another list");
+      }
+      const details = [];
+      for (const f of fields) {
+        if (f === "title") details.push(`Title: “${task.title ?? ""}”`);
+        else if (f === "due_at") details.push(task.due_at ? `Due: ${when(task.due_at, task.timezone)}` : "No due date");
+        else if (f === "priority" && task.priority) details.push(`Priority: ${task.priority}`);
+        else if (f === "tags") details.push(task.tags?.length ? `Tags: ${task.tags.map((t) => `#${t}`).join(" ")}` : "No tags");
+      }
+      return { kind: "updated", actor, text: parts.join(" and ") || "edited it", detail: details.join(" · ") };
+    }
+    case "task.completed":
+      return { kind: "completed", actor, text: "completed it", detail: "" };
+    case "task.reopened":
+      return { kind: "reopened", actor, text: "reopened it", detail: "" };
+    case "task.deleted":
+      return { kind: "deleted", actor, text: "deleted it", detail: "" };
+    // A reminder's user_id is whom it is for, not who did something.
+    case "reminder.scheduled":
+      return { kind: "reminder", actor: null, text: "Reminder scheduled", detail: `For ${who(ev.user_id)}, at ${when(ev.fire_at)}` };
+    case "reminder.due":
+      return { kind: "reminder", actor: null, text: `Reminder sent to ${who(ev.user_id)}`, detail: ev.due_at ? `Due ${when(ev.due_at)}` : "" };
+    case "reminder.cancelled":
+      return { kind: "reminder-off", actor: null, text: "Reminder cancelled", detail: `It was set for ${when(ev.fire_at)}` };
+    default:
+      return { kind: "other", actor, text: `caused “${String(ev.type ?? "a change")}”`, detail: "" };
+  }
+}
+
+export class HistoryDialog {
+  /**
+   * @param {{api: import("./api.js").Api, me: () => ({id: string, timezone: string}|null),
+   *   lists: import("./lists.js").Lists}} opts
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.dialog = $("history-dialog");
+    this.listEl = $("history-list");
+    this.known = new Map(); // user id -> username, of every member seen this session
+    this.reset();
+
+    $("history-more").addEventListener("click", () => this.more());
+    $("history-retry").addEventListener("click", () => this.retry());
+    for (const b of this.dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => this.close());
+    this.dialog.addEventListener("close", () => {
+      if (this.dialog.open) return; // reopened before this (queued) event ran
+      const opener = this.returnFocus;
+      const taskId = this.task?.id;
+      this.reset();
+      // The row may have been redrawn meanwhile: its new History button, then.
+      const again = taskId ? document.getElementById(`task-${taskId}`)?.querySelector("[data-action=history]") : null;
+      const target = opener?.isConnected && !opener.closest("[hidden]") ? opener : again ?? $("new-task");
+      target?.focus();
+    });
+  }
+
+  reset() {
+    clearTimeout(this.pollTimer);
+    clearInterval(this.ticker);
+    this.session = (this.session ?? 0) + 1; // answers for an earlier opening are dropped
+    this.task = null; // {id, title, list_id, version}
+    this.items = [];
+    this.ids = new Set();
+    this.nextCursor = null;
+    this.lastCursor = null; // the cursor the last page was read with
+    this.gone = false;
+    this.waitingFor = new Set(); // event ids seen live, not yet in the log
+    this.pollStep = 0;
+    this.pollTimer = null;
+    this.ticker = null;
+    this.chain = Promise.resolve();
+    this.returnFocus = null;
+  }
+
+  get isOpen() {
+    return this.dialog.open && this.task !== null;
+  }
+
+  /** Open the history of `task` (as the list shows it). */
+  open(task, opener = null) {
+    const returnFocus = this.dialog.open ? this.returnFocus : opener ?? document.activeElement;
+    this.reset();
+    this.task = { id: task.id, title: task.title, list_id: task.list_id, version: task.version ?? 1 };
+    this.returnFocus = returnFocus;
+    this.listEl.replaceChildren();
+    $("history-task").textContent = `“${task.title}”`;
+    this.problem(null);
+    this.setState("loading");
+    this.status("Loading history…");
+    $("history-more").hidden = true;
+    if (!this.dialog.open) this.dialog.showModal();
+    $("history-title").focus();
+    this.ticker = setInterval(() => this.render(), TICK_MS);
+    this.enqueue((session) => this.load({ session }));
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  // -- from the rest of the app ---------------------------------------------------------
+
+  /** An event from the live feed: one of this task's? Then its entry is on the way. */
+  onEvent(ev) {
+    if (!this.isOpen || this.gone || taskIdOf(ev) !== this.task.id) return;
+    if (ev.task) {
+      if ((ev.task.version ?? 0) >= this.task.version) {
+        this.task = { ...this.task, title: ev.task.title, list_id: ev.task.list_id, version: ev.task.version };
+        $("history-task").textContent = `“${ev.task.title}”`;
+      }
+    }
+    if (ev.event_id && !this.ids.has(ev.event_id)) this.waitingFor.add(ev.event_id);
+    this.pollStep = 0;
+    this.schedulePoll(POLL_DELAYS[0]);
+  }
+
+  /** The user lost a list: the history of a task in it is no longer theirs to see. */
+  onListLost(listId) {
+    if (this.isOpen && this.task.list_id === listId) this.lostAccess();
+  }
+
+  /** Members changed: names may have too. */
+  namesChanged() {
+    if (this.isOpen) this.render();
+  }
+
+  // -- reading the log --------------------------------------------------------------------
+
+  /** Reads run one at a time, in order; a closed or reopened dialog drops their answers. */
+  enqueue(work) {
+    const session = this.session;
+    this.chain = this.chain.then(() => (session === this.session ? work(session) : null)).catch(() => {});
+    return this.chain;
+  }
+
+  /**
+   * (Re)read what is shown: from the oldest entry, as many as are shown plus a page, so
+   * that entries recorded late, between others, take their place; the answer replaces
+   * what is shown. A very long history re-reads only from its last page on.
+   */
+  async load({ session = this.session } = {}) {
+    const fromLast = this.lastCursor !== null && this.items.length + PAGE_SIZE > MAX_LIMIT;
+    const cursor = fromLast ? this.lastCursor : null;
+    const limit = fromLast ? PAGE_SIZE : Math.min(MAX_LIMIT, this.items.length + PAGE_SIZE);
+    const before = new Set(this.ids);
+    let data;
+    try {
+      ({ data } = await this.opts.api.taskHistory(this.task.id, { limit, cursor }));
+    } catch (err) {
+      if (session !== this.session) return;
+      this.failed(err, () => this.enqueue((s) => this.load({ session: s })));
+      return;
+    }
+    if (session !== this.session) return;
+    const items = (data?.items ?? []).filter((e) => taskIdOf(e) === this.task.id);
+    if (fromLast) this.merge(items);
+    else this.replace(items);
+    this.lastCursor = cursor;
+    this.nextCursor = data?.next_cursor ?? null;
+    this.problem(null);
+    this.afterRead(before);
+  }
+
+  /** The next (newer) page, after what is shown. */
+  async more() {
+    if (!this.nextCursor || !this.isOpen) return;
+    const button = $("history-more");
+    button.disabled = true;
+    const count = this.items.length;
+    await this.enqueue(async (session) => {
+      const before = new Set(this.ids);
+      const cursor = this.nextCursor;
+      if (!cursor) return;
+      let data;
+      try {
+        ({ data } = await this.opts.api.taskHistory(this.task.id, { limit: PAGE_SIZE, cursor }));
+      } catch (err) {
+        if (session !== this.session) return;
+        this.failed(err, () => this.more());
+        return;
+      }
+      if (session !== this.session) return;
+      this.merge((data?.items ?? []).filter((e) => taskIdOf(e) === this.task.id));
+      this.lastCursor = cursor;
+      this.nextCursor = data?.next_cursor ?? null;
+      this.problem(null);
+      this.afterRead(before, { announceNew: false }); // older news: "more", not "new"
+    });
+    button.disabled = false;
+    // The button went with the last page: keyboard users continue with the first entry
+    // they had not seen (else the focus would fall out of the dialog).
+    if (this.isOpen && button.hidden) {
+      const first = this.listEl.children[count] ?? this.listEl.lastElementChild;
+      if (first) first.focus();
+      else this.dialog.querySelector(".dialog-foot [data-close]")?.focus();
+    }
+  }
+
+  replace(items) {
+    const seen = new Set();
+    this.items = items.filter((e) => {
+      const id = e.event_id ?? JSON.stringify(e);
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    this.ids = seen;
+  }
+
+  merge(items) {
+    for (const e of items) {
+      const id = e.event_id ?? JSON.stringify(e);
+      if (this.ids.has(id)) continue;
+      this.ids.add(id);
+      this.items.push(e);
+    }
+  }
+
+  afterRead(before, { announceNew = true } = {}) {
+    for (const id of this.ids) this.waitingFor.delete(id);
+    const added = [...this.ids].filter((id) => !before.has(id)).length;
+    this.render();
+    const atEnd = !this.nextCursor;
+    if (this.items.length) {
+      const n = this.items.length;
+      let text = atEnd ? `${n} ${n === 1 ? "entry" : "entries"}` : `Showing the first ${n} entries`;
+      if (announceNew && before.size && added) text = `${added} new ${added === 1 ? "entry" : "entries"} · ${text}`;
+      this.status(text);
+      this.setState("ready");
+    } else {
+      this.status("Nothing recorded yet. New changes can take a few seconds to appear.");
+      this.setState("empty");
+    }
+    if (this.needsPoll()) this.schedulePoll(POLL_DELAYS[Math.min(this.pollStep, POLL_DELAYS.length - 1)]);
+  }
+
+  /** Is something known to have happened that the log does not show yet? */
+  needsPoll() {
+    if (this.nextCursor) return false; // newer entries come with "Show more"
+    if (this.waitingFor.size) return true;
+    const newest = this.items.reduce((v, e) => Math.max(v, e.task?.version ?? 0), 0);
+    return newest < this.task.version; // e.g. opened right after a change
+  }
+
+  schedulePoll(delay) {
+    if (!this.isOpen || this.gone) return;
+    clearTimeout(this.pollTimer);
+    if (this.pollStep >= POLL_DELAYS.length) {
+      this.waitingFor.clear(); // given up for now: the next event or opening tries again
+      return;
+    }
+    this.pollStep += 1;
+    this.pollTimer = setTimeout(() => this.enqueue((session) => this.load({ session })), delay);
+  }
+
+  failed(err, again) {
+    if (err.status === 401) return; // signed out meanwhile
+    if (err.status === 404) return this.lostAccess();
+    if (err.status === 422 && (err.details ?? []).some((d) => d.field === "cursor")) {
+      // The cursor no longer fits (the user's lists changed): start again from the top.
+      this.lastCursor = null;
+      this.enqueue((session) => this.load({ session }));
+      return;
+    }
+    const unavailable = err.status === 503 || err.status === 502 || err.status === 0;
+    this.problem(
+      unavailable
+        ? "The history is not available right now. Your tasks are fine — please try again in a moment."
+        : `The history could not be loaded: ${err.message}`,
+      again,
+    );
+    if (!this.items.length) {
+      this.status("");
+      this.setState("unavailable");
+    }
+  }
+
+  retry() {
+    const again = this.again;
+    if (!again || !this.isOpen) return;
+    this.problem(null);
+    if (!this.items.length) {
+      this.status("Loading history…");
+      this.setState("loading");
+    }
+    this.pollStep = 0;
+    again();
+    $("history-title").focus(); // the Retry button just went
+  }
+
+  lostAccess() {
+    clearTimeout(this.pollTimer);
+    this.gone = true;
+    this.items = [];
+    this.ids = new Set();
+    this.nextCursor = null;
+    this.render();
+    this.status("");
+    this.problem("You can no longer see this task — it was deleted with its list, moved, or you lost access to its list — so its history is not available.");
+    this.setState("gone");
+  }
+
+  // -- showing it -------------------------------------------------------------------------
+
+  setState(state) {
+    this.dialog.dataset.state = state;
+    this.listEl.setAttribute("aria-busy", state === "loading" ? "true" : "false");
+  }
+
+  status(text) {
+    const p = $("history-status");
+    if (p.textContent !== text) p.textContent = text;
+  }
+
+  /** A problem and, when there is one, what Retry does. */
+  problem(text, again = null) {
+    this.again = again;
+    $("history-problem").hidden = !text;
+    $("history-problem-text").textContent = text ?? "";
+    $("history-retry").hidden = !again;
+  }
+
+  who(userId) {
+    const me = this.opts.me();
+    if (userId && userId === me?.id) return "you";
+    return this.known.get(userId) ?? "someone";
+  }
+
+  render() {
+    if (!this.task) return;
+    // Names of everyone in the user's lists; kept for people who left since.
+    for (const list of this.opts.lists.all()) {
+      for (const m of list.members ?? []) this.known.set(m.user_id, m.username);
+    }
+    const tz = this.opts.me()?.timezone || "UTC";
+    const ctx = {
+      who: (id) => this.who(id),
+      listName: (id) => this.opts.lists.get(id)?.name ?? null,
+      tz,
+    };
+    const now = Date.now();
+    const focused = this.listEl.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
+    const nodes = this.items.map((ev) => {
+      const d = describeEvent(ev, ctx);
+      const what = d.actor
+        ? el("p", { class: "history-what" }, el("span", { class: "actor", dataset: { userId: ev.user_id } }, atStart(d.actor)), ` ${d.text}`)
+        : el("p", { class: "history-what" }, d.text);
+      const absolute = formatInstant(ev.occurred_at, tz, null);
+      return el(
+        "li",
+        { class: "history-entry", tabindex: "-1", dataset: { eventId: ev.event_id, type: ev.type, kind: d.kind } },
+        el("span", { class: "history-mark", "aria-hidden": "true" }, d.kind.startsWith("reminder") ? icon("bell") : null),
+        el("div", { class: "history-body" },
+          what,
+          d.detail ? el("p", { class: "history-detail", text: d.detail }) : null,
+          el("p", { class: "history-when" },
+            el("time", { datetime: ev.occurred_at, title: absolute, text: relativeTime(ev.occurred_at, now) }),
+            el("span", { class: "history-abs" }, ` · ${absolute}`))),
+      );
+    });
+    this.listEl.replaceChildren(...nodes);
+    if (focused) [...this.listEl.children].find((li) => li.dataset.eventId === focused)?.focus();
+    $("history-more").hidden = !this.nextCursor || this.gone;
+  }
+}
