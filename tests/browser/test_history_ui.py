@@ -27,7 +27,7 @@ from tests.integration.api import User, poll  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-AUDIT_FILLS_MS = 30_000  # how long an entry may take to reach the history
+AUDIT_FILLS_MS = 60_000  # how long an entry may take to reach the history (Dapr outbox)
 
 
 # ------------------------------------------------------------------------------ helpers
