@@ -56,8 +56,10 @@ class TopicReader:
         return self.records
 
     def wait_for(
-        self, match: Callable[[dict[str, Any]], bool], *, count: int = 1, timeout: float = 30
+        self, match: Callable[[dict[str, Any]], bool], *, count: int = 1, timeout: float = 120
     ) -> list[Record]:
+        """The matching records once `count` are there; returns early, so the default
+        wait is sized for Dapr's outbox lagging a minute or more behind in a full run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = [r for r in self.records if match(r.value)]
