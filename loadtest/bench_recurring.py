@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from loadtest.stats import summary_ms
+from loadtest.stats import save, summary_ms
 from shared.internal_api import occurrence_id
 from stack.services import Stack, private_stack
 
@@ -141,8 +140,7 @@ def main() -> None:
         f"{result['tasks after redelivery']} tasks, expected {result['expected tasks']}, "
         f"duplicates {result['duplicates']}"
     )
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    save(result, RESULTS)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from loadtest.stats import summary_ms
+from loadtest.stats import save, summary_ms
 from stack.services import Stack, private_stack
 
 RESULTS = Path(__file__).parent / "results" / "reminders.json"
@@ -347,9 +347,7 @@ def main() -> None:
             )
         )
     report(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nsaved {RESULTS}")
+    save(result, RESULTS)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from loadtest.deliveries import Change, Socket, change_key, per_socket_ms, tally
-from loadtest.stats import summary_ms
+from loadtest.stats import save, summary_ms
 from stack.services import Stack, private_stack
 
 RESULTS = Path(__file__).parent / "results" / "shared_lists.json"
@@ -368,10 +368,8 @@ def main() -> None:
         result = asyncio.run(run(stack, args.changes, args.after_removal, args.rate))
     bad = failures(result)
     result["failures"] = bad
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     report(result)
-    print(f"\nsaved {args.out}")
+    save(result, args.out)
     if bad:
         print("FAILED: " + "; ".join(bad))
         sys.exit(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import platform
 import random
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from loadtest.stats import summary_ms
+from loadtest.stats import save, summary_ms
 from stack.services import private_stack
 
 RESULTS = Path(__file__).parent / "results" / "todo_api.json"
@@ -204,14 +203,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     with nullcontext(None) if args.url else private_stack() as stack:
-        url = args.url or stack.config.url("todo-api")
+        url = args.url or (stack.config.url("todo-api") if stack else "")
         result = asyncio.run(
             run(url, args.big, args.small, args.others, args.repeat, args.concurrency)
         )
     report(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nsaved {RESULTS}")
+    save(result, RESULTS)
 
 
 if __name__ == "__main__":

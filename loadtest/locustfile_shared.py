@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
-from locust import HttpUser, between, constant_throughput, events, task
+from locust import HttpUser, constant_throughput, events, task
 from locust.env import Environment
 
 from loadtest.accounts import shared_lists, websocket_urls
@@ -141,8 +141,6 @@ def _stack_cpu() -> float:
 class Device(SocketDevice):
     """One of a member's two devices."""
 
-    weight = 1000
-    wait_time = between(5, 10)
     counts = COUNTS
 
     def target(self) -> tuple[str, str]:

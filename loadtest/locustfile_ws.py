@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from locust import HttpUser, between, constant_throughput, events, task
+from locust import HttpUser, constant_throughput, events, task
 from locust.env import Environment
 
 from loadtest.accounts import register, websocket_urls
@@ -56,8 +56,6 @@ def _accounts(environment: Environment, **_: Any) -> None:
 class Device(SocketDevice):
     """One phone or laptop of one of the users: a socket that only listens."""
 
-    weight = 1000
-    wait_time = between(5, 10)
     counts = COUNTS
 
     def target(self) -> tuple[str, str]:

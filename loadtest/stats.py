@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -25,3 +28,10 @@ def summary_ms(samples_s: Sequence[float]) -> dict[str, float]:
         "p99": round(percentile(ms, 99), 2),
         "max": round(max(ms), 2),
     }
+
+
+def save(result: dict[str, Any], path: Path) -> None:
+    """A benchmark's figures as JSON under loadtest/results/ (or where asked)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nsaved {path}")

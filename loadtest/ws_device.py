@@ -12,7 +12,7 @@ from typing import Any
 
 import gevent  # type: ignore[import-untyped]
 import websocket
-from locust import User, events, task
+from locust import User, between, events, task
 from locust.stats import StatsEntry
 
 
@@ -45,6 +45,9 @@ class SocketDevice(User):
     (`target`) and what to do with each message (`on_message`); `counts` is per suite."""
 
     abstract = True
+    # Many more devices than writers; between heartbeats a device only listens.
+    weight = 1000
+    wait_time = between(5, 10)
     counts = Counts()
     ws: websocket.WebSocket | None = None
     url = ""

@@ -18,7 +18,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,6 +91,17 @@ def page_request(
     return PageRequest(user_id, limit, query.get("cursor") or None)
 
 
+async def page_body(
+    query: Mapping[str, str], fetch: Callable[[PageRequest], Awaitable[Page]]
+) -> dict[str, Any]:
+    """An internal listing route's answer: the page asked for in `query`, or a 422 that
+    names the bad parameter (a bad cursor included)."""
+    try:
+        return (await fetch(page_request(query))).body()
+    except BadPageParams as exc:
+        raise exc.as_api_error() from exc
+
+
 def _scope(flt: Mapping[str, Any], sort: Sequence[SortKey]) -> str:
     text = json.dumps([flt, [(k.path, k.descending) for k in sort]], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -117,7 +128,8 @@ def _decode(cursor: str, scope: str, width: int) -> tuple[int, list[str] | None]
     return offset, after
 
 
-def _path(value: Any, dotted: str) -> Any:
+def field_at(value: Any, dotted: str) -> Any:
+    """`a.b.c` inside a JSON value, as the state Query API reads a field; None if absent."""
     for part in dotted.split("."):
         if not isinstance(value, dict):
             return None
@@ -126,7 +138,7 @@ def _path(value: Any, dotted: str) -> Any:
 
 
 def _key(value: dict[str, Any], sort: Sequence[SortKey]) -> list[str]:
-    return ["" if (v := _path(value, k.path)) is None else str(v) for k in sort]
+    return ["" if (v := field_at(value, k.path)) is None else str(v) for k in sort]
 
 
 def _beyond(key: list[str], after: list[str], sort: Sequence[SortKey]) -> bool:

@@ -43,6 +43,10 @@ class Tokens:
             self._key = secret["signingKey"]
         return self._key
 
+    async def ready(self) -> bool:
+        """Readiness: the signing key can be read from the secret store."""
+        return bool(await self.key())
+
     async def issue(self, user: Subject, now: datetime) -> str:
         claims = {
             "sub": user.id,

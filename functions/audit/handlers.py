@@ -10,7 +10,7 @@ from starlette.routing import Route
 from functions.audit.service import AuditLog
 from functions.audit.settings import Settings
 from shared.events import Event
-from shared.paging import BadPageParams, page_request
+from shared.paging import page_body
 from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint, raw_endpoint
 
@@ -31,12 +31,12 @@ def routes(audit: AuditLog, settings: Settings) -> list[Route]:
         task_id = request.query_params.get("task_id") or None
         named = request.query_params.get("list_ids")
         lists = None if named is None else [x for x in named.split(",") if x]
-        try:
-            asked = page_request(request.query_params)
-            page = await audit.entries(lists, task_id, asked.limit, asked.cursor, asked.user_id)
-        except BadPageParams as exc:
-            raise exc.as_api_error() from exc
-        return JSONResponse(page.body())
+        return JSONResponse(
+            await page_body(
+                request.query_params,
+                lambda p: audit.entries(lists, task_id, p.limit, p.cursor, p.user_id),
+            )
+        )
 
     events = event_endpoint(NAME, on_event)
     return [

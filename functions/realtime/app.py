@@ -19,15 +19,12 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     hub = Hub(settings.queue_size, settings.retention)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, ttl=timedelta(0))  # verifies only
 
-    async def signing_key_loaded() -> bool:
-        return bool(await tokens.key())
-
     app = create_function_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
         routes=routes(hub, tokens, settings),
-        ready_checks={"signing_key": signing_key_loaded},
+        ready_checks={"signing_key": tokens.ready},
     )
     app.state.hub = hub
     return app

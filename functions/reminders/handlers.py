@@ -13,7 +13,7 @@ from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer, ReminderJob
 from functions.reminders.settings import Settings
 from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
-from shared.paging import BadPageParams, page_request
+from shared.paging import page_body
 from shared.web.errors import error_response, validation_details
 from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint
@@ -53,12 +53,11 @@ def routes(
 
     async def list_notifications(request: Request) -> Response:
         require_caller(request, settings.internal_callers, settings.app_api_token)
-        try:
-            asked = page_request(request.query_params)
-            page = await notifications.page(asked.user_id, asked.limit, asked.cursor)
-        except BadPageParams as exc:
-            raise exc.as_api_error() from exc
-        return JSONResponse(page.body())
+        return JSONResponse(
+            await page_body(
+                request.query_params, lambda p: notifications.page(p.user_id, p.limit, p.cursor)
+            )
+        )
 
     task_events = event_endpoint(NAME, on_task_event)
     return [

@@ -65,15 +65,12 @@ def create_app(
         for task in sweeper:
             task.cancel()
 
-    async def signing_key_loaded() -> bool:
-        return bool(await tokens.key())
-
     app = create_function_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
         routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
-        ready_checks={"signing_key": signing_key_loaded},
+        ready_checks={"signing_key": tokens.ready},
         on_startup=[start_sweeper],
         on_shutdown=[stop_sweeper, *([llm.aclose] if llm else [])],
     )

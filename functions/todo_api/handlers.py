@@ -60,6 +60,12 @@ def _task_response(task: TaskSnapshot, etag: str | None, status: int = 200) -> J
     )
 
 
+def _user_out(user: User) -> dict[str, Any]:
+    return UserOut(
+        id=user.id, username=user.username, timezone=user.timezone, default_list=user.default_list
+    ).model_dump()
+
+
 class Api:
     """The routes, each declared once for Starlette and the OpenAPI document."""
 
@@ -104,13 +110,7 @@ class Api:
             )
         except UsernameTaken:
             raise ApiError(409, "that username is taken", code="username_taken") from None
-        out = UserOut(
-            id=user.id,
-            username=user.username,
-            timezone=user.timezone,
-            default_list=user.default_list,
-        )
-        return JSONResponse(out.model_dump(), status_code=201)
+        return JSONResponse(_user_out(user), status_code=201)
 
     async def token(self, request: Request) -> Response:
         body = await parse_body(request, TokenRequest, self.settings.max_body_bytes)
@@ -124,14 +124,7 @@ class Api:
 
     async def me(self, request: Request) -> Response:
         user = await self.user(request)
-        return JSONResponse(
-            UserOut(
-                id=user.id,
-                username=user.username,
-                timezone=user.timezone,
-                default_list=user.default_list,
-            ).model_dump()
-        )
+        return JSONResponse(_user_out(user))
 
     # -- tasks ---------------------------------------------------------------------------
 

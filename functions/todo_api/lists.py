@@ -82,16 +82,17 @@ class Lists:
 
     async def get(self, list_id: str) -> ListSnapshot | None:
         item = await self._kv.get(list_key(list_id))
-        return await self._read(item) if item else None
+        return await self.read(item) if item else None
 
     async def many(self, list_ids: list[str]) -> list[ListSnapshot]:
         if not list_ids:
             return []
         items = await self._kv.get_bulk([list_key(x) for x in list_ids])
-        found = {i.key: await self._read(i) for i in items if i.value is not None}
+        found = {i.key: await self.read(i) for i in items if i.value is not None}
         return [s for x in list_ids if (s := found.get(list_key(x))) is not None]
 
-    async def _read(self, item: StateItem) -> ListSnapshot | None:
+    async def read(self, item: StateItem) -> ListSnapshot | None:
+        """The list in a stored row, upgrading a row from before sharing on the way."""
         snapshot = read_list(item.value)
         if snapshot is None and isinstance(item.value, dict) and "owner_id" in item.value:
             snapshot = await self._upgrade(item)
@@ -293,12 +294,15 @@ class ListService:
         decide: Callable[[ListSnapshot], Change | None],
     ) -> ListSnapshot:
         require(user, list_id, allowed)
-        await self.lists.get(list_id)  # an old row is upgraded before it is changed
         for _ in range(ATTEMPTS):
             item = await self._kv.get(list_key(list_id))
-            before = read_list(item.value) if item else None
-            if item is None or before is None:
+            if item is None:
                 raise NotFound(list_id)
+            before = read_list(item.value)
+            if before is None:
+                if await self.lists.read(item) is None:
+                    raise NotFound(list_id)
+                continue  # a row from before sharing, upgraded just now: re-read its ETag
             # The list row is the truth; the caller's user row may be a moment old.
             if before.role_of(user.id) not in allowed:
                 raise NotFound(list_id) if before.role_of(user.id) is None else Forbidden(list_id)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared.dapr.errors import DaprError, EtagMismatch
 from shared.dapr.interfaces import InvokeResponse, JobSpec, StateItem, StateOp
+from shared.paging import field_at
 
 
 @dataclass
@@ -101,7 +102,7 @@ class FakeStateStore:
             path: str = spec["key"]
 
             def by(kv: tuple[str, Any], p: str = path) -> tuple[int, str]:
-                return _sort_key(_path(kv[1], p))
+                return _sort_key(field_at(kv[1], p))
 
             rows.sort(key=by, reverse=spec.get("order", "ASC").upper() == "DESC")
         page = query.get("page", {})
@@ -111,14 +112,6 @@ class FakeStateStore:
         token = str(start + limit) if start + limit < len(rows) else None
         items = [StateItem(k, copy.deepcopy(v), str(self.rows[k][1])) for k, v in chunk]
         return items, token
-
-
-def _path(value: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _sort_key(v: Any) -> tuple[int, str]:
@@ -134,7 +127,7 @@ def _matches(value: Any, flt: dict[str, Any] | None) -> bool:
     if op == "OR":
         return any(_matches(value, f) for f in arg)
     ((path, expected),) = arg.items()
-    actual = _path(value, path)
+    actual = field_at(value, path)
     if op == "EQ":
         return bool(actual == expected)
     if op == "IN":
