@@ -237,14 +237,14 @@ class Outbox:
         overflow = self._overflow
         taken: list[Pending] = []
         for row in rows:
+            young = now - datetime.fromisoformat(row.created_at) < self._grace
             if row.owner == self.owner:
                 if row.key in self._queued:
                     continue  # the relay has it
-                young = now - datetime.fromisoformat(row.created_at) < self._grace
                 if young and not (startup or overflow):
                     continue  # committed a moment ago: its request hands it to the relay
-            elif row.owner in alive:
-                continue  # another live replica relays it
+            elif young or row.owner in alive:
+                continue  # another replica's, which is relaying it (or just started)
             taken.append(row)
         taken.sort(key=lambda p: p.order)
         for start in range(0, len(taken), self._batch):

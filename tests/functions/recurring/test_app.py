@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from functions.recurring.app import create_app

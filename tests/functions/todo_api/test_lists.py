@@ -20,9 +20,7 @@ API = "/api/v1"
 
 class Users:
     def __init__(self) -> None:
-        self.dapr = FakeDapr(
-            secret_values={"jwt": {"signingKey": "k" * 48}}
-        )
+        self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
         self.client = TestClient(create_app(dapr=self.dapr))
         self.auth: dict[str, dict[str, str]] = {}
         self.ids: dict[str, str] = {}

@@ -20,9 +20,7 @@ class Chat:
 
     def __init__(self, username: str = "ann", *, app: Chat | None = None) -> None:
         if app is None:
-            self.dapr = FakeDapr(
-                secret_values={"jwt": {"signingKey": "k" * 48}}
-            )
+            self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
             self.client = TestClient(create_app(dapr=self.dapr))
         else:
             self.dapr, self.client = app.dapr, app.client
