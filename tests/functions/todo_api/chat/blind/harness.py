@@ -815,7 +815,7 @@ class Score:
                     "class": o.case.cls,
                     "turns": [t.say for t in o.case.turns],
                     "reason": o.reason,
-                    "reply": o.replies[-1] if o.replies else "",
+                    "reply": (o.replies[-1] if o.replies else "")[:300],
                 }
                 for o in self.outcomes
                 if not o.passed
