@@ -150,6 +150,9 @@ def _case(raw: dict[str, Any], fixtures: dict[str, Any]) -> Case:
             turns.append(Turn(t["say"], t["expect"]))
     expect = raw.get("expect") or {}
     _check_expect(expect, titles)
+    said = " ".join(t.say for t in turns)
+    for e in [expect, *(t.expect for t in turns if t.expect)]:
+        _check_not_echo(e, said)
     return Case(str(raw["id"]), cls, setup, turns, expect, raw.get("note", ""))
 
 
@@ -199,6 +202,17 @@ def _check_expect(expect: dict[str, Any], titles: set[str]) -> None:
         if title.lower() not in titles:
             raise CorpusError(f"updated: no setup task {title!r}")
         _check_fields(spec)
+
+
+def _check_not_echo(expect: dict[str, Any], said: str) -> None:
+    """A reply that merely repeats the message ("no task matches 'X'") must not pass a
+    mention check, so nothing the reply must mention may be in the message itself."""
+    for alt in expect.get("any_of") or []:
+        _check_not_echo(alt, said)
+    for item in expect.get("reply_mentions") or []:
+        for option in item if isinstance(item, list) else [item]:
+            if _mentions(said, option):
+                raise CorpusError(f"reply_mentions {option!r} is in the message itself")
 
 
 def _check_fields(spec: dict[str, Any]) -> None:

@@ -327,6 +327,7 @@ def test_a_crash_in_the_chat_is_a_failed_case() -> None:
         ("cases: [{id: a, class: 10, say: x}]", "class 10"),
         ("cases: [{id: a, class: 1, say: x, expect: {created: {titel: y}}}]", "field keys"),
         ("cases: [{id: a, class: 1, say: x}, {id: a, class: 1, say: y}]", "duplicate"),
+        ("cases: [{id: a, class: 8, say: find milk, expect: {reply_mentions: [Milk]}}]", "itself"),
     ],
 )
 def test_a_mistake_in_a_corpus_is_refused(text: str, problem: str) -> None:
