@@ -274,9 +274,7 @@ def _new_app(dapr: FakeDapr) -> TestClient:
 def _account(tz: ZoneInfo) -> tuple[FakeDapr, dict[str, str]]:
     """A Dapr state holding one registered user in `tz`, and that user's auth header."""
     if tz.key not in _accounts:
-        dapr = FakeDapr(
-            outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
-        )
+        dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
         client = _new_app(dapr)
         login = {"username": "pat", "password": "a long passphrase"}
         with time_machine.travel(_ACCOUNT_AT, tick=False):
