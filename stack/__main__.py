@@ -19,7 +19,7 @@ from types import FrameType
 from stack.bootstrap import ensure_all
 from stack.config import StackConfig
 from stack.errors import StackError
-from stack.procs import format_status, read_state, stop_recorded
+from stack.status import format_status, read_state, stop_recorded
 
 
 class _Stop(Exception):

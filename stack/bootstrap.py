@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stack.config import CACHE, DAPR_VERSION, KAFKA_VERSION, ROOT
 from stack.errors import StackError
-from stack.procs import run_step
+from stack.steps import run_step
 
 MIN_FREE_BYTES = 2 * 1024**3
 

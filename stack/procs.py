@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -208,7 +207,7 @@ class Supervisor:
 
     def _exited(self, proc: Proc, code: int, now: float) -> None:
         # What the dead leader left in its group (workers, backends) would hold its ports.
-        _signal_group(proc.popen.pid, signal.SIGKILL)
+        signal_group(proc.popen.pid, signal.SIGKILL)
         delay = proc.book.exited(code, now, restart=self.restart)
         what = f"{proc.name} exited with code {describe_exit(code)}"
         if delay is None:
@@ -232,15 +231,15 @@ class Supervisor:
         with self._lock:
             proc.stopping = True  # from here the monitor leaves it (and its popen) alone
         if proc.alive:
-            _signal_group(proc.popen.pid, proc.stop_signal)
+            signal_group(proc.popen.pid, proc.stop_signal)
             try:
                 proc.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.say("stack", f"{proc.name} did not stop in {timeout:.0f}s; killing it")
-                _signal_group(proc.popen.pid, signal.SIGKILL)
+                signal_group(proc.popen.pid, signal.SIGKILL)
                 proc.popen.wait(5)
         # Children that outlived their leader (same group) go too.
-        _signal_group(proc.popen.pid, signal.SIGKILL)
+        signal_group(proc.popen.pid, signal.SIGKILL)
         if proc.pump is not None:
             proc.pump.join(2)
         with self._lock:
@@ -303,109 +302,8 @@ def describe_exit(code: int) -> str:
     return str(code)
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def read_state(state_file: Path) -> dict[str, Any] | None:
-    """The running stack's status file, or None when no stack is running here."""
-    if not state_file.exists():
-        return None
-    try:
-        state: dict[str, Any] = json.loads(state_file.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return state if _exists(int(state["supervisor"])) else None
-
-
-def format_status(state: dict[str, Any], now: float) -> str:
-    """`make status`: one line per process (state, pid, restarts, last exit, uptime)."""
-    rows = [("NAME", "STATE", "PID", "RESTARTS", "LAST EXIT", "UP")]
-    for p in state["processes"]:
-        last = p.get("last_exit")
-        up = _duration(now - float(p["since"])) if p["state"] == State.RUNNING else "-"
-        rows.append(
-            (
-                p["name"],
-                p["state"],
-                str(p["pid"]),
-                str(p["restarts"]),
-                "-" if last is None else describe_exit(int(last)),
-                up,
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return f"taskwave is running (supervisor pid {state['supervisor']})\n" + "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def stop_recorded(state_file: Path, timeout: float = 30.0) -> bool:
-    """`down` from another shell: ask the supervisor to stop, then make sure."""
-    if not state_file.exists():
-        return False
-    state = json.loads(state_file.read_text())
-    supervisor = int(state["supervisor"])
-    try:
-        os.kill(supervisor, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _exists(supervisor):
-        time.sleep(0.2)
-    for proc in state["processes"]:
-        _signal_group(int(proc["pid"]), signal.SIGKILL)
-    state_file.unlink(missing_ok=True)
-    return True
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def run_step(
-    name: str,
-    argv: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    echo: bool = True,
-) -> str:
-    """Run a set-up command to completion, streaming its output with a prefix."""
-    proc = subprocess.Popen(
-        list(argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
-    assert proc.stdout is not None
-    lines = []
-    for raw in iter(proc.stdout.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        lines.append(line)
-        if echo:
-            print(f"[{name}] {line}", file=sys.stderr, flush=True)
-    code = proc.wait()
-    if code != 0:
-        tail = "\n".join(lines[-15:])
-        raise RuntimeError(f"{name} failed (exit {code}):\n{tail}")
-    return "\n".join(lines)

@@ -6,7 +6,8 @@ from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_to
 from stack.bootstrap import Tools
 from stack.components.probes import tcp_ok
 from stack.config import ROOT, StackConfig
-from stack.procs import Supervisor, run_step
+from stack.procs import Supervisor
+from stack.steps import run_step
 
 NAME = "kafka"
 RESOURCES = ROOT / "stack" / "kafka"  # pom.xml (the jars), log4j2, CreateTopics.java

@@ -12,7 +12,8 @@ from pathlib import Path
 from stack.bootstrap import Tools
 from stack.config import StackConfig
 from stack.errors import StackError
-from stack.procs import Supervisor, run_step
+from stack.procs import Supervisor
+from stack.steps import run_step
 
 NAME = "postgres"
 DATABASE = "taskwave"
