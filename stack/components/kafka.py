@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
+from shared.topics import RETENTION_MS, all_topics
 from stack.bootstrap import Tools
 from stack.components.probes import tcp_ok
 from stack.config import ROOT, StackConfig
@@ -96,7 +96,7 @@ class Kafka:
         return tcp_ok(self.config.ports["kafka"])
 
     def create_topics(self) -> None:
-        topics = {**all_topics(), outbox_topic(): OUTBOX_PARTITIONS}
+        topics = all_topics()
         specs = [
             f"{name}:{n}" + (f":{RETENTION_MS[name]}" if name in RETENTION_MS else "")
             for name, n in topics.items()

@@ -13,7 +13,7 @@ from shared.dapr.fake import FakeDapr
 
 def _client() -> tuple[TestClient, FakeDapr, dict[str, str], str]:
     dapr = FakeDapr(
-        outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
+        secret_values={"jwt": {"signingKey": "k" * 48}}
     )
     client = TestClient(create_app(dapr=dapr))
     made = client.post(
