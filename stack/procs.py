@@ -83,6 +83,9 @@ class Supervisor:
         # the launcher turns it on when everything is ready.
         self.restart = False
         self.procs: list[Proc] = []
+        # First-start order by name: shutdown goes in reverse, also for a process a
+        # test stopped and started again (the scheduler must outlive the sidecars).
+        self._order: dict[str, int] = {}
         self.extra_state: dict[str, Any] = {}
         logs.mkdir(parents=True, exist_ok=True)
         self._combined: IO[str] = open(logs / "stack.log", "a", buffering=1)  # noqa: SIM115
@@ -121,6 +124,7 @@ class Supervisor:
             )
             self._pump(proc)
             self.procs.append(proc)
+            self._order.setdefault(name, len(self._order))
             self.write_state()
         return proc
 
@@ -253,7 +257,7 @@ class Supervisor:
             self._closing.set()
         if self._monitor is not threading.current_thread():
             self._monitor.join(5)
-        for proc in reversed(list(self.procs)):
+        for proc in sorted(self.procs, key=lambda p: self._order[p.name], reverse=True):
             self.stop(proc)
         if self.state_file is not None:
             self.state_file.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from stack.components.kafka import Kafka
 from stack.components.postgres import Postgres
 from stack.config import FUNCTIONS, StackConfig, env_name, free_port, port_in_use
 from stack.errors import StackError
-from stack.procs import Proc, Supervisor, describe_exit
+from stack.procs import Proc, Spec, Supervisor, describe_exit
 from stack.restarts import State
 
 
@@ -39,6 +39,7 @@ class Stack:
         self.scheduler = Scheduler(config, tools, self.sup)
         self.sidecars = Sidecars(config, tools, self.sup, app_token=self.app_token)
         self.apps = Apps(config, self.sup, app_token=self.app_token)
+        self._stopped: dict[str, Spec] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -165,6 +166,28 @@ class Stack:
             f"{name} was not back after {timeout:.0f}s (state {proc.state}, pid {proc.pid}, "
             f"restarts {proc.restarts}); see {proc.log_path}"
         )
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process on purpose (an outage a test controls): it stays down,
+        not restarted, until start_process(name)."""
+        proc = self.process(name)
+        self._stopped[name] = proc.spec
+        self.sup.stop(proc)
+
+    def start_process(self, name: str, timeout: float = 90) -> Proc:
+        """Start again, exactly as before, a process stop_process() stopped; waits
+        until it is ready."""
+        spec = self._stopped.pop(name)
+        proc = self.sup.start(
+            name,
+            spec.argv,
+            env=spec.env,
+            cwd=spec.cwd,
+            stop_signal=spec.stop_signal,
+            echo=spec.echo,
+        )
+        self.wait(name, self.probe(name), timeout)
+        return proc
 
     # -- the pieces, for the start-up above and for fault tests -----------------------
 

@@ -9,7 +9,8 @@ so a chaos test can kill one and watch it come back:
     stack.wait_restarted("audit-dapr", pid)  # new pid, running and ready again
     stack.process("audit-dapr").restarts     # also .state, .book.last_exit
 
-`stack.stop_function(fn)` / `stack.sup.stop(proc)` stop on purpose: no restart."""
+`stack.stop_process(name)` ... `stack.start_process(name)` (or `stack.stop_function(fn)`)
+is an outage on purpose: no restart until the test starts it again."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.procs import Supervisor
+from stack.procs import Proc, Supervisor
 from stack.restarts import Backoff, State
 from stack.status import format_status, read_state
 
@@ -154,3 +154,23 @@ def test_status_shows_state_pid_restarts_and_last_exit(tmp_path: Path) -> None:
     assert read_state(stale) is None
     stale.write_text(json.dumps({**state, "supervisor": os.getpid()}))
     assert read_state(stale) == {**state, "supervisor": os.getpid()}
+
+
+def test_shutdown_goes_in_reverse_start_order_even_after_a_stop_and_start(
+    tmp_path: Path,
+) -> None:
+    sup = Supervisor(tmp_path / "logs", echo=False, backoff=FAST)
+    first = sup.start("first", ["sleep", "300"])
+    sup.start("second", ["sleep", "300"])
+    sup.stop(first)
+    sup.start("first", ["sleep", "300"])  # now last in the list
+    stopped: list[str] = []
+    stop = sup.stop
+
+    def recording_stop(proc: Proc, timeout: float = 15.0) -> None:
+        stopped.append(proc.name)
+        stop(proc, timeout)
+
+    sup.stop = recording_stop  # type: ignore[method-assign]
+    sup.stop_all()
+    assert stopped == ["second", "first"]

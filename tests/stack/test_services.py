@@ -88,6 +88,17 @@ def test_a_killed_app_and_a_killed_sidecar_come_back_and_nothing_else_moves(
     assert rows["postgres"][:2] == ["running", str(others["postgres"])]
 
 
+def test_a_process_stopped_on_purpose_stays_down_until_started(stack: Stack) -> None:
+    """What a chaos case needs for "the scheduler is away for N seconds"."""
+    old = stack.process("scheduler").pid
+    stack.stop_process("scheduler")
+    time.sleep(2.5)  # past the first backoff (1 s): nothing brought it back
+    assert "scheduler" not in {p.name for p in stack.sup.procs}
+    assert not stack.scheduler.ready()
+    proc = stack.start_process("scheduler")
+    assert proc.pid != old and proc.restarts == 0 and stack.scheduler.ready()
+
+
 def test_wait_restarted_says_when_nothing_came_back(stack: Stack) -> None:
     kafka = stack.process("kafka")
     with pytest.raises(StackError, match="kafka was not back after 0s"):
