@@ -198,7 +198,17 @@ class Supervisor:
                         self._exited(proc, code, now)
                         changed = True
                 elif proc.book.due(now):
-                    proc.popen = self._spawn(proc.spec)
+                    try:
+                        popen = self._spawn(proc.spec)
+                    except OSError as exc:  # e.g. its binary is gone: back off, try again
+                        proc.book.started_at = now
+                        delay = proc.book.exited(127, now)
+                        self.say(
+                            "stack", f"{proc.name} could not start ({exc}); next try in {delay:g} s"
+                        )
+                        changed = True
+                        continue
+                    proc.popen = popen
                     proc.started_wall = time.time()
                     proc.book.restarted(now)
                     self._pump(proc)

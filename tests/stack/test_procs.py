@@ -174,3 +174,25 @@ def test_shutdown_goes_in_reverse_start_order_even_after_a_stop_and_start(
     sup.stop = recording_stop  # type: ignore[method-assign]
     sup.stop_all()
     assert stopped == ["second", "first"]
+
+
+def test_a_process_that_cannot_start_again_keeps_backing_off(tmp_path: Path) -> None:
+    script = tmp_path / "server.sh"
+    script.write_text("#!/bin/sh\nexec sleep 300\n")
+    script.chmod(0o755)
+    sup = Supervisor(tmp_path / "logs", echo=False, backoff=FAST)
+    sup.restart = True
+    try:
+        proc = sup.start("server", [str(script)])
+        script.unlink()  # the next start fails in exec, not in the process
+        os.kill(proc.pid, signal.SIGKILL)
+        time.sleep(1.5)  # exit, then tries after 0.2, 0.4, 0.8 s
+        log = (tmp_path / "logs" / "stack.log").read_text()
+        assert "[stack] server could not start (" in log
+        assert "next try in 0.4 s" in log
+        assert proc.state is State.BACKOFF and proc.restarts == 0
+        script.write_text("#!/bin/sh\nexec sleep 300\n")
+        script.chmod(0o755)
+        assert _until(lambda: proc.alive and proc.restarts == 1, timeout=5)
+    finally:
+        sup.stop_all()
