@@ -58,12 +58,20 @@ def test_a_killed_process_comes_back_and_the_others_keep_running(
     assert crashing.state is State.RUNNING
     assert (crashing.restarts, crashing.book.last_exit) == (1, -9)
     assert steady.pid == steady_pid and steady.alive and steady.restarts == 0
-    log = (tmp_path / "logs" / "stack.log").read_text()
+    stack_log = tmp_path / "logs" / "stack.log"
+    restarted = f"[stack] crashing restarted (pid {crashing.pid}, restart #1)"
+    # The pid changes a moment before the monitor logs it and writes the status file.
+    assert _until(lambda: restarted in stack_log.read_text())
+    log = stack_log.read_text()
     assert "[stack] crashing exited with code -9 (SIGKILL); restarting in 0.2 s" in log
-    assert f"[stack] crashing restarted (pid {crashing.pid}, restart #1)" in log
-    state = json.loads((tmp_path / "stack.json").read_text())
-    rows = {p["name"]: p for p in state["processes"]}
-    assert rows["crashing"] | {"since": 0} == {
+
+    def rows() -> dict[str, dict[str, object]]:
+        state = json.loads((tmp_path / "stack.json").read_text())
+        return {p["name"]: p for p in state["processes"]}
+
+    assert _until(lambda: rows()["crashing"]["pid"] == crashing.pid)
+    rows_now = rows()
+    assert rows_now["crashing"] | {"since": 0} == {
         "name": "crashing",
         "pid": crashing.pid,
         "state": "running",
@@ -72,7 +80,7 @@ def test_a_killed_process_comes_back_and_the_others_keep_running(
         "since": 0,
         "log": str(tmp_path / "logs" / "crashing.log"),
     }
-    assert (rows["steady"]["pid"], rows["steady"]["restarts"]) == (steady_pid, 0)
+    assert (rows_now["steady"]["pid"], rows_now["steady"]["restarts"]) == (steady_pid, 0)
 
 
 def test_a_crash_loop_waits_longer_each_time(sup: Supervisor) -> None:
