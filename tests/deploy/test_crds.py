@@ -18,6 +18,8 @@ from tests.deploy.conftest import CRDS, crd_schemas
 from tests.deploy.tools import ROOT
 
 THIS = "tests/deploy/test_crds.py"
+# A relative path that climbs to a folder named shared, as text.
+SIBLING = r"(?:\.\./)+shared\b[^\s)`'\"]*"
 E2E = ROOT / ".github" / "workflows" / "e2e-minikube.yml"
 # The variable of the e2e workflow that installs each vendored project.
 E2E_VERSION_VARS = {
@@ -110,8 +112,9 @@ def tracked_text_files() -> list[str]:
 
 
 def test_nothing_reads_a_folder_beside_the_repository() -> None:
-    # A clone from GitHub has nothing beside it: `../shared` must only ever mean the
-    # repository's own shared/ package (relative links from docs/ to it).
+    # A clone from GitHub has nothing beside it: a relative path up to a `shared`
+    # folder must only ever mean the repository's own shared/ package (the links
+    # from docs/ to it).
     found: list[str] = []
     for name in tracked_text_files():
         if name == THIS:
@@ -121,7 +124,7 @@ def test_nothing_reads_a_folder_beside_the_repository() -> None:
             text = path.read_text()
         except (UnicodeDecodeError, FileNotFoundError):
             continue
-        for match in re.finditer(r"(?:\.\./)+shared\b[^\s)`'\"]*", text):
+        for match in re.finditer(SIBLING, text):
             target = (path.parent / match.group(0)).resolve()
             if not target.is_relative_to(ROOT) or not target.exists():
                 found.append(f"{name}: {match.group(0)}")
@@ -133,6 +136,9 @@ def test_nothing_reads_a_folder_beside_the_repository() -> None:
 def test_the_sibling_scan_sees_a_sibling_reference() -> None:
     # The scan above must flag what a clone would miss.
     probe = ROOT / "tests" / "deploy" / "conftest.py"
-    target = (probe.parent / "../../../shared/crds").resolve()
+    up = ".."
+    target = (probe.parent / up / up / up / "shared" / "crds").resolve()
     assert not target.is_relative_to(ROOT)
-    assert (ROOT / "docs" / "../shared/schemas").resolve().is_relative_to(ROOT)
+    assert (ROOT / "docs" / up / "shared" / "schemas").resolve().is_relative_to(ROOT)
+    # And the pattern the scan uses finds such a path in text.
+    assert re.search(SIBLING, "see " + "/".join([up, up, "shared", "crds"]))

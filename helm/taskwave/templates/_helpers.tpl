@@ -77,6 +77,14 @@ outbox-todo-api-task-events: {topicName: {{ include "taskwave.outboxTopic" . | q
 {{ printf "%stodo-apitask-eventsoutbox" .Release.Namespace }}
 {{- end }}
 
+{{/*
+The Kafka protocol version Dapr's and KEDA's clients (both sarama) speak. Their
+defaults are older than 2.1, which Kafka 4 no longer accepts, so both say it.
+*/}}
+{{- define "taskwave.kafkaProtocolVersion" -}}
+3.0.0
+{{- end }}
+
 {{/* Kafka connection metadata shared by the two pub/sub components. */}}
 {{- define "taskwave.kafkaMetadata" -}}
 - name: brokers
@@ -84,7 +92,7 @@ outbox-todo-api-task-events: {topicName: {{ include "taskwave.outboxTopic" . | q
 - name: clientID
   value: "{appID}"
 - name: version
-  value: "3.0.0"
+  value: {{ include "taskwave.kafkaProtocolVersion" . | quote }}
 {{- if eq (include "taskwave.kafkaSasl" .) "true" }}
 - name: authType
   value: password
@@ -124,6 +132,7 @@ an empty topic none, so a quiet dead-letter topic never keeps a function up.
     activationLagThreshold: "0"
     offsetResetPolicy: earliest
     allowIdleConsumers: "false"
+    version: {{ include "taskwave.kafkaProtocolVersion" .root | quote }}
     {{- if and (eq .root.Values.kafka.mode "external") .root.Values.kafka.external.tls }}
     tls: enable
     {{- end }}
