@@ -24,7 +24,7 @@ PATH_TOKEN = re.compile(rf"(?<![\w/.$-])(?:\./)?({SEGMENT}(?:/{SEGMENT})+)")
 
 
 def load(path: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(path.read_text())
+    doc: dict[Any, Any] = yaml.safe_load(path.read_text())
     # YAML 1.1 reads the key `on` as true.
     if True in doc:
         doc["on"] = doc.pop(True)
