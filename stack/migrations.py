@@ -1,5 +1,5 @@
 """SQL the stack applies to its PostgreSQL on every start, after todo-api's sidecar has
-created the state tables (dapr/migrations/README.md has the convention)."""
+created the state tables (helm/taskwave/migrations/README.md has the convention)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from stack.config import ROOT
 from stack.errors import StackError
 
 ENV = "TASKWAVE_MIGRATIONS_DIR"
-DEFAULT_DIR = ROOT / "dapr" / "migrations"
+DEFAULT_DIR = ROOT / "helm" / "taskwave" / "migrations"
 
 
 def migrations_dir() -> Path:
-    """dapr/migrations, or TASKWAVE_MIGRATIONS_DIR (tests bring their own SQL)."""
+    """helm/taskwave/migrations, or TASKWAVE_MIGRATIONS_DIR (tests bring their own SQL)."""
     override = os.environ.get(ENV)
     if not override:
         return DEFAULT_DIR

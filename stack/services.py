@@ -117,7 +117,7 @@ class Stack:
                 )
 
     def migrate(self, folder: Path | None = None) -> list[Path]:
-        """Apply dapr/migrations/*.sql (or `folder`) in name order; idempotent SQL."""
+        """Apply helm/taskwave/migrations/*.sql (or `folder`) in name order; idempotent SQL."""
         return migrations.apply_all(
             folder or migrations.migrations_dir(),
             self.postgres.run_file,

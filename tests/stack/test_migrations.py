@@ -33,10 +33,11 @@ def test_a_missing_folder_has_no_migrations(tmp_path: Path) -> None:
     assert migrations.select(tmp_path / "nope") == []
 
 
-def test_the_repository_folder_holds_the_harmless_check() -> None:
+def test_the_repository_folder_is_the_charts_and_holds_the_outbox_index() -> None:
     found = migrations.select(migrations.DEFAULT_DIR)
-    assert found[0].name == "000_readme_check.sql"
-    assert found[0].read_text().strip() == "SELECT 1;"
+    assert migrations.DEFAULT_DIR.parent.name == "taskwave"  # one copy, inside the chart
+    assert "010_outbox_pending_index.sql" in [f.name for f in found]
+    assert all("IF NOT EXISTS" in stmt for stmt in found[0].read_text().split(";")[:-1])
 
 
 def test_the_folder_is_overridable_and_a_typo_fails(

@@ -109,7 +109,7 @@ def test_the_start_up_applied_the_migrations_and_they_reach_the_state_tables(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = (stack.config.logs / "stack.log").read_text()
-    assert "[migrate] applied 000_readme_check.sql" in log
+    assert "[migrate] applied 010_outbox_pending_index.sql" in log
     # Logged after todo-api's sidecar was ready (it makes the tables), before the others.
     assert log.index("[stack] todo-api-dapr ready") < log.index("[migrate] applied")
     assert log.index("[migrate] applied") < log.index("[stack] recurring-dapr ready")
