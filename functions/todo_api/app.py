@@ -32,6 +32,8 @@ def create_app(
     sidecar: Dapr = dapr or sidecar_for(settings)
     kv = sidecar.state(settings.kv_store)
     tasks = TaskStore(sidecar.state(settings.state_store))
+    lists = Lists(kv)
+    cache = ListCache(tasks)
     outbox = Outbox(
         {tasks.name: tasks.state, kv.name: kv},
         kv,
@@ -42,9 +44,10 @@ def create_app(
         max_queue=settings.outbox_max_queue,
         orphan_after=timedelta(seconds=settings.outbox_orphan_s),
         held=(lambda: Path(hold).exists()) if (hold := settings.outbox_hold_file) else None,
+        audience=lists.audience,
+        adopted=cache.touched,
     )
-    lists = Lists(kv)
-    service = TaskService(tasks, ListCache(tasks), outbox, lists)
+    service = TaskService(tasks, cache, outbox, lists)
     list_service = ListService(kv, outbox, service.purge_list)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
@@ -60,13 +63,16 @@ def create_app(
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
     chat = ChatEngine(service, kv, llm, list_service)
     api = Api(service, list_service, Accounts(kv, outbox), tokens, settings, sidecar.invoker, chat)
-    relay: list[asyncio.Task[None]] = []
+    background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
-        relay.append(asyncio.create_task(outbox.run(timedelta(seconds=settings.outbox_sweep_s))))
+        background.append(
+            asyncio.create_task(outbox.run(timedelta(seconds=settings.outbox_sweep_s)))
+        )
+        background.append(asyncio.create_task(cache.run_renewer()))
 
     async def stop_relay() -> None:
-        for task in relay:
+        for task in background:
             task.cancel()
         # A last chance for what was just committed; the rest waits for the sweeper.
         await outbox.drain(timeout_s=2.0)
