@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -29,13 +30,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from loadtest.stats import save, summary_ms
 from stack.services import Stack, private_stack
 from tests.integration.kafka import TopicReader
 
 RESULTS = Path(__file__).parent / "results" / "events.json"
+API = "/api/v1"
 PASSWORD = "benchmark pass"
 BARS = {
     "writes/s >=": 150,
@@ -63,15 +65,25 @@ class Write:
     latency_s: float
 
 
-async def _account(client: httpx.AsyncClient) -> Account:
+async def _call(
+    client: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
+) -> tuple[int, Any]:
+    async with client.request(method, API + path, **kwargs) as resp:
+        body = await resp.read()
+        return resp.status, json.loads(body) if body else None
+
+
+async def _account(client: aiohttp.ClientSession) -> Account:
     creds = {"username": f"ev{uuid.uuid4().hex[:12]}", "password": PASSWORD}
-    made = (await client.post("/auth/register", json=creds)).raise_for_status().json()
-    token = (await client.post("/auth/token", json=creds)).raise_for_status().json()
+    status, made = await _call(client, "POST", "/auth/register", json=creds)
+    assert status == 201, made
+    status, token = await _call(client, "POST", "/auth/token", json=creds)
+    assert status == 200, token
     return Account(made["id"], {"authorization": f"Bearer {token['access_token']}"})
 
 
 async def _writer(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     mine: list[Account],
     until: float,
     rng: random.Random,
@@ -99,15 +111,14 @@ async def _writer(
                 body = None
         start = time.perf_counter()
         try:
-            resp = await client.request(method, path, json=body, headers=who.headers)
-        except httpx.HTTPError as exc:
+            status, task = await _call(client, method, path, json=body, headers=who.headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             errors.append(repr(exc))
             continue
         latency = time.perf_counter() - start
-        if resp.status_code not in (200, 201):
-            errors.append(f"{method} {path}: {resp.status_code} {resp.text[:200]}")
+        if status not in (200, 201):
+            errors.append(f"{method} {path}: {status} {str(task)[:200]}")
             continue
-        task = resp.json()
         writes.append(Write(who.id, task["id"], task["version"], time.time(), latency))
         if method == "POST" and path == "/tasks":
             who.tasks.append(task)
@@ -146,17 +157,18 @@ def stack_pids(stack: Stack) -> dict[str, int]:
     return {p.name: p.popen.pid for p in stack.sup.procs if p.alive}
 
 
-async def _audited(client: httpx.AsyncClient, accounts: list[Account]) -> dict[str, dict[str, Any]]:
+async def _audited(
+    client: aiohttp.ClientSession, accounts: list[Account]
+) -> dict[str, dict[str, Any]]:
     """Every audit entry of the accounts, by event id (duplicates counted separately)."""
     found: dict[str, dict[str, Any]] = {}
     for who in accounts:
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
-            resp = await client.get("/audit", params=params, headers=who.headers)
-            if resp.status_code != 200:
+            status, page = await _call(client, "GET", "/audit", params=params, headers=who.headers)
+            if status != 200:
                 break
-            page = resp.json()
             for item in page["items"]:
                 found.setdefault(item["event_id"], item)
             cursor = page.get("next_cursor")
@@ -169,8 +181,9 @@ async def run(
     url: str, bootstrap: str, pids: dict[str, int], writers: int, users: int, seconds: float
 ) -> dict[str, Any]:
     rng = random.Random(7)
-    limits = httpx.Limits(max_connections=writers * 2, max_keepalive_connections=writers * 2)
-    async with httpx.AsyncClient(base_url=url + "/api/v1", timeout=60, limits=limits) as client:
+    async with aiohttp.ClientSession(
+        base_url=url, timeout=aiohttp.ClientTimeout(total=60)
+    ) as client:
         accounts = list(await asyncio.gather(*(_account(client) for _ in range(users))))
         reader = TopicReader(bootstrap, "task-events")
         await asyncio.sleep(2)  # registration's own events settle before measuring CPU

@@ -2,18 +2,22 @@
 
 HTTP rather than the gRPC SDK because the async surface we need (transactions with
 per-operation concurrency options, bulk publish with per-message keys, the Jobs API,
-trace headers on every call) is small and explicit here, and httpx shares one
-connection pool per function.
+trace headers on every call) is small and explicit here. aiohttp rather than httpx:
+every event and request costs a function several sidecar calls, and measured here
+aiohttp spends ~0.17 ms of CPU per call where httpx spends ~1.5 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from opentelemetry import propagate
 from pydantic import BaseModel
 
@@ -27,9 +31,46 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
+@dataclass(frozen=True)
+class Response:
+    """What a sidecar answered, read whole (its bodies are small)."""
+
+    method: str
+    path: str
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 class _Http:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    """One connection pool to the sidecar, made on first use in the running loop."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+        self._base = base_url
+        self._headers = headers
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _pool(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(
+                base_url=self._base,
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=200),
+                raise_for_status=False,
+            )
+            self._loop = loop
+        return self._session
 
     async def request(
         self,
@@ -40,28 +81,39 @@ class _Http:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200, 204),
-    ) -> httpx.Response:
+        timeout_s: float | None = None,
+    ) -> Response:
         hdrs = dict(headers or {})
         propagate.inject(hdrs)  # W3C traceparent, so Dapr continues our trace
         try:
-            resp = await self._client.request(method, path, json=json, params=params, headers=hdrs)
-        except httpx.HTTPError as exc:
+            async with self._pool().request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=hdrs,
+                timeout=aiohttp.ClientTimeout(total=timeout_s) if timeout_s else None,
+            ) as resp:
+                answer = Response(method, path, resp.status, dict(resp.headers), await resp.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise DaprError(f"sidecar unreachable: {exc!r}") from exc
-        if resp.status_code not in ok:
-            raise _error(resp)
-        return resp
+        if answer.status_code not in ok:
+            raise _error(answer)
+        return answer
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
 
-def _error(resp: httpx.Response) -> DaprError:
+def _error(resp: Response) -> DaprError:
     code, message = "", resp.text
     try:
         body = resp.json()
         code, message = body.get("errorCode", ""), body.get("message", message)
-    except ValueError:
+    except (ValueError, AttributeError):
         pass
-    text = (
-        f"dapr {resp.request.method} {resp.request.url.path}: {resp.status_code} {code} {message}"
-    )
+    text = f"dapr {resp.method} {resp.path}: {resp.status_code} {code} {message}"
     if resp.status_code == 409 or "etag" in message.lower() and "mismatch" in message.lower():
         return EtagMismatch(text, status=resp.status_code, code=code)
     if resp.status_code == 404:
@@ -302,13 +354,7 @@ class DaprSidecar:
         timeout_s: float = 10.0,
     ) -> None:
         headers = {"dapr-api-token": api_token} if api_token else {}
-        self._client = httpx.AsyncClient(
-            base_url=f"http://{host}:{http_port}",
-            headers=headers,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
-        http = _Http(self._client)
+        http = _Http(f"http://{host}:{http_port}", headers, timeout_s)
         self._http = http
         self._stores: dict[str, SidecarStateStore] = {}
         self.publisher = SidecarPublisher(http, pubsub)
@@ -323,10 +369,10 @@ class DaprSidecar:
 
     async def ready(self) -> bool:
         try:
-            resp = await self._client.get("/v1.0/healthz", timeout=2.0)
-        except httpx.HTTPError:
+            await self._http.request("GET", "/v1.0/healthz", ok=(204,), timeout_s=2.0)
+        except DaprError:
             return False
-        return resp.status_code == 204
+        return True
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()

@@ -194,7 +194,7 @@ async def test_secret_is_read_from_the_secret_store(
     stack: Stack, sidecars: dict[str, DaprSidecar]
 ) -> None:
     """(e)"""
-    on_disk = json.loads(stack.secrets_file.read_text())
+    on_disk = json.loads(stack.sidecars.secrets_file.read_text())
     secret = await sidecars["todo-api"].secrets.get_secret("jwt")
     assert secret == on_disk["jwt"] and len(secret["signingKey"]) >= 32
 
