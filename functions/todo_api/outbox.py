@@ -38,6 +38,12 @@ from typing import Any
 from shared.dapr import Publisher, StateOp, StateStore
 from shared.events import Event, parse_event
 from shared.topics import Topic
+from shared.web.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_BATCH_SECONDS,
+    OUTBOX_FAILURES,
+    OUTBOX_PUBLISHED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +121,8 @@ class Outbox:
         self._orphan_after = orphan_after
         self._queue: deque[Pending] = deque()
         self._queued: set[str] = set()
+        self._clearing: set[str] = set()  # published, rows being deleted
+        self._clears: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._seq = itertools.count()
         # Set when the queue overflowed: from then on the store is the queue (the
@@ -173,6 +181,7 @@ class Outbox:
         else:
             self._queue.append(item)
             self._queued.add(item.key)
+            OUTBOX_BACKLOG.set(len(self._queue))
         self._wake.set()
 
     @property
@@ -185,8 +194,9 @@ class Outbox:
 
     # -- the relay -----------------------------------------------------------------------
 
-    async def _publish(self, items: list[Pending]) -> None:
-        """Every copy of every event, then the rows; raises if anything failed."""
+    async def _publish(self, items: list[Pending], path: str = "relay") -> None:
+        """Every copy of every event; raises unless all went."""
+        started = time.perf_counter()
         primary = [(p.event, p.event.partition_key) for p in items]
         wanted = sorted({x for p in items if p.members is None for x in p.lists})
         of_list: dict[str, list[str]] = {}
@@ -207,13 +217,23 @@ class Outbox:
             self._publisher.publish_many(Topic.TASK_EVENTS, primary),
             self._publisher.publish_many(Topic.TASK_UPDATES, copies),
         )
-        by_store: dict[str, list[StateOp]] = {}
-        for p in items:
-            by_store.setdefault(p.store, []).append(StateOp.delete(p.key))
-        await asyncio.gather(*(self._stores[s].transact(ops) for s, ops in by_store.items()))
+        OUTBOX_BATCH_SECONDS.observe(time.perf_counter() - started)
+        OUTBOX_PUBLISHED.labels(path).inc(len(items))
         self.stats.published += len(items)
         self.stats.batches.append(len(items))
         del self.stats.batches[:-100]
+
+    async def _clear(self, items: list[Pending]) -> None:
+        """Delete the rows of published events (one transaction per store)."""
+        by_store: dict[str, list[StateOp]] = {}
+        for p in items:
+            by_store.setdefault(p.store, []).append(StateOp.delete(p.key))
+        try:
+            await asyncio.gather(*(self._stores[s].transact(ops) for s, ops in by_store.items()))
+        except Exception as exc:  # published already: the sweeper sends them once more
+            log.warning("outbox rows of %d published events not cleared: %r", len(items), exc)
+        finally:
+            self._clearing.difference_update(p.key for p in items)
 
     async def relay_once(self) -> int:
         """Publish the oldest batch of the queue; returns how many went (0: queue empty)."""
@@ -221,9 +241,16 @@ class Outbox:
             return 0
         items = list(itertools.islice(self._queue, self._batch))
         await self._publish(items)
+        # The next batch need not wait for these rows to go: publishing stays in commit
+        # order, clearing overlaps it.
+        self._clearing.update(p.key for p in items)
+        clearing = asyncio.create_task(self._clear(items))
+        self._clears.add(clearing)
+        clearing.add_done_callback(self._clears.discard)
         for _ in items:
             done = self._queue.popleft()
             self._queued.discard(done.key)
+        OUTBOX_BACKLOG.set(len(self._queue))
         return len(items)
 
     # -- the sweeper ---------------------------------------------------------------------
@@ -277,7 +304,7 @@ class Outbox:
         for row in rows:
             young = now - datetime.fromisoformat(row.created_at) < self._grace
             if row.owner == self.owner:
-                if row.key in self._queued:
+                if row.key in self._queued or row.key in self._clearing:
                     continue  # the relay has it
                 if young and not (startup or overflow):
                     continue  # committed a moment ago: its request hands it to the relay
@@ -286,7 +313,8 @@ class Outbox:
             taken.append(row)
         taken.sort(key=lambda p: p.order)
         for start in range(0, len(taken), self._batch):
-            await self._publish(taken[start : start + self._batch])
+            await self._publish(taken[start : start + self._batch], "sweeper")
+            await self._clear(taken[start : start + self._batch])
         if adopted := sorted(
             {x for p in taken if p.owner != self.owner or startup for x in p.lists}
         ):
@@ -333,6 +361,7 @@ class Outbox:
             except Exception as exc:
                 # Kafka or the store is away: keep the batch, try again a little later.
                 self.stats.failures += 1
+                OUTBOX_FAILURES.inc()
                 self.stats.last_error = repr(exc)[:300]
                 log.warning("outbox relay: %r; retrying in %.2fs", exc, backoff)
                 await asyncio.sleep(backoff)
@@ -344,5 +373,7 @@ class Outbox:
             async with asyncio.timeout(timeout_s):
                 while await self.relay_once():
                     pass
+                if self._clears:
+                    await asyncio.gather(*self._clears)
         except Exception as exc:  # the rows stay pending: the sweeper has them
             log.warning("outbox drain stopped: %r", exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Histogram(
     "taskwave_http_request_duration_seconds",
@@ -20,4 +20,23 @@ EVENT_LATENCY = Histogram(
     "Time a subscriber spends on one delivery.",
     ["function", "topic"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+# todo-api's outbox (functions/todo_api/outbox.py).
+OUTBOX_BACKLOG = Gauge(
+    "taskwave_outbox_backlog",
+    "Committed events this replica's relay has not published yet.",
+)
+OUTBOX_PUBLISHED = Counter(
+    "taskwave_outbox_published_total",
+    "Events the outbox published, by path (relay: right after the commit; sweeper: left "
+    "behind by a crash or an outage).",
+    ["path"],
+)
+OUTBOX_FAILURES = Counter(
+    "taskwave_outbox_failures_total", "Relay rounds that failed (the broker or store away)."
+)
+OUTBOX_BATCH_SECONDS = Histogram(
+    "taskwave_outbox_batch_seconds",
+    "One relay batch: bulk publishes to task-events and task-updates.",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
