@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
         settings=settings,
         dapr=sidecar,
         routes=routes(hub, tokens, settings),
+        public=("/ws",),  # users authenticate on the socket; events come from the sidecar
         ready_checks={"signing_key": tokens.ready},
     )
     app.state.hub = hub

@@ -10,6 +10,7 @@ from functions.todo_api.auth import Accounts
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
+from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.outbox import KvOutbox
 from functions.todo_api.service import TaskService
@@ -70,6 +71,8 @@ def create_app(
         settings=settings,
         dapr=sidecar,
         routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
+        # The REST API (bearer tokens) and the web page; /internal/ is the sidecar's.
+        public=(f"{API}/", "/", "/static/"),
         ready_checks={"signing_key": tokens.ready},
         on_startup=[start_sweeper],
         on_shutdown=[stop_sweeper, *([llm.aclose] if llm else [])],

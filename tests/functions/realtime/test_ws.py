@@ -15,6 +15,7 @@ from functions.realtime.settings import Settings
 from shared.dapr.fake import FakeDapr, FakeSecrets
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.tokens import Tokens
+from tests.sidecar import FROM_SIDECAR
 
 KEY = {"jwt": {"signingKey": "s" * 48}}
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -61,7 +62,9 @@ def deliver(
 
 
 def _client() -> TestClient:
-    return TestClient(create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)))
+    return TestClient(
+        create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR
+    )
 
 
 def test_live_events_reach_all_devices_of_the_user_only() -> None:
