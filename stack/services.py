@@ -443,6 +443,7 @@ class Stack:
                 **shared_env,
                 "APP_ID": fn.split("#")[0],
                 "APP_PORT": str(p[f"{fn}.app"]),
+                "TASKWAVE_METRICS_PORT": str(p[f"{fn}.metrics"]),
                 "DAPR_HTTP_PORT": str(p[f"{fn}.dapr-http"]),
                 "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
                 "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
@@ -467,7 +468,7 @@ class Stack:
             n += 1
         instance = f"{fn}#{n}"
         taken = set(self.config.ports.values())
-        for kind in ("app", "dapr-http", "dapr-grpc", "dapr-internal", "dapr-metrics"):
+        for kind in ("app", "metrics", "dapr-http", "dapr-grpc", "dapr-internal", "dapr-metrics"):
             port = free_port()
             while port in taken:
                 port = free_port()

@@ -225,7 +225,7 @@ async def test_drop_goes_to_dead_letters(
 
 
 def _metric(stack: Stack, fn: str, name: str, **labels: str) -> float:
-    text = httpx.get(f"{stack.config.url(fn)}/metrics", timeout=5).text
+    text = httpx.get(stack.config.metrics_url(fn), timeout=5).text
     total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{"):
