@@ -13,6 +13,7 @@ from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.passwords import Passwords
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
@@ -49,7 +50,15 @@ def create_app(
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
     chat = ChatEngine(service, kv, llm, list_service)
-    api = Api(service, list_service, Accounts(kv, outbox), tokens, settings, sidecar.invoker, chat)
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        concurrency=settings.hash_concurrency,
+        wait_s=settings.hash_wait_s,
+    )
+    accounts = Accounts(kv, outbox, passwords)
+    api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
     sweeper: list[asyncio.Task[None]] = []
 
     async def start_sweeper() -> None:
@@ -75,7 +84,7 @@ def create_app(
         public=(f"{API}/", "/", "/static/"),
         ready_checks={"signing_key": tokens.ready},
         on_startup=[start_sweeper],
-        on_shutdown=[stop_sweeper, *([llm.aclose] if llm else [])],
+        on_shutdown=[stop_sweeper, passwords.aclose, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
     app.state.outbox = outbox

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.web.errors import error_response
@@ -51,6 +52,12 @@ def is_public(path: str, public: Sequence[str]) -> bool:
         if path == allowed or (prefix and path.startswith(allowed)):
             return True
     return False
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address: the peer, or what a trusted proxy names in X-Forwarded-For
+    (uvicorn's proxy headers, FunctionSettings.forwarded_allow_ips)."""
+    return conn.client.host if conn.client else "unknown"
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
