@@ -106,15 +106,16 @@ def test_internal_route_refuses_other_callers(stack: Stack) -> None:
         timeout=10,
     )
     assert via_audit.status_code == 403
-    # Straight at the app port, with a forged caller header but no sidecar token.
+    # Straight at the app port, with a forged caller header but no sidecar token: the
+    # edge refuses it before any handler (tests/security covers every function).
     direct = httpx.put(
         f"{stack.config.url('todo-api')}/{path}",
         content=request.model_dump_json(),
         headers={"dapr-caller-app-id": "recurring"},
         timeout=10,
     )
-    assert direct.status_code == 403
-    assert direct.json()["error"]["code"] == "forbidden"
+    assert direct.status_code == 401
+    assert direct.json()["error"]["code"] == "unauthorized"
 
 
 async def test_job_calls_reminders_on_time(
