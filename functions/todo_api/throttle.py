@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from functions.todo_api.settings import Settings
 from shared.web.errors import TooManyRequests
+from shared.web.metrics import REFUSED
 
 
 class Throttled(TooManyRequests):
@@ -92,6 +93,7 @@ class LoginThrottle:
         user = username.casefold()
         wait = max(self.per_user.wait(user, now), self.per_address.wait(address, now))
         if wait > 0:
+            REFUSED.labels("todo-api", "login_throttled").inc()
             raise Throttled("too many sign-in attempts; wait before trying again", wait)
         self.per_user.begin(user, now)
         self.per_address.begin(address, now)
@@ -115,7 +117,7 @@ class _Bucket:
 
 
 class TokenBucket:
-    """`burst` at once, then one more every 60 / per_minute seconds, per key."""
+    """Registrations: `burst` at once, then one more every 60 / per_minute seconds, per key."""
 
     def __init__(self, *, burst: int, per_minute: float, max_keys: int) -> None:
         self.burst = burst
@@ -134,6 +136,7 @@ class TokenBucket:
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
         if bucket.tokens < 1:
+            REFUSED.labels("todo-api", "register_throttled").inc()
             raise Throttled(
                 "too many new accounts from your address; try again later",
                 (1 - bucket.tokens) / self.rate if self.rate > 0 else 3600,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import generate_latest
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
@@ -56,6 +57,8 @@ def test_an_address_is_throttled_across_usernames() -> None:
         assert _login(client, f"nobody{i}", "guess").status_code == 401
     _assert_throttled(_login(client, "nobody-else", "guess"))
     assert _login(_client(app, "10.8.0.2"), "nobody-else", "guess").status_code == 401
+    counted = 'taskwave_refused_requests_total{function="todo-api",reason="login_throttled"}'
+    assert counted in generate_latest().decode()
 
 
 def test_registration_is_throttled_per_address() -> None:
