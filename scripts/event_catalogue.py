@@ -21,13 +21,7 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from shared.events import EVENT_TYPES, SCHEMA_VERSION, TOPIC_OF  # noqa: E402
-from shared.topics import (  # noqa: E402
-    OUTBOX_PARTITIONS,
-    PARTITIONS,
-    Topic,
-    dead_letter,
-    outbox_topic,
-)
+from shared.topics import PARTITIONS, Topic, dead_letter  # noqa: E402
 
 OUT = ROOT / "docs" / "events.md"
 
@@ -99,9 +93,6 @@ def render() -> str:
         who = "; ".join(consumers.get(dlq, [])) or "—"
         lines.append(f"| `{dlq}` | 1 | — | undeliverable `{topic.value}` messages | {who} |")
     lines += [
-        f"| `{outbox_topic(namespace='<namespace>')}` | {OUTBOX_PARTITIONS} | — | Dapr's "
-        "internal outbox topic of the `tasks` store (`default` namespace locally) | "
-        "todo-api's sidecar, which re-publishes to `task-events` |",
         "",
         "## Event types",
         "",

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from shared.domain.bounds import BoundedDatetime
 from shared.domain.recurrence import Recurrence
 from shared.domain.reminders import ReminderSpec
 from shared.topics import Topic
@@ -43,7 +44,7 @@ class TaskSnapshot(_Model):
     description: str = ""
     priority: Priority = "medium"
     tags: list[str] = Field(default_factory=list)
-    due_at: AwareDatetime | None = None
+    due_at: BoundedDatetime | None = None
     timezone: str = "UTC"
     recurrence: Recurrence | None = None
     reminders: list[ReminderSpec] = Field(default_factory=list)

@@ -6,6 +6,7 @@ import uuid
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.domain.bounds import BoundedDatetime
 from shared.domain.recurrence import Recurrence
 from shared.domain.reminders import ReminderSpec
 from shared.events import Priority
@@ -32,7 +33,7 @@ class OccurrenceRequest(BaseModel):
     description: str = ""
     priority: Priority = "medium"
     tags: list[str] = Field(default_factory=list)
-    due_at: AwareDatetime | None = None
+    due_at: BoundedDatetime | None = None
     series_start: AwareDatetime | None = None
     timezone: str = "UTC"
     recurrence: Recurrence | None = None

@@ -44,8 +44,8 @@ class FunctionSettings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1,::1"
     # Dapr component names; the same in dapr/ (local) and the Helm chart.
     pubsub: str = "pubsub"
-    state_store: str = Field(default="tasks", description="PostgreSQL v1 store with the outbox.")
-    kv_store: str = Field(default="kv", description="Second store: data that emits no events.")
+    state_store: str = Field(default="tasks", description="Task rows (todo-api only).")
+    kv_store: str = Field(default="kv", description="Accounts, lists, consumers' own data.")
     secret_store: str = "secrets"
 
     log_level: str = "INFO"

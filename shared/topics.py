@@ -28,19 +28,6 @@ def dead_letter(topic: Topic) -> str:
     return f"{topic.value}-dlq"
 
 
-# Dapr's outbox publishes first to an internal topic named namespace + app id +
-# topic + "outbox" ("default" namespace outside Kubernetes), and its relay waits
-# ~1 s per message there before re-publishing: throughput is about one message
-# per second per partition, hence many partitions.
-OUTBOX_PARTITIONS = 64
-
-
-def outbox_topic(
-    namespace: str = "default", app_id: str = "todo-api", topic: Topic = Topic.TASK_EVENTS
-) -> str:
-    return f"{namespace}{app_id}{topic.value}outbox"
-
-
 def all_topics() -> dict[str, int]:
     """Every topic with its partition count, dead-letter topics included (one partition)."""
     topics: dict[str, int] = {t.value: n for t, n in PARTITIONS.items()}

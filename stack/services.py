@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.topics import OUTBOX_PARTITIONS, RETENTION_MS, all_topics, outbox_topic
+from shared.topics import RETENTION_MS, all_topics
 from stack.bootstrap import Tools
 from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, free_port, port_in_use
 from stack.errors import StackError
@@ -318,7 +318,7 @@ class Stack:
         self.sup.start("kafka", self._kafka_java("kafka.Kafka", str(props)))
 
     def _create_topics(self) -> None:
-        topics = {**all_topics(), outbox_topic(): OUTBOX_PARTITIONS}
+        topics = all_topics()
         specs = [
             f"{name}:{n}" + (f":{RETENTION_MS[name]}" if name in RETENTION_MS else "")
             for name, n in topics.items()

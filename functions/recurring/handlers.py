@@ -16,11 +16,6 @@ def routes(recurrer: Recurrer) -> list[Route]:
         # The completion's own time, not the clock: a replay computes the same date.
         return await recurrer.on_completed(event, event.occurred_at)
 
-    # Routes named by dapr/subscriptions/recurring.yaml: the same completions arrive
-    # fast on task-updates and guaranteed on task-events; the deterministic id of
-    # the next occurrence makes the later arrival a no-op.
-    endpoint = event_endpoint(NAME, on_event)
-    return [
-        Route("/events/task-events", endpoint, methods=["POST"]),
-        Route("/events/task-updates", endpoint, methods=["POST"]),
-    ]
+    # The route dapr/subscriptions/recurring.yaml names. A redelivered completion finds
+    # the next occurrence made (its id is deterministic) and changes nothing.
+    return [Route("/events/task-events", event_endpoint(NAME, on_event), methods=["POST"])]

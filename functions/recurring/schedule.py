@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.domain.bounds import LATEST
 from shared.domain.recurrence import next_occurrence
 from shared.events import TaskSnapshot
 
@@ -14,7 +15,7 @@ def next_due(task: TaskSnapshot, now: datetime) -> datetime | None:
         return None
     # A repeating task without a due date repeats from when it was done.
     anchor = task.due_at or task.completed_at or now
-    return next_occurrence(
+    due = next_occurrence(
         task.recurrence,
         series_start=task.series_start or anchor,
         previous_due=anchor,
@@ -23,3 +24,5 @@ def next_due(task: TaskSnapshot, now: datetime) -> datetime | None:
         occurrence=task.occurrence,
         completed_at=task.completed_at,
     )
+    # Past the last date taskwave keeps (2200), a series simply ends.
+    return due if due is None or due <= LATEST else None

@@ -62,9 +62,8 @@ def routes(
     task_events = event_endpoint(NAME, on_task_event)
     return [
         Route("/job/{name}", on_job, methods=["POST"]),
-        # Routes named by dapr/subscriptions/reminders.yaml: task changes arrive fast on
-        # task-updates and guaranteed on task-events; versions make the later a no-op.
+        # The route dapr/subscriptions/reminders.yaml names; each task version is
+        # applied once and an older one never over a newer one (plan.py).
         Route("/events/task-events", task_events, methods=["POST"]),
-        Route("/events/task-updates", task_events, methods=["POST"]),
         Route("/internal/v1/notifications", list_notifications, methods=["GET"]),
     ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
-from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
@@ -33,9 +34,19 @@ def create_app(
     sidecar: Dapr = dapr or sidecar_for(settings)
     kv = sidecar.state(settings.kv_store)
     tasks = TaskStore(sidecar.state(settings.state_store))
-    outbox = KvOutbox(kv, sidecar.publisher)
+    outbox = Outbox(
+        {tasks.name: tasks.state, kv.name: kv},
+        kv,
+        sidecar.publisher,
+        # Two processes of one host (the local stack's replicas) are two replicas.
+        owner=f"{settings.replica_id}:{settings.port}",
+        batch=settings.outbox_batch,
+        max_queue=settings.outbox_max_queue,
+        orphan_after=timedelta(seconds=settings.outbox_orphan_s),
+        held=(lambda: Path(hold).exists()) if (hold := settings.outbox_hold_file) else None,
+    )
     lists = Lists(kv)
-    service = TaskService(tasks, ListCache(tasks, kv), sidecar.publisher, lists)
+    service = TaskService(tasks, ListCache(tasks), outbox, lists)
     list_service = ListService(kv, outbox, service.purge_list)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
@@ -59,21 +70,16 @@ def create_app(
     )
     accounts = Accounts(kv, outbox, passwords)
     api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
-    sweeper: list[asyncio.Task[None]] = []
+    relay: list[asyncio.Task[None]] = []
 
-    async def start_sweeper() -> None:
-        sweeper.append(
-            asyncio.create_task(
-                outbox.run_sweeper(
-                    timedelta(seconds=settings.outbox_sweep_s),
-                    timedelta(seconds=settings.outbox_grace_s),
-                )
-            )
-        )
+    async def start_relay() -> None:
+        relay.append(asyncio.create_task(outbox.run(timedelta(seconds=settings.outbox_sweep_s))))
 
-    async def stop_sweeper() -> None:
-        for task in sweeper:
+    async def stop_relay() -> None:
+        for task in relay:
             task.cancel()
+        # A last chance for what was just committed; the rest waits for the sweeper.
+        await outbox.drain(timeout_s=2.0)
 
     app = create_function_app(
         name=NAME,
@@ -83,8 +89,8 @@ def create_app(
         # The REST API (bearer tokens) and the web page; /internal/ is the sidecar's.
         public=(f"{API}/", "/", "/static/"),
         ready_checks={"signing_key": tokens.ready},
-        on_startup=[start_sweeper],
-        on_shutdown=[stop_sweeper, passwords.aclose, *([llm.aclose] if llm else [])],
+        on_startup=[start_relay],
+        on_shutdown=[stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
     app.state.outbox = outbox

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key
 from shared.dapr import StateOp, StateStore
@@ -41,7 +41,7 @@ class BadCredentials(Exception):
 
 
 class Accounts:
-    def __init__(self, kv: StateStore, outbox: KvOutbox, passwords: Passwords) -> None:
+    def __init__(self, kv: StateStore, outbox: Outbox, passwords: Passwords) -> None:
         self._kv = kv
         self._outbox = outbox
         self._passwords = passwords
@@ -68,6 +68,7 @@ class Accounts:
             updated_at=now,
         )
         created = ListCreated(user_id=user_id, list_id=list_id, tasklist=inbox, occurred_at=now)
+        announce, pending = self._outbox.pending(self._kv.name, created, [user_id], now)
         try:
             # One transaction: the name is claimed, or nothing is written.
             await self._kv.transact(
@@ -75,14 +76,14 @@ class Accounts:
                     StateOp.insert(name_key(username), {"id": user_id, "password_hash": digest}),
                     StateOp.insert(id_key(user_id), record),
                     StateOp.insert(list_key(list_id), list_row(inbox)),
-                    KvOutbox.pending(created, [user_id], now),
+                    announce,
                 ]
             )
         except Exception as exc:
             if await self._kv.get(name_key(username)) is not None:
                 raise UsernameTaken(username) from exc
             raise
-        await self._outbox.deliver(created, [user_id])
+        self._outbox.committed(pending)
         return _user(record)
 
     async def authenticate(self, username: str, password: str) -> User:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from functions.todo_api import domain
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused, UnknownUser
+from shared.domain.bounds import unstorable
 from shared.web.errors import ApiError
 
 API = "/api/v1"
@@ -36,6 +37,10 @@ async def parse_body(request: Request, model: type[M], limit: int) -> M:
             "request body must be a JSON object",
             details=[{"field": "body", "message": "expected an object"}],
         )
+    # Text PostgreSQL cannot hold is refused here, so it never reaches a transaction.
+    if problems := [{"field": f, "message": m} for f, m in unstorable(data)]:
+        fields = ", ".join(p["field"] for p in problems)
+        raise ApiError(422, f"invalid fields: {fields}", details=problems)
     return model.model_validate(data)  # a ValidationError becomes a 422 naming the field
 
 

@@ -3,7 +3,8 @@
 A list row (`list|<id>`) and each member's user row (`userid|<id>`, which keeps the
 member's roles so that every request can authorise from the one row it reads
 anyway) change in ONE kv transaction together with the event that announces it
-(KvOutbox). Concurrent changes are detected by ETag and retried from a fresh read.
+(functions/todo_api/outbox.py). Concurrent changes are detected by ETag and retried
+from a fresh read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
-from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.outbox import Outbox
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
 from shared.events import (
@@ -132,7 +133,7 @@ TaskPurge = Callable[[str, str, datetime], Awaitable[int]]
 
 
 class ListService:
-    def __init__(self, kv: StateStore, outbox: KvOutbox, purge: TaskPurge) -> None:
+    def __init__(self, kv: StateStore, outbox: Outbox, purge: TaskPurge) -> None:
         self._kv = kv
         self._outbox = outbox
         self._purge = purge
@@ -161,16 +162,17 @@ class ListService:
             me = await self._kv.get(id_key(user.id))
             if me is None:
                 raise NotFound(user.id)
+            announce, pending = self._outbox.pending(self._kv.name, event, [user.id], now)
             ops = [
                 StateOp.insert(list_key(snapshot.id), list_row(snapshot)),
                 _with_roles(me.key, me.value, me.etag, {snapshot.id: "owner"}),
-                KvOutbox.pending(event, [user.id], now),
+                announce,
             ]
             try:
                 await self._kv.transact(ops)
             except EtagMismatch:
                 continue
-            await self._outbox.deliver(event, [user.id])
+            self._outbox.committed(pending)
             return snapshot
         raise Refused("too many concurrent changes; try again", code="busy")
 
@@ -327,12 +329,15 @@ class ListService:
                 ops.append(
                     _with_roles(row.key, row.value, row.etag, {list_id: change.roles[member]})
                 )
-            ops.append(KvOutbox.pending(change.event, audience, change.event.occurred_at))
+            announce, pending = self._outbox.pending(
+                self._kv.name, change.event, audience, change.event.occurred_at
+            )
+            ops.append(announce)
             try:
                 await self._kv.transact(ops)
             except EtagMismatch:
                 continue
-            await self._outbox.deliver(change.event, audience)
+            self._outbox.committed(pending)
             return change.after or before
         raise Refused("too many concurrent changes; try again", code="busy")
 

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.domain.bounds import BoundedDatetime
 from shared.domain.recurrence import Recurrence, TimeZoneName
 from shared.domain.reminders import ReminderSpec
 from shared.events import ListSnapshot, Priority, ReminderAudience, Role, TaskSnapshot
@@ -76,7 +77,7 @@ class TaskCreate(_Strict):
     description: Description = ""
     priority: Priority = "medium"
     tags: Tags = Field(default_factory=list)
-    due_at: AwareDatetime | None = None
+    due_at: BoundedDatetime | None = None
     timezone: TimeZoneName | None = None
     recurrence: Recurrence | None = None
     reminders: Reminders = Field(default_factory=list)
@@ -94,7 +95,7 @@ class TaskPatch(_Strict):
     description: Description | None = None
     priority: Priority | None = None
     tags: Tags | None = None
-    due_at: AwareDatetime | None = None
+    due_at: BoundedDatetime | None = None
     timezone: TimeZoneName | None = None
     recurrence: Recurrence | None = None
     reminders: Reminders | None = None

@@ -1,19 +1,34 @@
-"""An outbox for the writes that live in the kv store (accounts, lists, memberships).
+"""taskwave's one transactional outbox: every event, task or list, leaves through it.
 
-Dapr's outbox belongs to the `tasks` component and fires once per upsert, so a
-membership change (list row + members' user rows in one transaction) cannot use
-it. Instead the transaction also inserts the event as a pending row; after the
-commit it is published, keyed by the actor (DESIGN §2), plus one copy per member
-into task-updates, and the row is deleted. A crash in between leaves the row, and
-the sweeper publishes it again later: the event id is the same, so consumers drop
-a copy they already have. Nothing committed goes unannounced.
+A write adds `Outbox.pending(...)` to the SAME Dapr state transaction as the change
+(a row of kind `todo-api.outbox` in whichever store the change lives in), so the
+change and its event commit together or not at all; a failed transaction leaves
+nothing behind and holds up no other event. After the commit the request hands
+the event to this replica's relay (`committed`) and returns: it never waits for
+Kafka, so writes stay up while the broker is away.
+
+The relay is one task per replica, so it publishes in commit order: each batch is
+one Dapr bulk publish to `task-events` (key = the actor) plus one of the
+per-member copies to `task-updates` (key = the member), then one transaction per
+store deletes the rows. A failed publish is retried, same batch first, with
+backoff; consumers drop the copies they already have by event id.
+
+The sweeper finds rows nobody is relaying: left by a crash (this replica's
+earlier life, or a replica whose heartbeat stopped), or left out of the in-memory
+queue when it overflowed during a long outage. It reads pending rows through the
+Query API on `kind`, which a partial index makes a lookup of pending rows only
+(dapr/migrations/), and publishes them oldest first, through the same relay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Iterable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,72 +38,269 @@ from shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-# `kind` of pending rows: the Query API sees every app's kv rows.
+# `kind` of pending rows (the Query API sees every app's rows of a table).
 PENDING = "todo-api.outbox"
+QUERY_PAGE = 1000
 
 
 def _key(event: Event) -> str:
     return f"outbox|{event.event_id}"
 
 
-async def publish_to_members(publisher: Publisher, event: Event, members: Iterable[str]) -> None:
-    """One copy per member into task-updates, keyed by the member: each member's feed
-    stays in one partition, so realtime numbers it by Kafka offset. One bulk request,
-    so a big list costs one round trip, not one per member."""
-    await publisher.publish_many(
-        Topic.TASK_UPDATES, [(event.for_member(m), m) for m in dict.fromkeys(members)]
-    )
+def _heartbeat_key(owner: str) -> str:
+    return f"outbox-owner|{owner}"
 
 
-class KvOutbox:
-    def __init__(self, kv: StateStore, publisher: Publisher) -> None:
-        self._kv = kv
+@dataclass(frozen=True)
+class Pending:
+    """One committed (or about to be committed) event and where its row lives."""
+
+    store: str
+    event: Event
+    members: tuple[str, ...]
+    created_at: str
+    seq: int
+    owner: str = ""
+
+    @property
+    def key(self) -> str:
+        return _key(self.event)
+
+    @property
+    def order(self) -> tuple[str, int]:
+        return self.created_at, self.seq
+
+
+@dataclass
+class OutboxStats:
+    published: int = 0
+    swept: int = 0
+    failures: int = 0
+    overflowed: int = 0
+    last_error: str = ""
+    batches: list[int] = field(default_factory=list)
+
+
+class Outbox:
+    def __init__(
+        self,
+        stores: Mapping[str, StateStore],
+        heartbeats: StateStore,
+        publisher: Publisher,
+        *,
+        owner: str,
+        batch: int = 256,
+        max_queue: int = 20_000,
+        grace: timedelta = timedelta(seconds=3),
+        orphan_after: timedelta = timedelta(seconds=15),
+        held: Callable[[], bool] | None = None,
+    ) -> None:
+        self._stores = dict(stores)
+        self._heartbeats = heartbeats
         self._publisher = publisher
+        self.owner = owner
+        self._batch = batch
+        self._max_queue = max_queue
+        self._grace = grace
+        self._orphan_after = orphan_after
+        self._queue: deque[Pending] = deque()
+        self._queued: set[str] = set()
+        self._wake = asyncio.Event()
+        self._seq = itertools.count()
+        # Set when the queue overflowed: from then on the store is the queue (the
+        # sweeper publishes in commit order) until no row of ours is left behind.
+        self._overflow = False
+        self.paused = False  # tests: hold the relay as if the replica had stalled
+        self._held = held or (lambda: False)
+        self.stats = OutboxStats()
 
-    @staticmethod
-    def pending(event: Event, members: Iterable[str], now: datetime) -> StateOp:
-        """The operation to add to the transaction that makes `event` true."""
-        return StateOp.insert(
-            _key(event),
-            {
-                "kind": PENDING,
-                "event": event.model_dump(mode="json"),
-                "members": list(dict.fromkeys(members)),
-                "created_at": now.astimezone(UTC).isoformat(),
-            },
+    # -- the write side ------------------------------------------------------------------
+
+    def pending(
+        self, store: str, event: Event, members: Iterable[str], now: datetime
+    ) -> tuple[StateOp, Pending]:
+        """The row to add to the transaction that makes `event` true, and its handle."""
+        if store not in self._stores:
+            raise KeyError(f"the outbox does not know state store {store!r}")
+        item = Pending(
+            store,
+            event,
+            tuple(dict.fromkeys(members)),
+            now.astimezone(UTC).isoformat(),
+            next(self._seq),
+            self.owner,
         )
+        row = {
+            "kind": PENDING,
+            "owner": self.owner,
+            "seq": item.seq,
+            "created_at": item.created_at,
+            "members": list(item.members),
+            "event": event.model_dump(mode="json"),
+        }
+        return StateOp.insert(item.key, row), item
 
-    async def deliver(self, event: Event, members: Iterable[str]) -> None:
-        """After the commit. A failure is logged and left to the sweeper."""
-        try:
-            await self._publisher.publish(
-                Topic.TASK_EVENTS, event, partition_key=event.partition_key
-            )
-            await publish_to_members(self._publisher, event, members)
-            await self._kv.delete(_key(event))
-        except Exception:
-            log.exception("event %s not delivered yet; the sweeper will retry", event.event_id)
+    def committed(self, item: Pending) -> None:
+        """After the commit: hand the event to the relay. Never blocks, never raises."""
+        if self._overflow or len(self._queue) >= self._max_queue:
+            if not self._overflow:
+                log.warning("outbox queue full (%d): the sweeper takes over", self._max_queue)
+                self.stats.overflowed += 1
+            self._overflow = True  # the row is in the store; the sweeper will find it
+        else:
+            self._queue.append(item)
+            self._queued.add(item.key)
+        self._wake.set()
 
-    async def sweep(self, now: datetime, older_than: timedelta) -> int:
-        """Deliver what a crash or an outage left pending; returns how many."""
-        items, _ = await self._kv.query(
-            {"filter": {"EQ": {"kind": PENDING}}, "page": {"limit": 500}}
+    @property
+    def holding(self) -> bool:
+        return self.paused or self._held()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    # -- the relay -----------------------------------------------------------------------
+
+    async def _publish(self, items: list[Pending]) -> None:
+        """Every copy of every event, then the rows; raises if anything failed."""
+        primary = [(p.event, p.event.partition_key) for p in items]
+        copies = [(p.event.for_member(m), m) for p in items for m in p.members]
+        await asyncio.gather(
+            self._publisher.publish_many(Topic.TASK_EVENTS, primary),
+            self._publisher.publish_many(Topic.TASK_UPDATES, copies),
         )
-        done = 0
-        for item in items:
-            row: dict[str, Any] = item.value
-            if datetime.fromisoformat(row["created_at"]) > now - older_than:
-                continue  # probably still being delivered by the request that wrote it
-            await self.deliver(parse_event(row["event"]), row.get("members", []))
-            done += 1
-        return done
+        by_store: dict[str, list[StateOp]] = {}
+        for p in items:
+            by_store.setdefault(p.store, []).append(StateOp.delete(p.key))
+        await asyncio.gather(*(self._stores[s].transact(ops) for s, ops in by_store.items()))
+        self.stats.published += len(items)
+        self.stats.batches.append(len(items))
+        del self.stats.batches[:-100]
 
-    async def run_sweeper(self, every: timedelta, older_than: timedelta) -> None:
+    async def relay_once(self) -> int:
+        """Publish the oldest batch of the queue; returns how many went (0: queue empty)."""
+        if not self._queue or self.holding:
+            return 0
+        items = list(itertools.islice(self._queue, self._batch))
+        await self._publish(items)
+        for _ in items:
+            done = self._queue.popleft()
+            self._queued.discard(done.key)
+        return len(items)
+
+    # -- the sweeper ---------------------------------------------------------------------
+
+    async def _pending_rows(self) -> list[Pending]:
+        found: list[Pending] = []
+        for name, store in self._stores.items():
+            token: str | None = None
+            while True:
+                page: dict[str, Any] = {"limit": QUERY_PAGE}
+                if token:
+                    page["token"] = token
+                items, token = await store.query(
+                    {"filter": {"EQ": {"kind": PENDING}}, "page": page}
+                )
+                for item in items:
+                    row = item.value
+                    found.append(
+                        Pending(
+                            name,
+                            parse_event(row["event"]),
+                            tuple(row.get("members", [])),
+                            str(row.get("created_at", "")),
+                            int(row.get("seq", 0)),
+                            str(row.get("owner", "")),
+                        )
+                    )
+                if not token or len(items) < QUERY_PAGE:
+                    break
+        return found
+
+    async def _alive(self, owners: set[str], now: datetime) -> set[str]:
+        if not owners:
+            return set()
+        beats = await self._heartbeats.get_bulk([_heartbeat_key(o) for o in sorted(owners)])
+        alive = set()
+        for beat in beats:
+            at = beat.value.get("at") if isinstance(beat.value, dict) else None
+            if at and now - datetime.fromisoformat(at) < self._orphan_after:
+                alive.add(beat.key.removeprefix("outbox-owner|"))
+        return alive
+
+    async def sweep(self, now: datetime, *, startup: bool = False) -> int:
+        """Publish the rows nobody is relaying, oldest first; returns how many."""
+        rows = await self._pending_rows()
+        owners = {r.owner for r in rows} - {self.owner}
+        alive = await self._alive(owners, now)
+        overflow = self._overflow
+        taken: list[Pending] = []
+        for row in rows:
+            young = now - datetime.fromisoformat(row.created_at) < self._grace
+            if row.owner == self.owner:
+                if row.key in self._queued:
+                    continue  # the relay has it
+                if young and not (startup or overflow):
+                    continue  # committed a moment ago: its request hands it to the relay
+            elif young or row.owner in alive:
+                continue  # another replica's, which is relaying it (or just started)
+            taken.append(row)
+        taken.sort(key=lambda p: p.order)
+        for start in range(0, len(taken), self._batch):
+            await self._publish(taken[start : start + self._batch])
+        self.stats.swept += len(taken)
+        if overflow and not self._queue:
+            self._overflow = False  # everything left behind is out: back to the queue
+        return len(taken)
+
+    async def heartbeat(self, now: datetime) -> None:
+        await self._heartbeats.save(_heartbeat_key(self.owner), {"at": now.isoformat()})
+
+    async def run(self, sweep_every: timedelta) -> None:
+        """The replica's relay: first what an earlier life left, then commits as they come."""
+        backoff = 0.05
+        next_sweep = 0.0
+        startup = True
         while True:
             try:
-                swept = await self.sweep(datetime.now(UTC), older_than)
-                if swept:
-                    log.info("outbox sweeper delivered %d pending event(s)", swept)
-            except Exception:
-                log.exception("outbox sweep failed")
-            await asyncio.sleep(every.total_seconds())
+                if self.holding:
+                    await asyncio.sleep(0.05)
+                    continue
+                if time.monotonic() >= next_sweep or (self._overflow and not self._queue):
+                    now = datetime.now(UTC)
+                    await self.heartbeat(now)
+                    swept = await self.sweep(now, startup=startup)
+                    if swept:
+                        log.info("outbox sweeper published %d pending event(s)", swept)
+                    startup = False
+                    next_sweep = time.monotonic() + sweep_every.total_seconds()
+                if await self.relay_once():
+                    backoff = 0.05
+                    continue
+                self._wake.clear()
+                if self._queue:
+                    continue
+                timeout = max(0.0, next_sweep - time.monotonic())
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Kafka or the store is away: keep the batch, try again a little later.
+                self.stats.failures += 1
+                self.stats.last_error = repr(exc)[:300]
+                log.warning("outbox relay: %r; retrying in %.2fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Publish what is queued now (at shutdown, and in tests without the loop)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while await self.relay_once():
+                    pass
+        except Exception as exc:  # the rows stay pending: the sweeper has them
+            log.warning("outbox drain stopped: %r", exc)

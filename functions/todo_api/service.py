@@ -1,9 +1,11 @@
-"""Task use cases, independent of HTTP. Each write is one state transaction carrying
-its event (outbox → task-events); after the commit the change goes to task-updates,
-once per member of the task's list(s), and the list's search stamp is renewed.
+"""Task use cases, independent of HTTP. Each write is ONE state transaction: the task
+row, its list's search stamp and the event's outbox row; after the commit the relay
+publishes the event to task-events and a copy per member of the task's list(s) to
+task-updates (functions/todo_api/outbox.py).
 
 Who may do what is the caller's role in the task's list: viewers read, editors and
-owners also write; outsiders get NotFound, exactly as for a task that does not exist."""
+owners also write; outsiders get NotFound, exactly as for a task that does not exist.
+The ETag a client sees is the task's version, so a write needs no read after it."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +23,10 @@ from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
 from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
-from functions.todo_api.outbox import publish_to_members
+from functions.todo_api.outbox import Outbox
 from functions.todo_api.search import search
-from functions.todo_api.store import Conflict, ListCache, TaskExists, TaskStore
-from shared.dapr import Publisher
+from functions.todo_api.store import Conflict, ListCache, TaskStore, task_key
+from shared.dapr import StateOp
 from shared.events import (
     Role,
     TaskCompleted,
@@ -42,86 +44,100 @@ __all__ = ["Forbidden", "NotFound", "PreconditionFailed", "TaskService"]
 log = logging.getLogger(__name__)
 
 
-def _etag_matches(if_match: str | None, etag: str | None) -> bool:
+def _etag_matches(if_match: str | None, version: int) -> bool:
     if if_match is None or if_match.strip() == "*":
         return True
     wanted = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    return etag is not None and etag in wanted
+    return str(version) in wanted
+
+
+def etag(task: TaskSnapshot) -> str:
+    return str(task.version)
+
+
+# A transaction that lost only the stamp race (another replica wrote to the list) is
+# tried again from the reads; one that lost the task's own race is a 412.
+ATTEMPTS = 5
+
+Found = tuple[TaskSnapshot, str | None]
 
 
 class TaskService:
-    def __init__(
-        self, store: TaskStore, cache: ListCache, publisher: Publisher, lists: Lists
-    ) -> None:
+    def __init__(self, store: TaskStore, cache: ListCache, outbox: Outbox, lists: Lists) -> None:
         self._store = store
         self._cache = cache
-        self._publisher = publisher
+        self._outbox = outbox
         self._lists = lists
-        # Writes to one task are serialised in this replica: a losing racer then fails
-        # the ETag check before the transaction, instead of inside it, which would
-        # leave a message in Dapr's internal outbox topic to be discarded later.
+        # Writes to one task, and stamp renewals of one list, are serialised in this
+        # replica: racing requests wait here instead of failing their transaction.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
-    async def _locked(self, task_id: str) -> AsyncIterator[None]:
-        lock = self._locks.get(task_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[task_id] = lock
-        async with lock:
+    async def _locked(self, *names: str) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for name in sorted(set(names)):  # one order everywhere: no deadlock
+                lock = self._locks.get(name)
+                if lock is None:
+                    lock = asyncio.Lock()
+                    self._locks[name] = lock
+                await stack.enter_async_context(lock)
             yield
 
-    async def _visible(
-        self, user: User, task_id: str, allowed: frozenset[Role] = READ
-    ) -> tuple[TaskSnapshot, str | None]:
+    async def _visible(self, user: User, task_id: str, allowed: frozenset[Role] = READ) -> Found:
         found = await self._store.get(task_id)
         if found is None:
             raise NotFound(task_id)
         require(user, found[0].list_id, allowed)
         return found
 
-    async def _after_commit(
+    async def _commit(
         self,
         event: TaskEvent,
-        row: dict[str, Any] | None,
-        *,
-        moved_from: str | None = None,
+        ops: list[StateOp],
+        rows: dict[str, dict[str, Any] | None],
         members: list[str] | None = None,
-    ) -> str | None:
-        """Fan the committed change out; returns the row's new ETag (None once deleted)."""
-        lists = [event.list_id] if moved_from is None else [moved_from, event.list_id]
+    ) -> None:
+        """One transaction: `ops`, the new stamps of the lists in `rows` and the event's
+        outbox row; then the relay takes the event. Conflict if `ops` lost a race."""
+        lists = list(rows)
+        async with self._locked(*(f"list|{x}" for x in lists)):
+            for _ in range(ATTEMPTS):
+                stamps, audience = await asyncio.gather(
+                    self._cache.renew(lists), self._audience(lists, members)
+                )
+                row, pending = self._outbox.pending(
+                    self._store.name, event, audience, event.occurred_at
+                )
+                try:
+                    await self._store.transact([*ops, *stamps.ops, row])
+                except Conflict:
+                    if await self._task_moved_on(event.task_id, ops):
+                        raise
+                    continue  # only a stamp raced: read it again
+                self._outbox.committed(pending)
+                self._cache.applied(stamps, event.task_id, rows)
+                return
+        raise Conflict(event.task_id)
 
-        async def updates() -> None:
-            try:
-                audience = members
-                if audience is None:
-                    found = await asyncio.gather(*(self._lists.members(x) for x in lists))
-                    audience = [m for ms in found for m in ms]
-                await publish_to_members(self._publisher, event, audience)
-            except Exception:
-                # The change and its task-events event are committed; a client that
-                # missed this update catches up by reading.
-                log.exception("task-updates publish failed for %s", event.task_id)
+    async def _task_moved_on(self, task_id: str, ops: list[StateOp]) -> bool:
+        """Whether the task's own condition failed (not just a stamp's)."""
+        own = next(op for op in ops if op.key == task_key(task_id))
+        current = await self._store.state.get(own.key)
+        if own.must_not_exist:
+            return current is not None
+        return current is None or current.etag != own.etag
 
-        async def stamp() -> None:
-            try:
-                if moved_from is not None:
-                    await self._cache.changed(moved_from, event.task_id, None)
-                await self._cache.changed(event.list_id, event.task_id, row)
-            except Exception:
-                log.exception("search stamp renewal failed for list %s", event.list_id)
-
-        async def etag() -> str | None:
-            stored = await self._store.get(event.task_id) if row is not None else None
-            return stored[1] if stored else None
-
-        _, _, new_etag = await asyncio.gather(updates(), stamp(), etag())
-        return new_etag
+    async def _audience(self, lists: list[str], members: list[str] | None) -> list[str]:
+        if members is not None:
+            return members
+        found = await asyncio.gather(*(self._lists.members(x) for x in lists))
+        return list(dict.fromkeys(m for ms in found for m in ms))
 
     # -- reads --------------------------------------------------------------------------
 
-    async def get(self, user: User, task_id: str) -> tuple[TaskSnapshot, str | None]:
-        return await self._visible(user, task_id)
+    async def get(self, user: User, task_id: str) -> tuple[TaskSnapshot, str]:
+        task, _ = await self._visible(user, task_id)
+        return task, etag(task)
 
     async def search(
         self, user: User, params: SearchParams, now: datetime
@@ -134,9 +150,7 @@ class TaskService:
 
     # -- writes -------------------------------------------------------------------------
 
-    async def create(
-        self, user: User, body: TaskCreate, now: datetime
-    ) -> tuple[TaskSnapshot, str | None]:
+    async def create(self, user: User, body: TaskCreate, now: datetime) -> tuple[TaskSnapshot, str]:
         list_id = body.list_id or user.default_list
         require(user, list_id, WRITE)
         task = domain.new_task(
@@ -150,21 +164,23 @@ class TaskService:
         event = TaskCreated(
             user_id=user.id, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
         )
-        await self._store.insert(task, event)
-        return task, await self._after_commit(event, task.model_dump(mode="json"))
+        await self._commit(
+            event, [self._store.insert_op(task)], {list_id: task.model_dump(mode="json")}
+        )
+        return task, etag(task)
 
     async def update(
         self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime
-    ) -> tuple[TaskSnapshot, str | None]:
+    ) -> tuple[TaskSnapshot, str]:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id, WRITE)
+            task, store_etag = await self._visible(user, task_id, WRITE)
             if patch.list_id is not None and patch.list_id != task.list_id:
                 require(user, patch.list_id, WRITE)  # a move needs both lists
-            if not _etag_matches(if_match, etag):
+            if not _etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
             updated, changed = domain.apply_patch(task, patch, now)
             if not changed:
-                return task, etag
+                return task, etag(task)
             event = TaskUpdated(
                 user_id=user.id,
                 list_id=updated.list_id,  # after a move, the list it is in now
@@ -173,29 +189,32 @@ class TaskService:
                 changed=changed,
                 occurred_at=now,
             )
-            moved_from = task.list_id if "list_id" in changed else None
-            return await self._write(updated, etag, event, moved_from=moved_from)
+            rows: dict[str, dict[str, Any] | None] = {}
+            if "list_id" in changed:
+                rows[task.list_id] = None  # gone from there; its members hear of it too
+            rows[updated.list_id] = updated.model_dump(mode="json")
+            return await self._write(updated, store_etag, event, rows)
 
     async def complete(
         self, user: User, task_id: str, if_match: str | None, now: datetime
-    ) -> tuple[TaskSnapshot, str | None]:
+    ) -> tuple[TaskSnapshot, str]:
         return await self._transition(user, task_id, if_match, now, completing=True)
 
     async def reopen(
         self, user: User, task_id: str, if_match: str | None, now: datetime
-    ) -> tuple[TaskSnapshot, str | None]:
+    ) -> tuple[TaskSnapshot, str]:
         return await self._transition(user, task_id, if_match, now, completing=False)
 
     async def _transition(
         self, user: User, task_id: str, if_match: str | None, now: datetime, *, completing: bool
-    ) -> tuple[TaskSnapshot, str | None]:
+    ) -> tuple[TaskSnapshot, str]:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id, WRITE)
-            if not _etag_matches(if_match, etag):
+            task, store_etag = await self._visible(user, task_id, WRITE)
+            if not _etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
             changed = domain.complete(task, now) if completing else domain.reopen(task, now)
             if changed is None:  # already so: harmless, no event
-                return task, etag
+                return task, etag(task)
             kind = TaskCompleted if completing else TaskReopened
             event = kind(
                 user_id=user.id,
@@ -204,34 +223,33 @@ class TaskService:
                 task=changed,
                 occurred_at=now,
             )
-            return await self._write(changed, etag, event)
+            rows: dict[str, dict[str, Any] | None] = {task.list_id: changed.model_dump(mode="json")}
+            return await self._write(changed, store_etag, event, rows)
 
     async def _write(
         self,
         task: TaskSnapshot,
-        etag: str | None,
+        store_etag: str | None,
         event: TaskEvent,
-        *,
-        moved_from: str | None = None,
-    ) -> tuple[TaskSnapshot, str | None]:
+        rows: dict[str, dict[str, Any] | None],
+    ) -> tuple[TaskSnapshot, str]:
         try:
-            await self._store.replace(task, etag, event)
+            await self._commit(event, [self._store.replace_op(task, store_etag)], rows)
         except Conflict as exc:
             raise PreconditionFailed(task.id) from exc
-        row = task.model_dump(mode="json")
-        return task, await self._after_commit(event, row, moved_from=moved_from)
+        return task, etag(task)
 
     async def delete(self, user: User, task_id: str, if_match: str | None, now: datetime) -> None:
         async with self._locked(task_id):
-            task, etag = await self._visible(user, task_id, WRITE)
-            if not _etag_matches(if_match, etag):
+            task, store_etag = await self._visible(user, task_id, WRITE)
+            if not _etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
-            await self._delete(task, etag, user.id, now)
+            await self._delete(task, store_etag, user.id, now)
 
     async def _delete(
         self,
         task: TaskSnapshot,
-        etag: str | None,
+        store_etag: str | None,
         actor: str,
         now: datetime,
         members: list[str] | None = None,
@@ -239,16 +257,16 @@ class TaskService:
         event = TaskDeleted(
             user_id=actor, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
         )
+        ops = self._store.delete_ops(task, store_etag, now)
         try:
-            await self._store.delete(task, etag, event)
+            await self._commit(event, ops, {task.list_id: None}, members)
         except Conflict as exc:
             raise PreconditionFailed(task.id) from exc
-        await self._after_commit(event, None, members=members)
 
     async def purge_list(self, list_id: str, actor: str, now: datetime) -> int:
         """The tasks of a list just deleted, each with its event (reminders cancel, audit
         records); their members were told by list.deleted, so only the actor's feed gets
-        the copies the fast consumers read."""
+        a copy."""
         purged = 0
         for row in await self._store.rows_of_list(list_id):
             task = TaskSnapshot.model_validate(row)
@@ -294,12 +312,13 @@ class TaskService:
             task=task,
             occurred_at=now,
         )
-        try:
-            await self._store.insert(task, event)
-        except TaskExists:
-            again = await self._store.get(task.id)
-            if again is None:
-                raise
-            return again[0], False
-        await self._after_commit(event, task.model_dump(mode="json"))
+        async with self._locked(task.id):
+            try:
+                row = task.model_dump(mode="json")
+                await self._commit(event, [self._store.insert_op(task)], {task.list_id: row})
+            except Conflict:
+                again = await self._store.get(task.id)
+                if again is None:
+                    raise
+                return again[0], False
         return task, True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 from pydantic import Field
@@ -48,8 +49,19 @@ class Settings(FunctionSettings):
     llm_secret: str = "llm"
     audit_app_id: str = "audit"
     reminders_app_id: str = "reminders"
-    # The kv outbox's sweeper: how often it looks, and how old a pending event must be
-    # before it is taken for abandoned (its request normally delivers it in milliseconds).
-    # Each sweep is one Query API call over the kv table (no index on `kind`): not too often.
-    outbox_sweep_s: float = Field(default=30.0, gt=0)
-    outbox_grace_s: float = Field(default=15.0, ge=0)
+    # The outbox (functions/todo_api/outbox.py). Its relay publishes right after each
+    # commit; the sweeper looks every `outbox_sweep_s` for rows nobody relays (an indexed
+    # lookup of pending rows, dapr/migrations/) and renews this replica's heartbeat. A
+    # row of another replica is adopted once its heartbeat is `outbox_orphan_s` old.
+    outbox_sweep_s: float = Field(default=3.0, gt=0)
+    outbox_orphan_s: float = Field(default=15.0, gt=0)
+    outbox_batch: int = Field(default=256, ge=1, le=5000)
+    # Events kept in memory for the relay; past it (a long broker outage) the store is
+    # the queue and the sweeper publishes from it in commit order.
+    outbox_max_queue: int = Field(default=20_000, ge=1)
+    # This replica's name on its outbox rows: stable across restarts of one pod (the
+    # host name), so a restarted process takes its own rows back at once.
+    replica_id: str = Field(default_factory=lambda: socket.gethostname())
+    # Tests only: while this file exists the relay holds, as if the replica had stalled
+    # between commit and publish.
+    outbox_hold_file: str | None = None

@@ -1,13 +1,11 @@
 """todo-api's state, through Dapr only.
 
-`tasks` (PostgreSQL v1, outbox to task-events): task rows `task|<id>` and deletion
-tombstones `tombstone|<id>`. Every write is one transaction whose outbox
-projection is the event, so the row and its event cannot diverge. The
-projection must be the last operation (Dapr removes it from the list while
-iterating; one after it would be skipped).
+`tasks` (PostgreSQL v1): task rows `task|<id>`, deletion tombstones `tombstone|<id>`,
+the per-list change stamps `liststamp|<list>` that keep each replica's search cache
+honest, and the outbox rows of task events. A task write is ONE transaction: the
+row, its list's new stamp and the event's outbox row (functions/todo_api/outbox.py).
 
-`kv` (no outbox): users, lists and the per-list change stamps that keep each
-replica's search cache honest.
+`kv`: users, lists, memberships and the outbox rows of list events.
 """
 
 from __future__ import annotations
@@ -16,16 +14,26 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from shared.dapr import EtagMismatch, StateOp, StateStore
-from shared.events import ListSnapshot, Role, TaskEvent, TaskSnapshot
+from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
+from shared.domain.bounds import text_problem
+from shared.events import ListSnapshot, Role, TaskSnapshot
 
 QUERY_PAGE = 2000
 
 
 def task_key(task_id: str) -> str:
     return f"task|{task_id}"
+
+
+def tombstone_key(task_id: str) -> str:
+    return f"tombstone|{task_id}"
+
+
+def stamp_key(list_id: str) -> str:
+    return f"liststamp|{list_id}"
 
 
 # -- kv rows ---------------------------------------------------------------------------
@@ -62,78 +70,70 @@ def memberships_of(record: dict[str, Any]) -> dict[str, Role]:
     return {x: "owner" for x in record.get("lists", [])}
 
 
-class TaskExists(Exception):
-    pass
-
-
 class Conflict(Exception):
     """The task changed since the version the write was based on."""
 
 
 class TaskStore:
+    """Task rows and their transactions; the service composes the operations."""
+
     def __init__(self, state: StateStore) -> None:
         self._state = state
 
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def state(self) -> StateStore:
+        return self._state
+
     async def get(self, task_id: str) -> tuple[TaskSnapshot, str | None] | None:
+        """The task and its store ETag (for the conditional write that may follow)."""
+        if text_problem(task_id):
+            return None  # no such key can exist; the store would refuse the lookup
         item = await self._state.get(task_key(task_id))
         if item is None or not isinstance(item.value, dict) or "list_id" not in item.value:
             return None
         return TaskSnapshot.model_validate(item.value), item.etag
 
-    async def insert(self, task: TaskSnapshot, event: TaskEvent) -> None:
-        """Create the row and emit its event; TaskExists if the id is taken."""
-        key = task_key(task.id)
-        try:
-            await self._state.transact(
-                [
-                    StateOp.insert(key, task.model_dump(mode="json")),
-                    StateOp.outbox_event(key, event),
-                ]
-            )
-        except EtagMismatch as exc:
-            raise TaskExists(task.id) from exc
+    @staticmethod
+    def insert_op(task: TaskSnapshot) -> StateOp:
+        return StateOp.insert(task_key(task.id), task.model_dump(mode="json"))
 
-    async def replace(self, task: TaskSnapshot, etag: str | None, event: TaskEvent) -> None:
-        key = task_key(task.id)
-        try:
-            await self._state.transact(
-                [
-                    StateOp.upsert(key, task.model_dump(mode="json"), etag),
-                    StateOp.outbox_event(key, event),
-                ]
-            )
-        except EtagMismatch as exc:
-            raise Conflict(task.id) from exc
+    @staticmethod
+    def replace_op(task: TaskSnapshot, etag: str | None) -> StateOp:
+        return StateOp.upsert(task_key(task.id), task.model_dump(mode="json"), etag)
 
-    async def delete(self, task: TaskSnapshot, etag: str | None, event: TaskEvent) -> None:
-        """Remove the row; the outbox fires on upserts only, so a tombstone carries the event."""
-        tomb = f"tombstone|{task.id}"
+    @staticmethod
+    def delete_ops(task: TaskSnapshot, etag: str | None, at: datetime) -> list[StateOp]:
+        """Remove the row and leave a tombstone: a deleted series is never re-created."""
+        return [
+            StateOp.delete(task_key(task.id), etag),
+            StateOp.upsert(
+                tombstone_key(task.id),
+                # Not `list_id`: list queries must not find tombstones.
+                {"task_id": task.id, "deleted_from": task.list_id, "at": at.isoformat()},
+            ),
+        ]
+
+    async def transact(self, ops: list[StateOp]) -> None:
+        """All or nothing; Conflict when a conditional operation lost a race."""
         try:
-            await self._state.transact(
-                [
-                    StateOp.delete(task_key(task.id), etag),
-                    StateOp.upsert(
-                        tomb,
-                        {
-                            "task_id": task.id,
-                            # Not `list_id`: list queries must not find tombstones.
-                            "deleted_from": task.list_id,
-                            "at": event.occurred_at.isoformat(),
-                        },
-                    ),
-                    StateOp.outbox_event(tomb, event),
-                ]
-            )
+            await self._state.transact(ops)
         except EtagMismatch as exc:
-            raise Conflict(task.id) from exc
+            raise Conflict(str(exc)) from exc
 
     async def deleted(self, task_id: str) -> bool:
-        return await self._state.get(f"tombstone|{task_id}") is not None
+        return await self._tombstone(task_id) is not None
+
+    async def _tombstone(self, task_id: str) -> StateItem | None:
+        return None if text_problem(task_id) else await self._state.get(tombstone_key(task_id))
 
     async def deleted_from(self, task_id: str) -> str | None:
         """The list a deleted task was in (None: never existed, or deleted before lists
         were recorded on tombstones)."""
-        item = await self._state.get(f"tombstone|{task_id}")
+        item = await self._tombstone(task_id)
         return item.value.get("deleted_from") if item and isinstance(item.value, dict) else None
 
     async def rows_of_list(self, list_id: str) -> list[dict[str, Any]]:
@@ -152,6 +152,15 @@ class TaskStore:
                 return rows
 
 
+@dataclass(frozen=True)
+class Stamps:
+    """The stamps a write read, and the fresh ones it commits with its change."""
+
+    previous: dict[str, str]
+    fresh: dict[str, str]
+    ops: list[StateOp]
+
+
 @dataclass
 class _Cached:
     stamp: str
@@ -161,28 +170,25 @@ class _Cached:
 
 class ListCache:
     """Per-replica cache of each list's task rows, validated on every read by a stamp
-    in the shared kv store that every writer renews after its commit. A search then
-    costs one small read instead of re-reading thousands of rows; any replica's write
-    invalidates every replica's copy. A copy older than `max_age_s` is re-read anyway."""
+    that every task write renews IN its transaction (conditionally on the stamp it
+    read). A search then costs one small read instead of re-reading thousands of rows;
+    any replica's write invalidates every other replica's copy, and the writer keeps
+    its own copy current in place. A copy older than `max_age_s` is re-read anyway."""
 
-    def __init__(self, tasks: TaskStore, kv: StateStore, max_age_s: float = 300.0) -> None:
+    def __init__(self, tasks: TaskStore, max_age_s: float = 300.0) -> None:
         self._tasks = tasks
-        self._kv = kv
+        self._state = tasks.state
         self._max_age_s = max_age_s
         self._lists: dict[str, _Cached] = {}
         self._loading: dict[str, asyncio.Lock] = {}
 
-    @staticmethod
-    def _stamp_key(list_id: str) -> str:
-        return f"liststamp|{list_id}"
-
     async def rows(self, list_ids: list[str]) -> list[dict[str, Any]]:
         stamps = {
-            i.key: i.value for i in await self._kv.get_bulk([self._stamp_key(x) for x in list_ids])
+            i.key: i.value for i in await self._state.get_bulk([stamp_key(x) for x in list_ids])
         }
         out: list[dict[str, Any]] = []
         for list_id in list_ids:
-            stamp = str(stamps.get(self._stamp_key(list_id)) or "none")
+            stamp = str(stamps.get(stamp_key(list_id)) or "none")
             out.extend((await self._list(list_id, stamp)).rows.values())
         return out
 
@@ -208,29 +214,35 @@ class ListCache:
             self._lists[list_id] = cached
             return cached
 
-    async def changed(self, list_id: str, task_id: str, row: dict[str, Any] | None) -> None:
-        """After a commit: renew the list's stamp; keep our own copy current if it was."""
-        key = self._stamp_key(list_id)
-        current = await self._kv.get(key)
-        previous = str(current.value) if current else "none"
-        fresh = uuid.uuid4().hex
-        try:
-            if current is None:
-                if not await self._kv.create(key, fresh):
-                    raise EtagMismatch(key)
+    async def renew(self, list_ids: list[str]) -> Stamps:
+        """Read the lists' stamps; the operations that replace them, if nobody else did."""
+        ids = list(dict.fromkeys(list_ids))
+        current = {i.key: i for i in await self._state.get_bulk([stamp_key(x) for x in ids])}
+        previous: dict[str, str] = {}
+        fresh: dict[str, str] = {}
+        ops: list[StateOp] = []
+        for list_id in ids:
+            key = stamp_key(list_id)
+            item = current.get(key)
+            previous[list_id] = str(item.value) if item else "none"
+            fresh[list_id] = uuid.uuid4().hex
+            ops.append(
+                StateOp.insert(key, fresh[list_id])
+                if item is None
+                else StateOp.upsert(key, fresh[list_id], item.etag)
+            )
+        return Stamps(previous, fresh, ops)
+
+    def applied(self, stamps: Stamps, task_id: str, rows: dict[str, dict[str, Any] | None]) -> None:
+        """After the commit: our copy of each list moves with it if it was current."""
+        for list_id, fresh in stamps.fresh.items():
+            cached = self._lists.get(list_id)
+            if cached is None or cached.stamp != stamps.previous[list_id]:
+                self._lists.pop(list_id, None)
+                continue
+            row = rows.get(list_id)
+            if row is None:
+                cached.rows.pop(task_id, None)
             else:
-                await self._kv.save(key, fresh, etag=current.etag)
-        except EtagMismatch:
-            # Another writer renewed it meanwhile: our copy cannot be trusted.
-            await self._kv.save(key, fresh)
-            self._lists.pop(list_id, None)
-            return
-        cached = self._lists.get(list_id)
-        if cached is None or cached.stamp != previous:
-            self._lists.pop(list_id, None)
-            return
-        if row is None:
-            cached.rows.pop(task_id, None)
-        else:
-            cached.rows[task_id] = row
-        cached.stamp = fresh
+                cached.rows[task_id] = row
+            cached.stamp = fresh

@@ -1,8 +1,7 @@
 """In-memory `Dapr` for unit tests of handlers and services (never for integration tests).
 
 It keeps Dapr's observable contract: ETags change on every write, a stale ETag
-fails, a transaction applies all or nothing, the outbox publishes one message
-per upsert (the projection when one is given).
+fails, a transaction applies all or nothing, a publish can be made to fail.
 """
 
 from __future__ import annotations
@@ -29,14 +28,11 @@ class Published:
 
 
 class FakeStateStore:
-    def __init__(
-        self, name: str, outbox: FakePublisher | None = None, outbox_topic: str = ""
-    ) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
         self.rows: dict[str, tuple[Any, int]] = {}
-        self._outbox = outbox
-        self._outbox_topic = outbox_topic
         self._version = 0
+        self.transactions = 0
 
     def _check(self, key: str, etag: str | None, must_not_exist: bool = False) -> None:
         if must_not_exist and key in self.rows:
@@ -75,23 +71,13 @@ class FakeStateStore:
 
     async def transact(self, ops: list[StateOp]) -> None:
         for op in ops:
-            if op.metadata.get("outbox.projection") != "true":
-                self._check(op.key, op.etag, op.must_not_exist)
-        projections = {
-            op.key: op.value for op in ops if op.metadata.get("outbox.projection") == "true"
-        }
-        messages: list[Any] = []
+            self._check(op.key, op.etag, op.must_not_exist)
+        self.transactions += 1
         for op in ops:
-            if op.metadata.get("outbox.projection") == "true":
-                continue
             if op.operation == "upsert":
                 self._write(op.key, op.value)
-                messages.append(projections.get(op.key, op.value))
             else:
                 self.rows.pop(op.key, None)
-        if self._outbox is not None:
-            for message in messages:
-                await self._outbox.publish(self._outbox_topic, message)
 
     async def query(self, query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
         rows = [
@@ -138,10 +124,14 @@ def _matches(value: Any, flt: dict[str, Any] | None) -> bool:
 class FakePublisher:
     def __init__(self) -> None:
         self.messages: list[Published] = []
+        # Set to an exception to make every publish fail (a broker outage).
+        self.failing: Exception | None = None
 
     async def publish(
         self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
     ) -> None:
+        if self.failing is not None:
+            raise self.failing
         payload = (
             data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
         )
@@ -150,6 +140,8 @@ class FakePublisher:
     async def publish_many(
         self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
     ) -> None:
+        if self.failing is not None:
+            raise self.failing
         for data, key in messages:
             await self.publish(topic, data, partition_key=key)
 
@@ -217,9 +209,6 @@ class FakeSecrets:
 
 @dataclass
 class FakeDapr:
-    """`outbox` maps a state store name to the topic its transactions publish to."""
-
-    outbox: dict[str, str] = field(default_factory=dict)
     secret_values: dict[str, dict[str, str]] = field(default_factory=dict)
     is_ready: bool = True
 
@@ -232,8 +221,7 @@ class FakeDapr:
 
     def state(self, store: str) -> FakeStateStore:
         if store not in self._stores:
-            topic = self.outbox.get(store, "")
-            self._stores[store] = FakeStateStore(store, self.publisher if topic else None, topic)
+            self._stores[store] = FakeStateStore(store)
         return self._stores[store]
 
     async def ready(self) -> bool:

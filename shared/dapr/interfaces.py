@@ -7,7 +7,7 @@ real daprd, `FakeDapr` keeps everything in memory for unit tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -23,17 +23,12 @@ class StateItem:
 
 @dataclass(frozen=True)
 class StateOp:
-    """One operation of a state transaction.
-
-    `etag` makes it conditional; metadata `outbox.projection: "true"` on an extra
-    upsert of the same key turns that value into the outbox message instead of a row.
-    """
+    """One operation of a state transaction; `etag` makes it conditional."""
 
     operation: Literal["upsert", "delete"]
     key: str
     value: Any = None
     etag: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
     # Insert only: the transaction fails if the key already exists.
     must_not_exist: bool = False
 
@@ -48,17 +43,6 @@ class StateOp:
     @classmethod
     def delete(cls, key: str, etag: str | None = None) -> StateOp:
         return cls("delete", key, None, etag)
-
-    @classmethod
-    def outbox_event(cls, key: str, event: BaseModel) -> StateOp:
-        """The event published (not stored) for the write to `key` in the same transaction."""
-        # Without the content type Dapr formats the payload with Go's %v.
-        return cls(
-            "upsert",
-            key,
-            event.model_dump(mode="json"),
-            metadata={"outbox.projection": "true", "contentType": "application/json"},
-        )
 
 
 class StateStore(Protocol):

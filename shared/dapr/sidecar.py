@@ -1,8 +1,9 @@
 """The Dapr interfaces over a real sidecar's HTTP API (async, one pooled client).
 
-HTTP rather than the gRPC SDK because the async surface we need (per-operation
-outbox metadata in transactions, the Jobs API, trace headers on every call) is
-small and explicit here, and httpx shares one connection pool per function.
+HTTP rather than the gRPC SDK because the async surface we need (transactions with
+per-operation concurrency options, bulk publish with per-message keys, the Jobs API,
+trace headers on every call) is small and explicit here, and httpx shares one
+connection pool per function.
 """
 
 from __future__ import annotations
@@ -136,8 +137,6 @@ class SidecarStateStore:
                 request["etag"] = op.etag
             if op.etag is not None or op.must_not_exist:
                 request["options"] = _STRONG_FIRST_WRITE
-            if op.metadata:
-                request["metadata"] = op.metadata
             operations.append({"operation": op.operation, "request": request})
         try:
             await self._http.request(

@@ -32,13 +32,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from dateutil import rrule as du
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
+
+from shared.domain.bounds import BoundedDatetime, in_range
 
 __all__ = [
     "Basis",
@@ -124,10 +125,16 @@ def _parse_until(value: str) -> date | datetime:
         )
     try:
         if m[2] is None:
-            return datetime.strptime(m[1], "%Y%m%d").date()
-        return datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+            until: date | datetime = datetime.strptime(m[1], "%Y%m%d").date()
+        else:
+            until = datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(f"UNTIL={value} is not a valid date") from None
+    try:
+        in_range(until if isinstance(until, datetime) else datetime.combine(until, time(), UTC))
+    except ValueError as exc:
+        raise ValueError(f"UNTIL={value}: {exc}") from None
+    return until
 
 
 def _parse_rrule(text: str) -> dict[str, str]:
@@ -243,7 +250,7 @@ class Recurrence(BaseModel):
     frequency: Frequency | None = None
     interval: int | None = Field(default=None, ge=1, le=_MAX_INTERVAL)
     weekdays: list[Weekday] | None = Field(default=None, min_length=1)
-    until: AwareDatetime | None = None
+    until: BoundedDatetime | None = None
     count: int | None = Field(default=None, ge=1)
     rrule: str | None = Field(default=None, min_length=1, max_length=500)
     basis: Basis = "due"

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.domain.bounds import BoundedDatetime
 
 __all__ = ["MAX_BEFORE", "ReminderSpec", "is_overdue", "parse_duration", "reminder_times"]
 
@@ -44,7 +46,7 @@ class ReminderSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     before: str | None = Field(default=None, max_length=64, examples=["PT15M", "P1D"])
-    at: AwareDatetime | None = None
+    at: BoundedDatetime | None = None
 
     @field_validator("before")
     @classmethod

@@ -2,8 +2,10 @@
 
 Dapr delivers the CloudEvent it built at publish time; our event is its `data`.
 Anything that does not validate is a poison message: DROP sends it to the
-subscription's dead-letter topic instead of blocking the partition. A handler
-that raises gets RETRY, so Dapr's resiliency policy redelivers it.
+subscription's dead-letter topic instead of blocking the partition. So is an event
+the handler cannot compute (ValueError, OverflowError: a date past year 9999, a
+value the store refuses): retrying cannot fix it. Any other failure gets RETRY,
+so Dapr's resiliency policy redelivers it.
 """
 
 from __future__ import annotations
@@ -155,6 +157,14 @@ def raw_endpoint(
         ):
             try:
                 outcome = await handler(data, delivery) or Outcome.SUCCESS
+            except (ValueError, OverflowError) as exc:  # ValidationError is a ValueError
+                log.error(
+                    "cannot handle %s (id %s), dropped to dead letters: %r",
+                    delivery.topic,
+                    delivery.cloudevent_id,
+                    exc,
+                )
+                outcome = Outcome.DROP
             except Exception:
                 log.exception(
                     "handler failed on %s (id %s); asking for redelivery",

@@ -68,8 +68,8 @@ def test_components_are_scoped_and_named_as_the_settings_expect() -> None:
         assert comp["scopes"], f"{comp['metadata']['name']} has no scopes"
         assert set(comp["scopes"]) <= set(FUNCTIONS)
     assert COMPONENTS["tasks"]["scopes"] == ["todo-api"]  # the only writer of task state
-    meta = {m["name"]: m.get("value") for m in COMPONENTS["tasks"]["spec"]["metadata"]}
-    assert meta["outboxPublishTopic"] == Topic.TASK_EVENTS.value
+    for comp in COMPONENTS.values():  # taskwave's own outbox only (DESIGN §2)
+        assert not any(m["name"].startswith("outbox") for m in comp["spec"]["metadata"])
     assert COMPONENTS["tasks"]["spec"]["version"] == "v1"  # v1 has the Query API
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from shared.events import TOPIC_OF
 from shared.settings import FunctionSettings
-from shared.topics import all_topics, outbox_topic
+from shared.topics import all_topics
 from stack.config import FUNCTIONS, ROOT
 
 DAPR = ROOT / "dapr"
@@ -45,10 +45,8 @@ def used_components(app_id: str) -> set[str]:
 
 
 def code_topics(namespace: str) -> dict[str, int]:
-    """Every Kafka topic the code and Dapr use, with its partitions."""
-    from shared.topics import OUTBOX_PARTITIONS
-
-    return all_topics() | {outbox_topic(namespace=namespace): OUTBOX_PARTITIONS}
+    """Every Kafka topic the code uses, with its partitions."""
+    return all_topics()
 
 
 def event_topics() -> set[str]:

@@ -42,10 +42,7 @@ def _consumer_group(r: Rendered, app_id: str) -> str:
 
 def _consumed_topics(r: Rendered, app_id: str) -> set[str]:
     subs = [s for s in r.of_kind("Subscription") if app_id in s["scopes"]]
-    topics = {s["spec"]["topic"] for s in subs}
-    if app_id == "todo-api":  # the sidecar's outbox relay consumes Dapr's internal topic
-        topics.add(model.outbox_topic(namespace=NAMESPACE))
-    return topics
+    return {s["spec"]["topic"] for s in subs}
 
 
 # --- Dapr ---------------------------------------------------------------------------
@@ -97,10 +94,11 @@ def test_every_function_is_in_the_scopes_of_the_components_it_uses(rendered: Ren
     assert components["tasks"]["scopes"] == ["todo-api"]
 
 
-def test_the_outbox_publishes_through_a_component_todo_api_may_use(rendered: Rendered) -> None:
-    meta = model.metadata_of(_components(rendered)["tasks"])
-    assert meta["outboxPublishTopic"] == "task-events"
-    assert "todo-api" in _components(rendered)[meta["outboxPublishPubsub"]]["scopes"]
+def test_no_component_uses_daprs_outbox(rendered: Rendered) -> None:
+    # Every event leaves through taskwave's own outbox (DESIGN §2): Dapr's would
+    # publish a second, unkeyed copy of nothing we wrote.
+    for comp in _components(rendered).values():
+        assert not any(k.startswith("outbox") for k in model.metadata_of(comp)), comp["metadata"]
 
 
 def test_only_the_apps_that_invoke_others_may_invoke(rendered: Rendered) -> None:
@@ -172,9 +170,9 @@ def test_keda_minimum_replicas_follow_the_design(rendered: Rendered) -> None:
         return {t["metadata"]["topic"] for t in scaled[app_id]["triggers"] if t["type"] == "kafka"}
 
     assert {"task-events", "reminders"} <= kafka_topics("audit")  # one trigger per topic
-    assert kafka_topics("recurring") == {"task-events", "task-updates"}  # guaranteed + fast
-    assert kafka_topics("reminders") == {"task-events", "task-updates"}
-    assert kafka_topics("todo-api") == {model.outbox_topic(namespace=NAMESPACE)}
+    assert kafka_topics("recurring") == {"task-events"}  # one path per consumer
+    assert kafka_topics("reminders") == {"task-events"}
+    assert kafka_topics("todo-api") == set()  # it consumes nothing
     # Every realtime pod has its own group: lag is no measure of its load.
     assert not any(t["type"] == "kafka" for t in scaled["realtime"]["triggers"])
     for spec in scaled.values():

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from shared.events import EVENT_TYPES
-from shared.topics import all_topics, outbox_topic
+from shared.topics import all_topics
 from stack.config import FUNCTIONS, ROOT
 
 DOCS = ROOT / "docs"
@@ -47,7 +47,7 @@ def components() -> set[str]:
 
 
 def topics() -> set[str]:
-    return set(all_topics()) | {outbox_topic(namespace="<namespace>")}
+    return set(all_topics())
 
 
 def mermaid_blocks(path: Path) -> list[str]:

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from functions.todo_api.outbox import Outbox
 from functions.todo_api.store import TaskStore
 from shared.dapr.sidecar import DaprSidecar
 from shared.events import TaskEvent
-from shared.topics import Topic
 
 T = TypeVar("T")
 
@@ -86,6 +86,11 @@ def sidecar_state(dapr_url: str, store: str, key: str) -> Any:
 
 async def commit_like_todo_api(todo_api: DaprSidecar, event: TaskEvent) -> None:
     """Write through todo-api's own sidecar what todo-api writes for a change: the row and
-    its event in one transaction (outbox -> task-events), then the event on task-updates."""
-    await TaskStore(todo_api.state("tasks")).replace(event.task, None, event)
-    await todo_api.publisher.publish(Topic.TASK_UPDATES, event, partition_key=event.user_id)
+    its event's outbox row in one transaction, then relay it as todo-api's relay does
+    (task-events keyed by the actor, task-updates for the actor)."""
+    tasks = TaskStore(todo_api.state("tasks"))
+    outbox = Outbox({tasks.name: tasks.state}, todo_api.state("kv"), todo_api.publisher, owner="t")
+    row, pending = outbox.pending(tasks.name, event, [event.user_id], event.occurred_at)
+    await tasks.transact([tasks.replace_op(event.task, None), row])
+    outbox.committed(pending)
+    await outbox.drain()

@@ -17,6 +17,7 @@ class Record:
     offset: int
     key: bytes | None
     value: dict[str, Any]
+    timestamp: int = 0  # ms since the epoch, set by the producer (Dapr) when it sent it
 
 
 class TopicReader:
@@ -52,14 +53,15 @@ class TopicReader:
                 value = json.loads(raw)
             except ValueError:
                 value = {"_raw": raw.decode("utf-8", "replace")}
-            self.records.append(Record(msg.partition(), msg.offset(), msg.key(), value))
+            self.records.append(
+                Record(msg.partition(), msg.offset(), msg.key(), value, msg.timestamp()[1])
+            )
         return self.records
 
     def wait_for(
         self, match: Callable[[dict[str, Any]], bool], *, count: int = 1, timeout: float = 120
     ) -> list[Record]:
-        """The matching records once `count` are there; returns early, so the default
-        wait is sized for Dapr's outbox lagging a minute or more behind in a full run."""
+        """The matching records once `count` are there (returns as soon as they are)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = [r for r in self.records if match(r.value)]

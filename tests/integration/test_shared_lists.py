@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from functions.todo_api.outbox import KvOutbox
+from functions.todo_api.outbox import Outbox
 from shared.dapr.sidecar import DaprSidecar
 from shared.events import ListSnapshot, ListUpdated
 from shared.topics import Topic
@@ -265,8 +265,11 @@ async def test_an_event_a_crash_left_pending_is_published_by_the_sweeper(
         user_id=ann.id, list_id=ann.default_list, tasklist=renamed, changed=["name"]
     )
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
-    kv = sidecars["todo-api"].state("kv")
-    await kv.transact([KvOutbox.pending(event, [ann.id], long_ago)])
+    todo_api = sidecars["todo-api"]
+    kv = todo_api.state("kv")
+    crashed = Outbox({"kv": kv}, kv, todo_api.publisher, owner="a-replica-that-crashed")
+    row, _ = crashed.pending("kv", event, [ann.id], long_ago)
+    await kv.transact([row])
 
     found = reader.wait_for(lambda v: v.get("id") == str(event.event_id), timeout=90)
     assert len(found) == 1 and found[0].key == ann.id.encode()

@@ -54,9 +54,8 @@ app.kubernetes.io/component: function
 
 {{/*
 Every Kafka topic with its partitions, as shared/topics.py defines them (a test
-compares): the three topics, their dead-letter topics, and Dapr's internal outbox
-topic of todo-api's `tasks` store, "<namespace><app id><topic>outbox". Keys are
-Kubernetes names; topicName is the Kafka name.
+compares): the three topics and their dead-letter topics. Keys are Kubernetes
+names; topicName is the Kafka name.
 */}}
 {{- define "taskwave.topics" -}}
 task-events: {topicName: task-events, partitions: 6, deadLetter: false}
@@ -67,14 +66,6 @@ reminders: {topicName: reminders, partitions: 3, deadLetter: false}
 task-events-dlq: {topicName: task-events-dlq, partitions: 1, deadLetter: true}
 task-updates-dlq: {topicName: task-updates-dlq, partitions: 1, deadLetter: true}
 reminders-dlq: {topicName: reminders-dlq, partitions: 1, deadLetter: true}
-# The outbox relay handles about one message per second per partition: many partitions
-# (OUTBOX_PARTITIONS).
-outbox-todo-api-task-events: {topicName: {{ include "taskwave.outboxTopic" . | quote }}, partitions: 64, deadLetter: false}
-{{- end }}
-
-{{/* The outbox topic's Kafka name (todo-api consumes it in its own group). */}}
-{{- define "taskwave.outboxTopic" -}}
-{{ printf "%stodo-apitask-eventsoutbox" .Release.Namespace }}
 {{- end }}
 
 {{/* Kafka connection metadata shared by the two pub/sub components. */}}
@@ -143,9 +134,7 @@ the topics it subscribes to on `pubsub`.
 */}}
 {{- define "taskwave.subscriptions" -}}
 - {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: recurring}
-- {name: recurring-task-updates, pubsub: pubsub, topic: task-updates, route: /events/task-updates, dlq: task-updates-dlq, app: recurring}
 - {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: reminders}
-- {name: reminders-task-updates, pubsub: pubsub, topic: task-updates, route: /events/task-updates, dlq: task-updates-dlq, app: reminders}
 - {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: task-events-dlq, app: audit}
 - {name: audit-reminders, pubsub: pubsub, topic: reminders, route: /events/reminders, dlq: reminders-dlq, app: audit}
 - {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}

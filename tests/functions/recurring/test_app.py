@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from functions.recurring.app import create_app
@@ -67,20 +66,21 @@ def _deliver(client: TestClient, event: Event, topic: str) -> None:
 NEXT = ("PUT", occurrence_path(occurrence_id("s1", 2)))
 
 
-def test_other_members_copies_on_task_updates_do_nothing() -> None:
-    """A shared list's completion comes once per member's feed: only the completer's
-    copy (recipient == user_id) is acted on."""
+def test_only_the_primary_copy_is_acted_on() -> None:
+    """Members' feed copies belong on task-updates, which recurring does not read; one
+    that strayed onto its route still changes nothing."""
     client, calls = _app()
     done = _completed(by="u2")  # u2 completed u1's task in a shared list
     for member in ("u1", "u3"):
-        _deliver(client, done.for_member(member), "task-updates")
+        _deliver(client, done.for_member(member), "task-events")
     assert calls == []
-    _deliver(client, done.for_member("u2"), "task-updates")
+    _deliver(client, done.for_member("u2"), "task-events")
     assert calls == [NEXT]
 
 
-@pytest.mark.parametrize("topic", ["task-events", "task-updates"])
-def test_a_completion_without_a_recipient_is_acted_on(topic: str) -> None:
+def test_completions_come_on_one_path_only() -> None:
     client, calls = _app()
-    _deliver(client, _completed(), topic)
+    _deliver(client, _completed(), "task-events")
     assert calls == [NEXT]
+    # DESIGN §2: one path per consumer; the task-updates fast path is gone.
+    assert client.post("/events/task-updates", json={}).status_code == 404

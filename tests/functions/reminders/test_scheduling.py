@@ -367,22 +367,24 @@ def test_the_task_events_endpoint_schedules_and_ignores_what_is_not_for_it() -> 
     assert poison.json() == {"status": "DROP"}
 
 
-def test_on_task_updates_only_the_primary_copy_schedules() -> None:
-    """A shared list's change comes on task-updates once per member's feed; only the
-    actor's copy (recipient == user_id) is acted on, or each member would reschedule."""
+def test_only_the_primary_copy_schedules() -> None:
+    """Members' feed copies belong on task-updates, which reminders does not read; one
+    that strayed onto its route would make each member reschedule, so only the actor's
+    copy (recipient == user_id) is acted on."""
     dapr = FakeDapr()
     client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
     change = _created(due_at=datetime.now(UTC) + timedelta(days=1))  # by alice
 
     def deliver(copy: TaskCreated) -> None:
-        body = _cloudevent(copy.model_dump(mode="json"), "task-updates")
-        assert client.post("/events/task-updates", json=body).json() == {"status": "SUCCESS"}
+        body = _cloudevent(copy.model_dump(mode="json"), "task-events")
+        assert client.post("/events/task-events", json=body).json() == {"status": "SUCCESS"}
 
     deliver(change.for_member("bob"))
     assert dapr.jobs.jobs == {} and dapr.publisher.messages == []
     deliver(change.for_member("alice"))
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
     assert _state(dapr).version == 1
+    assert client.post("/events/task-updates", json={}).status_code == 404  # one path
 
 
 def test_a_failing_sidecar_asks_for_redelivery() -> None:

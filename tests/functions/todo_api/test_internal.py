@@ -12,12 +12,13 @@ from functions.todo_api.store import list_key, list_row
 from shared.dapr.fake import FakeDapr
 from shared.events import ListSnapshot, Member, TaskCreated, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
+from tests.functions.todo_api.relay import relay
 
 TOKEN = "sidecar-token-of-the-unit-tests"
 
 
 def _setup(list_exists: bool = True) -> tuple[TestClient, FakeDapr]:
-    dapr = FakeDapr(outbox={"tasks": "task-events"})
+    dapr = FakeDapr()
     settings = Settings(app_api_token=SecretStr(TOKEN))
     if list_exists:  # the series' list, l1
         at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,6 +60,7 @@ def test_creates_the_occurrence_once_with_one_event() -> None:
     )
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
+    relay(client)
     events = dapr.publisher.on("task-events")
     assert len(events) == 1
     event = parse_event(events[0])
@@ -72,6 +74,7 @@ def test_a_series_ends_with_its_list() -> None:
         f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
     )
     assert resp.status_code == 410 and dapr.state("tasks").rows == {}
+    relay(client)
     assert dapr.publisher.messages == []
 
 
@@ -86,6 +89,7 @@ def test_refuses_other_callers_and_forged_headers() -> None:
     ):
         put = client.put(path, content=req.model_dump_json(), headers=headers)
         assert put.status_code == status
+    relay(client)
     assert dapr.publisher.messages == [] and dapr.state("tasks").rows == {}
 
 

@@ -16,9 +16,7 @@ PASSWORD = "a long passphrase"
 
 
 def _app(**settings: Any) -> Any:
-    dapr = FakeDapr(
-        outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
-    )
+    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
     return create_app(Settings(argon2_memory_kib=8 * 1024, argon2_time_cost=1, **settings), dapr)
 
 

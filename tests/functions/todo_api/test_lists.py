@@ -4,18 +4,16 @@ each change announces (and to whom), and what a refused request leaves unchanged
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
-from functions.todo_api.outbox import PENDING, KvOutbox
-from shared.dapr import DaprError, InvokeResponse
+from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr
-from shared.events import parse_event
 from tests import sharing_matrix
+from tests.functions.todo_api.relay import relay
 from tests.sidecar import FROM_SIDECAR
 
 API = "/api/v1"
@@ -23,9 +21,7 @@ API = "/api/v1"
 
 class Users:
     def __init__(self) -> None:
-        self.dapr = FakeDapr(
-            outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
-        )
+        self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
         self.client = TestClient(create_app(dapr=self.dapr))
         self.auth: dict[str, dict[str, str]] = {}
         self.ids: dict[str, str] = {}
@@ -56,6 +52,7 @@ class Users:
         return resp.status_code, resp.json() if resp.content else None
 
     def updates_for(self, name: str) -> list[dict[str, Any]]:
+        relay(self.client)
         return [
             m.data
             for m in self.dapr.publisher.messages
@@ -116,6 +113,7 @@ def test_every_member_hears_every_change_in_their_own_feed(users: Users) -> None
         assert copy["user_id"] == users.ids["bob"]  # the actor
     assert len(users.updates_for("eve")) == before["eve"]
     # The domain event itself goes to task-events once (through the outbox).
+    relay(users.client)
     created = [e for e in users.dapr.publisher.on("task-events") if e.get("task_id") == task["id"]]
     assert len(created) == 1 and created[0]["recipient"] is None
 
@@ -144,6 +142,7 @@ def test_a_member_can_leave_but_the_owner_cannot(users: Users) -> None:
     assert status == 409 and body["error"]["code"] == "owner"
     assert users.call("bob", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
     assert users.call("bob", "GET", f"/lists/{lst['id']}")[0] == 404
+    relay(users.client)
     events = [
         e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_removed"
     ]
@@ -169,6 +168,7 @@ def test_sharing_twice_with_the_same_role_is_harmless(users: Users) -> None:
     first = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
     again = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
     assert (first[0], again[0]) == (201, 200) and first[1]["version"] == again[1]["version"]
+    relay(users.client)
     added = [e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_added"]
     assert len(added) == 1
 
@@ -186,6 +186,7 @@ def test_deleting_a_list_deletes_its_tasks_with_their_events(users: Users) -> No
     for who in ("ann", "bob"):
         assert users.call(who, "GET", f"/lists/{lst['id']}")[0] == 404
         assert all(users.call(who, "GET", f"/tasks/{i}")[0] == 404 for i in ids)
+    relay(users.client)
     deleted = {
         e["task_id"] for e in users.dapr.publisher.on("task-events") if e["type"] == "task.deleted"
     }
@@ -247,37 +248,6 @@ def test_reminders_read_membership_through_the_internal_route(users: Users) -> N
         f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "reminders"}
     )
     assert forged.status_code == 401
-
-
-def test_an_event_left_pending_by_a_crash_is_delivered_by_the_sweeper(users: Users) -> None:
-    users.add("ann")
-    dapr = users.dapr
-    outbox = users.client.app.state.outbox  # type: ignore[attr-defined]
-    publish = dapr.publisher.publish
-
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise DaprError("kafka away")
-
-    dapr.publisher.publish = broken  # type: ignore[method-assign]
-    status, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    assert status == 201  # committed: the change stands, its event waits
-    kv = dapr.state("kv")
-    assert [v[0]["kind"] for k, v in kv.rows.items() if k.startswith("outbox|")] == [PENDING]
-    dapr.publisher.publish = publish  # type: ignore[method-assign]
-    later = datetime.now(UTC) + timedelta(minutes=1)
-    assert asyncio.run(outbox.sweep(later, timedelta(seconds=10))) == 1
-    assert not [k for k in kv.rows if k.startswith("outbox|")]
-    (created,) = [e for e in dapr.publisher.on("task-events") if e["list_id"] == lst["id"]]
-    assert parse_event(created).type == "list.created"
-    assert asyncio.run(outbox.sweep(later, timedelta(seconds=10))) == 0
-
-
-def test_a_fresh_pending_event_is_left_to_the_request_delivering_it() -> None:
-    dapr = FakeDapr()
-    outbox = KvOutbox(dapr.state("kv"), dapr.publisher)
-    now = datetime.now(UTC)
-    asyncio.run(dapr.state("kv").save("outbox|x", {"kind": PENDING, "created_at": now.isoformat()}))
-    assert asyncio.run(outbox.sweep(now, timedelta(seconds=10))) == 0
 
 
 def test_a_list_that_lost_a_task_still_searches_and_deletes_cleanly(users: Users) -> None:

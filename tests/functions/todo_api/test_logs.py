@@ -12,9 +12,7 @@ from shared.dapr.fake import FakeDapr
 
 
 def _client() -> tuple[TestClient, FakeDapr, dict[str, str], str]:
-    dapr = FakeDapr(
-        outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
-    )
+    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
     client = TestClient(create_app(dapr=dapr))
     made = client.post(
         "/api/v1/auth/register", json={"username": "ann", "password": "a passphrase"}

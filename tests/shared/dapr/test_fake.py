@@ -28,20 +28,24 @@ async def test_create_is_insert_only() -> None:
     assert item is not None and item.value == 1
 
 
-async def test_transaction_is_all_or_nothing_and_feeds_the_outbox() -> None:
-    dapr = FakeDapr(outbox={"tasks": "task-events"})
-    store = dapr.state("tasks")
-    await store.transact(
-        [
-            StateOp.upsert("a", {"n": 1}),
-            StateOp("upsert", "a", {"event": 1}, metadata={"outbox.projection": "true"}),
-        ]
-    )
-    assert dapr.publisher.on("task-events") == [{"event": 1}]
+async def test_transaction_is_all_or_nothing() -> None:
+    store = FakeDapr().state("tasks")
+    await store.transact([StateOp.upsert("a", {"n": 1}), StateOp.insert("c", 3)])
     with pytest.raises(EtagMismatch):
         await store.transact([StateOp.upsert("b", 1), StateOp.insert("a", {"n": 2})])
     assert await store.get("b") is None
-    assert dapr.publisher.on("task-events") == [{"event": 1}]
+    item = await store.get("a")
+    assert item is not None and item.value == {"n": 1}
+
+
+async def test_a_failing_publisher_publishes_nothing() -> None:
+    dapr = FakeDapr()
+    dapr.publisher.failing = RuntimeError("broker away")
+    with pytest.raises(RuntimeError):
+        await dapr.publisher.publish_many("t", [({"a": 1}, "k")])
+    dapr.publisher.failing = None
+    await dapr.publisher.publish_many("t", [({"a": 1}, "k")])
+    assert dapr.publisher.on("t") == [{"a": 1}]
 
 
 async def test_query_filters_sorts_and_pages() -> None:

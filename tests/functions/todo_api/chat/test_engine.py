@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
 from shared.dapr.fake import FakeDapr
+from tests.functions.todo_api.relay import relay
 
 
 class Chat:
@@ -19,9 +20,7 @@ class Chat:
 
     def __init__(self, username: str = "ann", *, app: Chat | None = None) -> None:
         if app is None:
-            self.dapr = FakeDapr(
-                outbox={"tasks": "task-events"}, secret_values={"jwt": {"signingKey": "k" * 48}}
-            )
+            self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
             self.client = TestClient(create_app(dapr=self.dapr))
         else:
             self.dapr, self.client = app.dapr, app.client
@@ -37,6 +36,7 @@ class Chat:
 
     def mark(self) -> None:
         """Events from here on are this conversation's (registering publishes one too)."""
+        relay(self.client)
         self.seen = len(self.dapr.publisher.on("task-events"))
 
     def say(self, message: str) -> dict[str, Any]:
@@ -66,6 +66,7 @@ class Chat:
         return {m["username"]: m["role"] for m in self.lists()[name]["members"]}
 
     def events(self) -> list[str]:
+        relay(self.client)
         return [m["type"] for m in self.dapr.publisher.on("task-events")[self.seen :]]
 
 

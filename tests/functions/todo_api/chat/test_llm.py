@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
+from tests.functions.todo_api.relay import relay
 
 SECRETS = {"jwt": {"signingKey": "k" * 48}, "llm": {"apiKey": "sk-test"}}
 
@@ -56,7 +57,7 @@ class FakeModel:
 def _client(
     model: FakeModel | None, *, endpoint: str | None = "http://llm.test/v1"
 ) -> tuple[TestClient, FakeDapr, dict[str, str]]:
-    dapr = FakeDapr(outbox={"tasks": "task-events"}, secret_values=SECRETS)
+    dapr = FakeDapr(secret_values=SECRETS)
     app = create_app(
         Settings(llm_endpoint=endpoint), dapr, llm_transport=model.transport() if model else None
     )
@@ -92,12 +93,14 @@ def test_tool_calls_become_ordinary_actions_for_the_token_user() -> None:
         ]
     )
     client, dapr, auth = _client(model)
+    relay(client)
     registered = len(dapr.publisher.on("task-events"))  # the new account's default list
     first = _say(client, auth, "I need to see the dentist on Jan 2nd 2030 at 10, it's important")
     assert first["reply"] == "Added it." and first["actions"][0]["type"] == "task.created"
     second = _say(client, auth, "I went to the dentist")
     assert second["reply"] == "Marked the dentist done."
     assert [a["type"] for a in second["actions"]] == ["tasks.listed", "task.completed"]
+    relay(client)
     assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
         "task.created",
         "task.completed",
@@ -116,9 +119,11 @@ def test_a_tool_call_naming_a_user_is_refused() -> None:
         ]
     )
     client, dapr, auth = _client(model)
+    relay(client)
     registered = len(dapr.publisher.messages)
     reply = _say(client, auth, "delete bob's task")
     assert reply["reply"].startswith("refused:") and "user_id" in reply["reply"]
+    relay(client)
     assert dapr.publisher.messages[registered:] == []
 
 
@@ -127,7 +132,7 @@ def test_an_unreachable_model_falls_back_to_the_built_in_engine() -> None:
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             raise httpx.ConnectError("no route", request=request)
 
-    dapr = FakeDapr(outbox={"tasks": "task-events"}, secret_values=SECRETS)
+    dapr = FakeDapr(secret_values=SECRETS)
     client = TestClient(
         create_app(Settings(llm_endpoint="http://llm.test/v1"), dapr, llm_transport=Down())
     )
@@ -176,6 +181,7 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
     client, dapr, auth = _client(model)
     sam = {"username": "sam", "password": "a passphrase"}
     client.post("/api/v1/auth/register", json=sam)
+    relay(client)
     registered = len(dapr.publisher.on("task-events"))
     first = _say(client, auth, "make a trip list and put passports on it")
     assert [a["type"] for a in first["actions"]] == ["list.created", "task.created"]
@@ -192,6 +198,7 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
         json={"message": "yes", "conversation_id": asked["conversation_id"]},
     ).json()
     assert done["actions"][0]["type"] == "list.deleted" and model.script == []
+    relay(client)
     assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
         "list.created",
         "task.created",

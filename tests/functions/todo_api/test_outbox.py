@@ -1,0 +1,226 @@
+"""taskwave's outbox over the in-memory fakes: atomic with the change, keyed, in commit
+order, never wedged by a failed write, and nothing lost across outages and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from functions.todo_api.app import create_app
+from functions.todo_api.outbox import PENDING, Outbox
+from shared.dapr import EtagMismatch, StateOp
+from shared.dapr.fake import FakeDapr
+from shared.events import ListCreated, ListSnapshot, Member, parse_event
+from tests.functions.todo_api.relay import relay
+
+API = "/api/v1"
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+def _app() -> tuple[TestClient, FakeDapr, dict[str, str]]:
+    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+    client = TestClient(create_app(dapr=dapr))
+    creds = {"username": "ann", "password": "a passphrase"}
+    client.post(f"{API}/auth/register", json=creds)
+    token = client.post(f"{API}/auth/token", json=creds).json()["access_token"]
+    relay(client)
+    return client, dapr, {"authorization": f"Bearer {token}"}
+
+
+def _pending(dapr: FakeDapr) -> list[dict[str, Any]]:
+    return [
+        v
+        for store in ("tasks", "kv")
+        for v, _ in dapr.state(store).rows.values()
+        if isinstance(v, dict) and v.get("kind") == PENDING
+    ]
+
+
+def _event(user: str, n: int) -> ListCreated:
+    snap = ListSnapshot(
+        id=f"l{n}",
+        name=f"list {n}",
+        owner_id=user,
+        members=[Member(user_id=user, username=user, role="owner")],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return ListCreated(user_id=user, list_id=snap.id, tasklist=snap, occurred_at=NOW)
+
+
+async def _commit(outbox: Outbox, dapr: FakeDapr, event: ListCreated, at: datetime = NOW) -> Any:
+    op, item = outbox.pending("kv", event, [event.user_id], at)
+    await dapr.state("kv").transact([op])
+    return item
+
+
+def test_each_write_commits_its_event_row_and_the_relay_publishes_it_keyed() -> None:
+    client, dapr, auth = _app()
+    made = client.post(f"{API}/tasks", json={"title": "report"}, headers=auth)
+    assert made.status_code == 201
+    (row,) = _pending(dapr)  # in the same transaction as the task: the event waits
+    assert row["event"]["task_id"] == made.json()["id"]
+    relay(client)
+    assert _pending(dapr) == []
+    (event,) = [m for m in dapr.publisher.messages if m.topic == "task-events"][-1:]
+    assert event.data["type"] == "task.created"
+    assert event.partition_key == event.data["user_id"]  # keyed by the actor
+    (copy,) = [m for m in dapr.publisher.messages if m.topic == "task-updates"][-1:]
+    assert copy.partition_key == copy.data["recipient"] == event.data["user_id"]
+
+
+def test_the_etag_is_the_version_and_needs_no_read_after_the_write() -> None:
+    client, dapr, auth = _app()
+    made = client.post(f"{API}/tasks", json={"title": "report"}, headers=auth)
+    assert made.headers["etag"] == '"1"'
+    tasks = dapr.state("tasks")
+    before = tasks.transactions
+    done = client.post(
+        f"{API}/tasks/{made.json()['id']}/complete", headers=auth | {"if-match": '"1"'}
+    )
+    assert done.status_code == 200 and done.headers["etag"] == '"2"'
+    assert tasks.transactions == before + 1  # row + stamp + event row: one transaction
+    stale = client.patch(
+        f"{API}/tasks/{made.json()['id']}",
+        json={"title": "x"},
+        headers=auth | {"if-match": '"1"'},
+    )
+    assert stale.status_code == 412
+
+
+def test_a_failed_write_leaves_nothing_and_delays_nothing() -> None:
+    client, dapr, auth = _app()
+    bad = client.post(f"{API}/tasks", json={"title": "a\x00b"}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "title"
+    far = client.post(
+        f"{API}/tasks", json={"title": "x", "due_at": "2300-01-01T00:00:00Z"}, headers=auth
+    )
+    assert far.status_code == 422 and far.json()["error"]["details"][0]["field"] == "due_at"
+    assert _pending(dapr) == [] and not [k for k in dapr.state("tasks").rows if "task|" in k]
+    ids = [
+        client.post(f"{API}/tasks", json={"title": f"t{i}"}, headers=auth).json()["id"]
+        for i in range(5)
+    ]
+    relay(client)
+    published = [m.data.get("task_id") for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published[-5:] == ids  # in commit order
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"title": "ok", "description": "lone \\ud800 surrogate"}',
+        {"title": "ok", "tags": ["a\x00"]},
+        {"title": "ok", "recurrence": {"frequency": "daily", "until": "1969-12-31T00:00:00Z"}},
+        {"title": "ok", "recurrence": {"rrule": "FREQ=DAILY;UNTIL=22010101"}},
+        {"title": "ok", "reminders": [{"at": "2201-01-01T00:00:00Z"}]},
+    ],
+)
+def test_unstorable_input_is_refused_at_the_edge(body: dict[str, Any] | str) -> None:
+    client, dapr, auth = _app()
+    if isinstance(body, str):  # JSON escapes that decode to what UTF-8 cannot carry
+        resp = client.post(
+            f"{API}/tasks", content=body, headers=auth | {"content-type": "application/json"}
+        )
+    else:
+        resp = client.post(f"{API}/tasks", json=body, headers=auth)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["details"][0]["field"]
+    assert _pending(dapr) == []
+
+
+def test_a_broker_outage_holds_the_batch_and_loses_nothing() -> None:
+    client, dapr, auth = _app()
+    outbox: Outbox = client.app.state.outbox  # type: ignore[attr-defined]
+    dapr.publisher.failing = RuntimeError("kafka away")
+    ids = [
+        client.post(f"{API}/tasks", json={"title": f"t{i}"}, headers=auth).json()["id"]
+        for i in range(20)
+    ]  # writes stay up
+    with pytest.raises(RuntimeError):
+        asyncio.run(outbox.relay_once())
+    assert outbox.backlog == 20 and len(_pending(dapr)) == 20
+    dapr.publisher.failing = None
+    relay(client)
+    published = [m.data.get("task_id") for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published[-20:] == ids and _pending(dapr) == []
+
+
+async def test_an_overflowing_queue_hands_over_to_the_sweeper_in_commit_order() -> None:
+    dapr = FakeDapr()
+    outbox = Outbox(
+        {"kv": dapr.state("kv")}, dapr.state("kv"), dapr.publisher, owner="r1", max_queue=3
+    )
+    events = [_event("u1", n) for n in range(8)]
+    for n, event in enumerate(events):
+        outbox.committed(await _commit(outbox, dapr, event, NOW + timedelta(milliseconds=n)))
+    assert outbox.backlog == 3 and outbox.stats.overflowed == 1
+    await outbox.drain()
+    # The store is the queue now, even for rows younger than the grace period.
+    assert await outbox.sweep(NOW) == 5
+    published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published == [e.list_id for e in events] and _pending(dapr) == []
+    outbox.committed(await _commit(outbox, dapr, _event("u1", 9)))
+    assert outbox.backlog == 1  # back to the queue
+
+
+async def test_the_sweeper_takes_what_a_crash_left_and_leaves_live_replicas_alone() -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    old_life = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    other = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-b")
+    dead = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-c")
+    mine = [await _commit(old_life, dapr, _event("u1", n)) for n in range(3)]  # then: crash
+    await _commit(other, dapr, _event("u2", 10))
+    await _commit(dead, dapr, _event("u3", 20), NOW + timedelta(seconds=1))
+    await other.heartbeat(NOW + timedelta(seconds=29))  # pod-b is alive
+    await dead.heartbeat(NOW)  # pod-c stopped beating 30 s ago
+    restarted = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    later = NOW + timedelta(seconds=30)
+    assert await restarted.sweep(later, startup=True) == 4
+    published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published == [*(p.event.list_id for p in mine), "l20"]
+    assert [r["event"]["list_id"] for r in _pending(dapr)] == ["l10"]  # pod-b's own
+
+
+async def test_a_row_committed_a_moment_ago_is_left_to_its_request() -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1")
+    await _commit(outbox, dapr, _event("u1", 1))
+    assert await outbox.sweep(NOW + timedelta(seconds=1)) == 0  # its request relays it
+    assert await outbox.sweep(NOW + timedelta(seconds=10)) == 1  # it never did
+
+
+async def test_a_held_relay_publishes_nothing_until_released() -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    held = [True]
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1", held=lambda: held[0])
+    outbox.committed(await _commit(outbox, dapr, _event("u1", 1)))
+    runner = asyncio.create_task(outbox.run(timedelta(seconds=0.05)))
+    await asyncio.sleep(0.2)
+    assert dapr.publisher.messages == []
+    held[0] = False
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if dapr.publisher.on("task-events"):
+            break
+    runner.cancel()
+    assert [parse_event(m).list_id for m in dapr.publisher.on("task-events")] == ["l1"]
+    assert _pending(dapr) == []
+
+
+async def test_a_transaction_that_fails_adds_no_row() -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1")
+    await kv.save("taken", 1)
+    op, _ = outbox.pending("kv", _event("u1", 1), ["u1"], NOW)
+    with pytest.raises(EtagMismatch):
+        await kv.transact([StateOp.insert("taken", 2), op])
+    assert _pending(dapr) == []
