@@ -4,9 +4,11 @@
 # layers: built once, stored once in the registry, pulled once per node.
 #
 # Base: the official Python 3.11 slim image on Debian bookworm, pinned by tag. No
-# registry was reachable where this file was written, so no digest is pinned; to
-# pin one: docker buildx imagetools inspect python:3.11-slim-bookworm, then use
-# python:3.11-slim-bookworm@sha256:<digest> in both FROM lines.
+# registry was reachable where this file was written, so no digest could be read and
+# verified, and none is pinned unverified; to pin one: docker buildx imagetools
+# inspect python:3.11-slim-bookworm, then use python:3.11-slim-bookworm@sha256:<digest>
+# in both FROM lines. Until then each image's provenance attestation (images.yml)
+# records the base digest it was built from.
 
 # --- build: the runtime dependencies in a virtualenv ------------------------------
 FROM python:3.11-slim-bookworm AS build
@@ -14,13 +16,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml requirements.lock ./
-# pyproject.toml's runtime dependencies at the versions of requirements.lock (every
-# package they pull in is pinned there; tests/deploy checks), as wheels only, so no
-# compiler is needed. pip and setuptools leave the venv afterwards.
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print('\n'.join(deps))" > requirements.in \
- && python -m venv /opt/venv \
- && /opt/venv/bin/pip install --only-binary=:all: -c requirements.lock -r requirements.in \
+COPY docker/requirements.txt ./
+# pyproject.toml's runtime dependencies at the versions of requirements.lock, each with
+# the sha256 of its wheels for amd64 and arm64 (scripts/hash_requirements.py writes the
+# file; tests/deploy checks it against the lock): a changed or unexpected file fails
+# the build. Wheels only, so no compiler is needed; `pip check` proves the set is
+# complete. pip and setuptools leave the venv afterwards.
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps --only-binary=:all: -r requirements.txt \
+ && /opt/venv/bin/pip check \
  && /opt/venv/bin/pip uninstall --yes pip setuptools
 # The code the functions run: shared and functions (stack/ is the local launcher).
 COPY shared/ /app/shared/

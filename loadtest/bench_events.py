@@ -177,6 +177,7 @@ async def run(
         writes: list[Write] = []
         errors: list[str] = []
         cpu_before = _cpu(pids)
+        print(f"writing for {seconds:.0f} s", flush=True)
         started = time.monotonic()
         until = started + seconds
         await asyncio.gather(

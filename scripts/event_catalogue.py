@@ -24,6 +24,9 @@ from shared.events import EVENT_TYPES, SCHEMA_VERSION, TOPIC_OF  # noqa: E402
 from shared.topics import PARTITIONS, Topic, dead_letter  # noqa: E402
 
 OUT = ROOT / "docs" / "events.md"
+# The repository's own shared/schemas/, as a link relative to the page.
+SCHEMAS = (ROOT / "shared" / "schemas").relative_to(ROOT).as_posix()
+SCHEMAS_LINK = f"{'../' * (len(OUT.relative_to(ROOT).parts) - 1)}{SCHEMAS}"
 
 
 def _subscriptions() -> list[dict[str, Any]]:
@@ -75,7 +78,7 @@ def render() -> str:
         "",
         "Every event is the `data` of a CloudEvents 1.0 envelope that Dapr adds. The Kafka",
         "partition key is `user_id`, so one user's events stay in order. Schema version:",
-        f"{SCHEMA_VERSION}. JSON Schemas: [`shared/schemas/`](../shared/schemas).",
+        f"{SCHEMA_VERSION}. JSON Schemas: [`shared/schemas/`]({SCHEMAS_LINK}).",
         "",
         "## Topics",
         "",
@@ -105,7 +108,7 @@ def render() -> str:
             f"### `{name}`",
             "",
             f"Topic `{TOPIC_OF[name].value}` · model `shared.events.{model.__name__}` · "
-            f"schema [`shared/schemas/{name}.json`](../shared/schemas/{name}.json)",
+            f"schema [`shared/schemas/{name}.json`]({SCHEMAS_LINK}/{name}.json)",
             "",
         ]
         if doc and not doc.startswith(model.__mro__[1].__doc__ or "\0"):

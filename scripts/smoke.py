@@ -1,6 +1,12 @@
 """Smoke test of a running taskwave (a cluster's ingress, or `make up`): register, log in,
 open the WebSocket, create a task and see it arrive live, complete it and see that too,
-then find both events in the audit log. Exit status 0 when all of it worked.
+then find both events in the audit log, and delete the task again. Exit status 0 when
+all of it worked.
+
+Against a shared environment (staging, production) it signs in as one dedicated smoke
+account, SMOKE_USERNAME / SMOKE_PASSWORD (registered on first use), so a deploy leaves
+no new user behind, and it deletes its task even when a check fails. Without them
+(minikube, `make up`) it registers a throw-away user.
 
   python scripts/smoke.py --base-url http://$(minikube ip)
   python scripts/smoke.py --base-url http://127.0.0.1:8000 --ws-url ws://127.0.0.1:8004/ws
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import sys
 import time
@@ -74,18 +81,41 @@ async def wait_for_ws(ws: Any, task_id: str, event_type: str, timeout: float) ->
     raise SmokeError(f"no {event_type} for task {task_id} on the WebSocket within {timeout:.0f} s")
 
 
-async def run(args: argparse.Namespace) -> None:
-    import websockets
-
-    base = args.base_url.rstrip("/")
-    user = f"smoke-{secrets.token_hex(4)}"
-    password = secrets.token_urlsafe(18)
-    status, body = call(base, "POST", "/auth/register", {"username": user, "password": password})
-    expect(status, 201, "register", body)
-    status, body = call(base, "POST", "/auth/token", {"username": user, "password": password})
+def sign_in(base: str, user: str | None, password: str | None) -> tuple[str, str]:
+    """(username, token): the dedicated account when given (registered on first use),
+    else a new throw-away user."""
+    if not (user and password):
+        user, password = f"smoke-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    credentials = {"username": user, "password": password}
+    status, body = call(base, "POST", "/auth/token", credentials)
+    if status == 401:
+        status, body = call(base, "POST", "/auth/register", credentials)
+        expect(status, 201, "register", body)
+        say(f"registered {user}")
+        status, body = call(base, "POST", "/auth/token", credentials)
     expect(status, 200, "token", body)
-    token = body["access_token"]
-    say(f"registered and logged in as {user}")
+    return user, body["access_token"]
+
+
+async def run(args: argparse.Namespace) -> None:
+    base = args.base_url.rstrip("/")
+    user, token = sign_in(base, args.username, args.password)
+    say(f"logged in as {user}")
+    created: list[str] = []
+    try:
+        await check(args, base, token, created)
+    finally:
+        # Leave nothing behind in a shared environment (the account stays, for reuse).
+        for task_id in created:
+            status, body = call(base, "DELETE", f"/tasks/{task_id}", token=token)
+            if status not in (204, 404):
+                say(f"could not delete task {task_id}: HTTP {status} {body}")
+            else:
+                say(f"deleted task {task_id}")
+
+
+async def check(args: argparse.Namespace, base: str, token: str, created: list[str]) -> None:
+    import websockets
 
     ws_url = args.ws_url
     if not ws_url:
@@ -109,6 +139,7 @@ async def run(args: argparse.Namespace) -> None:
         )
         expect(status, 201, "create task", task)
         task_id = task["id"]
+        created.append(task_id)
         seconds = await wait_for_ws(ws, task_id, "task.created", args.ws_timeout)
         say(f"created {task_id}; the WebSocket had it after {seconds:.2f} s")
 
@@ -142,6 +173,10 @@ def main() -> int:
     parser.add_argument("--ws-url", help="the WebSocket URL (default: from /config, or /ws)")
     parser.add_argument("--ws-timeout", type=float, default=60)
     parser.add_argument("--audit-timeout", type=float, default=180)
+    parser.add_argument(
+        "--username", default=os.environ.get("SMOKE_USERNAME"), help="dedicated smoke account"
+    )
+    parser.add_argument("--password", default=os.environ.get("SMOKE_PASSWORD"))
     args = parser.parse_args()
     try:
         asyncio.run(run(args))

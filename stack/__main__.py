@@ -2,7 +2,7 @@
 
 python -m stack up         install what is missing, start everything, wait for Ctrl-C
 python -m stack down       stop a stack started elsewhere (no orphans left)
-python -m stack status     is it running, and where
+python -m stack status     is it running: each process's state, pid, restarts, last exit
 python -m stack bootstrap  only install / build what is missing
 """
 
@@ -13,12 +13,13 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from stack.bootstrap import ensure_all
 from stack.config import StackConfig
 from stack.errors import StackError
-from stack.procs import stop_recorded
+from stack.status import format_status, read_state, stop_recorded
 
 
 class _Stop(Exception):
@@ -43,18 +44,24 @@ def up(config: StackConfig) -> int:
         for name, url in stack.urls().items():
             print(f"  {name:<10} {url}")
         print("\nCtrl-C (or `make down`) stops everything.", flush=True)
-        while True:
-            dead = stack.sup.dead()
-            if dead:
-                p = dead[0]
-                raise StackError(
-                    f"{p.name} exited with code {p.popen.returncode}; see {p.log_path}"
-                )
+        while True:  # the supervisor's monitor thread restarts what crashes
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
         return 0
     finally:
         stack.stop()
+
+
+def status(state_file: Path, ports: dict[str, int]) -> int:
+    state = read_state(state_file)
+    if state is None:
+        print("not running")
+    else:
+        print(format_status(state, time.time()))
+        ports = state.get("ports", ports)
+    # The port names are what TASKWAVE_PORT_<NAME> overrides.
+    print("ports:", json.dumps(ports, indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped" if stopped else "not running")
             return 0
         if args.command == "status":
-            state = config.run_dir / "stack.json"
-            print(state.read_text() if state.exists() else "not running")
-            print(json.dumps(config.ports, indent=2))
-            return 0
+            return status(config.run_dir / "stack.json", config.ports)
         return up(config)
     except StackError as exc:
         print(f"taskwave: {exc}", file=sys.stderr)

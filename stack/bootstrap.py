@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stack.config import CACHE, DAPR_VERSION, KAFKA_VERSION, ROOT
 from stack.errors import StackError
-from stack.procs import run_step
+from stack.steps import run_step
 
 MIN_FREE_BYTES = 2 * 1024**3
 
@@ -104,10 +104,10 @@ def ensure_dapr() -> tuple[str, str]:
     if all(explicit):
         return explicit[0] or "", explicit[1] or ""
     for folder in (None, Path.home() / ".dapr" / "bin"):
-        daprd = shutil.which("daprd", path=str(folder) if folder else None)
-        scheduler = shutil.which("scheduler", path=str(folder) if folder else None)
-        if daprd and scheduler and _dapr_version(daprd).startswith("1.18"):
-            return daprd, scheduler
+        found = shutil.which("daprd", path=str(folder) if folder else None)
+        found_scheduler = shutil.which("scheduler", path=str(folder) if folder else None)
+        if found and found_scheduler and _dapr_version(found).startswith("1.18"):
+            return found, found_scheduler
     out = CACHE / "bin"
     stamp = out / ".stamp"
     daprd, scheduler = out / "daprd", out / "scheduler"

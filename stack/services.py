@@ -1,50 +1,28 @@
-"""The local stack: Kafka, PostgreSQL, the Dapr scheduler, and each function with its daprd."""
+"""The local stack: `Stack` starts the components (stack/components/) in order, waits
+for each to be ready, then leaves crashes to the supervisor's restarts (stack/procs.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
-from shared.topics import RETENTION_MS, all_topics
+from stack import migrations
 from stack.bootstrap import Tools
-from stack.config import FUNCTIONS, ROOT, StackConfig, env_name, free_port, port_in_use
+from stack.components.apps import Apps
+from stack.components.dapr import SCHEDULER, Scheduler, Sidecars, sidecar_name
+from stack.components.kafka import Kafka
+from stack.components.postgres import Postgres
+from stack.config import FUNCTIONS, StackConfig, env_name, free_port, port_in_use
 from stack.errors import StackError
-from stack.procs import Supervisor, run_step
-
-DAPR_RESOURCES = ("components", "subscriptions", "resiliency")
-
-
-def _http_ok(url: str, expect: tuple[int, ...] = (200, 204)) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback only)
-            return int(resp.status) in expect
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _tcp_ok(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+from stack.procs import Proc, Spec, Supervisor, describe_exit
+from stack.restarts import State
 
 
 class Stack:
@@ -55,9 +33,13 @@ class Stack:
         self.sup = Supervisor(
             config.logs, echo=config.echo, state_file=config.run_dir / "stack.json"
         )
-        self.secrets_file = config.run_dir / "secrets.json"
-        self.dapr_config = self._write_dapr_config()
         self.app_token = secrets.token_urlsafe(24)
+        self.postgres = Postgres(config, tools, self.sup)
+        self.kafka = Kafka(config, tools, self.sup)
+        self.scheduler = Scheduler(config, tools, self.sup)
+        self.sidecars = Sidecars(config, tools, self.sup, app_token=self.app_token)
+        self.apps = Apps(config, self.sup, app_token=self.app_token)
+        self._stopped: dict[str, Spec] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -65,28 +47,31 @@ class Stack:
         """Start everything and wait until every piece is ready; returns seconds taken."""
         began = time.monotonic()
         self._check_ports()
-        self.start_postgres()
-        self.start_kafka()
-        self.start_scheduler()
-        self.wait("postgres", self._postgres_ready, 60)
-        self._prepare_database()
-        self._write_secrets()
-        self.wait("kafka", lambda: _tcp_ok(self.config.ports["kafka"]), 90)
-        self._create_topics()
-        self.wait(
-            "scheduler",
-            lambda: _http_ok(f"http://127.0.0.1:{self.config.ports['scheduler-healthz']}/healthz"),
-            60,
-        )
-        # The first sidecar creates the state tables; several doing it at once race
-        # in PostgreSQL ("type ... already exists"), so the others start after it.
+        self.postgres.start()
+        self.kafka.start()
+        self.scheduler.start()
+        self.wait("postgres", self.postgres.ready, 60)
+        self.postgres.prepare_database()
+        self.sidecars.write_secrets(self.postgres.connection_string)
+        self.wait("kafka", self.kafka.ready, 90)
+        self.kafka.create_topics()
+        self.wait("scheduler", self.scheduler.ready, 60)
+        # The first sidecar (todo-api's) creates the state tables; several doing it at
+        # once race in PostgreSQL ("type ... already exists"), so the others start after
+        # it, and the migrations run in between, on the tables it made.
         first, *rest = self.config.functions
         self.start_function(first)
-        self.wait_function(first)
+        self.wait(sidecar_name(first), lambda: self.sidecars.ready(first), 90)
+        self.migrate()
+        self.wait(first, lambda: self.apps.ready(first), 90)
         for fn in rest:
             self.start_function(fn)
         for fn in rest:
             self.wait_function(fn)
+        # From here a crash is an outage to heal, not a set-up error to report.
+        self.sup.extra_state = {"ports": self.config.ports, "urls": self.urls()}
+        self.sup.restart = True
+        self.sup.write_state()
         return time.monotonic() - began
 
     def stop(self) -> None:
@@ -113,9 +98,9 @@ class Stack:
             dead = self.sup.dead()
             if dead:
                 p = dead[0]
+                code = describe_exit(p.book.last_exit) if p.book.last_exit is not None else "?"
                 raise StackError(
-                    f"{p.name} exited with code {p.popen.returncode} while waiting for {name}; "
-                    f"see {p.log_path}"
+                    f"{p.name} exited with code {code} while waiting for {name}; see {p.log_path}"
                 )
             time.sleep(0.2)
         raise StackError(f"{name} was not ready after {timeout:.0f}s; see {self.config.logs}")
@@ -131,334 +116,95 @@ class Stack:
                     f"or set {env_name(name)}=<free port>"
                 )
 
-    # -- PostgreSQL ------------------------------------------------------------
+    def migrate(self, folder: Path | None = None) -> list[Path]:
+        """Apply helm/taskwave/migrations/*.sql (or `folder`) in name order; idempotent SQL."""
+        return migrations.apply_all(
+            folder or migrations.migrations_dir(),
+            self.postgres.run_file,
+            lambda line: self.sup.say("migrate", line),
+        )
 
-    def _as_postgres(self) -> list[str]:
-        # PostgreSQL refuses to run as root; drop to the packaged 'postgres' user.
-        if os.geteuid() != 0:
-            return []
-        return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+    # -- processes: find, probe, kill, see them come back -------------------------
 
-    @property
-    def _pg_dir(self) -> Path:
-        data = self.config.data
-        data.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0 and not self._postgres_can_enter(data):
-            # Running as root in a folder the postgres user cannot traverse
-            # (e.g. under /root): keep the cluster beside it in /var/tmp instead.
-            digest = hashlib.sha256(str(data).encode()).hexdigest()[:12]
-            data = Path("/var/tmp") / f"taskwave-{digest}"
-            data.mkdir(parents=True, exist_ok=True)
-        return data / "postgres"
+    def process(self, name: str) -> Proc:
+        """A supervised process by name ("postgres", "kafka", "scheduler", "audit",
+        "audit-dapr", "realtime#2"); `.pid`, `.restarts`, `.state` are live."""
+        return self.sup.get(name)
 
-    def _postgres_can_enter(self, folder: Path) -> bool:
-        probe = [*self._as_postgres(), "test", "-x", str(folder)]
-        return subprocess.run(probe, capture_output=True).returncode == 0
+    def probe(self, name: str) -> Callable[[], bool]:
+        """The readiness check of a supervised process."""
+        fixed: dict[str, Callable[[], bool]] = {
+            "postgres": self.postgres.ready,
+            "kafka": self.kafka.ready,
+            SCHEDULER: self.scheduler.ready,
+        }
+        if name in fixed:
+            return fixed[name]
+        if name.endswith("-dapr"):
+            instance = name.removesuffix("-dapr")
+            return lambda: self.sidecars.ready(instance)
+        return lambda: self.apps.ready(name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Signal a process's leader the way an operator's `kill -9 <pid>` would;
+        returns the pid it hit (for wait_restarted)."""
+        pid = self.process(name).pid
+        os.kill(pid, sig)
+        return pid
+
+    def wait_restarted(self, name: str, old_pid: int, timeout: float = 60.0) -> Proc:
+        """Until `name` runs under a pid other than `old_pid` and is ready again."""
+        probe = self.probe(name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.process(name)
+            if proc.pid != old_pid and proc.state is State.RUNNING and proc.alive and probe():
+                return proc
+            time.sleep(0.1)
+        proc = self.process(name)
+        raise StackError(
+            f"{name} was not back after {timeout:.0f}s (state {proc.state}, pid {proc.pid}, "
+            f"restarts {proc.restarts}); see {proc.log_path}"
+        )
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process on purpose (an outage a test controls): it stays down,
+        not restarted, until start_process(name)."""
+        proc = self.process(name)
+        self._stopped[name] = proc.spec
+        self.sup.stop(proc)
+
+    def start_process(self, name: str, timeout: float = 90) -> Proc:
+        """Start again, exactly as before, a process stop_process() stopped; waits
+        until it is ready."""
+        spec = self._stopped.pop(name)
+        proc = self.sup.start(
+            name,
+            spec.argv,
+            env=spec.env,
+            cwd=spec.cwd,
+            stop_signal=spec.stop_signal,
+            echo=spec.echo,
+        )
+        self.wait(name, self.probe(name), timeout)
+        return proc
+
+    # -- the pieces, for the start-up above and for fault tests -----------------------
 
     def start_postgres(self) -> None:
-        pg = self._pg_dir
-        if not (pg / "PG_VERSION").exists():
-            pg.mkdir(parents=True, exist_ok=True)
-            if os.geteuid() == 0:
-                user = pwd.getpwnam("postgres")
-                os.chown(pg, user.pw_uid, user.pw_gid)
-            run_step(
-                "initdb",
-                [
-                    *self._as_postgres(),
-                    str(self.tools.pg_bin / "initdb"),
-                    "-D",
-                    str(pg),
-                    "-U",
-                    "taskwave",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--no-sync",
-                ],
-                echo=self.config.echo,
-            )
-        self.sup.start(
-            "postgres",
-            [
-                *self._as_postgres(),
-                str(self.tools.pg_bin / "postgres"),
-                "-D",
-                str(pg),
-                "-p",
-                str(self.config.ports["postgres"]),
-                "-c",
-                "unix_socket_directories=",
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "max_connections=300",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-            ],
-            stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM waits for clients
-        )
-
-    def _psql(self, sql: str, db: str = "postgres") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(self.tools.pg_bin / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.config.ports["postgres"]),
-                "-U",
-                "taskwave",
-                "-d",
-                db,
-                "-tAc",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        self.postgres.start()
 
     def _postgres_ready(self) -> bool:
-        return self._psql("select 1").returncode == 0
-
-    def _prepare_database(self) -> None:
-        if self._psql("select 1 from pg_database where datname='taskwave'").stdout.strip() != "1":
-            result = self._psql("create database taskwave")
-            if result.returncode != 0:
-                raise StackError(f"could not create the taskwave database: {result.stderr.strip()}")
-
-    @property
-    def pg_connection(self) -> str:
-        return (
-            f"host=127.0.0.1 port={self.config.ports['postgres']} user=taskwave "
-            "dbname=taskwave sslmode=disable pool_max_conns=20"
-        )
-
-    def _write_secrets(self) -> None:
-        """Secrets the Dapr local-file store serves; the JWT key survives restarts."""
-        existing: dict[str, object] = {}
-        if self.secrets_file.exists():
-            existing = json.loads(self.secrets_file.read_text())
-        jwt = existing.get("jwt") or {"signingKey": secrets.token_urlsafe(48)}
-        values = {"postgres": {"connectionString": self.pg_connection}, "jwt": jwt}
-        self.secrets_file.write_text(json.dumps(values, indent=2))
-        self.secrets_file.chmod(0o600)
-
-    # -- Kafka -------------------------------------------------------------------
-
-    def _kafka_java(self, *args: str, heap: str = "-Xmx768m") -> list[str]:
-        return [
-            self.tools.java,
-            heap,
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={ROOT / 'stack/kafka/log4j2.properties'}",
-            "-cp",
-            f"{self.tools.kafka_lib}/*",
-            *args,
-        ]
-
-    def start_kafka(self) -> None:
-        data = self.config.data / "kafka"
-        data.mkdir(parents=True, exist_ok=True)
-        ports = self.config.ports
-        props = self.config.run_dir / "kafka.properties"
-        props.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.bootstrap.servers=127.0.0.1:{ports['kafka-controller']}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
-                    f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports['kafka']},"
-                    f"CONTROLLER://127.0.0.1:{ports['kafka-controller']}",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    f"log.dirs={data}",
-                    "num.partitions=1",
-                    # Every topic is created on purpose (shared/topics.py); a typo fails loudly.
-                    "auto.create.topics.enable=false",
-                    "offsets.topic.replication.factor=1",
-                    "offsets.topic.num.partitions=10",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "log.retention.hours=168",
-                ]
-            )
-            + "\n"
-        )
-        if not (data / "meta.properties").exists():
-            cluster_id = run_step(
-                "kafka id",
-                self._kafka_java("kafka.tools.StorageTool", "random-uuid", heap="-Xmx256m"),
-                echo=False,
-            ).strip()
-            run_step(
-                "kafka format",
-                self._kafka_java(
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    cluster_id.splitlines()[-1],
-                    "-c",
-                    str(props),
-                    "--standalone",
-                    heap="-Xmx256m",
-                ),
-                echo=False,
-            )
-        self.sup.start("kafka", self._kafka_java("kafka.Kafka", str(props)))
-
-    def _create_topics(self) -> None:
-        topics = all_topics()
-        specs = [
-            f"{name}:{n}" + (f":{RETENTION_MS[name]}" if name in RETENTION_MS else "")
-            for name, n in topics.items()
-        ]
-        out = run_step(
-            "kafka topics",
-            self._kafka_java(
-                str(ROOT / "stack/kafka/CreateTopics.java"),
-                self.config.kafka_bootstrap,
-                *specs,
-                heap="-Xmx256m",
-            ),
-            echo=False,
-        )
-        self.sup.say("kafka", out.strip().splitlines()[-1])
-
-    # -- Dapr -----------------------------------------------------------------------
-
-    def _write_dapr_config(self) -> Path:
-        """dapr/config.yaml plus name resolution private to this run: with the default
-        (mDNS) two stacks on one machine answer each other's service invocations."""
-        config = yaml.safe_load((ROOT / "dapr/config.yaml").read_text())
-        config["spec"]["nameResolution"] = {
-            "component": "sqlite",
-            "version": "v1",
-            "configuration": {"connectionString": str(self.config.run_dir / "names.db")},
-        }
-        path = self.config.run_dir / "dapr-config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return path
-
-    def start_scheduler(self) -> None:
-        ports = self.config.ports
-        etcd = self.config.data / "scheduler"
-        etcd.mkdir(parents=True, exist_ok=True)
-        self.sup.start(
-            "scheduler",
-            [
-                self.tools.scheduler,
-                "--port",
-                str(ports["scheduler"]),
-                "--listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(ports["scheduler-healthz"]),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(ports["scheduler-metrics"]),
-                "--metrics-listen-address",
-                "127.0.0.1",
-                "--etcd-data-dir",
-                str(etcd),
-                "--etcd-client-port",
-                str(ports["etcd-client"]),
-                "--etcd-client-listen-address",
-                "127.0.0.1",
-                "--etcd-initial-cluster",
-                f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd-peer']}",
-                "--override-broadcast-host-port",
-                f"127.0.0.1:{ports['scheduler']}",
-                "--log-level",
-                "warn",
-            ],
-            cwd=self.config.run_dir,
-        )
-
-    def daprd_argv(self, fn: str) -> list[str]:
-        """`fn` is a function, or one of its extra instances ("realtime#2")."""
-        p = self.config.ports
-        argv = [
-            self.tools.daprd,
-            "--app-id",
-            fn.split("#")[0],
-            "--app-port",
-            str(p[f"{fn}.app"]),
-            "--app-protocol",
-            "http",
-            "--app-channel-address",
-            "127.0.0.1",
-            "--dapr-listen-addresses",
-            "127.0.0.1",
-            "--dapr-http-port",
-            str(p[f"{fn}.dapr-http"]),
-            "--dapr-grpc-port",
-            str(p[f"{fn}.dapr-grpc"]),
-            "--dapr-internal-grpc-port",
-            str(p[f"{fn}.dapr-internal"]),
-            "--metrics-port",
-            str(p[f"{fn}.dapr-metrics"]),
-            "--config",
-            str(self.dapr_config),
-            "--scheduler-host-address",
-            f"127.0.0.1:{p['scheduler']}",
-            "--log-level",
-            "warn",
-            "--max-body-size",
-            "4Mi",
-        ]
-        for folder in DAPR_RESOURCES:
-            argv += ["--resources-path", str(ROOT / "dapr" / folder)]
-        return argv
+        return self.postgres.ready()
 
     def start_function(self, fn: str) -> None:
-        p = self.config.ports
-        shared_env = {"APP_API_TOKEN": self.app_token}
-        self.sup.start(
-            f"{fn}-dapr",
-            self.daprd_argv(fn),
-            cwd=self.config.run_dir,
-            env={
-                **shared_env,
-                "TASKWAVE_KAFKA_BROKERS": self.config.kafka_bootstrap,
-                "TASKWAVE_SECRETS_FILE": str(self.secrets_file),
-            },
-        )
-        self.sup.start(
-            fn,
-            [sys.executable, "-m", FUNCTIONS[fn.split("#")[0]]],
-            cwd=ROOT,
-            env={
-                **shared_env,
-                "APP_ID": fn.split("#")[0],
-                "APP_PORT": str(p[f"{fn}.app"]),
-                "TASKWAVE_METRICS_PORT": str(p[f"{fn}.metrics"]),
-                "DAPR_HTTP_PORT": str(p[f"{fn}.dapr-http"]),
-                "DAPR_GRPC_PORT": str(p[f"{fn}.dapr-grpc"]),
-                "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
-                "PYTHONUNBUFFERED": "1",
-                # Browsers load the UI from todo-api and open the socket on realtime.
-                "TASKWAVE_WEBSOCKET_URL": self.config.url("realtime").replace("http", "ws") + "/ws",
-                **self.config.app_env,
-            },
-        )
+        """`fn` is a function, or one of its extra instances ("realtime#2")."""
+        self.sidecars.start(fn)
+        self.apps.start(fn)
 
     def wait_function(self, fn: str, timeout: float = 90) -> None:
-        self.wait(
-            f"{fn}-dapr", lambda: _http_ok(f"{self.config.dapr_url(fn)}/v1.0/healthz"), timeout
-        )
-        self.wait(fn, lambda: _http_ok(f"{self.config.url(fn)}/readyz", (200,)), timeout)
+        self.wait(sidecar_name(fn), lambda: self.sidecars.ready(fn), timeout)
+        self.wait(fn, lambda: self.apps.ready(fn), timeout)
 
     def add_replica(self, fn: str) -> str:
         """Another instance of a function with its own sidecar, on free ports; returns
@@ -479,9 +225,9 @@ class Stack:
         return instance
 
     def stop_function(self, fn: str) -> None:
-        """Stop one function and its sidecar (fault tests)."""
+        """Stop one function and its sidecar on purpose (fault tests): no restart."""
         for proc in list(self.sup.procs):
-            if proc.name in (fn, f"{fn}-dapr"):
+            if proc.name in (fn, sidecar_name(fn)):
                 self.sup.stop(proc)
 
     def restart_function(self, fn: str) -> None:
@@ -492,9 +238,7 @@ class Stack:
     def urls(self) -> dict[str, str]:
         urls = {fn: self.config.url(fn) for fn in self.config.functions}
         urls["kafka"] = self.config.kafka_bootstrap
-        urls["postgres"] = (
-            f"postgresql://taskwave@127.0.0.1:{self.config.ports['postgres']}/taskwave"
-        )
+        urls["postgres"] = self.postgres.url
         urls["logs"] = str(self.config.logs)
         return urls
 

@@ -1,6 +1,16 @@
 """Shared fixtures. `stack` is the real stack (Kafka, PostgreSQL, the Dapr scheduler,
 daprd + app per function), started once per test session on free ports, only when a
-test asks for it, and always torn down."""
+test asks for it, and always torn down.
+
+Like `make up`, it restarts a process that exits unexpectedly (1 s, 2 s, 4 s … backoff),
+so a chaos test can kill one and watch it come back:
+
+    pid = stack.kill("audit-dapr")           # SIGKILL; or stack.process(name).pid
+    stack.wait_restarted("audit-dapr", pid)  # new pid, running and ready again
+    stack.process("audit-dapr").restarts     # also .state, .book.last_exit
+
+`stack.stop_process(name)` ... `stack.start_process(name)` (or `stack.stop_function(fn)`)
+is an outage on purpose: no restart until the test starts it again."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ The sweeper finds rows nobody is relaying: left by a crash (this replica's
 earlier life, or a replica whose heartbeat stopped), or left out of the in-memory
 queue when it overflowed during a long outage. It reads pending rows through the
 Query API on `kind`, which a partial index makes a lookup of pending rows only
-(dapr/migrations/), and publishes them oldest first, through the same relay.
+(helm/taskwave/migrations/), and publishes them oldest first, through the same relay.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Settings(FunctionSettings):
     reminders_app_id: str = "reminders"
     # The outbox (functions/todo_api/outbox.py). Its relay publishes right after each
     # commit; the sweeper looks every `outbox_sweep_s` for rows nobody relays (an indexed
-    # lookup of pending rows, dapr/migrations/) and renews this replica's heartbeat. A
+    # lookup of pending rows, helm/taskwave/migrations/) and renews this replica's heartbeat. A
     # row of another replica is adopted once its heartbeat is `outbox_orphan_s` old.
     outbox_sweep_s: float = Field(default=3.0, gt=0)
     outbox_orphan_s: float = Field(default=15.0, gt=0)

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -74,6 +75,14 @@ def _install() -> str | None:
     return None
 
 
+def _unavailable(reason: str) -> NoReturn:
+    # TASKWAVE_REQUIRE_BROWSER=1 (set by .github/workflows/ci.yml): a missing browser
+    # fails the run instead of silently skipping every browser test.
+    if os.environ.get("TASKWAVE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests: {reason} (TASKWAVE_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(f"browser tests: {reason}")
+
+
 def ensure() -> str:
     """The Chromium binary to drive, or the test is skipped with one line saying why."""
     found = find()
@@ -81,11 +90,11 @@ def ensure() -> str:
         return found
     override = os.environ.get("TASKWAVE_CHROMIUM")
     if override:
-        pytest.skip(f"browser tests: TASKWAVE_CHROMIUM={override} is not a file")
+        _unavailable(f"TASKWAVE_CHROMIUM={override} is not a file")
     if _can_install():
         failure = _install()
         found = find()
         if found:
             return found
-        pytest.skip(f"browser tests: Chromium could not be installed ({failure}); {INSTALL_HINT}")
-    pytest.skip(f"browser tests: Chromium not found; {INSTALL_HINT}")
+        _unavailable(f"Chromium could not be installed ({failure}); {INSTALL_HINT}")
+    _unavailable(f"Chromium not found; {INSTALL_HINT}")

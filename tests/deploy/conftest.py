@@ -16,7 +16,8 @@ from tests.deploy import tools
 
 ROOT = tools.ROOT
 CHART = ROOT / "helm" / "taskwave"
-CRDS = ROOT.parent / "shared" / "crds"
+# The operators' CRDs, vendored (tests/deploy/crds/README.md says from where).
+CRDS = Path(__file__).resolve().parent / "crds"
 # The Kubernetes version the chart is rendered for and validated against (kubeVersion
 # in Chart.yaml is the floor; AKS, GKE and OKE all offer 1.33).
 KUBE_VERSION = "1.33.0"
@@ -91,7 +92,7 @@ def rendered(request: pytest.FixtureRequest, helm: Path) -> Iterator[Rendered]:
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema of every served version of the upstream CRDs."""
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    assert CRDS.is_dir(), f"the upstream CRDs are expected in {CRDS} (../shared/crds)"
+    assert CRDS.is_dir(), f"the vendored upstream CRDs are missing from {CRDS}"
     for path in sorted(CRDS.glob("*/*.yaml")):
         crd = yaml.safe_load(path.read_text())
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]

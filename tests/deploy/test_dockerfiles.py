@@ -5,9 +5,12 @@ stage, the five sharing every layer; and the dependencies they install are pinne
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import tomllib
 from importlib import metadata
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
@@ -108,7 +111,7 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     assert lines[[i for i, x in enumerate(lines) if x and not x.startswith("#")][0]] == "*"
     allowed = {x[1:].rstrip("/") for x in lines if x.startswith("!")}
-    assert allowed == {"pyproject.toml", "requirements.lock", "shared", "functions"}
+    assert allowed == {"docker/requirements.txt", "shared", "functions"}
     text = DOCKERFILES["todo-api"].read_text()
     for src in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
         for item in src.split():
@@ -143,6 +146,37 @@ def test_every_runtime_dependency_is_pinned_in_the_lock() -> None:
     }
     missing = _closure(project["dependencies"]) - lock
     assert missing == set(), f"runtime dependencies not pinned in requirements.lock: {missing}"
+
+
+def _hash_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "hash_requirements", ROOT / "scripts" / "hash_requirements.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_images_install_exactly_the_locked_closure_with_hashes() -> None:
+    script = _hash_script()
+    assert script.problems() == []
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = script.pinned()
+    # The whole runtime closure and nothing else, every pin with a hash.
+    assert set(pins) == _closure(project["dependencies"])
+    assert all(len(hashes) >= 1 for _, hashes in pins.values())
+    text = DOCKERFILES["todo-api"].read_text()
+    assert "pip install --require-hashes --no-deps --only-binary=:all: -r requirements.txt" in text
+    assert "COPY docker/requirements.txt ./" in text
+
+
+def test_the_hash_check_catches_a_drifted_pin(tmp_path: Path) -> None:
+    script = _hash_script()
+    drifted = tmp_path / "requirements.txt"
+    text = (ROOT / "docker" / "requirements.txt").read_text()
+    drifted.write_text(text.replace("starlette==", "starlette==0.0.1.dev0+", 1))
+    assert any(p.startswith("starlette==0.0.1") for p in script.problems(drifted))
 
 
 def test_paths_in_dockerfiles_exist() -> None:

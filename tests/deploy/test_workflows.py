@@ -24,7 +24,7 @@ PATH_TOKEN = re.compile(rf"(?<![\w/.$-])(?:\./)?({SEGMENT}(?:/{SEGMENT})+)")
 
 
 def load(path: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(path.read_text())
+    doc: dict[Any, Any] = yaml.safe_load(path.read_text())
     # YAML 1.1 reads the key `on` as true.
     if True in doc:
         doc["on"] = doc.pop(True)
@@ -119,7 +119,8 @@ def test_actions_are_pinned_to_a_release(path: Path) -> None:
             assert (ROOT / use).exists(), use
             continue
         ref = use.partition("@")[2]
-        assert re.fullmatch(r"v\d+(\.\d+)*|[0-9a-f]{40}", ref), f"{use}: not a release"
+        # A commit SHA: a tag can be moved (test_pipeline.py checks the recorded release).
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{use}: not pinned by commit SHA"
 
 
 def test_actionlint_is_clean() -> None:
@@ -152,14 +153,16 @@ def test_images_are_built_for_every_function_and_tagged_by_commit() -> None:
     assert set(job["strategy"]["matrix"]["function"]) == set(FUNCTIONS)
     text = (WORKFLOWS / "images.yml").read_text()
     assert "ghcr.io/${{ github.repository_owner }}/taskwave-${{ matrix.function }}" in text
-    assert "type=sha,format=long,prefix=" in text  # the tag is the full commit SHA
-    assert doc["permissions"]["packages"] == "write"
+    # The tag is the full SHA of the commit ci tested (the gate job's output).
+    assert "type=raw,value=${{ needs.gate.outputs.sha }}" in text
+    assert job["permissions"]["packages"] == "write"
+    assert doc["permissions"] == {"contents": "read"}
 
 
 def test_deploy_promotes_staging_to_production_on_three_clouds() -> None:
     deploy = load(WORKFLOWS / "deploy.yml")
     jobs = deploy["jobs"]
-    assert jobs["production"]["needs"] == "staging"
+    assert "staging" in jobs["production"]["needs"]
     assert jobs["staging"]["with"]["environment"] == "staging"
     assert jobs["production"]["with"]["environment"] == "production"
     called = load(ROOT / jobs["staging"]["uses"])
@@ -183,8 +186,8 @@ def test_e2e_installs_the_platform_and_runs_the_smoke_test() -> None:
     uses = [s.get("uses", "") for s in _steps(WORKFLOWS / "e2e-minikube.yml")]
     assert any(u.startswith("medyagh/setup-minikube@") for u in uses)
     for needle in (
-        "dapr init -k",
-        "kedacore/keda",
+        "--repo https://dapr.github.io/helm-charts/",
+        "--repo https://kedacore.github.io/charts",
         "strimzi-kafka-operator",
         "helm upgrade --install taskwave helm/taskwave",
         "values-minikube.yaml",
@@ -200,9 +203,11 @@ def test_pinned_versions_agree() -> None:
     assert helm_pins == {tools.HELM.version}
     dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = {d.split("==")[0]: d for d in dev["dev"]}
-    for line in (ROOT / "scripts/smoke-requirements.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            assert pins[line.split("==")[0]] == line
+    smoke = (ROOT / "scripts/smoke-requirements.txt").read_text()
+    found = re.findall(r"^([A-Za-z0-9_.-]+==[^\s\\]+)", smoke, re.M)
+    assert found
+    for pin in found:
+        assert pins[pin.split("==")[0]] == pin
 
 
 def test_e2e_manifests_are_valid_offline() -> None:

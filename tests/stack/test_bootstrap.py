@@ -41,15 +41,15 @@ def test_missing_java_names_the_fix(tmp_path: Path) -> None:
 
 def test_too_little_disk_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(bootstrap.shutil, "disk_usage", lambda _: usage(10, 10, 50 * 1024**2))
+    monkeypatch.setattr("stack.bootstrap.shutil.disk_usage", lambda _: usage(10, 10, 50 * 1024**2))
     with pytest.raises(StackError, match="only 50 MiB free .* free at least 2 GiB"):
         bootstrap.check_disk(tmp_path)
 
 
 def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bootstrap.shutil, "which", lambda _b, path=None: "/usr/bin/java")
+    monkeypatch.setattr("stack.bootstrap.shutil.which", lambda _b, path=None: "/usr/bin/java")
     done = subprocess.CompletedProcess([], 0, "", 'openjdk version "11.0.2" 2019-01-15\n')
-    monkeypatch.setattr(bootstrap.subprocess, "run", lambda *a, **k: done)
+    monkeypatch.setattr("stack.bootstrap.subprocess.run", lambda *a, **k: done)
     with pytest.raises(StackError, match="Kafka 4 needs Java 17"):
         bootstrap.ensure_java()
 

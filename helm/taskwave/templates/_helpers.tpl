@@ -68,6 +68,14 @@ task-updates-dlq: {topicName: task-updates-dlq, partitions: 1, deadLetter: true}
 reminders-dlq: {topicName: reminders-dlq, partitions: 1, deadLetter: true}
 {{- end }}
 
+{{/*
+The Kafka protocol version Dapr's and KEDA's clients (both sarama) speak. Their
+defaults are older than 2.1, which Kafka 4 no longer accepts, so both say it.
+*/}}
+{{- define "taskwave.kafkaProtocolVersion" -}}
+3.0.0
+{{- end }}
+
 {{/* Kafka connection metadata shared by the two pub/sub components. */}}
 {{- define "taskwave.kafkaMetadata" -}}
 - name: brokers
@@ -75,7 +83,7 @@ reminders-dlq: {topicName: reminders-dlq, partitions: 1, deadLetter: true}
 - name: clientID
   value: "{appID}"
 - name: version
-  value: "3.0.0"
+  value: {{ include "taskwave.kafkaProtocolVersion" . | quote }}
 {{- if eq (include "taskwave.kafkaSasl" .) "true" }}
 - name: authType
   value: password
@@ -115,6 +123,7 @@ an empty topic none, so a quiet dead-letter topic never keeps a function up.
     activationLagThreshold: "0"
     offsetResetPolicy: earliest
     allowIdleConsumers: "false"
+    version: {{ include "taskwave.kafkaProtocolVersion" .root | quote }}
     {{- if and (eq .root.Values.kafka.mode "external") .root.Values.kafka.external.tls }}
     tls: enable
     {{- end }}

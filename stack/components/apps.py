@@ -1,0 +1,46 @@
+"""The function apps: `python -m functions.<name>` per instance, beside its sidecar."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from stack.components.probes import http_ok
+from stack.config import FUNCTIONS, ROOT, StackConfig
+from stack.procs import Supervisor
+
+
+class Apps:
+    def __init__(self, config: StackConfig, sup: Supervisor, *, app_token: str) -> None:
+        self.config = config
+        self.sup = sup
+        self.app_token = app_token
+
+    def env(self, instance: str) -> dict[str, str]:
+        p = self.config.ports
+        app_id = instance.split("#")[0]
+        return {
+            "APP_API_TOKEN": self.app_token,
+            "APP_ID": app_id,
+            "APP_PORT": str(p[f"{instance}.app"]),
+            "TASKWAVE_METRICS_PORT": str(p[f"{instance}.metrics"]),
+            "DAPR_HTTP_PORT": str(p[f"{instance}.dapr-http"]),
+            "DAPR_GRPC_PORT": str(p[f"{instance}.dapr-grpc"]),
+            "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),
+            "PYTHONUNBUFFERED": "1",
+            # Browsers load the UI from todo-api and open the socket on realtime.
+            "TASKWAVE_WEBSOCKET_URL": self.config.url("realtime").replace("http", "ws") + "/ws",
+            **self.config.app_env,
+        }
+
+    def start(self, instance: str) -> None:
+        """`instance` is a function, or one of its extra instances ("realtime#2")."""
+        self.sup.start(
+            instance,
+            [sys.executable, "-m", FUNCTIONS[instance.split("#")[0]]],
+            cwd=ROOT,
+            env=self.env(instance),
+        )
+
+    def ready(self, instance: str) -> bool:
+        return http_ok(f"{self.config.url(instance)}/readyz", (200,))
