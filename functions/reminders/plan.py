@@ -60,6 +60,11 @@ class Plan:
     cancel: list[str] = field(default_factory=list)  # job names
     events: list[ReminderScheduled | ReminderCancelled] = field(default_factory=list)
 
+    @property
+    def acts(self) -> bool:
+        """Whether it calls the scheduler or announces anything (most changes do not)."""
+        return bool(self.schedule or self.cancel or self.events)
+
 
 def recipient(event: TaskEvent) -> str:
     return event.task.created_by or event.user_id

@@ -6,6 +6,10 @@ version; but the loser's job calls may still land after the winner's. So after
 acting, each handler re-reads the state and, if a newer version was claimed
 meanwhile, re-applies that version in full: the last one to act writes the newest
 jobs. The claim is marked pending until then, so a crash in between is redone.
+
+Most task changes touch no reminder: their plan does nothing but record the version
+(so a late older one is known stale), in one write and without the pending round;
+a task created without reminders needs no record at all.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from datetime import datetime
 
 from functions.reminders.jobs import sched_key
 from functions.reminders.plan import JobPolicy, Plan, SchedState, converge, job_spec, plan_event
-from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateStore
-from shared.events import TaskEvent
+from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateOp, StateStore
+from shared.events import TaskCreated, TaskEvent
 from shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,12 @@ class ReminderScheduler:
                     prev.version if prev else None,
                 )
                 return False
+            if not plan.acts:
+                if prev is None and isinstance(event, TaskCreated):
+                    return True  # version 1, no reminders: nothing older can come
+                if await self._claim(key, item, plan.state.model_copy(update={"pending": False})):
+                    return True
+                continue
             if not await self._claim(key, item, plan.state):
                 continue
             await self._execute(plan, now)
@@ -70,10 +80,11 @@ class ReminderScheduler:
 
     async def _claim(self, key: str, item: StateItem | None, state: SchedState) -> bool:
         value = state.model_dump(mode="json")
-        if item is None:
-            return await self._store.create(key, value)
         try:
-            await self._store.save(key, value, etag=item.etag)
+            if item is None:  # just read as absent: insert, without reading again
+                await self._store.transact([StateOp.insert(key, value)])
+            else:
+                await self._store.save(key, value, etag=item.etag)
         except EtagMismatch:
             return False
         return True

@@ -34,6 +34,8 @@ def create_app(
     sidecar: Dapr = dapr or sidecar_for(settings)
     kv = sidecar.state(settings.kv_store)
     tasks = TaskStore(sidecar.state(settings.state_store))
+    lists = Lists(kv)
+    cache = ListCache(tasks)
     outbox = Outbox(
         {tasks.name: tasks.state, kv.name: kv},
         kv,
@@ -44,9 +46,10 @@ def create_app(
         max_queue=settings.outbox_max_queue,
         orphan_after=timedelta(seconds=settings.outbox_orphan_s),
         held=(lambda: Path(hold).exists()) if (hold := settings.outbox_hold_file) else None,
+        audience=lists.audience,
+        adopted=cache.touched,
     )
-    lists = Lists(kv)
-    service = TaskService(tasks, ListCache(tasks), outbox, lists)
+    service = TaskService(tasks, cache, outbox, lists)
     list_service = ListService(kv, outbox, service.purge_list)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
@@ -70,13 +73,16 @@ def create_app(
     )
     accounts = Accounts(kv, outbox, passwords)
     api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
-    relay: list[asyncio.Task[None]] = []
+    background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
-        relay.append(asyncio.create_task(outbox.run(timedelta(seconds=settings.outbox_sweep_s))))
+        background.append(
+            asyncio.create_task(outbox.run(timedelta(seconds=settings.outbox_sweep_s)))
+        )
+        background.append(asyncio.create_task(cache.run_renewer()))
 
     async def stop_relay() -> None:
-        for task in relay:
+        for task in background:
             task.cancel()
         # A last chance for what was just committed; the rest waits for the sweeper.
         await outbox.drain(timeout_s=2.0)

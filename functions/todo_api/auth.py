@@ -68,7 +68,7 @@ class Accounts:
             updated_at=now,
         )
         created = ListCreated(user_id=user_id, list_id=list_id, tasklist=inbox, occurred_at=now)
-        announce, pending = self._outbox.pending(self._kv.name, created, [user_id], now)
+        announce, pending = self._outbox.pending(self._kv.name, created, now, members=[user_id])
         try:
             # One transaction: the name is claimed, or nothing is written.
             await self._kv.transact(

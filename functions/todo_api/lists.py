@@ -123,6 +123,10 @@ class Lists:
             pass  # upgraded meanwhile by another request
         return snapshot
 
+    async def audience(self, list_ids: list[str]) -> dict[str, list[str]]:
+        """Each list's member ids as they are now (a deleted list: nobody)."""
+        return {x.id: x.member_ids for x in await self.many(list_ids)}
+
     async def members(self, list_id: str) -> list[str]:
         snapshot = await self.get(list_id)
         return snapshot.member_ids if snapshot else []
@@ -162,7 +166,7 @@ class ListService:
             me = await self._kv.get(id_key(user.id))
             if me is None:
                 raise NotFound(user.id)
-            announce, pending = self._outbox.pending(self._kv.name, event, [user.id], now)
+            announce, pending = self._outbox.pending(self._kv.name, event, now, members=[user.id])
             ops = [
                 StateOp.insert(list_key(snapshot.id), list_row(snapshot)),
                 _with_roles(me.key, me.value, me.etag, {snapshot.id: "owner"}),
@@ -330,7 +334,7 @@ class ListService:
                     _with_roles(row.key, row.value, row.etag, {list_id: change.roles[member]})
                 )
             announce, pending = self._outbox.pending(
-                self._kv.name, change.event, audience, change.event.occurred_at
+                self._kv.name, change.event, change.event.occurred_at, members=audience
             )
             ops.append(announce)
             try:

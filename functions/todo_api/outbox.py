@@ -10,8 +10,11 @@ Kafka, so writes stay up while the broker is away.
 The relay is one task per replica, so it publishes in commit order: each batch is
 one Dapr bulk publish to `task-events` (key = the actor) plus one of the
 per-member copies to `task-updates` (key = the member), then one transaction per
-store deletes the rows. A failed publish is retried, same batch first, with
-backoff; consumers drop the copies they already have by event id.
+store deletes the rows. Who gets a copy of a task change is the membership of its
+list(s) when the relay sends it, read once per batch, not once per write; list
+events name their audience (a removed member hears of the removal). A failed
+publish is retried, same batch first, with backoff; consumers drop the copies they
+already have by event id.
 
 The sweeper finds rows nobody is relaying: left by a crash (this replica's
 earlier life, or a replica whose heartbeat stopped), or left out of the in-memory
@@ -27,7 +30,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +40,9 @@ from shared.events import Event, parse_event
 from shared.topics import Topic
 
 log = logging.getLogger(__name__)
+
+# The member ids of each of these lists, as they are now (one read for a batch).
+Audience = Callable[[list[str]], Awaitable[dict[str, list[str]]]]
 
 # `kind` of pending rows (the Query API sees every app's rows of a table).
 PENDING = "todo-api.outbox"
@@ -57,7 +63,9 @@ class Pending:
 
     store: str
     event: Event
-    members: tuple[str, ...]
+    # Whose feeds get a copy: these members, or else the members of these lists.
+    members: tuple[str, ...] | None
+    lists: tuple[str, ...]
     created_at: str
     seq: int
     owner: str = ""
@@ -94,6 +102,8 @@ class Outbox:
         grace: timedelta = timedelta(seconds=3),
         orphan_after: timedelta = timedelta(seconds=15),
         held: Callable[[], bool] | None = None,
+        audience: Audience | None = None,
+        adopted: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._stores = dict(stores)
         self._heartbeats = heartbeats
@@ -112,20 +122,32 @@ class Outbox:
         self._overflow = False
         self.paused = False  # tests: hold the relay as if the replica had stalled
         self._held = held or (lambda: False)
+        self._audience = audience
+        # Told the lists of the writes the sweeper took over: nobody renewed their
+        # search stamps if the writer crashed.
+        self._adopted = adopted or (lambda _: None)
         self.stats = OutboxStats()
 
     # -- the write side ------------------------------------------------------------------
 
     def pending(
-        self, store: str, event: Event, members: Iterable[str], now: datetime
+        self,
+        store: str,
+        event: Event,
+        now: datetime,
+        *,
+        members: Iterable[str] | None = None,
+        lists: Iterable[str] = (),
     ) -> tuple[StateOp, Pending]:
-        """The row to add to the transaction that makes `event` true, and its handle."""
+        """The row to add to the transaction that makes `event` true, and its handle.
+        Its copies go to `members`, or (None) to the members of `lists` at publish time."""
         if store not in self._stores:
             raise KeyError(f"the outbox does not know state store {store!r}")
         item = Pending(
             store,
             event,
-            tuple(dict.fromkeys(members)),
+            None if members is None else tuple(dict.fromkeys(members)),
+            tuple(dict.fromkeys(lists)),
             now.astimezone(UTC).isoformat(),
             next(self._seq),
             self.owner,
@@ -135,7 +157,8 @@ class Outbox:
             "owner": self.owner,
             "seq": item.seq,
             "created_at": item.created_at,
-            "members": list(item.members),
+            "members": None if item.members is None else list(item.members),
+            "lists": list(item.lists),
             "event": event.model_dump(mode="json"),
         }
         return StateOp.insert(item.key, row), item
@@ -165,7 +188,21 @@ class Outbox:
     async def _publish(self, items: list[Pending]) -> None:
         """Every copy of every event, then the rows; raises if anything failed."""
         primary = [(p.event, p.event.partition_key) for p in items]
-        copies = [(p.event.for_member(m), m) for p in items for m in p.members]
+        wanted = sorted({x for p in items if p.members is None for x in p.lists})
+        of_list: dict[str, list[str]] = {}
+        if wanted:
+            if self._audience is None:
+                raise RuntimeError("this outbox cannot resolve list members")
+            of_list = await self._audience(wanted)
+        copies = [
+            (p.event.for_member(m), m)
+            for p in items
+            for m in (
+                p.members
+                if p.members is not None
+                else dict.fromkeys(m for x in p.lists for m in of_list.get(x, []))
+            )
+        ]
         await asyncio.gather(
             self._publisher.publish_many(Topic.TASK_EVENTS, primary),
             self._publisher.publish_many(Topic.TASK_UPDATES, copies),
@@ -208,7 +245,8 @@ class Outbox:
                         Pending(
                             name,
                             parse_event(row["event"]),
-                            tuple(row.get("members", [])),
+                            None if row.get("members") is None else tuple(row["members"]),
+                            tuple(row.get("lists", [])),
                             str(row.get("created_at", "")),
                             int(row.get("seq", 0)),
                             str(row.get("owner", "")),
@@ -249,6 +287,10 @@ class Outbox:
         taken.sort(key=lambda p: p.order)
         for start in range(0, len(taken), self._batch):
             await self._publish(taken[start : start + self._batch])
+        if adopted := sorted(
+            {x for p in taken if p.owner != self.owner or startup for x in p.lists}
+        ):
+            self._adopted(adopted)
         self.stats.swept += len(taken)
         if overflow and not self._queue:
             self._overflow = False  # everything left behind is out: back to the queue

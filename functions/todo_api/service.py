@@ -1,7 +1,7 @@
 """Task use cases, independent of HTTP. Each write is ONE state transaction: the task
-row, its list's search stamp and the event's outbox row; after the commit the relay
-publishes the event to task-events and a copy per member of the task's list(s) to
-task-updates (functions/todo_api/outbox.py).
+row and the event's outbox row; after the commit the relay publishes the event to
+task-events and a copy per member of the task's list(s) to task-updates
+(functions/todo_api/outbox.py), and the search cache moves with it (store.py).
 
 Who may do what is the caller's role in the task's list: viewers read, editors and
 owners also write; outsiders get NotFound, exactly as for a task that does not exist.
@@ -14,7 +14,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.search import search
-from functions.todo_api.store import Conflict, ListCache, TaskStore, task_key
+from functions.todo_api.store import Conflict, ListCache, TaskStore
 from shared.dapr import StateOp
 from shared.events import (
     Role,
@@ -55,10 +55,6 @@ def etag(task: TaskSnapshot) -> str:
     return str(task.version)
 
 
-# A transaction that lost only the stamp race (another replica wrote to the list) is
-# tried again from the reads; one that lost the task's own race is a 412.
-ATTEMPTS = 5
-
 Found = tuple[TaskSnapshot, str | None]
 
 
@@ -68,19 +64,17 @@ class TaskService:
         self._cache = cache
         self._outbox = outbox
         self._lists = lists
-        # Writes to one task, and stamp renewals of one list, are serialised in this
-        # replica: racing requests wait here instead of failing their transaction.
+        # Writes to one task are serialised in this replica: racing requests wait here
+        # instead of failing their transaction.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
-    async def _locked(self, *names: str) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            for name in sorted(set(names)):  # one order everywhere: no deadlock
-                lock = self._locks.get(name)
-                if lock is None:
-                    lock = asyncio.Lock()
-                    self._locks[name] = lock
-                await stack.enter_async_context(lock)
+    async def _locked(self, task_id: str) -> AsyncIterator[None]:
+        lock = self._locks.get(task_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[task_id] = lock
+        async with lock:
             yield
 
     async def _visible(self, user: User, task_id: str, allowed: frozenset[Role] = READ) -> Found:
@@ -97,41 +91,15 @@ class TaskService:
         rows: dict[str, dict[str, Any] | None],
         members: list[str] | None = None,
     ) -> None:
-        """One transaction: `ops`, the new stamps of the lists in `rows` and the event's
-        outbox row; then the relay takes the event. Conflict if `ops` lost a race."""
-        lists = list(rows)
-        async with self._locked(*(f"list|{x}" for x in lists)):
-            for _ in range(ATTEMPTS):
-                stamps, audience = await asyncio.gather(
-                    self._cache.renew(lists), self._audience(lists, members)
-                )
-                row, pending = self._outbox.pending(
-                    self._store.name, event, audience, event.occurred_at
-                )
-                try:
-                    await self._store.transact([*ops, *stamps.ops, row])
-                except Conflict:
-                    if await self._task_moved_on(event.task_id, ops):
-                        raise
-                    continue  # only a stamp raced: read it again
-                self._outbox.committed(pending)
-                self._cache.applied(stamps, event.task_id, rows)
-                return
-        raise Conflict(event.task_id)
-
-    async def _task_moved_on(self, task_id: str, ops: list[StateOp]) -> bool:
-        """Whether the task's own condition failed (not just a stamp's)."""
-        own = next(op for op in ops if op.key == task_key(task_id))
-        current = await self._store.state.get(own.key)
-        if own.must_not_exist:
-            return current is not None
-        return current is None or current.etag != own.etag
-
-    async def _audience(self, lists: list[str], members: list[str] | None) -> list[str]:
-        if members is not None:
-            return members
-        found = await asyncio.gather(*(self._lists.members(x) for x in lists))
-        return list(dict.fromkeys(m for ms in found for m in ms))
+        """One transaction: `ops` and the event's outbox row; then the relay takes the
+        event (to the members of the lists in `rows`, or to `members`) and this replica's
+        search cache moves with the change. Conflict if `ops` lost a race."""
+        row, pending = self._outbox.pending(
+            self._store.name, event, event.occurred_at, members=members, lists=rows
+        )
+        await self._store.transact([*ops, row])
+        self._outbox.committed(pending)
+        self._cache.applied(event.task_id, rows)
 
     # -- reads --------------------------------------------------------------------------
 

@@ -90,7 +90,7 @@ async def commit_like_todo_api(todo_api: DaprSidecar, event: TaskEvent) -> None:
     (task-events keyed by the actor, task-updates for the actor)."""
     tasks = TaskStore(todo_api.state("tasks"))
     outbox = Outbox({tasks.name: tasks.state}, todo_api.state("kv"), todo_api.publisher, owner="t")
-    row, pending = outbox.pending(tasks.name, event, [event.user_id], event.occurred_at)
+    row, pending = outbox.pending(tasks.name, event, event.occurred_at, members=[event.user_id])
     await tasks.transact([tasks.replace_op(event.task, None), row])
     outbox.committed(pending)
     await outbox.drain()

@@ -164,7 +164,7 @@ async def test_outbox_publishes_once_and_never_for_a_failed_transaction(
     ok = TaskCreated(
         user_id="carol", list_id="list-c", task_id=task_id, task=_snapshot(task_id, now)
     )
-    row, pending = outbox.pending("tasks", ok, ["carol"], now)
+    row, pending = outbox.pending("tasks", ok, now, members=["carol"])
     await tasks.transact([StateOp.insert(key, ok.task.model_dump(mode="json")), row])
     outbox.committed(pending)
 
@@ -174,7 +174,7 @@ async def test_outbox_publishes_once_and_never_for_a_failed_transaction(
         task_id=task_id,
         task=_snapshot(task_id, now, status="completed"),
     )
-    row, _ = outbox.pending("tasks", failed, ["carol"], now)
+    row, _ = outbox.pending("tasks", failed, now, members=["carol"])
     with pytest.raises(EtagMismatch):
         # The row exists now, so an insert-only upsert makes the whole transaction fail.
         await tasks.transact([StateOp.insert(key, failed.task.model_dump(mode="json")), row])

@@ -268,7 +268,7 @@ async def test_an_event_a_crash_left_pending_is_published_by_the_sweeper(
     todo_api = sidecars["todo-api"]
     kv = todo_api.state("kv")
     crashed = Outbox({"kv": kv}, kv, todo_api.publisher, owner="a-replica-that-crashed")
-    row, _ = crashed.pending("kv", event, [ann.id], long_ago)
+    row, _ = crashed.pending("kv", event, long_ago, members=[ann.id])
     await kv.transact([row])
 
     found = reader.wait_for(lambda v: v.get("id") == str(event.event_id), timeout=90)

@@ -397,3 +397,20 @@ def test_a_failing_sidecar_asks_for_redelivery() -> None:
     dapr.jobs.schedule = down  # type: ignore[method-assign]
     resp = client.post("/events/task-events", json=_cloudevent(_created().model_dump(mode="json")))
     assert resp.json() == {"status": "RETRY"}
+
+
+async def test_changes_that_touch_no_reminder_cost_one_write_or_none() -> None:
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    store = dapr.state("kv")
+    now = datetime.now(UTC)
+    assert await scheduler.on_task_event(_created(reminders=[]), now)
+    assert store.rows == {}  # created without reminders: nothing to remember
+    assert await scheduler.on_task_event(_updated(2, title="renamed", reminders=[]), now)
+    assert store.transactions == 1 and _state(dapr).version == 2
+    assert not _state(dapr).pending and dapr.jobs.jobs == {} and _published(dapr) == []
+    # A late older version that had a reminder is known stale: no job appears.
+    due = now + timedelta(days=1)
+    late = _updated(1, due_at=due, reminders=[{"before": "PT1H"}])
+    assert not await scheduler.on_task_event(late, now)
+    assert dapr.jobs.jobs == {}

@@ -53,7 +53,7 @@ def _event(user: str, n: int) -> ListCreated:
 
 
 async def _commit(outbox: Outbox, dapr: FakeDapr, event: ListCreated, at: datetime = NOW) -> Any:
-    op, item = outbox.pending("kv", event, [event.user_id], at)
+    op, item = outbox.pending("kv", event, at, members=[event.user_id])
     await dapr.state("kv").transact([op])
     return item
 
@@ -220,7 +220,34 @@ async def test_a_transaction_that_fails_adds_no_row() -> None:
     kv = dapr.state("kv")
     outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1")
     await kv.save("taken", 1)
-    op, _ = outbox.pending("kv", _event("u1", 1), ["u1"], NOW)
+    op, _ = outbox.pending("kv", _event("u1", 1), NOW, members=["u1"])
     with pytest.raises(EtagMismatch):
         await kv.transact([StateOp.insert("taken", 2), op])
     assert _pending(dapr) == []
+
+
+def test_a_write_on_one_replica_reaches_another_replicas_search() -> None:
+    """Two todo-api replicas over one store: each search cache keeps up with the other's
+    writes once the writer's renewer replaced the list's stamp (milliseconds later)."""
+    client_a, dapr, auth = _app()
+    client_b = TestClient(create_app(dapr=dapr))  # a second replica, same sidecar state
+    assert client_b.get(f"{API}/tasks", headers=auth).json()["total"] == 0  # B caches
+    client_a.post(f"{API}/tasks", json={"title": "from a"}, headers=auth)
+    assert client_a.get(f"{API}/tasks", headers=auth).json()["total"] == 1  # A at once
+    cache_a = client_a.app.state.api.service._cache  # type: ignore[attr-defined]
+    assert asyncio.run(cache_a.renew()) == 1
+    titles = [t["title"] for t in client_b.get(f"{API}/tasks", headers=auth).json()["items"]]
+    assert titles == ["from a"]
+    client_b.post(f"{API}/tasks", json={"title": "from b"}, headers=auth)
+    cache_b = client_b.app.state.api.service._cache  # type: ignore[attr-defined]
+    asyncio.run(cache_b.renew())
+    assert client_a.get(f"{API}/tasks", headers=auth).json()["total"] == 2
+
+
+def test_a_task_change_reaches_the_members_of_its_list_when_it_is_sent() -> None:
+    client, dapr, auth = _app()
+    me = client.get(f"{API}/me", headers=auth).json()["id"]
+    made = client.post(f"{API}/tasks", json={"title": "x"}, headers=auth).json()
+    relay(client)
+    sent = [m for m in dapr.publisher.messages if m.data.get("task_id") == made["id"]]
+    assert [(m.topic, m.partition_key) for m in sent] == [("task-events", me), ("task-updates", me)]
