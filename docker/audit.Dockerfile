@@ -56,4 +56,6 @@ LABEL org.opencontainers.image.title="taskwave-audit" \
 ENV APP_ID=audit \
     APP_PORT=8000
 EXPOSE 8000
+# /metrics (TASKWAVE_METRICS_PORT), for the scraper only
+EXPOSE 9464
 CMD ["python", "-m", "functions.audit"]

@@ -25,10 +25,23 @@ class FunctionSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("DAPR_API_TOKEN")
     )
     # Set on both the app and its daprd: the sidecar then sends it as `dapr-api-token`
-    # on every call to the app, which proves a call came through our own sidecar.
+    # on every call to the app, which proves a call came through our own sidecar. Every
+    # route that is not public requires it; an app without it refuses to start.
     app_api_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("APP_API_TOKEN")
     )
+    # Prometheus metrics are served on their own port (same host), which only the
+    # scraper may reach; the app port has no /metrics.
+    metrics_port: int = Field(default=9464, ge=1, le=65535)
+    # Request bodies above this are refused (413): by Content-Length before reading,
+    # or while reading a chunked body. Dapr's sidecar allows 4 MiB; events are small.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Inbound WebSocket messages above this close the socket (1009) before they are
+    # buffered (uvicorn's ws_max_size; realtime checks again).
+    ws_max_message_bytes: int = Field(default=4096, ge=256)
+    # Proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips):
+    # the client address is what login, registration and socket limits count by.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     # Dapr component names; the same in dapr/ (local) and the Helm chart.
     pubsub: str = "pubsub"
     state_store: str = Field(default="tasks", description="Task rows (todo-api only).")

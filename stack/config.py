@@ -37,6 +37,7 @@ _DEFAULT_PORTS: dict[str, int] = {
 for _i, _fn in enumerate(FUNCTIONS):
     _DEFAULT_PORTS |= {
         f"{_fn}.app": 8000 + _i,
+        f"{_fn}.metrics": 9200 + _i,  # the function's /metrics (TASKWAVE_METRICS_PORT)
         f"{_fn}.dapr-http": 3500 + _i,
         f"{_fn}.dapr-grpc": 50001 + _i * 10,
         f"{_fn}.dapr-internal": 50002 + _i * 10,
@@ -117,6 +118,9 @@ class StackConfig:
 
     def url(self, function: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{function}.app']}"
+
+    def metrics_url(self, function: str) -> str:
+        return f"http://127.0.0.1:{self.ports[f'{function}.metrics']}/metrics"
 
     def dapr_url(self, function: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{function}.dapr-http']}"

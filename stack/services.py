@@ -214,7 +214,7 @@ class Stack:
             n += 1
         instance = f"{fn}#{n}"
         taken = set(self.config.ports.values())
-        for kind in ("app", "dapr-http", "dapr-grpc", "dapr-internal", "dapr-metrics"):
+        for kind in ("app", "metrics", "dapr-http", "dapr-grpc", "dapr-internal", "dapr-metrics"):
             port = free_port()
             while port in taken:
                 port = free_port()

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import tests.sidecar  # noqa: F401  (sets APP_API_TOKEN before any Settings() is read)
 from shared.dapr.sidecar import DaprSidecar
 from stack.config import ROOT
 from stack.services import Stack, private_stack

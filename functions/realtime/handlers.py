@@ -5,7 +5,7 @@ from starlette.websockets import WebSocket
 
 from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
-from functions.realtime.ws import serve_socket
+from functions.realtime.ws import SocketLimits, serve_socket
 from shared.events import Event
 from shared.tokens import Tokens
 from shared.web.pubsub import Delivery, Outcome, event_endpoint
@@ -14,6 +14,12 @@ NAME = "realtime"
 
 
 def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
+    limits = SocketLimits(
+        max_message_bytes=settings.ws_max_message_bytes,
+        per_address=settings.max_sockets_per_address,
+        per_user=settings.max_sockets_per_user,
+    )
+
     async def on_update(event: Event, delivery: Delivery) -> Outcome:
         # A shared list's change comes once per member, keyed by (and addressed to) them.
         hub.publish(
@@ -33,6 +39,7 @@ def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
             ws,
             hub,
             tokens,
+            limits,
             heartbeat_s=settings.heartbeat_s,
             auth_timeout_s=settings.auth_timeout_s,
         )

@@ -6,7 +6,9 @@ Protocol (JSON text frames):
            {"type": "event", "seq", "topic", "event": {...}}      (in seq order)
            {"type": "resync", "reason"}   — missed events are not all known here: reload
            {"type": "ping", "at"}         — heartbeat
-Close codes: 4401 bad or missing token, 4408 no auth in time, 4409 too slow (resync).
+Close codes: 4401 bad or missing token, 4408 no auth in time, 4409 too slow (resync),
+1009 a message above the size limit (before or after auth), 4429 too many sockets for
+the user. Too many sockets from one address are refused at the handshake (403).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +27,52 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from functions.realtime.hub import Connection, Hub
 from shared.tokens import BadToken, Tokens
+from shared.web.edge import client_address
+from shared.web.metrics import REFUSED
 
 log = logging.getLogger(__name__)
 
 CONNECTIONS = Gauge("taskwave_websocket_connections", "Open WebSocket connections.")
 
-BAD_TOKEN, AUTH_TIMEOUT, TOO_SLOW = 4401, 4408, 4409
+BAD_TOKEN, AUTH_TIMEOUT, TOO_SLOW, TOO_MANY = 4401, 4408, 4409, 4429
+TOO_BIG = 1009  # RFC 6455: message too big
+
+
+class MessageTooBig(Exception):
+    pass
+
+
+@dataclass
+class SocketLimits:
+    """Caps on what one client can hold open or send (per replica)."""
+
+    max_message_bytes: int
+    per_address: int
+    per_user: int
+    _open: Counter[str] = field(default_factory=Counter)
+
+    def admit(self, address: str) -> bool:
+        if self._open[address] >= self.per_address:
+            return False
+        self._open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]
+
+
+async def _receive(ws: WebSocket, limit: int) -> str | bytes:
+    """The next client message, refused above `limit` bytes (uvicorn refuses it first
+    when it runs the socket: ws_max_size)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    data: str | bytes = message.get("text") or message.get("bytes") or b""
+    if len(data) > limit or (isinstance(data, str) and len(data.encode()) > limit):
+        raise MessageTooBig()
+    return data
 
 
 def _after(value: Any) -> int | None:
@@ -40,31 +84,67 @@ def _after(value: Any) -> int | None:
         return None
 
 
-async def _credentials(ws: WebSocket, timeout: float) -> tuple[str, int | None]:
+async def _credentials(ws: WebSocket, timeout: float, limit: int) -> tuple[str, int | None]:
     token = ws.query_params.get("token")
     after = _after(ws.query_params.get("after"))
     if token:
         return token, after
-    first = json.loads(await asyncio.wait_for(ws.receive_text(), timeout))
+    first = json.loads(await asyncio.wait_for(_receive(ws, limit), timeout))
     if not isinstance(first, dict) or first.get("type") != "auth":
         raise BadToken("the first message must be {type: auth}")
     return str(first.get("token", "")), _after(first.get("after"))
 
 
 async def serve_socket(
-    ws: WebSocket, hub: Hub, tokens: Tokens, *, heartbeat_s: float, auth_timeout_s: float
+    ws: WebSocket,
+    hub: Hub,
+    tokens: Tokens,
+    limits: SocketLimits,
+    *,
+    heartbeat_s: float,
+    auth_timeout_s: float,
+) -> None:
+    address = client_address(ws)
+    if not limits.admit(address):
+        REFUSED.labels("realtime", "ws_sockets").inc()
+        await ws.close(TOO_MANY)  # before accepting: the handshake gets 403
+        return
+    try:
+        await _serve(
+            ws, hub, tokens, limits, heartbeat_s=heartbeat_s, auth_timeout_s=auth_timeout_s
+        )
+    finally:
+        limits.release(address)
+
+
+async def _serve(
+    ws: WebSocket,
+    hub: Hub,
+    tokens: Tokens,
+    limits: SocketLimits,
+    *,
+    heartbeat_s: float,
+    auth_timeout_s: float,
 ) -> None:
     await ws.accept()
     try:
-        token, after = await _credentials(ws, auth_timeout_s)
+        token, after = await _credentials(ws, auth_timeout_s, limits.max_message_bytes)
         user_id = await tokens.verify(token)
     except TimeoutError:
         await ws.close(AUTH_TIMEOUT, "authenticate within the time limit")
+        return
+    except MessageTooBig:
+        REFUSED.labels("realtime", "ws_too_big").inc()
+        await ws.close(TOO_BIG, "message too big")
         return
     except (BadToken, ValueError, WebSocketDisconnect) as exc:
         with contextlib.suppress(RuntimeError):
             await ws.close(BAD_TOKEN, "invalid or missing token")
         log.info("websocket refused: %s", exc)
+        return
+    if hub.devices(user_id) >= limits.per_user:
+        REFUSED.labels("realtime", "ws_sockets").inc()
+        await ws.close(TOO_MANY, "too many open sockets for this user")
         return
 
     conn = hub.connect(user_id)  # before the backlog: nothing falls in between
@@ -81,7 +161,7 @@ async def serve_socket(
                     await ws.send_json(message)
                 # Anything queued meanwhile that the backlog already covered goes once.
                 conn.skip = sent
-        await _pump(ws, conn, heartbeat_s)
+        await _pump(ws, conn, heartbeat_s, limits.max_message_bytes)
     except WebSocketDisconnect:
         pass
     finally:
@@ -89,8 +169,8 @@ async def serve_socket(
         CONNECTIONS.dec()
 
 
-async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float) -> None:
-    receiver = asyncio.create_task(_drain_client(ws))
+async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float, limit: int) -> None:
+    receiver = asyncio.create_task(_drain_client(ws, limit))
     try:
         while True:
             if conn.overflowed:
@@ -103,6 +183,9 @@ async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float) -> None:
             )
             if receiver in done:
                 getter.cancel()
+                if isinstance(receiver.exception(), MessageTooBig):
+                    REFUSED.labels("realtime", "ws_too_big").inc()
+                    await ws.close(TOO_BIG, "message too big")
                 return
             if getter not in done:
                 getter.cancel()
@@ -115,9 +198,10 @@ async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float) -> None:
         receiver.cancel()
 
 
-async def _drain_client(ws: WebSocket) -> None:
+async def _drain_client(ws: WebSocket, limit: int) -> None:
     """Reads (and ignores) client frames so a disconnect is noticed promptly."""
-    while True:
-        msg = await ws.receive()
-        if msg["type"] == "websocket.disconnect":
-            return
+    try:
+        while True:
+            await _receive(ws, limit)
+    except WebSocketDisconnect:
+        return

@@ -11,8 +11,10 @@ from functions.todo_api.auth import Accounts
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
+from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.outbox import Outbox
+from functions.todo_api.passwords import Passwords
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
@@ -62,7 +64,15 @@ def create_app(
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
     chat = ChatEngine(service, kv, llm, list_service)
-    api = Api(service, list_service, Accounts(kv, outbox), tokens, settings, sidecar.invoker, chat)
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        concurrency=settings.hash_concurrency,
+        wait_s=settings.hash_wait_s,
+    )
+    accounts = Accounts(kv, outbox, passwords)
+    api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
@@ -82,9 +92,11 @@ def create_app(
         settings=settings,
         dapr=sidecar,
         routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
+        # The REST API (bearer tokens) and the web page; /internal/ is the sidecar's.
+        public=(f"{API}/", "/", "/static/"),
         ready_checks={"signing_key": tokens.ready},
         on_startup=[start_relay],
-        on_shutdown=[stop_relay, *([llm.aclose] if llm else [])],
+        on_shutdown=[stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
     app.state.outbox = outbox

@@ -1,27 +1,21 @@
-"""Accounts: Argon2id password hashes (argon2-cffi) in the kv store, one default list each.
+"""Accounts: Argon2id password hashes (functions.todo_api.passwords, bounded cost) in
+the kv store, one default list each.
 
 Bearer tokens are shared.tokens.Tokens, so realtime verifies the same tokens.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from functions.todo_api.outbox import Outbox
+from functions.todo_api.passwords import Passwords
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key
 from shared.dapr import StateOp, StateStore
 from shared.events import ListCreated, ListSnapshot, Member, Role
-
-_hasher = PasswordHasher()
-# Verifying against this keeps the response time the same for unknown users.
-_DUMMY_HASH = _hasher.hash("taskwave-timing-equaliser")
 
 
 @dataclass(frozen=True)
@@ -47,14 +41,15 @@ class BadCredentials(Exception):
 
 
 class Accounts:
-    def __init__(self, kv: StateStore, outbox: Outbox) -> None:
+    def __init__(self, kv: StateStore, outbox: Outbox, passwords: Passwords) -> None:
         self._kv = kv
         self._outbox = outbox
+        self._passwords = passwords
 
     async def register(self, username: str, password: str, timezone: str, now: datetime) -> User:
         user_id = str(uuid.uuid4())
         list_id = str(uuid.uuid4())
-        digest = await asyncio.to_thread(_hasher.hash, password)
+        digest = await self._passwords.hash(password)
         record = {
             "id": user_id,
             "username": username,
@@ -93,12 +88,9 @@ class Accounts:
 
     async def authenticate(self, username: str, password: str) -> User:
         item = await self._kv.get(name_key(username))
-        digest = item.value["password_hash"] if item else _DUMMY_HASH
-        try:
-            await asyncio.to_thread(_hasher.verify, digest, password)
-        except (VerificationError, InvalidHashError) as exc:
-            raise BadCredentials() from exc
-        if item is None:
+        # An unknown name costs the same hash as a wrong password (no timing oracle).
+        digest = item.value["password_hash"] if item else None
+        if not await self._passwords.verify(digest, password) or item is None:
             raise BadCredentials()
         user = await self.by_id(item.value["id"])
         if user is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,10 +41,12 @@ from functions.todo_api.models import (
 from functions.todo_api.search import BadCursor
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
+from functions.todo_api.throttle import from_settings as throttles
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
 from shared.tokens import BadToken, Tokens
+from shared.web.edge import client_address
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
 from shared.web.openapi import Endpoint, document
@@ -86,6 +89,7 @@ class Api:
         self.accounts = accounts
         self.tokens = tokens
         self.settings = settings
+        self.logins, self.registrations = throttles(settings, BadCredentials)
 
     async def user(self, request: Request) -> User:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -103,6 +107,7 @@ class Api:
     # -- auth ----------------------------------------------------------------------------
 
     async def register(self, request: Request) -> Response:
+        self.registrations.take(client_address(request), time.monotonic())
         body = await parse_body(request, Register, self.settings.max_body_bytes)
         try:
             user = await self.accounts.register(
@@ -115,7 +120,8 @@ class Api:
     async def token(self, request: Request) -> Response:
         body = await parse_body(request, TokenRequest, self.settings.max_body_bytes)
         try:
-            user = await self.accounts.authenticate(body.username, body.password)
+            with self.logins.attempt(body.username, client_address(request), time.monotonic()):
+                user = await self.accounts.authenticate(body.username, body.password)
         except BadCredentials:
             raise ApiError(401, "wrong username or password", code="unauthorized") from None
         token = await self.tokens.issue(user, datetime.now(UTC))
@@ -307,7 +313,7 @@ class Api:
                 response=UserOut,
                 status=201,
                 auth=False,
-                errors=(409,),
+                errors=(409, 429),
                 tags=("auth",),
             ),
             Endpoint(
@@ -318,6 +324,7 @@ class Api:
                 body=TokenRequest,
                 response=TokenOut,
                 auth=False,
+                errors=(429,),
                 tags=("auth",),
             ),
             Endpoint(

@@ -116,6 +116,7 @@ class TaskPatch(_Strict):
 
 SortField = Literal["due_at", "priority", "created_at", "updated_at", "title"]
 MAX_LIMIT = 500
+MAX_SORT_KEYS = 3  # DESIGN §3; more only costs the store work
 
 
 def _split(value: Any) -> Any:
@@ -158,7 +159,7 @@ class SearchParams(_Strict):
     due_before: Annotated[AwareDatetime | None, One] = None
     due_after: Annotated[AwareDatetime | None, One] = None
     overdue: Annotated[bool | None, One] = None
-    sort: list[SortKey] = Field(default_factory=list)
+    sort: list[SortKey] = Field(default_factory=list, max_length=MAX_SORT_KEYS)
     limit: Annotated[int, One, Field(ge=1, le=MAX_LIMIT)] = 50
     cursor: Annotated[str | None, One, StringConstraints(max_length=2000)] = None
 

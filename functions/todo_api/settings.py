@@ -16,6 +16,30 @@ class Settings(FunctionSettings):
     jwt_secret: str = "jwt"
     token_ttl: timedelta = timedelta(hours=12)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Password hashing (Argon2id). Peak memory of hashing is hash_concurrency ×
+    # argon2_memory_kib (4 × 32 MiB = 128 MiB beside ~100 MiB of process: room in the
+    # chart's 384 Mi). Hashes made earlier keep their own parameters when verified.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=32 * 1024, ge=8 * 1024)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    # At most this many hashes at once per replica; a sign-in or registration waits at
+    # most hash_wait_s for a slot, then gets 429 with Retry-After.
+    hash_concurrency: int = Field(default=4, ge=1)
+    hash_wait_s: float = Field(default=1.0, gt=0)
+    # Sign-in throttling (per replica): after login_free_per_user attempts for a
+    # username, or login_free_per_address from one client address, each further one
+    # waits login_backoff_s, then twice that, ... at most login_backoff_cap_s (429 with
+    # Retry-After). A success clears the username and refunds the address.
+    login_free_per_user: int = Field(default=5, ge=1)
+    login_free_per_address: int = Field(default=20, ge=1)
+    login_backoff_s: float = Field(default=1.0, gt=0)
+    login_backoff_cap_s: float = Field(default=300.0, gt=0)
+    # Registration: register_burst accounts at once per client address, then
+    # register_per_minute (429 with Retry-After beyond).
+    register_burst: int = Field(default=20, ge=1)
+    register_per_minute: float = Field(default=10.0, gt=0)
+    # Keys each throttle table remembers (least recently used go first).
+    throttle_max_keys: int = Field(default=100_000, ge=100)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
     # Optional LLM chat backend (OpenAI-compatible); off unless an endpoint is set. The

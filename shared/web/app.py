@@ -1,4 +1,5 @@
-"""The frame every function app shares: health, readiness, metrics, errors, telemetry."""
+"""The frame every function app shares: health, readiness, errors, telemetry, and the
+edge (app token, body limit). Metrics have their own port (shared/web/serve.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from shared.dapr import Dapr
 from shared.settings import FunctionSettings
 from shared.telemetry import setup_logging, setup_tracing
+from shared.web.edge import BodyLimit, SidecarOnly, require_app_token
 from shared.web.errors import EXCEPTION_HANDLERS
 from shared.web.middleware import TelemetryMiddleware
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 ReadyCheck = Callable[[], Awaitable[bool]]
 Hook = Callable[[], Awaitable[None]]
 
+# Probes: the kubelet calls them without any credential.
+PROBES = ("/healthz", "/readyz")
+
 
 def create_function_app(
     *,
@@ -31,10 +35,15 @@ def create_function_app(
     settings: FunctionSettings,
     dapr: Dapr,
     routes: Sequence[BaseRoute],
+    public: Sequence[str] = (),
     ready_checks: dict[str, ReadyCheck] | None = None,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> Starlette:
+    """`public` names the routes anyone may call (exact paths, or prefixes ending in
+    "/"); every other route answers only the Dapr sidecar (the app API token). Without
+    that token the function refuses to start (StartupRefused)."""
+    token = require_app_token(settings.app_api_token)
     setup_logging(name, settings.log_level, settings.log_json)
     setup_tracing(name, settings.otel_endpoint)
     checks: dict[str, ReadyCheck] = {"sidecar": dapr.ready, **(ready_checks or {})}
@@ -56,13 +65,9 @@ def create_function_app(
             status_code=200 if ok else 503,
         )
 
-    async def metrics(_: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     all_routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
         *routes,
     ]
 
@@ -79,7 +84,11 @@ def create_function_app(
 
     app = Starlette(
         routes=all_routes,
-        middleware=[Middleware(TelemetryMiddleware, function=name, routes=all_routes)],
+        middleware=[
+            Middleware(TelemetryMiddleware, function=name, routes=all_routes),
+            Middleware(SidecarOnly, function=name, token=token, public=(*PROBES, *public)),
+            Middleware(BodyLimit, function=name, max_bytes=settings.max_body_bytes),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,27 +24,51 @@ _CODES = {
     413: "payload_too_large",
     422: "validation_error",
     428: "precondition_required",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, details: Any = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or _CODES.get(status, "error")
         self.message = message
         self.details = details
+        self.headers = headers
+
+
+class TooManyRequests(ApiError):
+    """429 with `Retry-After` (whole seconds, at least 1): come back later, not at once."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        wait = max(1, math.ceil(retry_after))
+        super().__init__(
+            429, message, details={"retry_after": wait}, headers={"Retry-After": str(wait)}
+        )
+        self.retry_after = wait
 
 
 def error_response(
-    status: int, message: str, *, code: str | None = None, details: Any = None
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
     body["error"]["details"] = details if details is not None else {}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -55,7 +80,9 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.message, code=exc.code, details=exc.details)
+    return error_response(
+        exc.status, exc.message, code=exc.code, details=exc.details, headers=exc.headers
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -67,7 +94,9 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail))
+    return error_response(
+        exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,8 @@
-"""Service identity for internal routes: only named Dapr apps, only through the sidecar."""
+"""Service identity for internal routes: only named Dapr apps, only through the sidecar.
+
+The app token is checked at the edge (shared/web/edge.py) for every internal route;
+it is checked here again so an internal handler never relies on the app's wiring.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from shared.web.errors import ApiError
 
 def from_sidecar(request: Request, app_api_token: SecretStr | None) -> bool:
     if app_api_token is None:
-        return True
+        return False  # fail closed: no token configured proves nothing
     sent = request.headers.get("dapr-api-token", "")
     return hmac.compare_digest(sent.encode(), app_api_token.get_secret_value().encode())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 REQUESTS = Histogram(
     "taskwave_http_request_duration_seconds",
@@ -40,3 +40,16 @@ OUTBOX_BATCH_SECONDS = Histogram(
     "One relay batch: bulk publishes to task-events and task-updates.",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+REFUSED = Counter(
+    "taskwave_refused_requests_total",
+    "Requests refused at the edge or by a limit, by reason "
+    "(app_token, body_too_large, hash_busy, login_throttled, register_throttled, "
+    "ws_too_big, ws_sockets).",
+    ["function", "reason"],
+)
+
+
+def start_metrics_server(host: str, port: int) -> None:
+    """/metrics on its own port (a daemon thread): only the scraper is let in there,
+    and the app port never shows it."""
+    start_http_server(port, addr=host)

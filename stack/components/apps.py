@@ -23,6 +23,7 @@ class Apps:
             "APP_API_TOKEN": self.app_token,
             "APP_ID": app_id,
             "APP_PORT": str(p[f"{instance}.app"]),
+            "TASKWAVE_METRICS_PORT": str(p[f"{instance}.metrics"]),
             "DAPR_HTTP_PORT": str(p[f"{instance}.dapr-http"]),
             "DAPR_GRPC_PORT": str(p[f"{instance}.dapr-grpc"]),
             "TASKWAVE_LOG_LEVEL": os.environ.get("TASKWAVE_LOG_LEVEL", "INFO"),

@@ -82,6 +82,7 @@ def test_dapr_run_file_matches_the_launcher() -> None:
         assert app["command"][-1] == FUNCTIONS[app_id]
         assert app["appPort"] == ports[f"{app_id}.app"]
         assert app["daprHTTPPort"] == ports[f"{app_id}.dapr-http"]
+        assert app["env"]["TASKWAVE_METRICS_PORT"] == str(ports[f"{app_id}.metrics"])
     for path in run["common"]["resourcesPaths"]:
         assert (ROOT / path).is_dir()
     assert Path(ROOT / run["common"]["configFilePath"]).is_file()

@@ -327,6 +327,26 @@ def test_network_policies_deny_by_default_and_select_every_function(rendered: Re
     assert {"http", 50002, 9090} <= ports
 
 
+def test_metrics_have_a_port_of_their_own_that_only_the_monitoring_namespace_reaches(
+    rendered: Rendered,
+) -> None:
+    for app_id in FUNCTIONS:
+        container = _pod_spec(rendered.one("Deployment", app_id))["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["TASKWAVE_METRICS_PORT"] == str(ports["metrics"]) != env["APP_PORT"]
+        assert env["TASKWAVE_FORWARDED_ALLOW_IPS"]
+    if not rendered.of_kind("NetworkPolicy"):
+        return
+    metrics = rendered.one("NetworkPolicy", "taskwave-allow-metrics")
+    opened = {port["port"] for rule in metrics["spec"]["ingress"] for port in rule["ports"]}
+    assert opened == {"metrics", 9090}  # not the app port: no events or internal routes
+    ingress = rendered.one("NetworkPolicy", "taskwave-allow-ingress-controller")
+    assert {port["port"] for rule in ingress["spec"]["ingress"] for port in rule["ports"]} == {
+        "http"
+    }
+
+
 def test_dapr_reads_only_the_secrets_it_names(rendered: Rendered) -> None:
     role = rendered.one("Role", "taskwave-secret-reader")
     rule = role["rules"][0]

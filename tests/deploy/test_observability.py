@@ -96,6 +96,13 @@ def test_prometheus_scrapes_the_chart_pods_with_namespace_labels() -> None:
         assert any(r.get("target_label") == "namespace" for r in relabel)
         assert any(r.get("regex") == "taskwave" and r["action"] == "keep" for r in relabel)
         assert jobs[name]["kubernetes_sd_configs"] == [{"role": "pod"}]
+    # The functions are scraped on their metrics port, never on the app port.
+    ports = [
+        r["regex"]
+        for r in jobs["taskwave-functions"]["relabel_configs"]
+        if r.get("source_labels") == ["__meta_kubernetes_pod_container_port_name"]
+    ]
+    assert ports == ["metrics"]
 
 
 def test_alert_rules_are_complete_and_query_existing_metrics() -> None:

@@ -190,7 +190,7 @@ def audit_log(user: User) -> list[dict[str, Any]] | None:
 
 def audit_deliveries(stack: Stack) -> Counter[str]:
     """task-events deliveries audit has handled, by outcome (from its Prometheus metrics)."""
-    text = httpx.get(stack.config.url("audit") + "/metrics", timeout=10).text
+    text = httpx.get(stack.config.metrics_url("audit"), timeout=10).text
     out: Counter[str] = Counter()
     for line in text.splitlines():
         if line.startswith("taskwave_events_total{") and 'topic="task-events"' in line:

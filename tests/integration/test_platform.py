@@ -107,15 +107,16 @@ def test_internal_route_refuses_other_callers(stack: Stack) -> None:
         timeout=10,
     )
     assert via_audit.status_code == 403
-    # Straight at the app port, with a forged caller header but no sidecar token.
+    # Straight at the app port, with a forged caller header but no sidecar token: the
+    # edge refuses it before any handler (tests/security covers every function).
     direct = httpx.put(
         f"{stack.config.url('todo-api')}/{path}",
         content=request.model_dump_json(),
         headers={"dapr-caller-app-id": "recurring"},
         timeout=10,
     )
-    assert direct.status_code == 403
-    assert direct.json()["error"]["code"] == "forbidden"
+    assert direct.status_code == 401
+    assert direct.json()["error"]["code"] == "unauthorized"
 
 
 async def test_job_calls_reminders_on_time(
@@ -228,7 +229,7 @@ async def test_drop_goes_to_dead_letters(
 
 
 def _metric(stack: Stack, fn: str, name: str, **labels: str) -> float:
-    text = httpx.get(f"{stack.config.url(fn)}/metrics", timeout=5).text
+    text = httpx.get(stack.config.metrics_url(fn), timeout=5).text
     total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{"):

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import generate_latest
 from starlette.testclient import TestClient
 
 from functions.audit.app import create_app
@@ -13,6 +14,7 @@ from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import TaskCreated, TaskSnapshot
+from tests.sidecar import FROM_SIDECAR
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -37,7 +39,7 @@ def _event() -> TaskCreated:
 
 def _client() -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr()
-    return TestClient(create_app(Settings(), dapr)), dapr
+    return TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR), dapr
 
 
 def test_an_event_is_stored_once_however_often_it_is_delivered() -> None:
@@ -89,4 +91,6 @@ def test_health_readiness_and_metrics() -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"] == {"sidecar": False}
     client.post("/events/task-events", json=_cloudevent({"type": "nope"}))
-    assert 'taskwave_events_total{function="audit"' in client.get("/metrics").text
+    # Metrics live on their own port (the scraper's), not on the app port.
+    assert 'taskwave_events_total{function="audit"' in generate_latest().decode()
+    assert client.get("/metrics", headers={"dapr-api-token": ""}).status_code == 401

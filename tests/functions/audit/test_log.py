@@ -29,13 +29,16 @@ from shared.events import (
 from shared.paging import BadCursor, SortKey, query_page
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
-TOKEN = "app-token"
+TOKEN = "app-token-of-the-unit-tests"
 TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
 
 
 def _setup() -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr()
-    return TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr)), dapr
+    return TestClient(
+        create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr),
+        headers={"dapr-api-token": TOKEN},
+    ), dapr
 
 
 def _cloudevent(event: Event, topic: str = "task-events") -> dict[str, Any]:
@@ -294,18 +297,20 @@ async def test_query_page_rejects_tampered_cursors() -> None:
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "status"),
     [
-        {},
-        {"dapr-caller-app-id": "reminders", "dapr-api-token": TOKEN},
-        {"dapr-caller-app-id": "todo-api"},
-        {"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"},
+        ({}, 401),  # not through our sidecar: refused at the edge
+        ({"dapr-caller-app-id": "todo-api"}, 401),
+        ({"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"}, 401),
+        ({"dapr-caller-app-id": "reminders", "dapr-api-token": TOKEN}, 403),  # not todo-api
     ],
 )
-def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> None:
+def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str], status: int) -> None:
     client, _ = _setup()
+    client.headers.pop("dapr-api-token")  # only what the case sends
     resp = client.get("/internal/v1/audit", params={"user_id": "alice"}, headers=headers)
-    assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
+    assert resp.status_code == status
+    assert resp.json()["error"]["code"] == ("unauthorized" if status == 401 else "forbidden")
 
 
 @pytest.mark.parametrize(
@@ -319,6 +324,7 @@ def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> N
 )
 def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
     client, _ = _setup()
+    client.headers.pop("dapr-api-token")  # only what the case sends
     resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
     assert resp.status_code == 422
     assert resp.json()["error"]["details"][0]["field"] == field

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.realtime.hub import Hub
+from functions.realtime.hub import Hub, Retention
 
 
 def msg(seq: int, partition: int = 0) -> dict[str, Any]:
@@ -54,3 +54,59 @@ def test_unknown_history_means_resync() -> None:
     assert [m["seq"] for m in hub.since("u1", 106) or []] == [107, 108, 109]
     assert hub.since("u1", 50) is None  # before this replica's first offset
     assert hub.since("stranger", 0) is None
+
+
+def big(seq: int, size: int, partition: int = 0) -> dict[str, Any]:
+    return {**msg(seq, partition), "pad": "x" * size}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_users_history_is_bounded_in_bytes() -> None:
+    hub = Hub(queue_size=10, retention=Retention(count=1000, user_bytes=10_000))
+    for seq in range(1, 101):
+        hub.publish("u1", big(seq, 1000))
+    # Each message is about 1,070 bytes: nine fit in 10,000.
+    assert [m["seq"] for m in hub.since("u1", 91) or []] == list(range(92, 101))
+    assert hub.since("u1", 90) is None
+    assert hub.since("u1", 50) is None  # dropped for its bytes: resync
+    assert hub.retained_bytes <= 10_000
+
+
+def test_all_histories_together_are_bounded_least_recently_written_first() -> None:
+    hub = Hub(queue_size=10, retention=Retention(user_bytes=100_000, total_bytes=50_000))
+    for n in range(20):
+        hub.publish(f"u{n}", big(n + 1, 5000))
+    assert hub.retained_bytes <= 50_000 and hub.streams < 20
+    assert hub.since("u0", 0) is None  # forgotten: resync
+    assert [m["seq"] for m in hub.since("u19", 19) or []] == [20]
+
+
+def test_idle_users_are_forgotten_but_connected_ones_kept() -> None:
+    clock = Clock()
+    hub = Hub(queue_size=10, retention=Retention(idle_s=100), clock=clock)
+    hub.publish("idle", msg(1))
+    hub.publish("online", msg(2))
+    hub.connect("online")
+    clock.now += 101
+    hub.publish("active", msg(3))
+    assert hub.streams == 2 and hub.since("idle", 0) is None
+    assert [m["seq"] for m in hub.since("online", 1) or []] == [2]
+
+
+def test_a_stream_started_again_cannot_vouch_for_what_it_forgot() -> None:
+    clock = Clock()
+    hub = Hub(queue_size=10, retention=Retention(idle_s=100), clock=clock)
+    hub.publish("u1", msg(5))
+    hub.publish("u1", msg(7))
+    clock.now += 101
+    hub.publish("u2", msg(8))  # sweeps u1 away
+    hub.publish("u1", msg(9))
+    assert hub.since("u1", 5) is None  # 7 was forgotten: resync, not a silent gap
+    assert [m["seq"] for m in hub.since("u1", 7) or []] == [9]

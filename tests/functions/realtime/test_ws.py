@@ -15,6 +15,7 @@ from functions.realtime.settings import Settings
 from shared.dapr.fake import FakeDapr, FakeSecrets
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.tokens import Tokens
+from tests.sidecar import FROM_SIDECAR
 
 KEY = {"jwt": {"signingKey": "s" * 48}}
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -61,7 +62,9 @@ def deliver(
 
 
 def _client() -> TestClient:
-    return TestClient(create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)))
+    return TestClient(
+        create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR
+    )
 
 
 def test_live_events_reach_all_devices_of_the_user_only() -> None:
@@ -138,3 +141,58 @@ def test_a_bad_token_gets_a_close_code(url: str) -> None:
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4401
+
+
+def _limited(**limits: Any) -> TestClient:
+    settings = Settings(heartbeat_s=5, **limits)
+    return TestClient(create_app(settings, FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR)
+
+
+@pytest.mark.parametrize("kind", ["text", "bytes"])
+def test_a_first_message_over_the_limit_closes_the_socket(kind: str) -> None:
+    client = _limited()
+    with client.websocket_connect("/ws") as ws:
+        if kind == "text":
+            ws.send_text('{"type": "auth", "token": "' + "x" * 5000 + '"}')
+        else:
+            ws.send_bytes(b"x" * 5000)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1009
+
+
+def test_a_message_over_the_limit_after_auth_closes_the_socket() -> None:
+    client = _limited()
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": token("u1"), "pad": "x" * 3000})  # under 4 KiB
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_text("y" * 4097)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+    assert closed.value.code == 1009
+
+
+def test_sockets_per_user_are_capped() -> None:
+    client = _limited(max_sockets_per_user=2)
+    url = f"/ws?token={token('u1')}"
+    with client.websocket_connect(url) as a, client.websocket_connect(url) as b:
+        for ws in (a, b):
+            assert ws.receive_json()["type"] == "hello"
+        with client.websocket_connect(url) as third, pytest.raises(WebSocketDisconnect) as closed:
+            third.receive_json()
+        assert closed.value.code == 4429
+        with client.websocket_connect(f"/ws?token={token('u2')}") as other:
+            assert other.receive_json()["type"] == "hello"  # another user is not affected
+    with client.websocket_connect(url) as again:  # closing frees the places
+        assert again.receive_json()["type"] == "hello"
+
+
+def test_sockets_per_address_are_capped_before_the_handshake() -> None:
+    client = _limited(max_sockets_per_address=2)
+    with client.websocket_connect("/ws"), client.websocket_connect("/ws"):
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws"):
+            pass
+        assert refused.value.code == 4429
+    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:  # released on close
+        assert ws.receive_json()["type"] == "hello"

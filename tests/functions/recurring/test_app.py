@@ -15,6 +15,7 @@ from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr
 from shared.events import Event, TaskCompleted, TaskSnapshot
 from shared.internal_api import occurrence_id, occurrence_path
+from tests.sidecar import FROM_SIDECAR
 
 NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ def _app() -> tuple[TestClient, list[tuple[str, str]]]:
         return InvokeResponse(201, {}, {})
 
     dapr.invoker.apps["todo-api"] = todo_api
-    return TestClient(create_app(Settings(), dapr)), calls
+    return TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR), calls
 
 
 def _deliver(client: TestClient, event: Event, topic: str) -> None:

@@ -10,6 +10,7 @@ from functions.reminders.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import ReminderDue, parse_event
 from tests.functions.reminders.lists import TodoApi, tasklist
+from tests.sidecar import FROM_SIDECAR
 
 
 def _job(fire_at: datetime) -> dict[str, object]:
@@ -27,12 +28,12 @@ def _job(fire_at: datetime) -> dict[str, object]:
 def _app() -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr()
     TodoApi(dapr, tasklist("u1"))  # u1 is still in l1 when the reminder fires
-    return TestClient(create_app(Settings(), dapr)), dapr
+    return TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR), dapr
 
 
 def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
     client, dapr = _app()
-    client = TestClient(create_app(Settings(), dapr))
+    client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
     name = job_name("t1", 0)
     fire_at = datetime.now(UTC) - timedelta(milliseconds=200)
     first = client.post(f"/job/{name}", json=_job(fire_at))

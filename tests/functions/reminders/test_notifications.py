@@ -19,7 +19,7 @@ from shared.dapr.fake import FakeDapr
 from tests.functions.reminders.lists import TodoApi, tasklist
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
-TOKEN = "app-token"
+TOKEN = "app-token-of-the-unit-tests"
 TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
 
 
@@ -27,7 +27,10 @@ def _setup() -> tuple[TestClient, FakeDapr, ReminderFirer]:
     dapr = FakeDapr()
     # A shared list whose reminders reach the task's creator only.
     TodoApi(dapr, tasklist("alice", "bob"))
-    client = TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr))
+    client = TestClient(
+        create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr),
+        headers={"dapr-api-token": TOKEN},
+    )
     lists = ListDirectory(dapr.invoker, "todo-api")
     return client, dapr, ReminderFirer(dapr.state("kv"), dapr.publisher, lists)
 
@@ -112,18 +115,20 @@ def test_a_user_sees_only_their_own_and_nothing_else_in_the_store() -> None:
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "status"),
     [
-        {},
-        {"dapr-caller-app-id": "recurring", "dapr-api-token": TOKEN},
-        {"dapr-caller-app-id": "todo-api"},  # not through our sidecar
-        {"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"},
+        ({}, 401),  # not through our sidecar: refused at the edge
+        ({"dapr-caller-app-id": "todo-api"}, 401),
+        ({"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"}, 401),
+        ({"dapr-caller-app-id": "recurring", "dapr-api-token": TOKEN}, 403),  # not todo-api
     ],
 )
-def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> None:
+def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str], status: int) -> None:
     client, _, _ = _setup()
+    client.headers.pop("dapr-api-token")  # only what the case sends
     resp = client.get("/internal/v1/notifications", params={"user_id": "a"}, headers=headers)
-    assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
+    assert resp.status_code == status
+    assert resp.json()["error"]["code"] == ("unauthorized" if status == 401 else "forbidden")
 
 
 @pytest.mark.parametrize(
@@ -138,6 +143,7 @@ def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str]) -> N
 )
 def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
     client, _, _ = _setup()
+    client.headers.pop("dapr-api-token")  # only what the case sends
     resp = client.get("/internal/v1/notifications", params=params, headers=TODO_API)
     assert resp.status_code == 422
     assert resp.json()["error"]["details"][0]["field"] == field

@@ -22,7 +22,7 @@ from tests.functions.reminders.lists import TodoApi, tasklist
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 NAME = job_name("t1", 0)
-TOKEN = "app-token"
+TOKEN = "app-token-of-the-unit-tests"
 TODO_API = {"dapr-caller-app-id": "todo-api", "dapr-api-token": TOKEN}
 # What the job carries: alice created the task, so "creator" reminders are hers.
 JOB: dict[str, Any] = {
@@ -39,7 +39,10 @@ JOB: dict[str, Any] = {
 def _app(*lists: ListSnapshot) -> tuple[TestClient, FakeDapr, TodoApi]:
     dapr = FakeDapr()
     todo_api = TodoApi(dapr, *lists)
-    client = TestClient(create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr))
+    client = TestClient(
+        create_app(Settings(app_api_token=SecretStr(TOKEN)), dapr),
+        headers={"dapr-api-token": TOKEN},
+    )
     return client, dapr, todo_api
 
 

@@ -32,6 +32,7 @@ from shared.events import (
     parse_event,
 )
 from tests.functions.reminders.lists import TodoApi, tasklist
+from tests.sidecar import FROM_SIDECAR
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 DUE = NOW + timedelta(hours=2)
@@ -357,7 +358,7 @@ def _cloudevent(data: Any, topic: str = "task-events") -> dict[str, Any]:
 
 def test_the_task_events_endpoint_schedules_and_ignores_what_is_not_for_it() -> None:
     dapr = FakeDapr()
-    client = TestClient(create_app(Settings(), dapr))
+    client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
     future = _created(due_at=datetime.now(UTC) + timedelta(days=1))
     resp = client.post("/events/task-events", json=_cloudevent(future.model_dump(mode="json")))
     assert resp.json() == {"status": "SUCCESS"}
@@ -371,7 +372,7 @@ def test_only_the_primary_copy_schedules() -> None:
     that strayed onto its route would make each member reschedule, so only the actor's
     copy (recipient == user_id) is acted on."""
     dapr = FakeDapr()
-    client = TestClient(create_app(Settings(), dapr))
+    client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
     change = _created(due_at=datetime.now(UTC) + timedelta(days=1))  # by alice
 
     def deliver(copy: TaskCreated) -> None:
@@ -388,7 +389,7 @@ def test_only_the_primary_copy_schedules() -> None:
 
 def test_a_failing_sidecar_asks_for_redelivery() -> None:
     dapr = FakeDapr()
-    client = TestClient(create_app(Settings(), dapr))
+    client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
 
     async def down(job: JobSpec, *, overwrite: bool = True) -> None:
         raise RuntimeError("scheduler unreachable")

@@ -14,7 +14,7 @@ from shared.events import ListSnapshot, Member, TaskCreated, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
 from tests.functions.todo_api.relay import relay
 
-TOKEN = "sidecar-token"
+TOKEN = "sidecar-token-of-the-unit-tests"
 
 
 def _setup(list_exists: bool = True) -> tuple[TestClient, FakeDapr]:
@@ -82,12 +82,13 @@ def test_refuses_other_callers_and_forged_headers() -> None:
     client, dapr = _setup()
     req = _request()
     path = f"/{occurrence_path(req.task_id)}"
-    for headers in (
-        {"dapr-api-token": TOKEN, "dapr-caller-app-id": "audit"},
-        {"dapr-caller-app-id": "recurring"},
-        {"dapr-api-token": "guess", "dapr-caller-app-id": "recurring"},
+    for headers, status in (
+        ({"dapr-api-token": TOKEN, "dapr-caller-app-id": "audit"}, 403),
+        ({"dapr-caller-app-id": "recurring"}, 401),  # refused at the edge
+        ({"dapr-api-token": "guess", "dapr-caller-app-id": "recurring"}, 401),
     ):
-        assert client.put(path, content=req.model_dump_json(), headers=headers).status_code == 403
+        put = client.put(path, content=req.model_dump_json(), headers=headers)
+        assert put.status_code == status
     relay(client)
     assert dapr.publisher.messages == [] and dapr.state("tasks").rows == {}
 

@@ -14,6 +14,7 @@ from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr
 from tests import sharing_matrix
 from tests.functions.todo_api.relay import relay
+from tests.sidecar import FROM_SIDECAR
 
 API = "/api/v1"
 
@@ -235,18 +236,18 @@ def test_the_audit_relay_asks_for_the_callers_lists(users: Users) -> None:
 def test_reminders_read_membership_through_the_internal_route(users: Users) -> None:
     users.add("ann")
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    app = users.client.app
-    token = app.state.settings.app_api_token  # type: ignore[attr-defined]
-    headers = {"dapr-caller-app-id": "reminders"}
-    if token is not None:
-        headers["dapr-api-token"] = token.get_secret_value()
+    headers = {"dapr-caller-app-id": "reminders", **FROM_SIDECAR}
     got = users.client.get(f"/internal/v1/lists/{lst['id']}", headers=headers)
     assert got.status_code == 200 and got.json()["members"][0]["username"] == "ann"
     assert users.client.get("/internal/v1/lists/nope", headers=headers).status_code == 404
     stranger = users.client.get(
-        f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "audit"}
+        f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "audit", **FROM_SIDECAR}
     )
     assert stranger.status_code == 403
+    forged = users.client.get(
+        f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "reminders"}
+    )
+    assert forged.status_code == 401
 
 
 def test_a_list_that_lost_a_task_still_searches_and_deletes_cleanly(users: Users) -> None:
