@@ -52,7 +52,8 @@ class AuditLog:
 
     async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
         """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
-        created = await self._store.create(
+        # Nearly every delivery is new: one call, not a read and then a write.
+        created = await self._store.insert(
             event_key(str(event.event_id)), entry_for(event, delivery, now)
         )
         if not created:

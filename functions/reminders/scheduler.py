@@ -20,7 +20,7 @@ from datetime import datetime
 
 from functions.reminders.jobs import sched_key
 from functions.reminders.plan import JobPolicy, Plan, SchedState, converge, job_spec, plan_event
-from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateOp, StateStore
+from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateStore
 from shared.events import TaskCreated, TaskEvent
 from shared.topics import Topic
 
@@ -80,11 +80,10 @@ class ReminderScheduler:
 
     async def _claim(self, key: str, item: StateItem | None, state: SchedState) -> bool:
         value = state.model_dump(mode="json")
+        if item is None:  # just read as absent: insert, without reading again
+            return await self._store.insert(key, value)
         try:
-            if item is None:  # just read as absent: insert, without reading again
-                await self._store.transact([StateOp.insert(key, value)])
-            else:
-                await self._store.save(key, value, etag=item.etag)
+            await self._store.save(key, value, etag=item.etag)
         except EtagMismatch:
             return False
         return True

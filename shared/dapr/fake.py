@@ -47,6 +47,11 @@ class FakeStateStore:
         self._version += 1
         self.rows[key] = (copy.deepcopy(value), self._version)
 
+    @property
+    def writes(self) -> int:
+        """Rows written so far (each upsert of each transaction counts)."""
+        return self._version
+
     async def get(self, key: str) -> StateItem | None:
         row = self.rows.get(key)
         return None if row is None else StateItem(key, copy.deepcopy(row[0]), str(row[1]))
@@ -64,6 +69,9 @@ class FakeStateStore:
             return False
         self._write(key, value)
         return True
+
+    async def insert(self, key: str, value: Any) -> bool:
+        return await self.create(key, value)
 
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         self._check(key, etag)

@@ -56,7 +56,12 @@ class StateStore(Protocol):
     async def save(self, key: str, value: Any, *, etag: str | None = None) -> None: ...
 
     async def create(self, key: str, value: Any) -> bool:
-        """Insert if absent; False (and nothing written) when the key exists."""
+        """Insert if absent; False (and nothing written) when the key exists. Reads first:
+        for writes whose duplicates are common (a refused insert is slow to refuse)."""
+        ...
+
+    async def insert(self, key: str, value: Any) -> bool:
+        """As `create`, in one call: for writes that are new nearly always."""
         ...
 
     async def delete(self, key: str, *, etag: str | None = None) -> None: ...

@@ -174,6 +174,13 @@ class SidecarStateStore:
             raise
         return True
 
+    async def insert(self, key: str, value: Any) -> bool:
+        try:
+            await self.transact([StateOp.insert(key, value)])
+        except EtagMismatch:
+            return False
+        return True
+
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         headers = {"If-Match": etag} if etag is not None else None
         await self._http.request("DELETE", f"/v1.0/state/{self.name}/{_q(key)}", headers=headers)

@@ -407,7 +407,7 @@ async def test_changes_that_touch_no_reminder_cost_one_write_or_none() -> None:
     assert await scheduler.on_task_event(_created(reminders=[]), now)
     assert store.rows == {}  # created without reminders: nothing to remember
     assert await scheduler.on_task_event(_updated(2, title="renamed", reminders=[]), now)
-    assert store.transactions == 1 and _state(dapr).version == 2
+    assert store.writes == 1 and _state(dapr).version == 2
     assert not _state(dapr).pending and dapr.jobs.jobs == {} and _published(dapr) == []
     # A late older version that had a reminder is known stale: no job appears.
     due = now + timedelta(days=1)
