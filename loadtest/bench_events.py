@@ -23,6 +23,7 @@ import os
 import platform
 import random
 import time
+import urllib.request
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -292,6 +293,25 @@ async def run(
     return result
 
 
+def relay_figures(metrics_url: str) -> dict[str, float]:
+    """What todo-api's outbox metrics say about its relay over the run."""
+    values: dict[str, float] = defaultdict(float)
+    with urllib.request.urlopen(metrics_url, timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith("taskwave_outbox_") and " " in line:
+                name, value = line.rsplit(" ", 1)
+                values[name.split("{")[0]] += float(value)
+    batches = values["taskwave_outbox_batch_seconds_count"] or 1.0
+    return {
+        "batches": values["taskwave_outbox_batch_seconds_count"],
+        "events per batch": round(values["taskwave_outbox_published_total"] / batches, 1),
+        "mean batch publish ms": round(
+            values["taskwave_outbox_batch_seconds_sum"] * 1000 / batches, 1
+        ),
+        "failed rounds": values["taskwave_outbox_failures_total"],
+    }
+
+
 def report(r: dict[str, Any]) -> None:
     lat, kafka, audit = r["write latency"], r["commit -> task-events"], r["commit -> audit"]
     print(f"\n{r['writers']} writers, {r['users']} users, {r['seconds']} s: {r['writes']} writes")
@@ -307,6 +327,11 @@ def report(r: dict[str, Any]) -> None:
         f"duplicates {r['duplicates on task-events']}; wrong key {r['task-events key != user']}; "
         f"version-order violations {r['version-order violations']}"
     )
+    if relay := r.get("outbox relay"):
+        print(
+            f"outbox relay: {relay['batches']:.0f} batches, {relay['events per batch']} events "
+            f"each, {relay['mean batch publish ms']} ms per bulk publish"
+        )
     print("CPU seconds per 1,000 writes:")
     for name, cpu in sorted(r["cpu s per 1000 writes"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:<16} {cpu:6.2f}")
@@ -332,6 +357,7 @@ def main() -> None:
                 args.seconds,
             )
         )
+        result["outbox relay"] = relay_figures(stack.config.metrics_url("todo-api"))
     report(result)
     save(result, args.out)
 

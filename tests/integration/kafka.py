@@ -54,7 +54,9 @@ class TopicReader:
             except ValueError:
                 value = {"_raw": raw.decode("utf-8", "replace")}
             self.records.append(
-                Record(msg.partition(), msg.offset(), msg.key(), value, msg.timestamp()[1])
+                Record(
+                    msg.partition() or 0, msg.offset() or 0, msg.key(), value, msg.timestamp()[1]
+                )
             )
         return self.records
 
