@@ -34,6 +34,7 @@ from typing import Any
 
 from shared.dapr import Publisher, StateOp, StateStore
 from shared.events import Event, parse_event
+from shared.telemetry import current_traceparent, producer_spans
 from shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class Pending:
     created_at: str
     seq: int
     owner: str = ""
+    # The trace of the request that made the event: the relay publishes it in that
+    # trace, after the request has returned.
+    traceparent: str = ""
 
     @property
     def key(self) -> str:
@@ -129,6 +133,7 @@ class Outbox:
             now.astimezone(UTC).isoformat(),
             next(self._seq),
             self.owner,
+            current_traceparent(),
         )
         row = {
             "kind": PENDING,
@@ -137,6 +142,7 @@ class Outbox:
             "created_at": item.created_at,
             "members": list(item.members),
             "event": event.model_dump(mode="json"),
+            "traceparent": item.traceparent,
         }
         return StateOp.insert(item.key, row), item
 
@@ -166,10 +172,12 @@ class Outbox:
         """Every copy of every event, then the rows; raises if anything failed."""
         primary = [(p.event, p.event.partition_key) for p in items]
         copies = [(p.event.for_member(m), m) for p in items for m in p.members]
-        await asyncio.gather(
-            self._publisher.publish_many(Topic.TASK_EVENTS, primary),
-            self._publisher.publish_many(Topic.TASK_UPDATES, copies),
-        )
+        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+            copy_traces = [t for p, t in zip(items, traces, strict=True) for _ in p.members]
+            await asyncio.gather(
+                self._publisher.publish_many(Topic.TASK_EVENTS, primary, traceparents=traces),
+                self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces),
+            )
         by_store: dict[str, list[StateOp]] = {}
         for p in items:
             by_store.setdefault(p.store, []).append(StateOp.delete(p.key))
@@ -212,6 +220,7 @@ class Outbox:
                             str(row.get("created_at", "")),
                             int(row.get("seq", 0)),
                             str(row.get("owner", "")),
+                            str(row.get("traceparent", "")),
                         )
                     )
                 if not token or len(items) < QUERY_PAGE:

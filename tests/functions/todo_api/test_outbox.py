@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
@@ -224,3 +225,25 @@ async def test_a_transaction_that_fails_adds_no_row() -> None:
     with pytest.raises(EtagMismatch):
         await kv.transact([StateOp.insert("taken", 2), op])
     assert _pending(dapr) == []
+
+
+def test_the_relay_publishes_each_event_in_the_trace_of_its_request(
+    spans: InMemorySpanExporter,
+) -> None:
+    client, dapr, auth = _app()
+    made = client.post(f"{API}/tasks", json={"title": "report"}, headers=auth)
+    request_trace = made.headers["traceparent"].split("-")[1]
+    (row,) = _pending(dapr)  # a sweeper after a crash publishes it in the same trace
+    assert row["traceparent"].split("-")[1] == request_trace
+    relay(client)  # later, outside the request, as the relay does
+    published = [m for m in dapr.publisher.messages if m.data.get("task_id") == made.json()["id"]]
+    assert {m.topic for m in published} == {"task-events", "task-updates"}
+    producers = {
+        f"{s.context.span_id:016x}": s
+        for s in spans.get_finished_spans()
+        if s.name == "outbox publish" and s.context is not None
+    }
+    for message in published:
+        _, trace_id, span_id, _ = message.traceparent.split("-")
+        # Consumers continue the trace of the request, from its publish span.
+        assert trace_id == request_trace and span_id in producers
