@@ -91,6 +91,15 @@ class TelemetryMiddleware:
                 if status["code"] >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 self._observe(method, template, status["code"], start)
+                # The access line (uvicorn's is off), in the span: it carries the trace id.
+                if scope["type"] == "http":
+                    log.info(
+                        "%s %s %d %.1f ms",
+                        method,
+                        scope.get("path", ""),
+                        status["code"],
+                        (time.perf_counter() - start) * 1000,
+                    )
 
     def _observe(self, method: str, template: str, code: int, start: float) -> None:
         REQUESTS.labels(self.function, method, template, str(code)).observe(

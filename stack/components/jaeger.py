@@ -45,6 +45,9 @@ def jaeger_config(otlp_port: int, query_port: int, query_grpc_port: int) -> dict
                 "storage": {"traces": "memstore"},
                 "http": {"endpoint": f"127.0.0.1:{query_port}"},
                 "grpc": {"endpoint": f"127.0.0.1:{query_grpc_port}"},
+                # Jaeger would trace its own queries to 127.0.0.1:4317, where nobody
+                # listens.
+                "enable_tracing": False,
             },
         },
         "receivers": {
