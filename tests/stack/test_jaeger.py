@@ -42,3 +42,15 @@ def test_jaeger_listens_on_loopback_only_and_does_not_trace_itself() -> None:
     assert list(doc["receivers"]["otlp"]["protocols"]) == ["http"]  # no gRPC on 4317
     assert doc["extensions"]["jaeger_query"]["enable_tracing"] is False
     assert doc["service"]["telemetry"]["metrics"]["level"] == "none"  # no :8888
+
+
+def test_the_stack_prints_jaegers_url_and_can_probe_it(tmp_path: Path) -> None:
+    from stack.services import Stack
+
+    config = StackConfig.for_tests(tmp_path)
+    stack = Stack(config, tools=None)  # type: ignore[arg-type]
+    try:
+        assert stack.urls()["jaeger"] == f"http://127.0.0.1:{config.ports['jaeger-query']}"
+        assert stack.probe("jaeger")() is False  # nothing runs: not ready, no exception
+    finally:
+        stack.sup.stop_all()
