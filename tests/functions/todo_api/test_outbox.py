@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
@@ -247,3 +248,17 @@ def test_the_relay_publishes_each_event_in_the_trace_of_its_request(
         _, trace_id, span_id, _ = message.traceparent.split("-")
         # Consumers continue the trace of the request, from its publish span.
         assert trace_id == request_trace and span_id in producers
+
+
+async def test_a_swept_row_is_published_in_the_trace_that_committed_it(
+    spans: InMemorySpanExporter,
+) -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    crashed = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    with trace.get_tracer("t").start_as_current_span("POST /api/v1/lists") as request:
+        await _commit(crashed, dapr, _event("u1", 1))  # then the replica dies
+    restarted = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    assert await restarted.sweep(NOW + timedelta(seconds=30), startup=True) == 1
+    (message,) = [m for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert message.traceparent.split("-")[1] == f"{request.get_span_context().trace_id:032x}"
