@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Link, SpanKind
 from pythonjsonlogger.json import JsonFormatter
 
 _configured = False
@@ -76,3 +79,75 @@ def setup_tracing(service: str, otlp_endpoint: str | None) -> None:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+_tracer = trace.get_tracer("taskwave")
+
+
+def current_traceparent() -> str:
+    """The W3C traceparent of the active span ("" outside any), to store with work that
+    continues later elsewhere: an outbox row, a reminder job."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+def span_context(traceparent: str) -> trace.SpanContext | None:
+    """The span a stored traceparent names, or None when it names none."""
+    if not traceparent:
+        return None
+    ctx = trace.get_current_span(propagate.extract({"traceparent": traceparent}))
+    span_context = ctx.get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def traceparent_of(ctx: trace.SpanContext) -> str:
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+
+
+@contextmanager
+def producer_spans(name: str, parents: Sequence[str]) -> Iterator[list[str]]:
+    """Publishing a batch of messages made by earlier requests (the outbox relay).
+
+    One PRODUCER span per message, a child of the trace that made it (`parents`: the
+    traceparent stored with each message), so each message's consumers join the trace
+    of its user action; yields the traceparent each message must carry ("" when the
+    span is not recorded). Meanwhile a batch span linked to all of them is active, so
+    the sidecar call is traced too, without merging unrelated user actions into one
+    trace."""
+    children = []
+    for parent in parents:
+        parent_ctx = span_context(parent)
+        # A message with no stored trace starts its own (an empty context, not the
+        # previous message's).
+        context = trace.set_span_in_context(
+            trace.NonRecordingSpan(parent_ctx) if parent_ctx else trace.INVALID_SPAN
+        )
+        children.append(_tracer.start_span(name, context=context, kind=SpanKind.PRODUCER))
+    contexts = [c.get_span_context() for c in children]
+    links = [Link(c) for c in contexts if c.is_valid]
+    try:
+        with _tracer.start_as_current_span(
+            f"{name} batch",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            links=links,
+            attributes={"messaging.batch.message_count": len(children)},
+        ):
+            yield [traceparent_of(c) if c.is_valid else "" for c in contexts]
+    except BaseException as exc:
+        for child in children:
+            child.record_exception(exc)
+            child.set_status(trace.Status(trace.StatusCode.ERROR))
+        raise
+    finally:
+        for child in children:
+            child.end()
+
+
+@contextmanager
+def linked_span(name: str, traceparent: str) -> Iterator[None]:
+    """A span of the current trace with a link to the one a stored traceparent names:
+    work that an earlier action set up (a reminder job's callback) points back to it."""
+    linked = span_context(traceparent)
+    with _tracer.start_as_current_span(name, links=[Link(linked)] if linked else []):
+        yield

@@ -43,6 +43,8 @@ def up(config: StackConfig) -> int:
         print(f"\ntaskwave is up (ready in {took:.1f} s):")
         for name, url in stack.urls().items():
             print(f"  {name:<10} {url}")
+        # The Jaeger Go module has no built UI: traces are read through its query API.
+        print(f'  (traces: {stack.config.jaeger_url}/api/v3/traces/<trace id>; README "Traces")')
         print("\nCtrl-C (or `make down`) stops everything.", flush=True)
         while True:  # the supervisor's monitor thread restarts what crashes
             time.sleep(0.5)

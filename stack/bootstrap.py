@@ -2,11 +2,13 @@
 
 Kafka jars come from Maven Central into .cache/kafka/lib; daprd and the Dapr
 scheduler are built from the pinned Dapr Go module into .cache/bin (unless a
-user-installed pair is on PATH or in ~/.dapr/bin); PostgreSQL comes from Debian.
+user-installed pair is on PATH or in ~/.dapr/bin), and so is Jaeger v2 (the trace
+backend) from its Go module; PostgreSQL comes from Debian.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -16,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.config import CACHE, DAPR_VERSION, KAFKA_VERSION, ROOT
+from stack.config import CACHE, DAPR_VERSION, JAEGER_VERSION, KAFKA_VERSION, ROOT
 from stack.errors import StackError
 from stack.steps import run_step
 
@@ -30,6 +32,7 @@ class Tools:
     daprd: str
     scheduler: str
     pg_bin: Path
+    jaeger: str
 
 
 def say(message: str) -> None:
@@ -90,10 +93,10 @@ def _dapr_version(binary: str) -> str:
     return out.stdout.strip()
 
 
-def _build_stamp() -> str:
-    src = ROOT / "stack/go/daprd"
+def _build_stamp(module: str = "daprd", files: tuple[str, ...] = ("main.go", "tools.go")) -> str:
+    src = ROOT / "stack/go" / module
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go", "tools.go"):
+    for name in ("go.mod", "go.sum", *files):
         digest.update((src / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -138,6 +141,55 @@ def ensure_dapr() -> tuple[str, str]:
     return str(daprd), str(scheduler)
 
 
+def ensure_jaeger() -> str:
+    """Jaeger v2 (`cmd/jaeger`): TASKWAVE_JAEGER, else built from stack/go/jaeger.
+
+    `go install github.com/jaegertracing/jaeger/cmd/jaeger@<version>` is refused
+    (Jaeger's go.mod has a replace directive), so a wrapper module pins it as a tool.
+    """
+    explicit = os.environ.get("TASKWAVE_JAEGER")
+    if explicit:
+        return explicit
+    out = CACHE / "bin"
+    binary, stamp = out / "jaeger", out / ".jaeger.stamp"
+    expected = _build_stamp("jaeger", ())
+    if binary.exists() and stamp.exists() and stamp.read_text() == expected:
+        return str(binary)
+    go = _need("go", "install Go 1.22+ (it fetches the toolchain the Jaeger module needs)")
+    say(
+        f"building Jaeger {JAEGER_VERSION} (trace backend) from its Go module "
+        "(first time only: a few minutes on 2 cores)"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".jaeger.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another stack may be building it right now
+        if not (binary.exists() and stamp.exists() and stamp.read_text() == expected):
+            _build_jaeger(go, binary)
+            stamp.write_text(expected)
+    return str(binary)
+
+
+def _build_jaeger(go: str, binary: Path) -> None:
+    partial = binary.with_name(".jaeger.build")
+    run_step(
+        "go build jaeger",
+        [
+            go,
+            "build",
+            "-v",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(partial),
+            "github.com/jaegertracing/jaeger/cmd/jaeger",
+        ],
+        cwd=ROOT / "stack/go/jaeger",
+        env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+    )
+    partial.replace(binary)  # never a half-written binary under the final name
+
+
 def _pg_bin() -> Path | None:
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (candidate / "postgres").exists() and (candidate / "initdb").exists():
@@ -174,4 +226,12 @@ def ensure_all() -> Tools:
     pg_bin = ensure_postgres()
     kafka_lib = ensure_kafka()
     daprd, scheduler = ensure_dapr()
-    return Tools(java=java, kafka_lib=kafka_lib, daprd=daprd, scheduler=scheduler, pg_bin=pg_bin)
+    jaeger = ensure_jaeger()
+    return Tools(
+        java=java,
+        kafka_lib=kafka_lib,
+        daprd=daprd,
+        scheduler=scheduler,
+        pg_bin=pg_bin,
+        jaeger=jaeger,
+    )

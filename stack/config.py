@@ -14,6 +14,8 @@ CACHE = Path(os.environ.get("TASKWAVE_CACHE", ROOT / ".cache"))
 
 KAFKA_VERSION = "4.3.1"
 DAPR_VERSION = "1.18.2"
+# The module version stack/go/jaeger/go.mod pins (it builds Jaeger v2, cmd/jaeger).
+JAEGER_VERSION = "v1.75.0"
 
 # app id -> Python module; the order is the start order of the apps.
 FUNCTIONS: dict[str, str] = {
@@ -33,6 +35,10 @@ _DEFAULT_PORTS: dict[str, int] = {
     "scheduler-metrics": 59090,
     "etcd-client": 52379,
     "etcd-peer": 52380,
+    # Jaeger: OTLP/HTTP in (the port OpenTelemetry defaults to), query API out.
+    "jaeger-otlp": 4318,
+    "jaeger-query": 16686,
+    "jaeger-query-grpc": 16685,
 }
 for _i, _fn in enumerate(FUNCTIONS):
     _DEFAULT_PORTS |= {
@@ -121,6 +127,15 @@ class StackConfig:
 
     def metrics_url(self, function: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{function}.metrics']}/metrics"
+
+    @property
+    def otlp_endpoint(self) -> str:
+        """host:port where every function and sidecar sends its spans (Jaeger)."""
+        return f"127.0.0.1:{self.ports['jaeger-otlp']}"
+
+    @property
+    def jaeger_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['jaeger-query']}"
 
     def dapr_url(self, function: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{function}.dapr-http']}"

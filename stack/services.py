@@ -17,6 +17,8 @@ from stack import migrations
 from stack.bootstrap import Tools
 from stack.components.apps import Apps
 from stack.components.dapr import SCHEDULER, Scheduler, Sidecars, sidecar_name
+from stack.components.jaeger import NAME as JAEGER
+from stack.components.jaeger import Jaeger
 from stack.components.kafka import Kafka
 from stack.components.postgres import Postgres
 from stack.config import FUNCTIONS, StackConfig, env_name, free_port, port_in_use
@@ -37,6 +39,7 @@ class Stack:
         self.postgres = Postgres(config, tools, self.sup)
         self.kafka = Kafka(config, tools, self.sup)
         self.scheduler = Scheduler(config, tools, self.sup)
+        self.jaeger = Jaeger(config, tools, self.sup)
         self.sidecars = Sidecars(config, tools, self.sup, app_token=self.app_token)
         self.apps = Apps(config, self.sup, app_token=self.app_token)
         self._stopped: dict[str, Spec] = {}
@@ -50,12 +53,15 @@ class Stack:
         self.postgres.start()
         self.kafka.start()
         self.scheduler.start()
+        self.jaeger.start()
         self.wait("postgres", self.postgres.ready, 60)
         self.postgres.prepare_database()
         self.sidecars.write_secrets(self.postgres.connection_string)
         self.wait("kafka", self.kafka.ready, 90)
         self.kafka.create_topics()
         self.wait("scheduler", self.scheduler.ready, 60)
+        # Before any sidecar or app: nothing exports spans to a port nobody listens on.
+        self.wait(JAEGER, self.jaeger.ready, 60)
         # The first sidecar (todo-api's) creates the state tables; several doing it at
         # once race in PostgreSQL ("type ... already exists"), so the others start after
         # it, and the migrations run in between, on the tables it made.
@@ -137,6 +143,7 @@ class Stack:
             "postgres": self.postgres.ready,
             "kafka": self.kafka.ready,
             SCHEDULER: self.scheduler.ready,
+            JAEGER: self.jaeger.ready,
         }
         if name in fixed:
             return fixed[name]
@@ -239,6 +246,7 @@ class Stack:
         urls = {fn: self.config.url(fn) for fn in self.config.functions}
         urls["kafka"] = self.config.kafka_bootstrap
         urls["postgres"] = self.postgres.url
+        urls["jaeger"] = self.config.jaeger_url
         urls["logs"] = str(self.config.logs)
         return urls
 

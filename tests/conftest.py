@@ -17,12 +17,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tests.sidecar  # noqa: F401  (sets APP_API_TOKEN before any Settings() is read)
 from shared.dapr.sidecar import DaprSidecar
+from shared.telemetry import setup_tracing
 from stack.config import ROOT
 from stack.services import Stack, private_stack
 from tests.integration.kafka import TopicReader
+
+_SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Every span ended during the test, in memory. The tracer provider is the process's
+    own (set once, as a function sets it); this only adds a recorder to it, once."""
+    setup_tracing("tests", None)
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    if not getattr(provider, "_taskwave_recorder", False):
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        provider._taskwave_recorder = True  # type: ignore[attr-defined]
+    _SPANS.clear()
+    yield _SPANS
+    _SPANS.clear()
 
 
 @pytest.fixture(scope="session")

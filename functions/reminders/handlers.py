@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -7,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from functions.reminders.jobs import TRACEPARENT
 from functions.reminders.members import MembershipUnknown
 from functions.reminders.notifications import Notifications
 from functions.reminders.scheduler import ReminderScheduler
@@ -14,6 +16,7 @@ from functions.reminders.service import ReminderFirer, ReminderJob
 from functions.reminders.settings import Settings
 from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
 from shared.paging import page_body
+from shared.telemetry import linked_span
 from shared.web.errors import error_response, validation_details
 from shared.web.identity import require_caller
 from shared.web.pubsub import Delivery, Outcome, event_endpoint
@@ -35,12 +38,18 @@ def routes(
         now = datetime.now(UTC)
         name = request.path_params["name"]
         try:
-            job = ReminderJob.model_validate_json(await request.body())
-        except ValidationError as exc:
+            data = json.loads(await request.body())
+            scheduled_in = str(data.pop(TRACEPARENT, "")) if isinstance(data, dict) else ""
+            job = ReminderJob.model_validate(data)
+        except ValueError as exc:  # not JSON, or a ValidationError
             # Retrying cannot fix it; the job's failure policy bounds the retries.
-            return error_response(422, "malformed reminder job", details=validation_details(exc))
+            details = validation_details(exc) if isinstance(exc, ValidationError) else {}
+            return error_response(422, "malformed reminder job", details=details)
         try:
-            fired = await firer.fire(name, job, now)
+            # Dapr's scheduler starts a new trace for the callback; link it to the
+            # trace of the action that scheduled the job.
+            with linked_span("reminder job", scheduled_in):
+                fired = await firer.fire(name, job, now)
         except MembershipUnknown as exc:
             # Whom to remind is unknown for now: the scheduler retries the callback.
             return error_response(503, f"list membership unavailable: {exc}")

@@ -8,6 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.paging import sortable_time
 
+# Key of the job data that holds the scheduling trace (not a ReminderJob field).
+TRACEPARENT = "traceparent"
+
 
 class ReminderJob(BaseModel):
     """The data a reminder job carries; Dapr hands it back verbatim on the callback."""

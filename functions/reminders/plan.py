@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.reminders.jobs import ReminderJob, job_name
+from functions.reminders.jobs import TRACEPARENT, ReminderJob, job_name
 from shared.dapr import JobSpec
 from shared.events import (
     ReminderCancelled,
@@ -97,12 +97,17 @@ def desired_jobs(event: TaskEvent) -> list[ReminderJob | None]:
     return jobs
 
 
-def job_spec(job: ReminderJob, now: datetime, policy: JobPolicy) -> JobSpec:
+def job_spec(job: ReminderJob, now: datetime, policy: JobPolicy, traceparent: str = "") -> JobSpec:
+    """`traceparent`: the trace that schedules the job; its callback links back to it
+    (kept beside the job's fields, so equal jobs stay equal)."""
+    data = job.model_dump(mode="json")
+    if traceparent:
+        data[TRACEPARENT] = traceparent
     # A fire time already past is due now: the reminder still fires, once.
     return JobSpec(
         name=job_name(job.task_id, job.reminder_index),
         due_time=max(job.fire_at, now),
-        data=job.model_dump(mode="json"),
+        data=data,
         max_retries=policy.max_retries,
         retry_interval_s=policy.retry_interval_s,
     )

@@ -22,6 +22,7 @@ from functions.reminders.jobs import sched_key
 from functions.reminders.plan import JobPolicy, Plan, SchedState, converge, job_spec, plan_event
 from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateStore
 from shared.events import TaskCreated, TaskEvent
+from shared.telemetry import current_traceparent
 from shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ class ReminderScheduler:
         return True
 
     async def _execute(self, plan: Plan, now: datetime) -> None:
-        calls = [self._jobs.schedule(job_spec(j, now, self._policy)) for j in plan.schedule]
+        trace = current_traceparent()
+        calls = [self._jobs.schedule(job_spec(j, now, self._policy, trace)) for j in plan.schedule]
         calls += [self._jobs.delete(name) for name in plan.cancel]
         await asyncio.gather(*calls)
         for ev in plan.events:

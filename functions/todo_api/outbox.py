@@ -37,6 +37,7 @@ from typing import Any
 
 from shared.dapr import Publisher, StateOp, StateStore
 from shared.events import Event, parse_event
+from shared.telemetry import current_traceparent, producer_spans
 from shared.topics import Topic
 from shared.web.metrics import (
     OUTBOX_BACKLOG,
@@ -75,6 +76,9 @@ class Pending:
     created_at: str
     seq: int
     owner: str = ""
+    # The trace of the request that made the event: the relay publishes it in that
+    # trace, after the request has returned.
+    traceparent: str = ""
 
     @property
     def key(self) -> str:
@@ -159,6 +163,7 @@ class Outbox:
             now.astimezone(UTC).isoformat(),
             next(self._seq),
             self.owner,
+            current_traceparent(),
         )
         row = {
             "kind": PENDING,
@@ -168,6 +173,7 @@ class Outbox:
             "members": None if item.members is None else list(item.members),
             "lists": list(item.lists),
             "event": event.model_dump(mode="json"),
+            "traceparent": item.traceparent,
         }
         return StateOp.insert(item.key, row), item
 
@@ -204,19 +210,23 @@ class Outbox:
             if self._audience is None:
                 raise RuntimeError("this outbox cannot resolve list members")
             of_list = await self._audience(wanted)
-        copies = [
-            (p.event.for_member(m), m)
-            for p in items
-            for m in (
+        audiences = [
+            list(
                 p.members
                 if p.members is not None
                 else dict.fromkeys(m for x in p.lists for m in of_list.get(x, []))
             )
+            for p in items
         ]
-        await asyncio.gather(
-            self._publisher.publish_many(Topic.TASK_EVENTS, primary),
-            self._publisher.publish_many(Topic.TASK_UPDATES, copies),
-        )
+        copies = [
+            (p.event.for_member(m), m) for p, ms in zip(items, audiences, strict=True) for m in ms
+        ]
+        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+            copy_traces = [t for ms, t in zip(audiences, traces, strict=True) for _ in ms]
+            await asyncio.gather(
+                self._publisher.publish_many(Topic.TASK_EVENTS, primary, traceparents=traces),
+                self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces),
+            )
         OUTBOX_BATCH_SECONDS.observe(time.perf_counter() - started)
         OUTBOX_PUBLISHED.labels(path).inc(len(items))
         self.stats.published += len(items)
@@ -277,6 +287,7 @@ class Outbox:
                             str(row.get("created_at", "")),
                             int(row.get("seq", 0)),
                             str(row.get("owner", "")),
+                            str(row.get("traceparent", "")),
                         )
                     )
                 if not token or len(items) < QUERY_PAGE:

@@ -25,6 +25,7 @@ class Published:
     topic: str
     data: dict[str, Any]
     partition_key: str | None
+    traceparent: str = ""
 
 
 class FakeStateStore:
@@ -146,12 +147,19 @@ class FakePublisher:
         self.messages.append(Published(topic, payload, partition_key))
 
     async def publish_many(
-        self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
+        self,
+        topic: str,
+        messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]],
+        *,
+        traceparents: Sequence[str] | None = None,
     ) -> None:
         if self.failing is not None:
             raise self.failing
-        for data, key in messages:
+        if traceparents is not None and len(traceparents) != len(messages):
+            raise ValueError(f"{len(traceparents)} traceparents for {len(messages)} messages")
+        for i, (data, key) in enumerate(messages):
             await self.publish(topic, data, partition_key=key)
+            self.messages[-1].traceparent = traceparents[i] if traceparents else ""
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [m.data for m in self.messages if m.topic == topic]

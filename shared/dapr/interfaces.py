@@ -79,9 +79,15 @@ class Publisher(Protocol):
     ) -> None: ...
 
     async def publish_many(
-        self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
+        self,
+        topic: str,
+        messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]],
+        *,
+        traceparents: Sequence[str] | None = None,
     ) -> None:
-        """(data, partition key) pairs in one call; raises unless all were published."""
+        """(data, partition key) pairs in one call; raises unless all were published.
+        `traceparents`, one per message ("" for none), puts each message in the trace
+        of the action that made it, not in the trace of this call."""
         ...
 
 

@@ -228,15 +228,27 @@ class SidecarPublisher:
         )
 
     async def publish_many(
-        self, topic: str, messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]]
+        self,
+        topic: str,
+        messages: Sequence[tuple[BaseModel | dict[str, Any], str | None]],
+        *,
+        traceparents: Sequence[str] | None = None,
     ) -> None:
         """One request (and, on Kafka, one produce batch) for many messages, each with its
         own partition key: Dapr's bulk publish API. Fails unless every message went."""
         if not messages:
             return
+        if traceparents is not None and len(traceparents) != len(messages):
+            raise ValueError(f"{len(traceparents)} traceparents for {len(messages)} messages")
         entries = []
         for i, (data, key) in enumerate(messages):
             payload, metadata = _message(data, key)
+            if traceparents and traceparents[i]:
+                # Dapr gives every entry of a bulk publish a child of the request's span
+                # as its CloudEvent `traceparent`; this per-entry override wins
+                # (pkg/runtime/pubsub/cloudevents.go), so consumers continue the trace
+                # of the action that made the message.
+                metadata["cloudevent.traceparent"] = traceparents[i]
             entries.append(
                 {
                     "entryId": str(i),

@@ -1,8 +1,10 @@
 """One ASGI middleware for every function: a server span per request (continuing the
-caller's W3C trace, e.g. from the Dapr sidecar) and the request-latency histogram."""
+caller's W3C trace, e.g. from the Dapr sidecar), its `traceparent` on the response so a
+person can find the trace of a request, and the request-latency histogram."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -11,7 +13,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.telemetry import traceparent_of
+from shared.web.errors import error_response
 from shared.web.metrics import REQUESTS
+
+log = logging.getLogger(__name__)
 
 # Probes and scrapes would drown the traces; they still count in metrics.
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -39,10 +45,16 @@ class TelemetryMiddleware:
         template = route_template(self.routes, scope)
         method = scope.get("method", "WS")
         status = {"code": 500}
+        started = {"yes": False}
+        server: list[trace.SpanContext] = []  # the request's span, once it exists
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                started["yes"] = True
+                if server:
+                    header = (b"traceparent", traceparent_of(server[0]).encode("latin-1"))
+                    message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -59,13 +71,35 @@ class TelemetryMiddleware:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "http.route": template},
         ) as span:
+            if span.get_span_context().is_valid:
+                server.append(span.get_span_context())
             try:
                 await self.app(scope, receive, send_wrapper)
+            except Exception as exc:
+                # Handled here, inside the span, rather than by Starlette's outermost
+                # ServerErrorMiddleware after the span ended: so the ERROR line carries
+                # the trace id and the 500 carries `traceparent`.
+                span.record_exception(exc)
+                log.exception("unhandled error on %s %s", method, scope.get("path", ""))
+                if started["yes"] or scope["type"] != "http":
+                    raise
+                status["code"] = 500
+                response = error_response(500, "internal error", code="internal")
+                await response(scope, receive, send_wrapper)
             finally:
                 span.set_attribute("http.response.status_code", status["code"])
                 if status["code"] >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 self._observe(method, template, status["code"], start)
+                # The access line (uvicorn's is off), in the span: it carries the trace id.
+                if scope["type"] == "http":
+                    log.info(
+                        "%s %s %d %.1f ms",
+                        method,
+                        scope.get("path", ""),
+                        status["code"],
+                        (time.perf_counter() - start) * 1000,
+                    )
 
     def _observe(self, method: str, template: str, code: int, start: float) -> None:
         REQUESTS.labels(self.function, method, template, str(code)).observe(

@@ -172,6 +172,15 @@ def raw_endpoint(
                     delivery.cloudevent_id,
                 )
                 outcome = Outcome.RETRY
+            # One line per handling, in its span: grep a trace id, find what each
+            # consumer did with the event.
+            log.info(
+                "%s %s (id %s): %s",
+                delivery.topic,
+                event_type or "?",
+                delivery.cloudevent_id,
+                outcome.value,
+            )
         EVENT_LATENCY.labels(function, delivery.topic).observe(time.perf_counter() - start)
         EVENTS.labels(function, delivery.topic, event_type, outcome.value.lower()).inc()
         return _reply(outcome)

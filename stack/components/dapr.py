@@ -82,8 +82,10 @@ class Sidecars:
 
     def _write_config(self) -> Path:
         """dapr/config.yaml plus name resolution private to this run: with the default
-        (mDNS) two stacks on one machine answer each other's service invocations."""
+        (mDNS) two stacks on one machine answer each other's service invocations; and
+        traces to this run's Jaeger, on whatever port it got."""
         config = yaml.safe_load((ROOT / "dapr/config.yaml").read_text())
+        config["spec"]["tracing"]["otel"]["endpointAddress"] = self.config.otlp_endpoint
         config["spec"]["nameResolution"] = {
             "component": "sqlite",
             "version": "v1",

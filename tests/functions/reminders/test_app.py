@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from functions.reminders.app import create_app
+from functions.reminders.jobs import TRACEPARENT
 from functions.reminders.service import fired_key, job_name
 from functions.reminders.settings import Settings
 from shared.dapr.fake import FakeDapr
@@ -70,3 +72,21 @@ def test_a_malformed_job_is_refused_and_publishes_nothing() -> None:
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "validation_error"
     assert dapr.publisher.messages == []
+
+
+def test_the_job_callback_links_back_to_the_trace_that_scheduled_it(
+    spans: InMemorySpanExporter,
+) -> None:
+    client, dapr = _app()
+    scheduled_in = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    name = job_name("t1", 0)
+    body = _job(datetime.now(UTC)) | {TRACEPARENT: scheduled_in}
+    resp = client.post(f"/job/{name}", json=body)
+    assert resp.json() == {"job": name, "published": True}
+    (fired,) = [s for s in spans.get_finished_spans() if s.name == "reminder job"]
+    assert [
+        (f"{link.context.trace_id:032x}", f"{link.context.span_id:016x}") for link in fired.links
+    ] == [("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")]
+    # ... while the callback itself is a trace of its own, the one its response names.
+    assert fired.context is not None
+    assert resp.headers["traceparent"].split("-")[1] == f"{fired.context.trace_id:032x}"

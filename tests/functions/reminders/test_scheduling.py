@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from functions.reminders.app import create_app
-from functions.reminders.jobs import ReminderJob, fired_key, job_name, sched_key
+from functions.reminders.jobs import TRACEPARENT, ReminderJob, fired_key, job_name, sched_key
 from functions.reminders.members import ListDirectory
 from functions.reminders.plan import JobPolicy, SchedState
 from functions.reminders.scheduler import ReminderScheduler
@@ -31,6 +33,7 @@ from shared.events import (
     TaskUpdated,
     parse_event,
 )
+from shared.telemetry import traceparent_of
 from tests.functions.reminders.lists import TodoApi, tasklist
 from tests.sidecar import FROM_SIDECAR
 
@@ -414,3 +417,13 @@ async def test_changes_that_touch_no_reminder_cost_one_write_or_none() -> None:
     late = _updated(1, due_at=due, reminders=[{"before": "PT1H"}])
     assert not await scheduler.on_task_event(late, now)
     assert dapr.jobs.jobs == {}
+
+
+async def test_a_job_carries_the_trace_that_scheduled_it(spans: InMemorySpanExporter) -> None:
+    dapr = FakeDapr()
+    with trace.get_tracer("t").start_as_current_span("consume task-events") as span:
+        await _scheduler(dapr).on_task_event(_created(), NOW)
+    data = dict(dapr.jobs.jobs[job_name("t1", 0)].data)
+    assert data.pop(TRACEPARENT) == traceparent_of(span.get_span_context())
+    # Beside the job's fields, not one of them: the planned job is unchanged.
+    assert ReminderJob.model_validate(data) == _state(dapr).jobs[0]

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
@@ -251,3 +253,39 @@ def test_a_task_change_reaches_the_members_of_its_list_when_it_is_sent() -> None
     relay(client)
     sent = [m for m in dapr.publisher.messages if m.data.get("task_id") == made["id"]]
     assert [(m.topic, m.partition_key) for m in sent] == [("task-events", me), ("task-updates", me)]
+
+
+def test_the_relay_publishes_each_event_in_the_trace_of_its_request(
+    spans: InMemorySpanExporter,
+) -> None:
+    client, dapr, auth = _app()
+    made = client.post(f"{API}/tasks", json={"title": "report"}, headers=auth)
+    request_trace = made.headers["traceparent"].split("-")[1]
+    (row,) = _pending(dapr)  # a sweeper after a crash publishes it in the same trace
+    assert row["traceparent"].split("-")[1] == request_trace
+    relay(client)  # later, outside the request, as the relay does
+    published = [m for m in dapr.publisher.messages if m.data.get("task_id") == made.json()["id"]]
+    assert {m.topic for m in published} == {"task-events", "task-updates"}
+    producers = {
+        f"{s.context.span_id:016x}": s
+        for s in spans.get_finished_spans()
+        if s.name == "outbox publish" and s.context is not None
+    }
+    for message in published:
+        _, trace_id, span_id, _ = message.traceparent.split("-")
+        # Consumers continue the trace of the request, from its publish span.
+        assert trace_id == request_trace and span_id in producers
+
+
+async def test_a_swept_row_is_published_in_the_trace_that_committed_it(
+    spans: InMemorySpanExporter,
+) -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    crashed = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    with trace.get_tracer("t").start_as_current_span("POST /api/v1/lists") as request:
+        await _commit(crashed, dapr, _event("u1", 1))  # then the replica dies
+    restarted = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
+    assert await restarted.sweep(NOW + timedelta(seconds=30), startup=True) == 1
+    (message,) = [m for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert message.traceparent.split("-")[1] == f"{request.get_span_context().trace_id:032x}"

@@ -1,0 +1,56 @@
+"""The stack's trace wiring, without starting it: every exporter points at the port
+Jaeger listens on, and Jaeger listens on loopback only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from stack.components.apps import Apps
+from stack.components.dapr import Sidecars
+from stack.components.jaeger import jaeger_config
+from stack.config import StackConfig
+from stack.procs import Supervisor
+
+
+def test_every_exporter_points_at_this_runs_jaeger(tmp_path: Path) -> None:
+    config = StackConfig.for_tests(tmp_path)
+    otlp = config.ports["jaeger-otlp"]
+    sup = Supervisor(config.logs, echo=False, state_file=tmp_path / "stack.json")
+    sidecars = Sidecars(config, tools=None, sup=sup, app_token="t")  # type: ignore[arg-type]
+    dapr = yaml.safe_load(sidecars.config_file.read_text())
+    assert dapr["spec"]["tracing"]["otel"] == {
+        "endpointAddress": f"127.0.0.1:{otlp}",
+        "isSecure": False,
+        "protocol": "http",
+    }
+    env = Apps(config, sup, app_token="t").env("todo-api")
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://127.0.0.1:{otlp}"
+    doc = jaeger_config(otlp, config.ports["jaeger-query"], config.ports["jaeger-query-grpc"])
+    assert doc["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == f"127.0.0.1:{otlp}"
+
+
+def test_jaeger_listens_on_loopback_only_and_does_not_trace_itself() -> None:
+    doc = jaeger_config(1, 2, 3)
+    endpoints = [
+        doc["receivers"]["otlp"]["protocols"]["http"]["endpoint"],
+        doc["extensions"]["jaeger_query"]["http"]["endpoint"],
+        doc["extensions"]["jaeger_query"]["grpc"]["endpoint"],
+    ]
+    assert endpoints == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
+    assert list(doc["receivers"]["otlp"]["protocols"]) == ["http"]  # no gRPC on 4317
+    assert doc["extensions"]["jaeger_query"]["enable_tracing"] is False
+    assert doc["service"]["telemetry"]["metrics"]["level"] == "none"  # no :8888
+
+
+def test_the_stack_prints_jaegers_url_and_can_probe_it(tmp_path: Path) -> None:
+    from stack.services import Stack
+
+    config = StackConfig.for_tests(tmp_path)
+    stack = Stack(config, tools=None)  # type: ignore[arg-type]
+    try:
+        assert stack.urls()["jaeger"] == f"http://127.0.0.1:{config.ports['jaeger-query']}"
+        assert stack.probe("jaeger")() is False  # nothing runs: not ready, no exception
+    finally:
+        stack.sup.stop_all()
