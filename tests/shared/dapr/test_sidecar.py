@@ -1,41 +1,111 @@
-"""What the sidecar client sends to daprd, checked on the wire (httpx's mock transport)."""
+"""What the sidecar client sends to daprd, checked on the wire: a real HTTP server on
+loopback (aiohttp's test server) stands in for daprd and records each request."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from shared.dapr.sidecar import SidecarPublisher, _Http
+from shared.dapr.errors import EtagMismatch
+from shared.dapr.interfaces import StateOp
+from shared.dapr.sidecar import DaprSidecar
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-def _publisher(seen: list[httpx.Request]) -> SidecarPublisher:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
+class Daprd:
+    """Records requests; answers what `reply` says (default 204)."""
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://dapr")
-    return SidecarPublisher(_Http(client), "pubsub")
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str], Any]] = []
+        self.reply: tuple[int, Any] = (204, None)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.seen.append(
+            (request.method, request.path_qs, dict(request.headers), json.loads(body or "null"))
+        )
+        status, payload = self.reply
+        return web.Response(status=status, body=json.dumps(payload) if payload else None)
 
 
-async def test_bulk_entries_carry_their_own_traceparent() -> None:
-    seen: list[httpx.Request] = []
-    await _publisher(seen).publish_many(
+@pytest.fixture
+async def daprd() -> AsyncIterator[tuple[Daprd, DaprSidecar]]:
+    fake = Daprd()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", fake.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    assert server.port is not None
+    sidecar = DaprSidecar(http_port=server.port, pubsub="pubsub", secret_store="s", api_token="tok")
+    yield fake, sidecar
+    await sidecar.aclose()
+    await server.close()
+
+
+async def test_bulk_entries_carry_their_own_key_and_traceparent(
+    daprd: tuple[Daprd, DaprSidecar],
+) -> None:
+    fake, sidecar = daprd
+    await sidecar.publisher.publish_many(
         "task-events", [({"a": 1}, "u1"), ({"a": 2}, "u2")], traceparents=[TP, ""]
     )
-    (request,) = seen
-    assert request.url.path == "/v1.0-alpha1/publish/bulk/pubsub/task-events"
-    entries: list[dict[str, Any]] = json.loads(request.content)
+    ((method, path, headers, entries),) = fake.seen
+    assert (method, path) == ("POST", "/v1.0-alpha1/publish/bulk/pubsub/task-events")
+    assert headers["dapr-api-token"] == "tok"
     # Dapr's per-entry override of the CloudEvent's traceparent; none for "" (Dapr then
     # gives the entry a child of this request's span).
     assert entries[0]["metadata"] == {"partitionKey": "u1", "cloudevent.traceparent": TP}
     assert entries[1]["metadata"] == {"partitionKey": "u2"}
+    assert [e["event"] for e in entries] == [{"a": 1}, {"a": 2}]
 
 
-async def test_traceparents_must_match_the_messages() -> None:
+async def test_traceparents_must_match_the_messages(daprd: tuple[Daprd, DaprSidecar]) -> None:
+    _, sidecar = daprd
     with pytest.raises(ValueError, match="1 traceparents for 2 messages"):
-        await _publisher([]).publish_many("t", [({}, None), ({}, None)], traceparents=[TP])
+        await sidecar.publisher.publish_many("t", [({}, None), ({}, None)], traceparents=[TP])
+
+
+async def test_a_transaction_with_conditions_and_keys_escaped(
+    daprd: tuple[Daprd, DaprSidecar],
+) -> None:
+    fake, sidecar = daprd
+    await sidecar.state("tasks").transact(
+        [StateOp.insert("task|1", {"t": 1}), StateOp.upsert("x", 2, "7"), StateOp.delete("y")]
+    )
+    ((method, path, _, body),) = fake.seen
+    assert (method, path) == ("POST", "/v1.0/state/tasks/transaction")
+    insert, upsert, delete = body["operations"]
+    assert insert["request"]["options"]["concurrency"] == "first-write"
+    assert upsert["request"] == {
+        "key": "x",
+        "value": 2,
+        "etag": "7",
+        "options": {"concurrency": "first-write", "consistency": "strong"},
+    }
+    assert delete == {"operation": "delete", "request": {"key": "y"}}
+    await sidecar.state("tasks").get("task|1")
+    assert fake.seen[-1][1] == "/v1.0/state/tasks/task%7C1?consistency=strong"
+
+
+async def test_a_lost_race_is_an_etag_mismatch(daprd: tuple[Daprd, DaprSidecar]) -> None:
+    fake, sidecar = daprd
+    fake.reply = (409, {"errorCode": "ERR_STATE_TRANSACTION", "message": "etag mismatch"})
+    with pytest.raises(EtagMismatch):
+        await sidecar.state("tasks").transact([StateOp.upsert("x", 1, "3")])
+    fake.reply = (500, {"errorCode": "ERR_STATE_SAVE", "message": "no item was updated"})
+    assert await sidecar.state("kv").insert("k", 1) is False  # PostgreSQL's "exists"
+
+
+async def test_the_sidecar_is_ready_only_when_its_healthz_says_so(
+    daprd: tuple[Daprd, DaprSidecar],
+) -> None:
+    fake, sidecar = daprd
+    assert await sidecar.ready()
+    fake.reply = (500, {"message": "components not ready"})
+    assert not await sidecar.ready()

@@ -36,6 +36,7 @@ def _client() -> tuple[TestClient, io.StringIO]:
         settings=FunctionSettings(),
         dapr=FakeDapr(),
         routes=[Route("/hello", _hello), Route("/boom", _boom, methods=["POST"])],
+        public=["/hello", "/boom"],
     )
     stream = io.StringIO()
     logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
