@@ -15,6 +15,7 @@ from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
+from functions.todo_api.preview_routes import PreviewApi
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
@@ -73,6 +74,7 @@ def create_app(
     )
     accounts = Accounts(kv, outbox, passwords)
     api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
+    api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
