@@ -8,6 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from functions.todo_api.auth import Accounts
+from functions.todo_api.calendar_routes import CalendarApi
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
@@ -75,6 +76,9 @@ def create_app(
     accounts = Accounts(kv, outbox, passwords)
     api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
     api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
+    api.extra += CalendarApi(
+        service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
+    ).endpoints()
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
