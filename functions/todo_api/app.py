@@ -14,6 +14,8 @@ from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
+from functions.todo_api.mcp_app import PATH as MCP_PATH
+from functions.todo_api.mcp_app import TaskwaveMcp
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
 from functions.todo_api.preview_routes import PreviewApi
@@ -79,6 +81,7 @@ def create_app(
     api.extra += CalendarApi(
         service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
     ).endpoints()
+    mcp = TaskwaveMcp(service, list_service, api.user)
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
@@ -97,12 +100,12 @@ def create_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
-        # The REST API (bearer tokens) and the web page; /internal/ is the sidecar's.
-        public=(f"{API}/", "/", "/static/"),
+        routes=[*(ep.route() for ep in api.endpoints()), *web_routes(), *mcp.routes()],
+        # The REST API and MCP (bearer tokens), the web page; /internal/ is the sidecar's.
+        public=(f"{API}/", "/", "/static/", MCP_PATH, f"{MCP_PATH}/"),
         ready_checks={"signing_key": tokens.ready},
-        on_startup=[start_relay],
-        on_shutdown=[stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
+        on_startup=[start_relay, mcp.start],
+        on_shutdown=[mcp.stop, stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
     app.state.outbox = outbox
