@@ -22,6 +22,7 @@ from functions.todo_api.preview_routes import PreviewApi
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
+from functions.todo_api.undo_routes import UndoApi
 from functions.todo_api.web import web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
@@ -80,6 +81,9 @@ def create_app(
     api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
     api.extra += CalendarApi(
         service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
+    ).endpoints()
+    api.extra += UndoApi(
+        service, api.user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes
     ).endpoints()
     mcp = TaskwaveMcp(service, list_service, api.user)
     background: list[asyncio.Task[None]] = []
