@@ -46,6 +46,7 @@ class UndoPlan:
     # The version the task has right after the event: anything else is a newer change.
     version_after: int | None
     newer: list[str]  # later events of this task in the log
+    event_type: str = ""
 
 
 def plan_undo(entries: list[dict[str, Any]], task_id: str, event_id: str) -> UndoPlan:
@@ -64,7 +65,7 @@ def plan_undo(entries: list[dict[str, Any]], task_id: str, event_id: str) -> Und
     if index == 0:
         raise NotUndoable("the state before that change is not in the history")
     before = TaskSnapshot.model_validate(events[index - 1]["task"])
-    return UndoPlan("revert", event_id, before, after.version, newer)
+    return UndoPlan("revert", event_id, before, after.version, newer, event["type"])
 
 
 def patch_to(current: TaskSnapshot, target: TaskSnapshot) -> dict[str, Any]:

@@ -20,12 +20,14 @@ from starlette.responses import JSONResponse, Response
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
+from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
 from functions.todo_api.http import API, guarded, parse_body
 from functions.todo_api.models import TaskCreate, TaskOut, TaskPatch
 from functions.todo_api.service import TaskService
 from functions.todo_api.undo import NotUndoable, patch_to, plan_undo
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
+from shared.internal_api import occurrence_id
 from shared.web.errors import ApiError
 from shared.web.openapi import Endpoint
 
@@ -142,7 +144,19 @@ class UndoApi:
                 self.service.complete if plan.target.status == "completed" else self.service.reopen
             )
             task, etag = await guarded(move(user, task_id, etag, now), "task")
+        if plan.event_type == "task.completed" and current.series_id is not None:
+            await self._drop_next_occurrence(user, current, now)
         return self._answer(body.event_id, "reverted", task, etag, 200)
+
+    async def _drop_next_occurrence(self, user: User, done: TaskSnapshot, now: datetime) -> None:
+        """The occurrence that completion made, unless someone changed it since (version
+        1 only). One recurring has not made yet is left alone: it will be made."""
+        assert done.series_id is not None
+        following = occurrence_id(done.series_id, done.occurrence + 1)
+        try:
+            await self.service.delete(user, following, "1", now)
+        except (NotFound, Forbidden, PreconditionFailed):
+            pass
 
     def _answer(
         self,
