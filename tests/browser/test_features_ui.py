@@ -78,3 +78,15 @@ def test_undo_from_the_history_restores_the_earlier_version(devices: Devices) ->
     expect(rows).to_have_count(4, timeout=AUDIT_FILLS_MS)
     expect(rows.nth(3)).to_have_attribute("data-type", "task.deleted")
     assert user.http.get(f"/tasks/{made['id']}").status_code == 404
+
+
+def test_a_viewer_reads_the_history_without_undo(devices: Devices) -> None:
+    owner, viewer = devices.user(), devices.user()
+    shared = owner.http.post("/lists", json={"name": "Shared"}).json()["id"]
+    owner.http.put(f"/lists/{shared}/members/{viewer.name}", json={"role": "viewer"})
+    owner.create(title="Read only", list_id=shared)
+    page = devices.open(viewer)
+    task_item(page, "Read only").get_by_role("button", name="History").click()
+    rows = page.locator("#history-list li.history-entry")
+    expect(rows).to_have_count(1, timeout=AUDIT_FILLS_MS)
+    expect(rows.get_by_role("button", name="Undo", exact=False)).to_have_count(0)

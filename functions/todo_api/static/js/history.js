@@ -7,6 +7,7 @@
 // an event seen both live and in the log, never shows twice.
 
 import { icon } from "./icons.js";
+import { canWrite } from "./lists.js";
 import { el } from "./tasks.js";
 import { formatInstant, relativeTime } from "./time.js";
 
@@ -441,6 +442,8 @@ export class HistoryDialog {
       tz,
     };
     const now = Date.now();
+    // Viewers read the history; only who may change the task is offered Undo.
+    const mayWrite = canWrite(this.opts.lists.get(this.task.list_id)?.role);
     const focused = this.listEl.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
     const nodes = this.items.map((ev) => {
       const d = describeEvent(ev, ctx);
@@ -458,7 +461,7 @@ export class HistoryDialog {
           el("p", { class: "history-when" },
             el("time", { datetime: ev.occurred_at, title: absolute, text: relativeTime(ev.occurred_at, now) }),
             el("span", { class: "history-abs" }, ` · ${absolute}`),
-            UNDOABLE.has(ev.type)
+            UNDOABLE.has(ev.type) && mayWrite
               ? el("button", {
                   type: "button",
                   class: "btn small history-undo",
