@@ -83,7 +83,7 @@ def create_app(
         service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
     ).endpoints()
     api.extra += UndoApi(
-        service, api.user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes
+        service, api.user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes, kv
     ).endpoints()
     mcp = TaskwaveMcp(service, list_service, api.user)
     background: list[asyncio.Task[None]] = []

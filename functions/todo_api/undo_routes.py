@@ -25,7 +25,7 @@ from functions.todo_api.http import API, guarded, parse_body
 from functions.todo_api.models import TaskCreate, TaskOut, TaskPatch
 from functions.todo_api.service import TaskService
 from functions.todo_api.undo import NotUndoable, patch_to, plan_undo
-from shared.dapr import DaprError, Invoker
+from shared.dapr import DaprError, Invoker, StateStore
 from shared.events import TaskSnapshot
 from shared.internal_api import occurrence_id
 from shared.web.errors import ApiError
@@ -63,7 +63,9 @@ class UndoApi:
         invoker: Invoker,
         audit_app_id: str,
         max_body_bytes: int,
+        kv: StateStore,
     ) -> None:
+        self.kv = kv
         self.service = service
         self.user = user
         self.invoker = invoker
@@ -110,15 +112,7 @@ class UndoApi:
 
         if plan.action == "restore":
             assert plan.target is not None
-            target = plan.target
-            fields = {k: v for k, v in target.model_dump(mode="json").items()}
-            create = TaskCreate.model_validate(
-                {k: fields[k] for k in TaskCreate.model_fields if k in fields}
-            )
-            task, etag = await guarded(self.service.create(user, create, now), "list")
-            if target.status == "completed":
-                task, etag = await guarded(self.service.complete(user, task.id, etag, now), "task")
-            return self._answer(body.event_id, "restored", task, etag, 201)
+            return await self._restore(user, body.event_id, plan.target, now)
 
         current, etag = await guarded(self.service.get(user, task_id), "task")
         if not _matches(if_match, current.version):
@@ -158,6 +152,35 @@ class UndoApi:
         except (NotFound, Forbidden, PreconditionFailed):
             pass
 
+    async def _restore(
+        self, user: User, event_id: str, target: TaskSnapshot, now: datetime
+    ) -> Response:
+        """A deleted task made again, once per deletion: the marker row is taken first
+        (insert-if-absent), so a second click or a retry cannot make a second copy."""
+        marker = f"undo-restore:{event_id}"
+        if not await self.kv.create(marker, {"task_id": None, "at": now.isoformat()}):
+            item = await self.kv.get(marker)
+            made = item.value.get("task_id") if item else None
+            raise ApiError(
+                409,
+                "that deletion was undone already",
+                code="already_undone",
+                details={"task_id": made},
+            )
+        fields = target.model_dump(mode="json")
+        create = TaskCreate.model_validate(
+            {k: fields[k] for k in TaskCreate.model_fields if k in fields}
+        )
+        try:
+            task, etag = await guarded(self.service.create(user, create, now), "list")
+        except BaseException:
+            await self.kv.delete(marker)  # nothing was made: may be tried again
+            raise
+        await self.kv.save(marker, {"task_id": task.id, "at": now.isoformat()})
+        if target.status == "completed":
+            task, etag = await guarded(self.service.complete(user, task.id, etag, now), "task")
+        return self._answer(event_id, "restored", task, etag, 201)
+
     def _answer(
         self,
         event_id: str,
@@ -185,7 +208,7 @@ class UndoApi:
                 "Undo one change from the task's history (a new write; 412 over newer changes)",
                 body=UndoRequest,
                 response=UndoOut,
-                errors=(403, 404, 412, 503),
+                errors=(403, 404, 409, 412, 503),
                 headers_in=("If-Match",),
                 tags=("tasks",),
             )

@@ -156,6 +156,10 @@ def test_undo_a_creation_deletes_and_undo_the_deletion_restores(users: Users) ->
         [{"before": "PT5M", "at": None}],
     )
     assert users.call("ann", "GET", f"/tasks/{back['id']}")[0] == 200
+    # Once: a second undo of the same deletion makes no second copy.
+    status, body = undo(users, "ann", task["id"], event_id=deleted["event_id"])
+    assert status == 409 and body["error"]["details"] == {"task_id": back["id"]}
+    assert users.call("ann", "GET", "/tasks", params={"q": "t"})[1]["total"] == 1
 
 
 def test_undo_follows_the_permission_table(users: Users) -> None:
