@@ -11,12 +11,21 @@ each occurrence is done on its due day.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from shared.domain.recurrence import Recurrence, next_occurrence, validate_timezone
+from shared.domain.recurrence import Recurrence, _build, next_occurrence, validate_timezone
 
-__all__ = ["MAX_PREVIEW", "Preview", "occurrences", "preview", "say_when", "summarize"]
+__all__ = [
+    "MAX_PREVIEW",
+    "Preview",
+    "occurrences",
+    "preview",
+    "say_when",
+    "summarize",
+    "upcoming",
+    "when_would",
+]
 
 MAX_PREVIEW = 50
 
@@ -224,3 +233,28 @@ def say_when(rec: Recurrence, start: datetime, tz: str, n: int = 2) -> str:
     days = [d.strftime("%a %-d %b %Y") for d in p.occurrences]
     tail = " (and then no more)" if p.ends else ""
     return f"{p.summary}: next on {_and(days)}{tail}"
+
+
+def upcoming(rec: Recurrence, tz: str, now: datetime, *, at: time = time(9), n: int = 2) -> Preview:
+    """The preview of a series that would start at the rule's first slot after ``now``
+    (at ``at`` local time): for a question like "when would every other thursday fall?"
+    where nobody gave a start date."""
+    zone = ZoneInfo(validate_timezone(tz))
+    local_start = datetime.combine(now.astimezone(zone).date(), at)
+    # The first matching day, whatever the interval: "every other thursday" asked on a
+    # Friday starts next Thursday, and the series counts its interval from there.
+    parts = {k: v for k, v in rec._rule().parts.items() if k != "INTERVAL"}
+    rule = _build(parts, local_start)
+    for naive in rule.xafter(local_start, inc=True):
+        first = naive.replace(tzinfo=zone)
+        if first > now:
+            return preview(rec, first, tz, n)
+    raise ValueError("this rule has no date after now")  # pragma: no cover (validated rules)
+
+
+def when_would(rec: Recurrence, tz: str, now: datetime, *, at: time = time(9), n: int = 2) -> str:
+    """The chat's answer to "when would <rule> fall?": the rule in words and its next
+    ``n`` dates from now, e.g. "every other week on Thursday at 09:00: next on Thu 10
+    Dec 2026 and Thu 24 Dec 2026"."""
+    p = upcoming(rec, tz, now, at=at, n=n)
+    return say_when(rec, p.occurrences[0], tz, n)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.domain.describe import occurrences, preview, say_when, summarize
+from shared.domain.describe import occurrences, preview, say_when, summarize, when_would
 from shared.domain.recurrence import Recurrence
 
 BERLIN = "Europe/Berlin"
@@ -161,3 +161,20 @@ def test_bad_arguments_are_refused() -> None:
         occurrences(Recurrence(frequency="daily"), at(2026, 1, 1), BERLIN, 0)
     with pytest.raises(ValueError, match="unknown time zone"):
         occurrences(Recurrence(frequency="daily"), at(2026, 1, 1), "Mars/Olympus", 3)
+
+
+def test_when_would_every_other_thursday_fall_from_a_friday() -> None:
+    rec = Recurrence(frequency="weekly", interval=2, weekdays=["TH"])
+    now = at(2026, 12, 4, 15)  # a Friday afternoon
+    assert when_would(rec, BERLIN, now) == (
+        "every other week on Thursday at 09:00: next on Thu 10 Dec 2026 and Thu 24 Dec 2026"
+    )
+
+
+def test_when_would_takes_today_if_the_time_is_still_ahead() -> None:
+    rec = Recurrence(rrule="FREQ=MONTHLY;BYMONTHDAY=-1")
+    text = when_would(rec, BERLIN, at(2027, 1, 31, 8), at=time(18), n=3)
+    assert text == (
+        "every month on the last day at 18:00: next on Sun 31 Jan 2027, Sun 28 Feb 2027 "
+        "and Wed 31 Mar 2027"
+    )
