@@ -8,16 +8,21 @@ import httpx
 from starlette.applications import Starlette
 
 from functions.todo_api.auth import Accounts
+from functions.todo_api.calendar_routes import CalendarApi
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
 from functions.todo_api.lists import Lists, ListService
+from functions.todo_api.mcp_app import PATH as MCP_PATH
+from functions.todo_api.mcp_app import TaskwaveMcp
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
+from functions.todo_api.preview_routes import PreviewApi
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
+from functions.todo_api.undo_routes import UndoApi
 from functions.todo_api.web import web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
@@ -73,6 +78,14 @@ def create_app(
     )
     accounts = Accounts(kv, outbox, passwords)
     api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
+    api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
+    api.extra += CalendarApi(
+        service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
+    ).endpoints()
+    api.extra += UndoApi(
+        service, api.user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes, kv
+    ).endpoints()
+    mcp = TaskwaveMcp(service, list_service, api.user)
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
@@ -91,12 +104,12 @@ def create_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=[*(ep.route() for ep in api.endpoints()), *web_routes()],
-        # The REST API (bearer tokens) and the web page; /internal/ is the sidecar's.
-        public=(f"{API}/", "/", "/static/"),
+        routes=[*(ep.route() for ep in api.endpoints()), *web_routes(), *mcp.routes()],
+        # The REST API and MCP (bearer tokens), the web page; /internal/ is the sidecar's.
+        public=(f"{API}/", "/", "/static/", MCP_PATH, f"{MCP_PATH}/"),
         ready_checks={"signing_key": tokens.ready},
-        on_startup=[start_relay],
-        on_shutdown=[stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
+        on_startup=[start_relay, mcp.start],
+        on_shutdown=[mcp.stop, stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
     app.state.api = api
     app.state.outbox = outbox

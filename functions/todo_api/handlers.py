@@ -90,6 +90,7 @@ class Api:
         self.tokens = tokens
         self.settings = settings
         self.logins, self.registrations = throttles(settings, BadCredentials)
+        self.extra: list[Endpoint] = []  # routes of other modules (app.py adds them)
 
     async def user(self, request: Request) -> User:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -299,7 +300,7 @@ class Api:
         return JSONResponse(task.model_dump(mode="json"), status_code=201 if created else 200)
 
     def endpoints(self) -> list[Endpoint]:
-        return [*self._endpoints(), *self.lists.endpoints()]
+        return [*self._endpoints(), *self.lists.endpoints(), *self.extra]
 
     def _endpoints(self) -> list[Endpoint]:
         task_errors = (403, 404, 412)

@@ -121,12 +121,15 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
 def _closure(requirements: list[str]) -> set[str]:
     """Distribution names the requirements pull in, from the installed .venv metadata."""
     seen: set[str] = set()
+    # By name and extras: uvicorn (from mcp) and uvicorn[standard] pull in different sets.
+    visited: set[tuple[str, frozenset[str]]] = set()
     todo = [Requirement(r) for r in requirements]
     while todo:
         req = todo.pop()
         name = req.name.lower().replace("_", "-")
-        if name in seen:
+        if (name, frozenset(req.extras)) in visited:
             continue
+        visited.add((name, frozenset(req.extras)))
         seen.add(name)
         dist = metadata.distribution(req.name)
         for sub in dist.requires or []:
@@ -175,7 +178,8 @@ def test_the_hash_check_catches_a_drifted_pin(tmp_path: Path) -> None:
     script = _hash_script()
     drifted = tmp_path / "requirements.txt"
     text = (ROOT / "docker" / "requirements.txt").read_text()
-    drifted.write_text(text.replace("starlette==", "starlette==0.0.1.dev0+", 1))
+    # At a line start: "sse-starlette==" holds the same text.
+    drifted.write_text(text.replace("\nstarlette==", "\nstarlette==0.0.1.dev0+", 1))
     assert any(p.startswith("starlette==0.0.1") for p in script.problems(drifted))
 
 

@@ -157,6 +157,14 @@ export class Api {
   notifications(cursor) {
     return this.get("/notifications", { limit: 20, cursor });
   }
+  /** The next dates of a recurrence and the rule in words: {summary, timezone, occurrences, ends}. */
+  previewRecurrence(body) {
+    return this.request("POST", "/recurrence/preview", { body });
+  }
+  /** Return a task to where it was before one event of its history ({undone, action, task}). */
+  undoTask(taskId, eventId, { force = false } = {}) {
+    return this.request("POST", `/tasks/${encodeURIComponent(taskId)}/undo`, { body: { event_id: eventId, force } });
+  }
   /** The audit log of one task, oldest first: {items: [event…], next_cursor}. */
   taskHistory(taskId, { limit, cursor } = {}) {
     return this.get("/audit", { task_id: taskId, limit, cursor });

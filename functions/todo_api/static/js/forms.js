@@ -141,6 +141,7 @@ export function syncRepeatControls(form) {
   form.querySelector("#t-weekdays").hidden = !["daily", "weekly"].includes(c.frequency.value);
   form.querySelector("#t-until-wrap").hidden = c.ends.value !== "until";
   form.querySelector("#t-count-wrap").hidden = c.ends.value !== "count";
+  form.dispatchEvent(new Event("repeat-sync"));
 }
 
 /**

@@ -7,6 +7,7 @@
 // an event seen both live and in the log, never shows twice.
 
 import { icon } from "./icons.js";
+import { canWrite } from "./lists.js";
 import { el } from "./tasks.js";
 import { formatInstant, relativeTime } from "./time.js";
 
@@ -99,6 +100,9 @@ export function describeEvent(ev, { who, listName, tz }) {
   }
 }
 
+// Changes of the task itself; reminders follow from them.
+const UNDOABLE = new Set(["task.created", "task.updated", "task.completed", "task.reopened", "task.deleted"]);
+
 export class HistoryDialog {
   /**
    * @param {{api: import("./api.js").Api, me: () => ({id: string, timezone: string}|null),
@@ -112,6 +116,10 @@ export class HistoryDialog {
     this.reset();
 
     $("history-more").addEventListener("click", () => this.more());
+    this.listEl.addEventListener("click", (e) => {
+      const button = e.target.closest("button[data-undo]");
+      if (button) this.undo(button);
+    });
     $("history-retry").addEventListener("click", () => this.retry());
     for (const b of this.dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => this.close());
     this.dialog.addEventListener("close", () => {
@@ -398,6 +406,29 @@ export class HistoryDialog {
     return this.known.get(userId) ?? "someone";
   }
 
+  /** Undo one entry: a new change of the task; over newer changes only after asking. */
+  async undo(button, force = false) {
+    const taskId = this.task?.id;
+    if (!taskId) return;
+    button.disabled = true;
+    try {
+      const { data } = await this.opts.api.undoTask(taskId, button.dataset.undo, { force });
+      const verb = { deleted: "deleted the task", restored: "restored the task", reverted: "restored the earlier version" };
+      this.status(`Undone: ${verb[data.action] ?? "done"}.`);
+      this.enqueue((session) => this.load({ session }));
+    } catch (err) {
+      if (err.status === 412 && !force) {
+        const ok = window.confirm("This task changed after that. Undo anyway? It goes back to how it was before that change, later changes included.");
+        if (ok) return this.undo(button, true);
+        this.status("Nothing was undone.");
+      } else {
+        this.status(`Could not undo: ${err.message}`);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   render() {
     if (!this.task) return;
     // Names of everyone in the user's lists; kept for people who left since.
@@ -411,6 +442,8 @@ export class HistoryDialog {
       tz,
     };
     const now = Date.now();
+    // Viewers read the history; only who may change the task is offered Undo.
+    const mayWrite = canWrite(this.opts.lists.get(this.task.list_id)?.role);
     const focused = this.listEl.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
     const nodes = this.items.map((ev) => {
       const d = describeEvent(ev, ctx);
@@ -427,7 +460,16 @@ export class HistoryDialog {
           d.detail ? el("p", { class: "history-detail", text: d.detail }) : null,
           el("p", { class: "history-when" },
             el("time", { datetime: ev.occurred_at, title: absolute, text: relativeTime(ev.occurred_at, now) }),
-            el("span", { class: "history-abs" }, ` · ${absolute}`))),
+            el("span", { class: "history-abs" }, ` · ${absolute}`),
+            UNDOABLE.has(ev.type) && mayWrite
+              ? el("button", {
+                  type: "button",
+                  class: "btn small history-undo",
+                  dataset: { undo: ev.event_id },
+                  "aria-label": `Undo: ${d.text}`,
+                  text: "Undo",
+                })
+              : null)),
       );
     });
     this.listEl.replaceChildren(...nodes);

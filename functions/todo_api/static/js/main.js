@@ -14,6 +14,7 @@ import {
 } from "./forms.js";
 import { ROLE_LABEL, Lists, canWrite, describeSharing, fillListSelect, renderPicker } from "./lists.js";
 import { HistoryDialog } from "./history.js";
+import { wireRepeatPreview } from "./preview.js";
 import { LiveFeed } from "./live.js";
 import { notificationPermission, requestNotifications, showReminder, toast } from "./notify.js";
 import { ShareDialog } from "./share.js";
@@ -1037,6 +1038,7 @@ function wireTaskForm() {
   for (const name of ["repeat", "frequency", "ends"]) {
     form.elements[name].addEventListener("change", () => syncRepeatControls(form));
   }
+  wireRepeatPreview(form, api);
   $("t-add-reminder").addEventListener("click", () => {
     const hasDue = Boolean(form.elements.due_date.value);
     const row = addReminderRow({ kind: hasDue ? "before" : "at" });

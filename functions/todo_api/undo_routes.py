@@ -1,0 +1,219 @@
+"""POST /api/v1/tasks/{task_id}/undo: return a task to where it was before one event of
+its history (functions/todo_api/undo.py plans it; the service writes it).
+
+The history comes from audit over the same service invocation GET /audit uses, for
+the lists the caller is in. Undo is a normal write: a new version and its own event,
+the caller's role checked by the service. When the task changed after that event (its
+version is not the event's), the answer is 412 naming the newer events, unless the
+client confirms with `force: true`; `If-Match` makes the write conditional as always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from functions.todo_api import domain
+from functions.todo_api.auth import User
+from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
+from functions.todo_api.http import API, guarded, parse_body
+from functions.todo_api.models import TaskCreate, TaskOut, TaskPatch
+from functions.todo_api.service import TaskService
+from functions.todo_api.undo import NotUndoable, patch_to, plan_undo
+from shared.dapr import DaprError, Invoker, StateStore
+from shared.events import TaskSnapshot
+from shared.internal_api import occurrence_id
+from shared.web.errors import ApiError
+from shared.web.openapi import Endpoint
+
+MAX_HISTORY = 2000  # events of one task read to plan an undo
+
+
+class UndoRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=100)
+    force: bool = Field(
+        default=False, description="Undo even though the task changed after that event."
+    )
+
+
+class UndoOut(BaseModel):
+    undone: str = Field(description="The event undone.")
+    action: Literal["deleted", "restored", "reverted"]
+    task: TaskOut | None = Field(description="The task now (none after undoing a creation).")
+
+
+def _matches(if_match: str | None, version: int) -> bool:
+    if if_match is None or if_match.strip() == "*":
+        return True
+    return str(version) in {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+
+
+class UndoApi:
+    def __init__(
+        self,
+        service: TaskService,
+        user: Callable[[Request], Awaitable[User]],
+        invoker: Invoker,
+        audit_app_id: str,
+        max_body_bytes: int,
+        kv: StateStore,
+    ) -> None:
+        self.kv = kv
+        self.service = service
+        self.user = user
+        self.invoker = invoker
+        self.audit_app_id = audit_app_id
+        self.max_body_bytes = max_body_bytes
+
+    async def _history(self, user: User, task_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while len(items) < MAX_HISTORY:
+            params = {
+                "task_id": task_id,
+                "user_id": user.id,
+                "list_ids": ",".join(sorted(user.lists)),
+                "limit": "500",
+            } | ({"cursor": cursor} if cursor else {})
+            try:
+                resp = await self.invoker.invoke(
+                    self.audit_app_id, "internal/v1/audit", http_method="GET", params=params
+                )
+            except DaprError:
+                resp = None
+            if resp is None or resp.status != 200 or not isinstance(resp.body, dict):
+                raise ApiError(503, "the audit log is unavailable right now")
+            items += resp.body.get("items", [])
+            cursor = resp.body.get("next_cursor")
+            if not cursor:
+                break
+        return items
+
+    async def undo(self, request: Request) -> Response:
+        user = await self.user(request)
+        body = await parse_body(request, UndoRequest, self.max_body_bytes)
+        task_id = request.path_params["task_id"]
+        if_match = request.headers.get("if-match")
+        await guarded(self.service.visible_task_list(user, task_id), "task")
+        try:
+            plan = plan_undo(await self._history(user, task_id), task_id, body.event_id)
+        except NotUndoable as exc:
+            raise ApiError(
+                422, str(exc), details=[{"field": "event_id", "message": str(exc)}]
+            ) from None
+        now = datetime.now(UTC)
+
+        if plan.action == "restore":
+            assert plan.target is not None
+            return await self._restore(user, body.event_id, plan.target, now)
+
+        current, etag = await guarded(self.service.get(user, task_id), "task")
+        if not _matches(if_match, current.version):
+            raise _stale("the task changed since that version (ETag); read it again", [])
+        if current.version != plan.version_after and not body.force:
+            raise _stale(
+                "the task changed after that event; undo anyway with force: true",
+                plan.newer,
+            )
+        if plan.action == "delete":
+            await guarded(self.service.delete(user, task_id, etag, now), "task")
+            out = UndoOut(undone=body.event_id, action="deleted", task=None)
+            return JSONResponse(out.model_dump(mode="json"))
+
+        assert plan.target is not None
+        task = current
+        changes = patch_to(current, plan.target)
+        if changes:
+            patch = TaskPatch.model_validate(changes)
+            task, etag = await guarded(self.service.update(user, task_id, patch, etag, now), "task")
+        if task.status != plan.target.status:
+            move = (
+                self.service.complete if plan.target.status == "completed" else self.service.reopen
+            )
+            task, etag = await guarded(move(user, task_id, etag, now), "task")
+        if plan.event_type == "task.completed" and current.series_id is not None:
+            await self._drop_next_occurrence(user, current, now)
+        return self._answer(body.event_id, "reverted", task, etag, 200)
+
+    async def _drop_next_occurrence(self, user: User, done: TaskSnapshot, now: datetime) -> None:
+        """The occurrence that completion made, unless someone changed it since (version
+        1 only). One recurring has not made yet is left alone: it will be made."""
+        assert done.series_id is not None
+        following = occurrence_id(done.series_id, done.occurrence + 1)
+        try:
+            await self.service.delete(user, following, "1", now)
+        except (NotFound, Forbidden, PreconditionFailed):
+            pass
+
+    async def _restore(
+        self, user: User, event_id: str, target: TaskSnapshot, now: datetime
+    ) -> Response:
+        """A deleted task made again, once per deletion: the marker row is taken first
+        (insert-if-absent), so a second click or a retry cannot make a second copy."""
+        marker = f"undo-restore:{event_id}"
+        if not await self.kv.create(marker, {"task_id": None, "at": now.isoformat()}):
+            item = await self.kv.get(marker)
+            made = item.value.get("task_id") if item else None
+            raise ApiError(
+                409,
+                "that deletion was undone already",
+                code="already_undone",
+                details={"task_id": made},
+            )
+        fields = target.model_dump(mode="json")
+        create = TaskCreate.model_validate(
+            {k: fields[k] for k in TaskCreate.model_fields if k in fields}
+        )
+        try:
+            task, etag = await guarded(self.service.create(user, create, now), "list")
+        except BaseException:
+            await self.kv.delete(marker)  # nothing was made: may be tried again
+            raise
+        await self.kv.save(marker, {"task_id": task.id, "at": now.isoformat()})
+        if target.status == "completed":
+            task, etag = await guarded(self.service.complete(user, task.id, etag, now), "task")
+        return self._answer(event_id, "restored", task, etag, 201)
+
+    def _answer(
+        self,
+        event_id: str,
+        action: Literal["restored", "reverted"],
+        task: TaskSnapshot,
+        etag: str,
+        status: int,
+    ) -> Response:
+        body = {
+            "undone": event_id,
+            "action": action,
+            "task": domain.present(task, datetime.now(UTC)),
+        }
+        headers = {"ETag": f'"{etag}"'}
+        if status == 201:
+            headers["Location"] = f"{API}/tasks/{task.id}"
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(
+                "POST",
+                f"{API}/tasks/{{task_id}}/undo",
+                self.undo,
+                "Undo one change from the task's history (a new write; 412 over newer changes)",
+                body=UndoRequest,
+                response=UndoOut,
+                errors=(403, 404, 409, 412, 503),
+                headers_in=("If-Match",),
+                tags=("tasks",),
+            )
+        ]
+
+
+def _stale(message: str, newer: list[str]) -> ApiError:
+    return ApiError(412, message, code="precondition_failed", details={"newer_events": newer})
