@@ -80,7 +80,7 @@ class TelemetryMiddleware:
                 # ServerErrorMiddleware after the span ended: so the ERROR line carries
                 # the trace id and the 500 carries `traceparent`.
                 span.record_exception(exc)
-                log.exception("unhandled error on %s %s", method, scope.get("path", ""))
+                log.exception("unhandled error on %s %s", method, template)
                 if started["yes"] or scope["type"] != "http":
                     raise
                 status["code"] = 500
@@ -92,11 +92,13 @@ class TelemetryMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
                 self._observe(method, template, status["code"], start)
                 # The access line (uvicorn's is off), in the span: it carries the trace id.
+                # The route's template, never the raw path: a path can hold a credential
+                # (a calendar feed's token).
                 if scope["type"] == "http":
                     log.info(
                         "%s %s %d %.1f ms",
                         method,
-                        scope.get("path", ""),
+                        template,
                         status["code"],
                         (time.perf_counter() - start) * 1000,
                     )

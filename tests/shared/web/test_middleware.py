@@ -86,3 +86,22 @@ def test_probes_and_scrapes_are_not_traced(spans: InMemorySpanExporter) -> None:
     resp = client.get("/healthz")
     assert resp.status_code == 200 and "traceparent" not in resp.headers
     assert spans.get_finished_spans() == ()
+
+
+def test_log_lines_name_the_route_not_a_path_that_may_hold_a_secret() -> None:
+    async def feed(_: Request) -> JSONResponse:
+        raise RuntimeError("feed broke")
+
+    app = create_function_app(
+        name="t",
+        settings=FunctionSettings(),
+        dapr=FakeDapr(),
+        routes=[Route("/feeds/{token}.ics", feed)],
+        public=["/feeds/"],
+    )
+    stream = io.StringIO()
+    logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/feeds/s3cr3t-token.ics").status_code == 500
+    assert "s3cr3t-token" not in stream.getvalue()
+    assert "/feeds/{token}.ics" in stream.getvalue()
