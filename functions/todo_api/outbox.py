@@ -30,7 +30,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,10 +200,8 @@ class Outbox:
 
     # -- the relay -----------------------------------------------------------------------
 
-    async def _publish(self, items: list[Pending], path: str = "relay") -> None:
-        """Every copy of every event; raises unless all went."""
-        started = time.perf_counter()
-        primary = [(p.event, p.event.partition_key) for p in items]
+    async def _publish_copies(self, items: list[Pending], traces: Sequence[str]) -> None:
+        """One copy per member into task-updates, keyed by the member."""
         wanted = sorted({x for p in items if p.members is None for x in p.lists})
         of_list: dict[str, list[str]] = {}
         if wanted:
@@ -221,11 +219,18 @@ class Outbox:
         copies = [
             (p.event.for_member(m), m) for p, ms in zip(items, audiences, strict=True) for m in ms
         ]
+        copy_traces = [t for ms, t in zip(audiences, traces, strict=True) for _ in ms]
+        await self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces)
+
+    async def _publish(self, items: list[Pending], path: str = "relay") -> None:
+        """Every copy of every event; raises unless all went."""
+        started = time.perf_counter()
+        primary = [(p.event, p.event.partition_key) for p in items]
         with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
-            copy_traces = [t for ms, t in zip(audiences, traces, strict=True) for _ in ms]
+            # task-events needs no membership: it goes while the members are read.
             await asyncio.gather(
                 self._publisher.publish_many(Topic.TASK_EVENTS, primary, traceparents=traces),
-                self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces),
+                self._publish_copies(items, traces),
             )
         OUTBOX_BATCH_SECONDS.observe(time.perf_counter() - started)
         OUTBOX_PUBLISHED.labels(path).inc(len(items))
