@@ -40,8 +40,17 @@ class Connection:
 class _Stream:
     partition: int | None = None
     retained: deque[Message] = field(default_factory=deque)
+    # Event ids of `retained`: the outbox may publish an event twice (a retry after a
+    # broker fault), at another offset; the copy is not news to anyone.
+    event_ids: set[str] = field(default_factory=set)
     # Messages at or below this seq were dropped from `retained`.
     pruned_through: int = -1
+
+
+def _event_id(message: Message) -> str | None:
+    event = message.get("event")
+    found = event.get("event_id") if isinstance(event, dict) else None
+    return str(found) if found is not None else None
 
 
 class Hub:
@@ -84,9 +93,16 @@ class Hub:
                 self._first_seen.setdefault(partition, seq)
             if stream.retained and stream.retained[-1]["seq"] >= seq:
                 return 0  # a redelivery: already retained and sent
+            event_id = _event_id(message)
+            if event_id is not None:
+                if event_id in stream.event_ids:
+                    return 0  # a second copy of an event already sent
+                stream.event_ids.add(event_id)
             stream.retained.append(message)
             while len(stream.retained) > self._retention:
-                stream.pruned_through = stream.retained.popleft()["seq"]
+                dropped = stream.retained.popleft()
+                stream.pruned_through = dropped["seq"]
+                stream.event_ids.discard(_event_id(dropped) or "")
         conns = self._by_user.get(user_id, ())
         for conn in conns:
             conn.offer(message)

@@ -19,7 +19,7 @@ import signal
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -333,8 +333,8 @@ async def check(
     accounts: list[Account],
     acks: list[Ack],
     *,
-    occurrences: set[str] = frozenset(),  # type: ignore[assignment]
-    sockets: list[Socket] = (),  # type: ignore[assignment]
+    occurrences: Collection[str] = (),
+    sockets: Sequence[Socket] = (),
     consistency: bool = True,
 ) -> Verdict:
     """One look at audit, REST and the sockets against the acknowledged writes."""
@@ -399,8 +399,8 @@ async def settle(
     acks: list[Ack],
     *,
     timeout: float,
-    occurrences: set[str] = frozenset(),  # type: ignore[assignment]
-    sockets: list[Socket] = (),  # type: ignore[assignment]
+    occurrences: Collection[str] = (),
+    sockets: Sequence[Socket] = (),
     consistency: bool = True,
 ) -> Verdict:
     """Look again until everything is in (or the timeout); `caught_up_s` is how long it
@@ -439,15 +439,18 @@ async def settle(
 
 
 class Socket:
-    """One realtime WebSocket of a user, as a browser keeps it: it records every event
-    message and, when the connection drops, reconnects with `after` = the last seq it
-    saw (a `resync` answer is tried again a moment later: a restarted replica may still
-    be reading the topic)."""
+    """One realtime WebSocket of a user, kept as the web UI keeps it (static/js/live.js):
+    it records every event message; when the connection drops it reconnects with
+    `after` = the last seq it saw; on `resync` (the replica cannot replay what was
+    missed, e.g. a restarted realtime) it reloads the user's tasks through REST and
+    stays on the live connection."""
 
-    def __init__(self, stack: Stack, account: Account) -> None:
+    def __init__(self, stack: Stack, client: httpx.AsyncClient, account: Account) -> None:
         self.account = account
+        self._client = client
         self._base = stack.config.url("realtime").replace("http://", "ws://") + "/ws"
         self.events: list[dict[str, Any]] = []  # the "event" messages, in arrival order
+        self.reloads: list[tuple[float, dict[str, int]]] = []  # (began, id -> version)
         self.last_seq: int | None = None
         self.reconnects = 0
         self.resyncs = 0
@@ -467,6 +470,15 @@ class Socket:
         url = f"{self._base}?token={self.account.token}"
         return url + (f"&after={self.last_seq}" if self.last_seq is not None else "")
 
+    async def _reload(self) -> None:
+        began = time.time()
+        for _ in range(20):
+            got = await tasks_of(self._client, self.account)
+            if got is not None:
+                self.reloads.append((began, got))
+                return
+            await asyncio.sleep(0.5)
+
     async def _run(self) -> None:
         while True:
             try:
@@ -483,15 +495,23 @@ class Socket:
                             self.last_seq = max(self.last_seq or -1, int(message["seq"]))
                         elif kind == "resync":
                             self.resyncs += 1
-                            break
+                            await self._reload()
             except (OSError, WebSocketException, TimeoutError):
                 pass
             self.reconnects += 1
             await asyncio.sleep(0.5)
 
+    def _reloaded(self, ack: Ack) -> bool:
+        task_id, version, _ = ack.key
+        return any(
+            began >= ack.acked_at and tasks.get(task_id, 0) >= version
+            for began, tasks in self.reloads
+        )
+
     def verdict(self, acks: list[Ack]) -> tuple[list[Key], list[str]]:
-        """(acknowledged changes never received, ordering faults)."""
-        seen: list[Key] = []
+        """(acknowledged changes neither received nor covered by a reload after a
+        resync, ordering faults)."""
+        seen: set[Key] = set()
         disorder: list[str] = []
         last_seq = -1
         versions: dict[str, int] = {}
@@ -503,17 +523,18 @@ class Socket:
             task = m["event"].get("task")
             if not isinstance(task, dict):
                 continue
-            key: Key = (task["id"], int(task["version"]), m["event"]["type"])
-            seen.append(key)
+            seen.add((task["id"], int(task["version"]), m["event"]["type"]))
             if int(task["version"]) <= versions.get(task["id"], 0):
                 disorder.append(f"{self.account.name}: {task['id']} v{task['version']} late")
             versions[task["id"]] = max(versions.get(task["id"], 0), int(task["version"]))
-        known = set(seen)
-        return [a.key for a in acks if a.key not in known], disorder
+        missing = [a.key for a in acks if a.key not in seen and not self._reloaded(a)]
+        return missing, disorder
 
 
-async def open_sockets(stack: Stack, accounts: list[Account], timeout: float = 20) -> list[Socket]:
-    sockets = [Socket(stack, a) for a in accounts]
+async def open_sockets(
+    stack: Stack, client: httpx.AsyncClient, accounts: list[Account], timeout: float = 20
+) -> list[Socket]:
+    sockets = [Socket(stack, client, a) for a in accounts]
     for s in sockets:
         s.start()
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in sockets)), timeout)

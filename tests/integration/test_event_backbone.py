@@ -259,10 +259,15 @@ async def writes_through_a_broker_outage(
         partitions = {r.partition for r in records}
         if len(partitions) > 1:
             out.order_faults.append(f"{uid}: events on partitions {sorted(partitions)}")
-        by_offset = [_task_id(r) for r in sorted(records, key=lambda r: r.offset)]
+        by_offset = [str(_task_id(r)) for r in sorted(records, key=lambda r: r.offset)]
         by_ack = [a.key[0] for a in acks if a.key[0] in firsts]
         if by_offset != by_ack:
-            out.order_faults.append(f"{uid}: offset order differs from the order of its 201s")
+            i = next(i for i, (x, y) in enumerate(zip(by_offset, by_ack, strict=True)) if x != y)
+            copies = {t[:8]: sorted(r.offset for r in seen[t]) for t in (by_ack[i], by_offset[i])}
+            out.order_faults.append(
+                f"{uid[:8]}: 201 #{i} is {by_ack[i][:8]} but offset order has {by_offset[i][:8]} "
+                f"there (offsets of every copy: {copies})"
+            )
     return out
 
 
