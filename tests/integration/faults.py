@@ -297,6 +297,10 @@ class Verdict:
     half_written: list[str] = field(default_factory=list)
     socket_missing: list[Key] = field(default_factory=list)
     socket_disorder: list[str] = field(default_factory=list)
+    # An older version of a task delivered after a newer one (another event, not a
+    # copy): harmless to the UI, which keeps the newest version (static/js/lists.js),
+    # but out of order; each test decides whether its fault may cause it.
+    socket_stale: list[str] = field(default_factory=list)
     caught_up_s: float | None = None
 
     @property
@@ -316,7 +320,8 @@ class Verdict:
             f"expected {self.expected}, lost {len(self.lost)}, duplicates {len(self.duplicates)}, "
             f"occurrences missing {len(self.occurrences_missing)} doubled "
             f"{len(self.occurrences_doubled)}, half-written {len(self.half_written)}, socket "
-            f"missing {len(self.socket_missing)} out of order {len(self.socket_disorder)}"
+            f"missing {len(self.socket_missing)} out of order {len(self.socket_disorder)} "
+            f"stale {len(self.socket_stale)}"
         )
 
 
@@ -358,9 +363,10 @@ async def check(
     if consistency:
         v.half_written = await half_written(client, accounts, entries)
     for sock in sockets:
-        missing, disorder = sock.verdict([a for a in acks if a.user == sock.account.id])
+        missing, disorder, stale = sock.verdict([a for a in acks if a.user == sock.account.id])
         v.socket_missing += missing
         v.socket_disorder += disorder
+        v.socket_stale += stale
     return v
 
 
@@ -508,11 +514,12 @@ class Socket:
             for began, tasks in self.reloads
         )
 
-    def verdict(self, acks: list[Ack]) -> tuple[list[Key], list[str]]:
+    def verdict(self, acks: list[Ack]) -> tuple[list[Key], list[str], list[str]]:
         """(acknowledged changes neither received nor covered by a reload after a
-        resync, ordering faults)."""
+        resync, seqs out of order or repeated, older versions after newer ones)."""
         seen: set[Key] = set()
         disorder: list[str] = []
+        stale: list[str] = []
         last_seq = -1
         versions: dict[str, int] = {}
         for m in self.events:
@@ -523,12 +530,15 @@ class Socket:
             task = m["event"].get("task")
             if not isinstance(task, dict):
                 continue
-            seen.add((task["id"], int(task["version"]), m["event"]["type"]))
-            if int(task["version"]) <= versions.get(task["id"], 0):
-                disorder.append(f"{self.account.name}: {task['id']} v{task['version']} late")
+            key: Key = (task["id"], int(task["version"]), m["event"]["type"])
+            if key in seen:
+                disorder.append(f"{self.account.name}: {key} twice")
+            elif int(task["version"]) <= versions.get(task["id"], 0):
+                stale.append(f"{self.account.name}: {task['id']} v{task['version']} late")
+            seen.add(key)
             versions[task["id"]] = max(versions.get(task["id"], 0), int(task["version"]))
         missing = [a.key for a in acks if a.key not in seen and not self._reloaded(a)]
-        return missing, disorder
+        return missing, disorder, stale
 
 
 async def open_sockets(
@@ -542,6 +552,18 @@ async def open_sockets(
 
 
 # -- small things ---------------------------------------------------------------------
+
+
+# Why a broker SIGKILL may reorder one user's events on the topic (issue 11 asks for
+# per-user order; tests mark this xfail with the evidence rather than hide it).
+# Dapr's Kafka component (components-contrib 1.18.3, common/component/kafka/producer.go)
+# sets only RequiredAcks, Retry.Max and MaxMessageBytes on its Sarama SyncProducer, so
+# Sarama's defaults hold: Net.MaxOpenRequests = 5, Producer.Idempotent = false.
+BROKER_KILL_REORDERS = (
+    "a SIGKILLed broker reorders: Dapr's Kafka producer (Sarama defaults: 5 produce "
+    "requests in flight, not idempotent) resends a request that failed after a later one "
+    "landed, so events of one user, each written once, can sit out of commit order"
+)
 
 
 def is_envelope(body: Any) -> bool:
