@@ -67,7 +67,7 @@ async def test_todo_api_serves_while_every_other_function_is_down(stack: Stack) 
             assert chat.status_code == 200, chat.text
 
             # What needs a function that is away says so, in the envelope, quickly.
-            for path, what in (("/audit", "audit log"), ("/notifications", "notifications")):
+            for path, what in (("/audit", "audit log"), ("/notifications", "notification list")):
                 began = time.perf_counter()
                 resp = await client.get(path, headers=h)
                 took = time.perf_counter() - began
