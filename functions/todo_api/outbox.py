@@ -81,6 +81,26 @@ class OutboxStats:
     batches: list[int] = field(default_factory=list)
 
 
+def _one_per_key(items: Iterable[Pending], limit: int) -> list[Pending]:
+    """The oldest items, at most `limit`, up to the first whose Kafka key is already in
+    the batch (per topic). Dapr's Kafka producer keeps Sarama's defaults (5 produce
+    requests in flight, not idempotent), so when the broker fails, the messages of ONE
+    bulk publish may land out of order; a key's next message waiting for the next
+    batch (sent once this one is acknowledged) keeps each user's order on the topics."""
+    out: list[Pending] = []
+    primary: set[str] = set()
+    copies: set[str] = set()
+    for p in items:
+        if out and (p.event.partition_key in primary or copies.intersection(p.members)):
+            break
+        primary.add(p.event.partition_key)
+        copies.update(p.members)
+        out.append(p)
+        if len(out) >= limit:
+            break
+    return out
+
+
 class Outbox:
     def __init__(
         self,
@@ -182,7 +202,7 @@ class Outbox:
         """Publish the oldest batch of the queue; returns how many went (0: queue empty)."""
         if not self._queue or self.holding:
             return 0
-        items = list(itertools.islice(self._queue, self._batch))
+        items = _one_per_key(self._queue, self._batch)
         await self._publish(items)
         for _ in items:
             done = self._queue.popleft()
@@ -247,8 +267,11 @@ class Outbox:
                 continue  # another replica's, which is relaying it (or just started)
             taken.append(row)
         taken.sort(key=lambda p: p.order)
-        for start in range(0, len(taken), self._batch):
-            await self._publish(taken[start : start + self._batch])
+        left = taken
+        while left:
+            head = _one_per_key(left, self._batch)
+            await self._publish(head)
+            left = left[len(head) :]
         self.stats.swept += len(taken)
         if overflow and not self._queue:
             self._overflow = False  # everything left behind is out: back to the queue

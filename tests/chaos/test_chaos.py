@@ -34,7 +34,6 @@ from shared.topics import Topic
 from stack.services import Stack
 from tests.integration.api import sidecar_state
 from tests.integration.faults import (
-    BROKER_KILL_REORDERS,
     Writer,
     api_client,
     frozen,
@@ -108,12 +107,10 @@ async def _run_case(
     fault: Fault,
     *,
     refusals: frozenset[int] = frozenset(),
-    stale_because: str | None = None,
 ) -> None:
     """Writes flow, `fault()` runs, writes flow on; then every check. `refusals` are the
     statuses a write may get during this fault (none at all unless given); a socket
-    receiving an older version of a task after a newer one fails the case, or marks it
-    xfail with `stale_because` when that is this fault's known effect."""
+    receiving an older version of a task after a newer one fails the case."""
     async with api_client(stack) as client:
         accounts = [await register(client, "cx") for _ in range(3)]
         sockets = await open_sockets(stack, client, accounts)
@@ -172,10 +169,7 @@ async def _run_case(
             assert is_envelope(f.body), f
     assert len(writer.acks) >= 10, "too few writes to mean anything"
     assert any(a.sent_at >= healed for a in writer.acks), "no write succeeded after the fault"
-    if verdict.socket_stale:
-        if stale_because is None:
-            raise AssertionError(f"older versions after newer ones: {verdict.socket_stale}")
-        pytest.xfail(f"{len(verdict.socket_stale)} stale socket deliveries: {stale_because}")
+    assert not verdict.socket_stale, f"older versions after newer ones: {verdict.socket_stale}"
 
 
 # -- each function app, each sidecar ------------------------------------------------------
@@ -225,13 +219,7 @@ async def test_kafka_frozen(stack: Stack, chaos_results: dict[str, Any]) -> None
 
 
 async def test_kafka_killed(stack: Stack, chaos_results: dict[str, Any]) -> None:
-    await _run_case(
-        stack,
-        chaos_results,
-        "kill kafka",
-        lambda: _kill(stack, "kafka"),
-        stale_because=BROKER_KILL_REORDERS,
-    )
+    await _run_case(stack, chaos_results, "kill kafka", lambda: _kill(stack, "kafka"))
 
 
 # -- the Dapr scheduler -------------------------------------------------------------------

@@ -554,18 +554,6 @@ async def open_sockets(
 # -- small things ---------------------------------------------------------------------
 
 
-# Why a broker SIGKILL may reorder one user's events on the topic (issue 11 asks for
-# per-user order; tests mark this xfail with the evidence rather than hide it).
-# Dapr's Kafka component (components-contrib 1.18.3, common/component/kafka/producer.go)
-# sets only RequiredAcks, Retry.Max and MaxMessageBytes on its Sarama SyncProducer, so
-# Sarama's defaults hold: Net.MaxOpenRequests = 5, Producer.Idempotent = false.
-BROKER_KILL_REORDERS = (
-    "a SIGKILLed broker reorders: Dapr's Kafka producer (Sarama defaults: 5 produce "
-    "requests in flight, not idempotent) resends a request that failed after a later one "
-    "landed, so events of one user, each written once, can sit out of commit order"
-)
-
-
 def is_envelope(body: Any) -> bool:
     return (
         isinstance(body, dict)

@@ -224,3 +224,16 @@ async def test_a_transaction_that_fails_adds_no_row() -> None:
     with pytest.raises(EtagMismatch):
         await kv.transact([StateOp.insert("taken", 2), op])
     assert _pending(dapr) == []
+
+
+async def test_a_batch_holds_one_event_per_kafka_key() -> None:
+    """A bulk publish may land out of order when the broker fails (Dapr's producer has
+    several requests in flight): a user's next event waits for the next batch."""
+    dapr = FakeDapr()
+    outbox = Outbox({"kv": dapr.state("kv")}, dapr.state("kv"), dapr.publisher, owner="r1")
+    events = [_event(u, n) for n, u in enumerate(["u1", "u2", "u1", "u3", "u1"])]
+    for event in events:
+        outbox.committed(await _commit(outbox, dapr, event))
+    assert [await outbox.relay_once() for _ in range(4)] == [2, 2, 1, 0]
+    published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published == [e.list_id for e in events] and _pending(dapr) == []
