@@ -9,8 +9,9 @@ Kafka, so writes stay up while the broker is away.
 
 The relay is one task per replica, so it publishes in commit order: each batch is
 one Dapr bulk publish to `task-events` (key = the actor) plus one of the
-per-member copies to `task-updates` (key = the member), then one transaction per
-store deletes the rows. A failed publish is retried, same batch first, with
+per-member copies to `task-updates` (key = the member), at most one event per key
+(`_one_per_key`: a failing broker may reorder within one bulk publish), then one
+transaction per store deletes the rows. A failed publish is retried, same batch first, with
 backoff; consumers drop the copies they already have by event id.
 
 The sweeper finds rows nobody is relaying: left by a crash (this replica's
