@@ -1,5 +1,5 @@
 # The commands people and CI use; each is a thin call to scripts/taskwave.
-.PHONY: up down status test unit schemas clean
+.PHONY: up down status test unit chaos schemas clean
 
 up:         ## install what is missing, start the whole stack, print the URLs
 	./scripts/taskwave up
@@ -15,6 +15,9 @@ test:       ## everything: lint, types, unit and integration tests on the real s
 
 unit:       ## fast loop: no stack needed
 	./scripts/taskwave test -m "not integration"
+
+chaos:      ## only the chaos suite (part of `make test` too): faults on the real stack, ~7 min
+	./scripts/taskwave test -m chaos tests/chaos
 
 schemas:    ## regenerate shared/schemas/ from the event models
 	./scripts/taskwave schemas

@@ -100,6 +100,9 @@ class StackConfig:
     echo: bool = True
     # Extra environment for every function (tests shorten timeouts, etc.).
     app_env: dict[str, str] = field(default_factory=dict)
+    # Tests only: while this file exists todo-api's outbox relay holds, as if stalled
+    # between commit and publish (TASKWAVE_OUTBOX_HOLD_FILE; fault tests create it).
+    outbox_hold_file: Path | None = None
 
     @classmethod
     def for_cli(cls) -> StackConfig:
@@ -108,7 +111,12 @@ class StackConfig:
 
     @classmethod
     def for_tests(cls, run_dir: Path) -> StackConfig:
-        return cls(run_dir=run_dir, ports=resolve_ports(free=True), echo=False)
+        return cls(
+            run_dir=run_dir,
+            ports=resolve_ports(free=True),
+            echo=False,
+            outbox_hold_file=run_dir / "outbox.hold",
+        )
 
     @property
     def logs(self) -> Path:

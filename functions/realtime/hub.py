@@ -53,6 +53,9 @@ class _Stream:
     partition: int | None = None
     retained: deque[tuple[Message, int]] = field(default_factory=deque)  # (message, size)
     bytes: int = 0
+    # Event ids of `retained`: the outbox may publish an event twice (a retry after a
+    # broker fault), at another offset; the copy is not news to anyone.
+    event_ids: set[str] = field(default_factory=set)
     # Messages at or below this seq were dropped from `retained`.
     pruned_through: int = -1
     touched: float = 0.0
@@ -64,6 +67,12 @@ class Retention:
     user_bytes: int = 256 * 1024
     total_bytes: int = 64 * 1024 * 1024
     idle_s: float = 900.0  # no socket and no event for this long: forgotten
+
+
+def _event_id(message: Message) -> str | None:
+    event = message.get("event")
+    found = event.get("event_id") if isinstance(event, dict) else None
+    return str(found) if found is not None else None
 
 
 class Hub:
@@ -137,6 +146,11 @@ class Hub:
                 self._first_seen.setdefault(partition, seq)
             if stream.retained and stream.retained[-1][0]["seq"] >= seq:
                 return 0  # a redelivery: already retained and sent
+            event_id = _event_id(message)
+            if event_id is not None:
+                if event_id in stream.event_ids:
+                    return 0  # a second copy of an event already sent
+                stream.event_ids.add(event_id)
             size = size_of(message)
             stream.retained.append((message, size))
             stream.bytes += size
@@ -147,6 +161,7 @@ class Hub:
             ):
                 dropped, dropped_size = stream.retained.popleft()
                 stream.pruned_through = dropped["seq"]
+                stream.event_ids.discard(_event_id(dropped) or "")
                 stream.bytes -= dropped_size
                 self._bytes -= dropped_size
             self._enforce_bounds(now)

@@ -257,7 +257,7 @@ class Api:
             self.settings.reminders_app_id,
             "internal/v1/notifications",
             params | {"user_id": user.id},
-            "notifications",
+            "notification list",
         )
 
     async def _relay(self, app_id: str, method: str, params: dict[str, str], what: str) -> Response:

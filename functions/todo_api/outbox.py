@@ -9,12 +9,13 @@ Kafka, so writes stay up while the broker is away.
 
 The relay is one task per replica, so it publishes in commit order: each batch is
 one Dapr bulk publish to `task-events` (key = the actor) plus one of the
-per-member copies to `task-updates` (key = the member), then one transaction per
-store deletes the rows. Who gets a copy of a task change is the membership of its
-list(s) when the relay sends it, read once per batch, not once per write; list
-events name their audience (a removed member hears of the removal). A failed
-publish is retried, same batch first, with backoff; consumers drop the copies they
-already have by event id.
+per-member copies to `task-updates` (key = the member), at most one event per key
+(`_one_per_key`: a failing broker may reorder within one bulk publish), then one
+transaction per store deletes the rows. Who gets a copy of a task change is the
+membership of its list(s) when the relay sends it, read once per batch, not once per
+write; list events name their audience (a removed member hears of the removal). A
+failed publish is retried, same batch first, with backoff; consumers drop the copies
+they already have by event id.
 
 The sweeper finds rows nobody is relaying: left by a crash (this replica's
 earlier life, or a replica whose heartbeat stopped), or left out of the in-memory
@@ -97,6 +98,27 @@ class OutboxStats:
     overflowed: int = 0
     last_error: str = ""
     batches: list[int] = field(default_factory=list)
+
+
+def _one_per_key(items: Sequence[Pending], audiences: Sequence[list[str]], limit: int) -> int:
+    """How many of the oldest items go in one bulk publish: at most `limit`, up to the
+    first whose Kafka key is already in it (per topic: the actor on task-events, each
+    member on task-updates). Dapr's Kafka producer keeps Sarama's defaults (5 produce
+    requests in flight, not idempotent), so when the broker fails, the messages of ONE
+    bulk publish may land out of order; a key's next message waiting for the next
+    batch (sent once this one is acknowledged) keeps each user's order on the topics."""
+    primary: set[str] = set()
+    copies: set[str] = set()
+    n = 0
+    for p, members in zip(items, audiences, strict=True):
+        if n and (p.event.partition_key in primary or copies.intersection(members)):
+            break
+        primary.add(p.event.partition_key)
+        copies.update(members)
+        n += 1
+        if n >= limit:
+            break
+    return n
 
 
 class Outbox:
@@ -200,15 +222,15 @@ class Outbox:
 
     # -- the relay -----------------------------------------------------------------------
 
-    async def _publish_copies(self, items: list[Pending], traces: Sequence[str]) -> None:
-        """One copy per member into task-updates, keyed by the member."""
+    async def _audiences(self, items: list[Pending]) -> list[list[str]]:
+        """Whose feeds get a copy of each item: named, or its lists' members (one read)."""
         wanted = sorted({x for p in items if p.members is None for x in p.lists})
         of_list: dict[str, list[str]] = {}
         if wanted:
             if self._audience is None:
                 raise RuntimeError("this outbox cannot resolve list members")
             of_list = await self._audience(wanted)
-        audiences = [
+        return [
             list(
                 p.members
                 if p.members is not None
@@ -216,21 +238,21 @@ class Outbox:
             )
             for p in items
         ]
-        copies = [
-            (p.event.for_member(m), m) for p, ms in zip(items, audiences, strict=True) for m in ms
-        ]
-        copy_traces = [t for ms, t in zip(audiences, traces, strict=True) for _ in ms]
-        await self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces)
 
-    async def _publish(self, items: list[Pending], path: str = "relay") -> None:
+    async def _publish(
+        self, items: list[Pending], audiences: list[list[str]], path: str = "relay"
+    ) -> None:
         """Every copy of every event; raises unless all went."""
         started = time.perf_counter()
         primary = [(p.event, p.event.partition_key) for p in items]
+        copies = [
+            (p.event.for_member(m), m) for p, ms in zip(items, audiences, strict=True) for m in ms
+        ]
         with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
-            # task-events needs no membership: it goes while the members are read.
+            copy_traces = [t for ms, t in zip(audiences, traces, strict=True) for _ in ms]
             await asyncio.gather(
                 self._publisher.publish_many(Topic.TASK_EVENTS, primary, traceparents=traces),
-                self._publish_copies(items, traces),
+                self._publisher.publish_many(Topic.TASK_UPDATES, copies, traceparents=copy_traces),
             )
         OUTBOX_BATCH_SECONDS.observe(time.perf_counter() - started)
         OUTBOX_PUBLISHED.labels(path).inc(len(items))
@@ -254,8 +276,11 @@ class Outbox:
         """Publish the oldest batch of the queue; returns how many went (0: queue empty)."""
         if not self._queue or self.holding:
             return 0
-        items = list(itertools.islice(self._queue, self._batch))
-        await self._publish(items)
+        window = list(itertools.islice(self._queue, self._batch))
+        audiences = await self._audiences(window)
+        n = _one_per_key(window, audiences, self._batch)
+        items = window[:n]
+        await self._publish(items, audiences[:n])
         # The next batch need not wait for these rows to go: publishing stays in commit
         # order, clearing overlaps it.
         self._clearing.update(p.key for p in items)
@@ -328,9 +353,14 @@ class Outbox:
                 continue  # another replica's, which is relaying it (or just started)
             taken.append(row)
         taken.sort(key=lambda p: p.order)
-        for start in range(0, len(taken), self._batch):
-            await self._publish(taken[start : start + self._batch], "sweeper")
-            await self._clear(taken[start : start + self._batch])
+        left = taken
+        while left:
+            window = left[: self._batch]
+            audiences = await self._audiences(window)
+            n = _one_per_key(window, audiences, self._batch)
+            await self._publish(window[:n], audiences[:n], "sweeper")
+            await self._clear(window[:n])
+            left = left[n:]
         if adopted := sorted(
             {x for p in taken if p.owner != self.owner or startup for x in p.lists}
         ):

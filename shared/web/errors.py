@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.dapr.errors import DaprError
+
 log = logging.getLogger(__name__)
 
 _CODES = {
@@ -99,6 +101,21 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     )
 
 
+async def _dapr_error(request: Request, exc: Exception) -> Response:
+    """A sidecar that is away, or a store or broker behind it that is (status 0 or 5xx,
+    e.g. PostgreSQL stopped): the service is unavailable for now, a 503 the client may
+    retry, not a 500. Anything else Dapr refuses is our bug: 500."""
+    assert isinstance(exc, DaprError)
+    if exc.status == 0 or exc.status >= 500 or exc.status == 429:
+        log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
+        response = error_response(
+            503, "a service taskwave depends on is unavailable right now; try again shortly"
+        )
+        response.headers["retry-after"] = "1"
+        return response
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error", code="internal")
@@ -108,5 +125,6 @@ EXCEPTION_HANDLERS = {
     ApiError: _api_error,
     ValidationError: _validation_error,
     HTTPException: _http_error,
+    DaprError: _dapr_error,
     Exception: _unexpected,
 }

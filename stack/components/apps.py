@@ -34,8 +34,15 @@ class Apps:
             "OTEL_BSP_SCHEDULE_DELAY": "500",
             # Browsers load the UI from todo-api and open the socket on realtime.
             "TASKWAVE_WEBSOCKET_URL": self.config.url("realtime").replace("http", "ws") + "/ws",
+            **self.hold_env(app_id),
             **self.config.app_env,
         }
+
+    def hold_env(self, app_id: str) -> dict[str, str]:
+        hold = self.config.outbox_hold_file
+        if app_id != "todo-api" or hold is None:
+            return {}
+        return {"TASKWAVE_OUTBOX_HOLD_FILE": str(hold)}
 
     def start(self, instance: str) -> None:
         """`instance` is a function, or one of its extra instances ("realtime#2")."""

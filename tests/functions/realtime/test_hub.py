@@ -110,3 +110,22 @@ def test_a_stream_started_again_cannot_vouch_for_what_it_forgot() -> None:
     hub.publish("u1", msg(9))
     assert hub.since("u1", 5) is None  # 7 was forgotten: resync, not a silent gap
     assert [m["seq"] for m in hub.since("u1", 7) or []] == [9]
+
+
+def test_a_second_copy_of_an_event_at_another_offset_is_not_sent_again() -> None:
+    """The outbox publishes at least once: after a broker fault the same event may sit
+    at two offsets of the user's partition."""
+    hub = Hub(queue_size=10, retention=2)
+    phone = hub.connect("u1")
+
+    def event(seq: int, event_id: str) -> dict[str, Any]:
+        return {"type": "event", "seq": seq, "partition": 0, "event": {"event_id": event_id}}
+
+    assert hub.publish("u1", event(1, "a")) == 1
+    assert hub.publish("u1", event(2, "b")) == 1
+    assert hub.publish("u1", event(3, "a")) == 0  # the retry's copy of "a"
+    assert [phone.queue.get_nowait()["seq"] for _ in range(2)] == [1, 2] and phone.queue.empty()
+    assert [m["seq"] for m in hub.since("u1", 0) or []] == [1, 2]
+    # Once "a" has left the retention window its id is forgotten with it.
+    assert hub.publish("u1", event(4, "c")) == 1
+    assert hub.publish("u1", event(5, "a")) == 1

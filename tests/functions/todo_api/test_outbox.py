@@ -289,3 +289,17 @@ async def test_a_swept_row_is_published_in_the_trace_that_committed_it(
     assert await restarted.sweep(NOW + timedelta(seconds=30), startup=True) == 1
     (message,) = [m for m in dapr.publisher.messages if m.topic == "task-events"]
     assert message.traceparent.split("-")[1] == f"{request.get_span_context().trace_id:032x}"
+
+
+async def test_a_batch_holds_one_event_per_kafka_key() -> None:
+    """A bulk publish may land out of order when the broker fails (Dapr's producer has
+    several requests in flight): a user's next event waits for the next batch."""
+    dapr = FakeDapr()
+    outbox = Outbox({"kv": dapr.state("kv")}, dapr.state("kv"), dapr.publisher, owner="r1")
+    events = [_event(u, n) for n, u in enumerate(["u1", "u2", "u1", "u3", "u1"])]
+    for event in events:
+        outbox.committed(await _commit(outbox, dapr, event))
+    assert [await outbox.relay_once() for _ in range(4)] == [2, 2, 1, 0]
+    await outbox.drain()  # the rows' clearing overlaps the next batch
+    published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
+    assert published == [e.list_id for e in events] and _pending(dapr) == []

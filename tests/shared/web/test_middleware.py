@@ -103,5 +103,6 @@ def test_log_lines_name_the_route_not_a_path_that_may_hold_a_secret() -> None:
     logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
     client = TestClient(app, raise_server_exceptions=False)
     assert client.get("/feeds/s3cr3t-token.ics").status_code == 500
-    assert "s3cr3t-token" not in stream.getvalue()
-    assert "/feeds/{token}.ics" in stream.getvalue()
+    ours = [x for x in _lines(stream) if not x["logger"].startswith("httpx")]  # the client
+    assert ours and not any("s3cr3t-token" in json.dumps(x) for x in ours)
+    assert any("/feeds/{token}.ics" in x["message"] for x in ours)
