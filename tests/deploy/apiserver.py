@@ -86,17 +86,16 @@ def make_certs(folder: Path) -> None:
 
 def _kubeconfig(folder: Path, url: str) -> Path:
     path = folder / "kubeconfig"
+    ca, cert, key = (str(folder / name) for name in ("ca.crt", "client.crt", "client.key"))
     path.write_text(
         f"""apiVersion: v1
 kind: Config
 clusters:
 - name: test
-  cluster: {{server: "{url}", certificate-authority: "{folder / "ca.crt"}"}}
+  cluster: {{server: "{url}", certificate-authority: "{ca}"}}
 users:
 - name: test
-  user:
-    client-certificate: "{folder / "client.crt"}"
-    client-key: "{folder / "client.key"}"
+  user: {{client-certificate: "{cert}", client-key: "{key}"}}
 contexts:
 - name: test
   context: {{cluster: test, user: test}}
