@@ -200,6 +200,7 @@ def run(args: argparse.Namespace, api: client.ApiClient) -> Outcome:
     except preflight.PreflightError as exc:
         outcome.add("preflight", "tag", False, str(exc))
         return outcome
+    outcome.add("preflight", "tag", True, args.tag)
     apis = checks.Apis(api)
     kube = client.VersionApi(api).get_code().git_version
     say(f"cluster {api.configuration.host} runs Kubernetes {kube}")

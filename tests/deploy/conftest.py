@@ -122,7 +122,8 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     """etcd + kube-apiserver on 127.0.0.1 with the vendored Dapr, KEDA and Strimzi CRDs."""
     from kubernetes import config
 
-    from tests.deploy import apiserver, kube as kube_apply
+    from tests.deploy import apiserver
+    from tests.deploy import kube as kube_apply
 
     folder = tmp_path_factory.mktemp("apiserver")
     server, procs = apiserver.start(folder)

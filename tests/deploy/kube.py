@@ -91,7 +91,8 @@ def apply(dyn: DynamicClient, doc: Doc, namespace: str, dry_run: bool = False) -
         )
     except ApiException as exc:
         what = f"{doc['kind']}/{doc['metadata']['name']}"
-        raise AssertionError(f"{what} refused ({'dry run' if dry_run else 'apply'}): {exc.body}")
+        mode = "dry run" if dry_run else "apply"
+        raise AssertionError(f"{what} refused ({mode}): {exc.body}") from None
     applied: Doc = result.to_dict()
     return applied
 
