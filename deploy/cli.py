@@ -28,6 +28,9 @@ from typing import Any
 
 import yaml
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from urllib3.exceptions import HTTPError
 
 from deploy import checks, preflight
 from deploy.checks import Finding
@@ -193,14 +196,8 @@ def say(message: str) -> None:
     print(f"[deploy] {message}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace, api: client.ApiClient) -> Outcome:
-    outcome = Outcome()
-    try:
-        preflight.check_tag(args.tag, args.allow_any_tag)
-    except preflight.PreflightError as exc:
-        outcome.add("preflight", "tag", False, str(exc))
-        return outcome
-    outcome.add("preflight", "tag", True, args.tag)
+def run(args: argparse.Namespace, api: client.ApiClient, outcome: Outcome) -> None:
+    """Pre-flight on the cluster, upgrade, checks, smoke: stops at the first failed step."""
     apis = checks.Apis(api)
     kube = client.VersionApi(api).get_code().git_version
     say(f"cluster {api.configuration.host} runs Kubernetes {kube}")
@@ -209,7 +206,7 @@ def run(args: argparse.Namespace, api: client.ApiClient) -> Outcome:
         preflight.check_not_pending(state, args.namespace, args.release)
     except preflight.PreflightError as exc:
         outcome.add("preflight", f"release/{args.release}", False, str(exc))
-        return outcome
+        return
     previous = "" if state.previous is None else str(state.previous)
     github_output("previous", previous)
     now = state.status or "not installed"
@@ -220,20 +217,20 @@ def run(args: argparse.Namespace, api: client.ApiClient) -> Outcome:
         docs = render(args, kube)
     except preflight.PreflightError as exc:
         outcome.add("preflight", "chart", False, str(exc))
-        return outcome
+        return
     exp = expected(docs)
     missing = preflight.missing_secrets(apis.core, args.namespace, exp.secrets)
     if missing:
         outcome.add("preflight", f"namespace/{args.namespace}", False,
                     preflight.missing_secrets_message(args.namespace, missing))  # fmt: skip
-        return outcome
+        return
     outcome.add("preflight", "secrets", True, f"{len(exp.secrets)} present")
     if not args.no_upgrade:
         say(f"helm upgrade --install {args.release} (timeout {args.helm_timeout})")
         ok, detail = upgrade(args)
         outcome.add("helm", f"release/{args.release}", ok, detail)
         if not ok:
-            return outcome
+            return
         github_output("upgraded", "true")
     say(f"checking {len(exp.deployments)} Deployments, {len(exp.dapr)} Dapr resources, "
         f"{len(exp.scaled_objects)} ScaledObjects, {len(exp.kafkas) + len(exp.topics)} "
@@ -248,14 +245,13 @@ def run(args: argparse.Namespace, api: client.ApiClient) -> Outcome:
         apis, args.namespace, exp, seconds(args.wait_timeout), args.interval, progress
     )
     if not outcome.ok:
-        return outcome
+        return
     if args.base_url and not args.no_smoke:
         say(f"smoke test against {args.base_url}")
         ok, detail = smoke(args)
         outcome.add("smoke", args.base_url, ok, detail)
     else:
         outcome.add("smoke", "-", True, "skipped (no --base-url)")
-    return outcome
 
 
 def api_client(args: argparse.Namespace) -> client.ApiClient:
@@ -267,8 +263,24 @@ def api_client(args: argparse.Namespace) -> client.ApiClient:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    with api_client(args) as api:
-        outcome = run(args, api)
+    outcome = Outcome()
+    try:
+        # First, before any connection: the tag is what every image is pushed with.
+        preflight.check_tag(args.tag, args.allow_any_tag)
+        outcome.add("preflight", "tag", True, args.tag)
+        try:
+            api = api_client(args)
+        except ConfigException as exc:
+            outcome.add("preflight", "kubeconfig", False, f"no usable cluster context: {exc}")
+        else:
+            with api:
+                run(args, api, outcome)
+    except preflight.PreflightError as exc:
+        outcome.add("preflight", "tag", False, str(exc))
+    except (ApiException, HTTPError) as exc:
+        # Unreachable API server or refused credentials: one line, not a traceback.
+        reason = f"{exc.status} {exc.reason}" if isinstance(exc, ApiException) else str(exc)
+        outcome.add("cluster", args.context or "current context", False, f"API error: {reason}")
     for line in outcome.problems():
         print(line, file=sys.stderr)
     print(outcome.table())
