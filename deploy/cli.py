@@ -20,6 +20,7 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -162,6 +163,31 @@ def render(args: argparse.Namespace, kube_version: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
+def stream(argv: list[str], prefix: str, timeout: float | None = None) -> int | None:
+    """Run a child, its output line by line on stderr; None when `timeout` ended it."""
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill) if timeout else None
+    if timer:
+        timer.start()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(
+            f"[{prefix}] {line.rstrip()}" if prefix else line.rstrip(), file=sys.stderr, flush=True
+        )
+    code = proc.wait()
+    if timer:
+        timer.cancel()
+    return None if expired.is_set() else code
+
+
 def upgrade(args: argparse.Namespace) -> tuple[bool, str]:
     argv = [
         args.helm, "upgrade", "--install", args.release, str(CHART), *helm_values(args),
@@ -169,26 +195,21 @@ def upgrade(args: argparse.Namespace) -> tuple[bool, str]:
         "--history-max", "10",
     ]  # fmt: skip
     started = time.monotonic()
-    # helm's own output goes straight to the log: it is what a person reads on failure.
-    proc = subprocess.run(argv, cwd=ROOT, stdout=sys.stderr, stderr=sys.stderr)
+    # helm's own output goes to the log: it is what a person reads on failure.
+    code = stream(argv, "helm")
     took = f"{time.monotonic() - started:.0f} s"
-    if proc.returncode != 0:
-        failed = f"helm upgrade failed after {took} (exit {proc.returncode})"
-        return False, f"{failed}; --atomic rolled it back"
+    if code != 0:
+        return False, f"helm upgrade failed after {took} (exit {code}); --atomic rolled it back"
     return True, f"upgraded in {took}"
 
 
 def smoke(args: argparse.Namespace) -> tuple[bool, str]:
     argv = [sys.executable, str(SMOKE), "--base-url", args.base_url]
-    try:
-        proc = subprocess.run(
-            argv, cwd=ROOT, stdout=sys.stderr, stderr=sys.stderr,
-            timeout=seconds(args.smoke_timeout),
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
+    code = stream(argv, "", seconds(args.smoke_timeout))  # it prefixes its own lines
+    if code is None:
         return False, f"no result within {args.smoke_timeout}"
-    if proc.returncode != 0:
-        return False, f"failed against {args.base_url} (exit {proc.returncode}; its log is above)"
+    if code != 0:
+        return False, f"failed against {args.base_url} (exit {code}; its log is above)"
     return True, f"passed against {args.base_url}"
 
 
