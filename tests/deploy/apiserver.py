@@ -205,8 +205,8 @@ def start(
             "--service-cluster-ip-range", "10.96.0.0/16",
             "--endpoint-reconciler-type", "none",
             "--authorization-mode", "RBAC",
-            "--anonymous-auth", "false",
-            "--profiling", "false",
+            "--anonymous-auth=false",
+            "--profiling=false",
             "--cert-dir", str(folder / "certs"),
         ],
     )  # fmt: skip
