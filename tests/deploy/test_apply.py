@@ -21,6 +21,7 @@ from tests.deploy import kube as k
 from tests.deploy.conftest import VALUES_FILES, Kube, render, run_helm
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+pytestmark = pytest.mark.apiserver
 
 
 def _prepare(kube: Kube, namespace: str, docs: list[dict[str, Any]]) -> None:

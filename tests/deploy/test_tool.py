@@ -31,6 +31,7 @@ from tests.deploy import kube as k
 from tests.deploy.conftest import KUBE_VERSION, Kube, helm_binary
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+pytestmark = pytest.mark.apiserver
 NAMESPACE = "taskwave"
 VALUES = ROOT / "helm" / "taskwave" / "values-aks.yaml"
 
