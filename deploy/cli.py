@@ -272,7 +272,8 @@ def run(args: argparse.Namespace, api: client.ApiClient, outcome: Outcome) -> No
         ok, detail = smoke(args)
         outcome.add("smoke", args.base_url, ok, detail)
     else:
-        outcome.add("smoke", "-", True, "skipped (no --base-url)")
+        why = "--no-smoke" if args.no_smoke else "no --base-url or HOST"
+        outcome.add("smoke", "-", True, f"skipped ({why})")
 
 
 def api_client(args: argparse.Namespace) -> client.ApiClient:

@@ -10,6 +10,7 @@ same command must pass.
 
 from __future__ import annotations
 
+import socket
 import stat
 import subprocess
 import threading
@@ -254,7 +255,7 @@ def test_once_all_is_well_the_same_command_passes(
     )  # fmt: skip
     assert rows[-1] == f"{checked + 4} ok, 0 failed"  # + tag, release, secrets, smoke
     assert any(r.startswith("sidecar") and "deployment/todo-api" in r for r in rows)
-    assert any(r.startswith("smoke") and "skipped" in r for r in rows)
+    assert any(r.startswith("smoke") and "skipped (--no-smoke)" in r for r in rows)
 
 
 def test_it_waits_for_a_rollout_that_completes_while_it_looks(
@@ -285,6 +286,26 @@ def test_a_tag_that_is_not_a_commit_sha_stops_before_the_cluster(
     err = capsys.readouterr().err
     assert code == 1
     assert "deploy: preflight tag: TAG=main is not a 40-hex commit SHA" in err
+
+
+def test_an_unreachable_cluster_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: u, user: {}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    code = cli.main([str(VALUES), "--tag", SHA, "--kubeconfig", str(kubeconfig), "--no-smoke"])
+    problems = [line for line in capsys.readouterr().err.splitlines() if line.startswith("deploy:")]
+    assert code == 1
+    assert len(problems) == 1 and problems[0].startswith(
+        "deploy: cluster current context: API error"
+    )
 
 
 def test_a_missing_secret_is_named_and_nothing_is_upgraded(
