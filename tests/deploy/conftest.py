@@ -126,6 +126,10 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     from tests.deploy import kube as kube_apply
 
     folder = tmp_path_factory.mktemp("apiserver")
+    # Straight to the terminal: pytest captures fixture output, and without
+    # `python -m stack bootstrap` first, the build below takes many minutes.
+    print("[apiserver] starting etcd and kube-apiserver (built first if not cached)",
+          file=sys.__stderr__, flush=True)  # fmt: skip
     server, procs = apiserver.start(folder)
     _ran_against.append(f"kube-apiserver {server.version} at {server.url}")
     print(f"[apiserver] kube-apiserver {server.version} ready at {server.url}", file=sys.__stderr__)
