@@ -205,7 +205,7 @@ def _build_kube(etcd: Path, apiserver: Path, version: str) -> None:
     check_disk(CACHE)
     say(
         f"building etcd and kube-apiserver {version} from their Go modules for the "
-        "deployment tests (first time only: about 15 minutes on 2 cores)"
+        "deployment tests (first time only: about half an hour on 2 cores)"
     )
     # The version the API server reports (/version) and checks its emulation
     # version against; without it a module build says v0.0.0-master.
