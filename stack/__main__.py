@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from stack.bootstrap import ensure_all
+from stack.bootstrap import ensure_all, ensure_kube_apiserver
 from stack.config import StackConfig
 from stack.errors import StackError
 from stack.status import format_status, read_state, stop_recorded
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         config = StackConfig.for_cli()
         if args.command == "bootstrap":
             ensure_all()
+            # Only the deployment tests need a Kubernetes API server; `up` does not.
+            ensure_kube_apiserver()
             return 0
         if args.command == "down":
             stopped = stop_recorded(config.run_dir / "stack.json")

@@ -3,7 +3,9 @@
 Kafka jars come from Maven Central into .cache/kafka/lib; daprd and the Dapr
 scheduler are built from the pinned Dapr Go module into .cache/bin (unless a
 user-installed pair is on PATH or in ~/.dapr/bin), and so is Jaeger v2 (the trace
-backend) from its Go module; PostgreSQL comes from Debian.
+backend) from its Go module; PostgreSQL comes from Debian. For the tests only, etcd
+and kube-apiserver are built from stack/go/kube-apiserver into .cache/bin
+(tests/deploy/apiserver.py runs them; `up` never needs them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,6 +191,96 @@ def _build_jaeger(go: str, binary: Path) -> None:
         env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
     )
     partial.replace(binary)  # never a half-written binary under the final name
+
+
+@dataclass(frozen=True)
+class KubeTools:
+    etcd: str
+    kube_apiserver: str
+    version: str  # the k8s.io/kubernetes release both were built for
+
+
+KUBE_SRC = ROOT / "stack/go/kube-apiserver"
+
+
+def kube_release() -> str:
+    """The k8s.io/kubernetes version stack/go/kube-apiserver/go.mod requires."""
+    match = re.search(r"^\s*k8s\.io/kubernetes (v\S+)$", (KUBE_SRC / "go.mod").read_text(), re.M)
+    if match is None:
+        raise StackError(f"{KUBE_SRC / 'go.mod'} does not require k8s.io/kubernetes")
+    return match.group(1)
+
+
+def _kube_stamp() -> str:
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "tools.go"):
+        digest.update((KUBE_SRC / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_kube_apiserver() -> KubeTools:
+    """etcd and kube-apiserver built from the Go module proxy into .cache/bin, once.
+
+    TASKWAVE_ETCD / TASKWAVE_KUBE_APISERVER point at existing binaries instead. A
+    second caller (another test run) waits on a lock instead of building twice.
+    """
+    version = kube_release()
+    explicit = os.environ.get("TASKWAVE_ETCD"), os.environ.get("TASKWAVE_KUBE_APISERVER")
+    if explicit[0] and explicit[1]:
+        return KubeTools(explicit[0], explicit[1], version)
+    out = CACHE / "bin"
+    etcd, apiserver = out / "etcd", out / "kube-apiserver"
+    stamp = out / ".kube-apiserver.stamp"
+
+    def cached() -> bool:
+        return (
+            etcd.exists()
+            and apiserver.exists()
+            and stamp.exists()
+            and stamp.read_text() == _kube_stamp()
+        )
+
+    if cached():
+        return KubeTools(str(etcd), str(apiserver), version)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".kube-apiserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached():
+            _build_kube(etcd, apiserver, version)
+            stamp.write_text(_kube_stamp())
+    return KubeTools(str(etcd), str(apiserver), version)
+
+
+def _build_kube(etcd: Path, apiserver: Path, version: str) -> None:
+    go = _need("go", "install Go 1.22+ (it fetches the toolchain the modules need)")
+    check_disk(CACHE)
+    say(
+        f"building etcd and kube-apiserver {version} from their Go modules for the "
+        "deployment tests (first time only: about half an hour on 2 cores)"
+    )
+    # The version the API server reports (/version) and checks its emulation
+    # version against; without it a module build says v0.0.0-master.
+    major, minor = version.lstrip("v").split(".")[:2]
+    base = "k8s.io/component-base/version"
+    kube_ldflags = (
+        f"-s -w -X {base}.gitVersion={version} -X {base}.gitMajor={major} "
+        f"-X {base}.gitMinor={minor} -X {base}.gitTreeState=clean"
+    )
+    env = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+    for target, pkg, ldflags in (
+        (etcd, "go.etcd.io/etcd/server/v3", "-s -w"),
+        (apiserver, "k8s.io/kubernetes/cmd/kube-apiserver", kube_ldflags),
+    ):
+        partial = target.with_name(f".{target.name}.partial")
+        started = time.monotonic()
+        run_step(
+            f"go build {target.name}",
+            [go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), pkg],
+            cwd=KUBE_SRC,
+            env=env,
+        )
+        partial.replace(target)
+        say(f"built {target} in {time.monotonic() - started:.0f} s")
 
 
 def _pg_bin() -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -100,3 +101,47 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
             if version.get("served"):
                 schemas[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
     return schemas
+
+
+# --- a real Kubernetes API server (tests/deploy/apiserver.py), started once per session ---
+
+
+@dataclass(frozen=True)
+class Kube:
+    server: Any  # tests.deploy.apiserver.ApiServer
+    api: Any  # kubernetes.client.ApiClient
+    dyn: Any  # kubernetes.dynamic.DynamicClient
+    crds: tuple[str, ...]
+
+
+_ran_against: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
+    """etcd + kube-apiserver on 127.0.0.1 with the vendored Dapr, KEDA and Strimzi CRDs."""
+    from kubernetes import config
+
+    from tests.deploy import apiserver
+    from tests.deploy import kube as kube_apply
+
+    folder = tmp_path_factory.mktemp("apiserver")
+    # Straight to the terminal: pytest captures fixture output, and without
+    # `python -m stack bootstrap` first, the build below takes many minutes.
+    print("[apiserver] starting etcd and kube-apiserver (built first if not cached)",
+          file=sys.__stderr__, flush=True)  # fmt: skip
+    server, procs = apiserver.start(folder)
+    _ran_against.append(f"kube-apiserver {server.version} at {server.url}")
+    print(f"[apiserver] kube-apiserver {server.version} ready at {server.url}", file=sys.__stderr__)
+    try:
+        api = config.new_client_from_config(config_file=str(server.kubeconfig))
+        crds = kube_apply.install_crds(api)
+        yield Kube(server, api, kube_apply.dynamic(api, folder / "discovery.json"), tuple(crds))
+        api.close()
+    finally:
+        procs.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _ran_against:
+        terminalreporter.write_line(f"deployment tests ran against a real {line}")

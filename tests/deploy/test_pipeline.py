@@ -8,8 +8,8 @@ and the chart (issue "a delivery pipeline whose first real run goes green").
   * deploys are serialised per environment and cloud, never across environments;
   * a deploy job outlives helm's timeout plus --atomic's rollback;
   * minikube fits a standard 2-vCPU / 7 GB runner, requests included;
-  * every cloud values file pulls with a secret, and deploy.sh refuses to deploy without it
-    (tests/deploy/test_deploy_script.py runs it);
+  * every cloud values file pulls with a secret, and the deploy tool refuses to deploy
+    without it (tests/deploy/test_tool.py runs it against a real API server);
   * images are multi-arch, attested, signed and scanned; pip installs verify hashes.
 """
 
@@ -195,31 +195,41 @@ def test_ci_cancels_superseded_runs_only_for_pull_requests() -> None:
     assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
 
 
-def _deploy_script_timeouts() -> tuple[int, int]:
-    """(helm's default timeout, the rollout waits after it) of scripts/deploy.sh, minutes."""
-    text = (ROOT / "scripts" / "deploy.sh").read_text()
-    helm = re.search(r"timeout=\$\{HELM_TIMEOUT:-(\d+m)\}", text)
-    rollout = re.search(r"rollout status \"deployment/\$fn\" --timeout=(\d+m)", text)
-    assert helm and rollout
-    return minutes(helm.group(1)), minutes(rollout.group(1)) * len(FUNCTIONS)
+def _deploy_tool_minutes() -> tuple[int, int, int]:
+    """(helm's default timeout, the readiness checks' bound, the smoke test's) of deploy/."""
+    from deploy import cli
+
+    return minutes(cli.HELM_TIMEOUT), minutes(cli.WAIT_TIMEOUT), minutes(cli.SMOKE_TIMEOUT)
 
 
 def test_a_deploy_job_outlives_helm_plus_its_rollback() -> None:
-    default_helm, rollouts = _deploy_script_timeouts()
+    default_helm, checks, smoke = _deploy_tool_minutes()
     called = load(WORKFLOWS / "deploy-cluster.yml")
     helm = minutes(called["env"]["HELM_TIMEOUT"])
     assert helm == default_helm
     for cloud, job in called["jobs"].items():
         by_name = {s.get("name"): s for s in job["steps"]}
-        deploy, smoke = by_name["Deploy"], by_name["Smoke test"]
-        rollback = by_name["Roll back after a failed smoke test"]
-        # --atomic: the upgrade may take `helm` minutes, its rollback as long again.
-        assert deploy["timeout-minutes"] >= 2 * helm + rollouts, cloud
+        deploy = by_name["Deploy"]
+        rollback = by_name["Roll back after a failed check or smoke test"]
+        # --atomic: the upgrade may take `helm` minutes, its rollback as long again; then
+        # the readiness checks and the smoke test, and a minute to install the tool.
+        assert deploy["timeout-minutes"] >= 2 * helm + checks + smoke + 1, cloud
         assert rollback["timeout-minutes"] >= helm, cloud
         assert "--timeout" in rollback["run"] and "--wait" in rollback["run"]
-        budget = deploy["timeout-minutes"] + smoke["timeout-minutes"] + rollback["timeout-minutes"]
+        budget = deploy["timeout-minutes"] + rollback["timeout-minutes"]
         # Checkout, logins and tool set-up get at least 5 minutes of their own.
         assert job["timeout-minutes"] >= budget + 5, cloud
+
+
+def test_the_deploy_step_runs_the_deploy_tool_with_the_smoke_test() -> None:
+    called = load(WORKFLOWS / "deploy-cluster.yml")
+    for cloud, job in called["jobs"].items():
+        deploy = next(s for s in job["steps"] if s.get("name") == "Deploy")
+        assert deploy["id"] == "upgrade"
+        assert f"python -m deploy helm/taskwave/values-{cloud}.yaml" in deploy["run"], cloud
+        assert "--base-url" in deploy["run"]
+        assert {"TAG", "HOST", "SMOKE_USERNAME", "SMOKE_PASSWORD"} <= set(deploy["env"]), cloud
+    assert not (ROOT / "scripts" / "deploy.sh").exists(), "one deploy path, not two"
 
 
 def test_rollback_goes_to_the_revision_that_was_live_and_never_after_a_first_install() -> None:
@@ -227,11 +237,13 @@ def test_rollback_goes_to_the_revision_that_was_live_and_never_after_a_first_ins
     for cloud, job in called["jobs"].items():
         rollback = next(s for s in job["steps"] if s.get("name", "").startswith("Roll back"))
         assert "steps.upgrade.outputs.previous != ''" in rollback["if"], cloud
+        # Only after helm's upgrade passed: a failed one was rolled back by --atomic.
+        assert "steps.upgrade.outputs.upgraded == 'true'" in rollback["if"], cloud
         assert '"$PREVIOUS"' in rollback["run"], cloud
-    assert (
-        'echo "previous=$previous" >> "$GITHUB_OUTPUT"'
-        in (ROOT / "scripts" / "deploy.sh").read_text()
-    )
+    # The tool writes both outputs (tests/deploy/test_tool.py checks their values).
+    source = (ROOT / "deploy" / "cli.py").read_text()
+    assert 'github_output("previous", previous)' in source
+    assert 'github_output("upgraded", "true")' in source
 
 
 # --- clouds ---------------------------------------------------------------------------
@@ -294,10 +306,26 @@ def test_every_pip_install_in_the_workflows_checks_hashes() -> None:
             for line in step.get("run", "").splitlines():
                 if "pip install" in line and "-r " in line:
                     assert "--require-hashes" in line, f"{path.name}: {line.strip()}"
-    lines = (ROOT / "scripts" / "smoke-requirements.txt").read_text()
     hashed = r"^([A-Za-z0-9_.-]+)==\S+((?:\s*\\\n\s*--hash=sha256:\w{64})+)"
-    requirements = re.findall(hashed, lines, re.M)
-    assert requirements, "scripts/smoke-requirements.txt has no hashed pins"
+    for name in ("smoke-requirements.txt", "deploy-requirements.txt"):
+        lines = (ROOT / "scripts" / name).read_text()
+        requirements = re.findall(hashed, lines, re.M)
+        assert requirements, f"scripts/{name} has no hashed pins"
+
+
+def test_the_deploy_tools_requirements_are_the_locked_versions_with_hashes() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("h", ROOT / "scripts" / "hash_requirements.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pins = module.pinned(module.DEPLOY_OUT)
+    lock = module.lock_pins()
+    assert {"kubernetes", "pyyaml", "websockets"} <= set(pins)
+    for name, (version, hashes) in pins.items():
+        assert lock.get(name) == version, f"{name}=={version}: the lock has {lock.get(name)}"
+        assert hashes, name
 
 
 # --- ci and e2e -----------------------------------------------------------------------
@@ -315,7 +343,9 @@ def test_ci_runs_in_a_plain_checkout_and_requires_the_browser() -> None:
     assert {"stack/go/daprd/go.mod", "stack/go/daprd/go.sum"} <= set(go_paths)
     assert by_use["actions/setup-python"]["with"]["cache"] == "pip"
     key = by_use["actions/cache"]["with"]["key"]
-    assert "stack/go/daprd/go.mod" in key and "stack/go/daprd/go.sum" in key
+    for module in ("daprd", "kube-apiserver"):  # a new pin rebuilds, an old build is reused
+        assert f"stack/go/{module}/go.mod" in key and f"stack/go/{module}/go.sum" in key
+        assert f"stack/go/{module}/go.sum" in go_paths
 
 
 def test_the_browser_check_fails_instead_of_skipping_when_required(

@@ -178,7 +178,9 @@ def test_deploy_promotes_staging_to_production_on_three_clouds() -> None:
         uses = [s.get("uses", "") for s in job["steps"]]
         assert any(u.startswith(action) for u in uses), cloud
         runs = " ".join(s.get("run", "") for s in job["steps"])
-        assert f"helm/taskwave/values-{cloud}.yaml" in runs and "scripts/smoke.py" in runs
+        # The deploy tool runs the smoke test (scripts/smoke.py) against --base-url.
+        assert f"python -m deploy helm/taskwave/values-{cloud}.yaml" in runs, cloud
+        assert "--base-url" in runs, cloud
 
 
 def test_e2e_installs_the_platform_and_runs_the_smoke_test() -> None:
@@ -191,6 +193,7 @@ def test_e2e_installs_the_platform_and_runs_the_smoke_test() -> None:
         "strimzi-kafka-operator",
         "helm upgrade --install taskwave helm/taskwave",
         "values-minikube.yaml",
+        "python -m deploy helm/taskwave/values-minikube.yaml --no-upgrade",
         "scripts/smoke.py",
     ):
         assert needle in runs, needle

@@ -83,3 +83,34 @@ def test_ports_are_overridable_and_free_ports_never_collide(
     monkeypatch.setenv(env_name("kafka"), "nine")
     with pytest.raises(StackError, match="TASKWAVE_PORT_KAFKA='nine' is not a port number"):
         resolve_ports(free=False)
+
+
+def test_kube_apiserver_pins_every_k8s_module_to_its_release() -> None:
+    """k8s.io/kubernetes replaces its staging modules with ./staging paths a dependent
+    module cannot see: stack/go/kube-apiserver must pin each to the matching v0.x.y."""
+    import re
+
+    from stack.bootstrap import KUBE_SRC, kube_release
+
+    release = kube_release()
+    assert re.fullmatch(r"v1\.\d+\.\d+", release)
+    staging = "v0." + release.removeprefix("v1.")
+    go_mod = (KUBE_SRC / "go.mod").read_text()
+    replaces = dict(re.findall(r"^\s*(k8s\.io/[\w-]+) => k8s\.io/[\w-]+ (v\S+)$", go_mod, re.M))
+    assert len(replaces) >= 25
+    assert set(replaces.values()) == {staging}
+    # Every k8s.io module in the build graph that has a staging twin is among them.
+    go_sum = (KUBE_SRC / "go.sum").read_text()
+    used = set(re.findall(r"^(k8s\.io/[\w-]+) v0\.\d+\.\d+ ", go_sum, re.M))
+    assert used <= set(replaces), used - set(replaces)
+
+
+def test_existing_etcd_and_kube_apiserver_are_used_as_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stack.bootstrap import ensure_kube_apiserver
+
+    monkeypatch.setenv("TASKWAVE_ETCD", "/opt/etcd")
+    monkeypatch.setenv("TASKWAVE_KUBE_APISERVER", "/opt/kube-apiserver")
+    tools = ensure_kube_apiserver()
+    assert (tools.etcd, tools.kube_apiserver) == ("/opt/etcd", "/opt/kube-apiserver")
