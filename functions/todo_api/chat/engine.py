@@ -147,7 +147,12 @@ class ChatEngine:
             # No list is called so: the message's other reading.
             return await self._run(user, intent.fallback, memory, now)
         target = await self._tasks.resolve(
-            user, intent.ref or Ref(it=True), memory, now, None if intent.kind == "move" else within
+            user,
+            intent.ref or Ref(it=True),
+            memory,
+            now,
+            None if intent.kind == "move" else within,
+            intent.kind,
         )
         if isinstance(target, NoMatch) and intent.fallback is not None:
             other = await self._run(user, intent.fallback, memory, now)

@@ -12,11 +12,19 @@ one.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from functions.todo_api.chat.intent import LIST_KINDS, Intent, ListRef, Ref
+from functions.todo_api.chat.nlu import (
+    is_question,
+    normalize,
+    sentences,
+    statement,
+    strip_polite,
+)
 from functions.todo_api.chat.understand_lists import (
     INTO_VERB,
     TASKY,
@@ -27,7 +35,7 @@ from functions.todo_api.chat.understand_lists import (
     move_into,
     shown_list,
 )
-from functions.todo_api.chat.when import MONTHS, WEEKDAYS, find_when, parse_time
+from functions.todo_api.chat.when import MONTHS, WEEKDAYS, find_when, parse_day, parse_time
 
 # Kept importable from here, where they were defined before intent.py.
 __all__ = ["LIST_KINDS", "Intent", "ListRef", "Ref", "understand"]
@@ -68,24 +76,36 @@ ORD = re.compile(
 IT = re.compile(r"^(?:it|that|this|that one|this one|that task|this task)$", re.I)
 
 _CREATE = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?(?:\s+new)?"
+    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?"
+    r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
     r"(?:\s+(?:task|todo))?(?::|\s+to\b)?|new task:?|new|"
     r"put|schedule|set up|remember to|i need to|i have to|i must|don't forget to|"
     r"remind me to|todo:?|task:?)\s+",
     re.I,
 )
 _COMPLETE = re.compile(
-    r"^(?:mark\s+(?P<a>.+?)\s+(?:as\s+)?(?:done|complete[d]?|finished)|"
-    r"(?:complete|finish|finished|done with|check off|tick off|close)\s+(?P<b>.+)|"
+    r"^(?:mark\s+(?P<a>.+?)\s+(?:as\s+)?(?:done|complete[d]?|finished|off)|"
+    r"(?:complete|finish|finished|done with|all done with|check off|tick off|close|strike off"
+    r"|strike out|strike through|strike|cross off|cross out|knock out|knocked out|wrap up"
+    r"|wrapped up|mark off|cross)\s+(?P<b>.+)|"
+    r"(?:strike|cross|tick|check|knock|mark|scratch)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:my|the)"
+    r"\s+list)?|"
     r"(?P<c>.+?)\s+(?:is|are)\s+(?:done|finished|complete[d]?))$",
     re.I,
 )
 _REOPEN = re.compile(
-    r"^(?:reopen|re-open|undo|uncomplete|mark\s+(?P<a>.+?)\s+(?:as\s+)?"
-    r"(?:not done|open|undone|incomplete))\s*(?P<b>.*)$",
+    r"^(?:reopen|re-open|undo|un-?complete|un-?check|un-?tick|un-?mark|un-?finish|un-?cross"
+    r"|un-?do|restore|revive|bring back|mark\s+(?P<a>.+?)\s+(?:as\s+)?"
+    r"(?:not done|not finished|not complete[d]?|open|undone|incomplete|unfinished|to-?do)"
+    r"|put\s+(?P<c>.+?)\s+back(?:\s+(?:to|on|in|onto)\s+(?:open|my list|the list|to-?do|todo"
+    r"|active|my to-?do list))?)\s*(?P<b>.*)$",
     re.I,
 )
-_DELETE = re.compile(r"^(?:delete|remove|drop|cancel|get rid of|trash|erase)\s+(?P<a>.+)$", re.I)
+_DELETE = re.compile(
+    r"^(?:delete|remove|drop|cancel|get rid of|trash|erase|scrap|bin|ditch|nuke|axe|toss|dump"
+    r"|forget about|scratch|kill)\s+(?P<a>.+)$",
+    re.I,
+)
 _RESCHEDULE = re.compile(
     r"^(?:reschedule|move|postpone|push|change the due date of|set the due date of)\s+"
     r"(?P<a>.+?)\s+(?:to|until|for|till)\s+(?P<when>.+)$"
@@ -96,9 +116,10 @@ _RENAME = re.compile(
     r"^(?:rename|retitle|change the title of)\s+(?P<a>.+?)\s+to\s+(?P<to>.+)$", re.I
 )
 _SETPRIO = re.compile(
-    r"^(?:make|set|mark)\s+(?P<a>.+?)\s+(?:as\s+|to\s+)?(?P<p>urgent|high|medium|low|p[1-4]|"
-    r"important|high priority|low priority)(?:\s+priority)?$"
-    r"|^(?:prioriti[sz]e|bump)\s+(?P<b>.+)$",
+    r"^(?:make|set|mark|flag|change|switch|put)\s+(?P<a>.+?)\s+(?:as\s+|to\s+)?(?P<p>urgent|high|medium|low|p[1-4]|"
+    r"important|high priority|low priority|top priority|medium priority|normal priority)"
+    r"(?:\s+priority)?(?:\s+instead|\s+now)?$"
+    r"|^(?:prioriti[sz]e|bump)\s+(?!.*\b(?:to|until|till|by)\b)(?P<b>.+)$",
     re.I,
 )
 _TAGIT = re.compile(r"^(?:tag|label)\s+(?P<a>.+?)\s+(?:with|as)\s+(?P<tags>.+)$", re.I)
@@ -164,10 +185,25 @@ def _recurrence(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | Non
     return rec, span, implied
 
 
+_PART_OF_DAY = re.compile(r"\b(morning|afternoon|evening|night)s?\b", re.I)
+_PART_TIME = {"morn": time(9, 0), "afte": time(15, 0), "even": time(18, 0), "nigh": time(20, 0)}
+_DAYS_PLURAL = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days"
+_ON_DAYS = re.compile(
+    rf"(?:\bon\s+)?\b(?P<days>{_DAYS_PLURAL}(?:\s*(?:,|and|&|,\s*and)\s*{_DAYS_PLURAL})*)"
+    r"(?:\s+(?:mornings?|evenings?|afternoons?|nights?))?\b"
+    rf"|\b(?:on\s+)?(?P<day>{_WDAY})\s+(?:mornings|evenings|afternoons|nights)\b",
+    re.I,
+)
+
+
 def _rule(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None, str]:
     # "weekly report every friday": the "every" phrase is the rule, "weekly" a word.
     m = _EVERY_FORM.search(text) or _EVERY.search(text)
     if m is None:
+        # "on fridays", "on tuesday evenings": a weekly rule too.
+        if on := _ON_DAYS.search(text):
+            days = _weekday_codes(on.group("days") or on.group("day"))
+            return {"frequency": "weekly", "weekdays": days}, (on.start(), on.end()), ""
         return None, None, ""
     span = (m.start(), m.end())
     groups = m.groupdict()
@@ -184,7 +220,7 @@ def _rule(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None, str
         n = ""
     else:
         unit, n = m.group("unit").lower(), (m.group("n") or "").lower()
-    interval = {"": 1, "other": 2, "second": 2, "two": 2, "three": 3}.get(n) or int(n)
+    interval = {"": 1, "other": 2, "second": 2, "two": 2, "three": 3, "third": 3}.get(n) or int(n)
     if unit.startswith(("weekday", "work", "business")):
         return {"frequency": "weekly", "weekdays": ["MO", "TU", "WE", "TH", "FR"]}, span, ""
     if unit.startswith("weekend"):
@@ -264,7 +300,9 @@ def _reminder(
 
 # --- helpers ------------------------------------------------------------------------------
 
-_FILLER = re.compile(r"\s*\b(?:by|due|on|at|for|starting|from|before|until|and)\s*$", re.I)
+_FILLER = re.compile(
+    r"\s*\b(?:by|due|on|at|for|starting|from|before|until|and|with|it'?s|it is|which is)\s*$", re.I
+)
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -318,10 +356,44 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
         if pattern.match(text):
             return Intent(kind)  # type: ignore[arg-type]
+    parts = sentences(normalize(text))
+    if len(parts) == 1:
+        return _sentence(parts[0], now, tz)
+    # "I'm exhausted. can you add x": the sentence that asks for something; chatter around
+    # it ("great, thanks!", "you suck.") is no request.
+    read = [_sentence(p, now, tz) for p in parts]
+    asked = [i for i in read if i.kind not in ("unknown", "greet", "help")]
+    return asked[-1] if asked else read[-1]
+
+
+def _sentence(text: str, now: datetime, tz: str) -> Intent:
+    cleaned = strip_polite(text)
+    text = cleaned.text
+    for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
+        if pattern.match(text):
+            return Intent(kind)  # type: ignore[arg-type]
+    if _HOSTILE.search(text):
+        return Intent("unknown")
+    # "show me what's in groceries", "tell me if the report is done": the question inside.
+    text = re.sub(
+        r"^(?:show|tell|give|let)\s+me\s+(?:know\s+)?(?=(?:what|which|how|when|where|who|if"
+        r"|whether)\b)(?:if\s+|whether\s+)?",
+        "",
+        text,
+        flags=re.I,
+    )
 
     def read_task(words: str) -> Intent:
         return _task_command(words, now, tz)
 
+    if is_question(text, cleaned.polite):
+        return _question(text, now, tz, read_task)
+    if m := _CLAUSE_THEN_IT.match(text):
+        # "just got back from the dentist, mark it off": "it" is what the first clause names.
+        then = list_command(m.group("b"), read_task) or read_task(m.group("b"))
+        if then.ref is not None and then.ref.it and then.kind not in ("create", "unknown"):
+            then.ref = Ref(it=True, words=_hint(m.group("a")))
+            return then
     return list_command(text, read_task) or read_task(text)
 
 
@@ -348,6 +420,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             m.group("p").lower(), "high"
         )
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
+    if (changed := _update(text, now, tz)) is not None:
+        return changed
     if moving := move_into(text, now, tz):
         words, tasklist = moving
         return Intent("move", ref=_ref(words), tasklist=tasklist)
@@ -356,6 +430,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             return Intent("reschedule", task={"shift": m.group("by")}, ref=_ref(m.group("b")))
         when, _ = find_when(m.group("when"), now, tz)
         return Intent("reschedule", task={"due_at": when}, ref=_ref(m.group("a")))
+    if (first := _remind_first(text, now, tz)) is not None:
+        return first
     if m := _REMIND.match(text):
         reminder, _ = _reminder("remind me " + m.group("rest"), now, tz)
         if reminder is None:
@@ -366,10 +442,10 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         if reminder:
             return Intent("remind", task={"reminder": reminder}, ref=Ref(it=True))
     if m := _REOPEN.match(text):
-        target = (m.group("a") or m.group("b") or "it").strip() or "it"
+        target = (m.group("a") or m.group("c") or m.group("b") or "it").strip() or "it"
         return Intent("reopen", ref=_ref(target))
     if m := _COMPLETE.match(text):
-        target = m.group("a") or m.group("b") or m.group("c")
+        target = m.group("a") or m.group("b") or m.group("c") or m.group("d")
         return Intent("complete", ref=_ref(target))
     if m := _DELETE.match(text):
         target = m.group("a")
@@ -384,6 +460,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return Intent(
             "delete", ref=ref, fallback=Intent("list_delete", tasklist=other) if other else None
         )
+    if (said := statement(text)) is not None:
+        return Intent(said.kind, ref=_ref(said.words))  # type: ignore[arg-type]
     if m := _SEARCH.match(text):
         return Intent("search", filters={"q": m.group("q").strip(" ?.\"'")})
     if m := _CREATE.match(text):
@@ -398,10 +476,17 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     return Intent("unknown")
 
 
+_PLACEHOLDER = "Qx"
+
+
 def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
-    spans: list[tuple[int, int]] = []
+    # A quoted title is the title, whatever words are in it; the rest may hold attributes.
+    quoted = _QUOTED.match(text)
+    if quoted is not None:
+        text = f"{_PLACEHOLDER}{quoted.group('rest')}"
+    tags_said, prio_said, spans = _attrs(text)
     task: dict[str, Any] = {}
-    reminder, rspan = _reminder(text, now, tz)
+    reminder, rspan = _reminder(_mask(text, spans), now, tz)
     if rspan:
         spans.append(rspan)
     rec, recspan, implied = _recurrence(_mask(text, spans))
@@ -409,12 +494,25 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         spans.append(recspan)
     masked = _mask(text, spans)
     when, wspans = find_when(masked, now, tz, context=text)
-    if rec is not None and implied and not any(s < e for s, e in wspans if _is_day(masked, s, e)):
-        # "every monday at 9:30": the rule names the day, the rest of the text the time.
-        first, _ = find_when(implied, now, tz)
+    names_day = any(s < e for s, e in wspans if _is_day(masked, s, e))
+    if rec is not None and recspan is not None and not names_day:
         clock = parse_time(masked, text)
-        if first is not None:
-            when = first.replace(hour=clock[0].hour, minute=clock[0].minute) if clock else first
+        part = _PART_OF_DAY.search(text[recspan[0] : recspan[1]])
+        at = clock[0] if clock else (_PART_TIME[part.group(1).lower()[:4]] if part else None)
+        if rec.get("weekdays") and rec["weekdays"] != ["SA", "SU"]:
+            # "every tuesday and thursday at 6am": the first listed day still to come (today,
+            # if its time is ahead), found by _align below.
+            local = now.astimezone(ZoneInfo(tz))
+            at = at or time(9, 0)
+            when = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+        elif implied:
+            # "every month on the 15th": the rule names the day, the rest of the text the time.
+            first, _ = find_when(implied, now, tz)
+            if first is not None:
+                when = first.replace(hour=at.hour, minute=at.minute) if at else first
+        elif at is not None and when is None:
+            local = now.astimezone(ZoneInfo(tz))
+            when = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
     if rec is not None:
         when = _align(when, rec, now, tz)
     if reminder and "at" in reminder and when is not None and rspan is not None:
@@ -423,12 +521,17 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         if clock is not None and parse_day_free(text[rspan[0] : rspan[1]]):
             reminder = {"at": when.replace(hour=clock[0].hour, minute=clock[0].minute).isoformat()}
     spans += wspans
-    prio, pspans = _priority(_mask(text, spans))
+    prio, pspans = (prio_said, []) if prio_said else _priority(_mask(text, spans))
     spans += pspans
     tags, tag_spans = _tags(text)
+    tags = list(dict.fromkeys([*tags, *tags_said]))
     spans += tag_spans
     title = _cut(text, spans)
     title = re.sub(r"\b(?:with\s+)?priority\b", "", title, flags=re.I).strip(" ,.-")
+    title = re.sub(r"\s*[,;]\s*(?=[,;]|$)|\s+-\s+(?=-|$)", "", title).strip(" ,.;:-")
+    title = re.sub(r"\s+(?:-\s+)+", " - ", title)
+    if quoted is not None:
+        title = title.replace(_PLACEHOLDER, quoted.group("t").strip(), 1)
     title, tasklist = into_list(title, into)
     task["title"] = _capital(title)
     if tasklist is not None and tasklist.title:
@@ -496,37 +599,512 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+_TAGGED = re.compile(
+    r"\b(?:tagged|tagged with|labell?ed|labell?ed with|with (?:the )?(?:tag|label)|under)\s+#?"
+    r"(?P<t>[\w-]+)",
+    re.I,
+)
+_TOPIC = re.compile(
+    r"^(?:show|list|see|view|display|give|get|what(?:'s| is| are)?|any|anything)\s+(?:me\s+)?"
+    r"(?:all\s+)?(?:of\s+)?(?:my|the|our)\s+(?P<a>[\w-]+)(?:\s+(?:stuff|things|tasks|items"
+    r"|todos|ones|list))?$"
+    r"|\b(?:for|about|related to|regarding|on)\s+(?:my\s+|the\s+)?(?P<b>[\w-]+)(?:\s+(?:stuff"
+    r"|things|tasks|items|todos))?$"
+    r"|^(?:show|list|see|view|display)\s+(?:me\s+)?(?:all\s+)?(?:my\s+)?(?P<c>[\w-]+)\s+(?:stuff"
+    r"|things|tasks|items|todos)$",
+    re.I,
+)
+_NOT_TOPIC = re.compile(
+    r"^(?:tasks?|todos?|to-?dos?|things|stuff|items|list|lists|agenda|everything|all|today"
+    r"|tomorrow|tonight|week|weekend|month|now|me|it|that|this|later|open|done|completed|finished"
+    r"|pending|overdue|late|urgent|high|low|medium|important|priority|day|days|next|left|remaining"
+    r"|plate|schedule|calendar|reminders?|recurring|repeating)$",
+    re.I,
+)
+_NEXT_DAYS = re.compile(
+    r"\b(?:in\s+)?(?:the\s+)?(?:next|coming)\s+(?P<n>\d+|two|three|four|five|six|seven|few|couple"
+    r"(?: of)?)\s+(?P<u>days|weeks)\b",
+    re.I,
+)
+
+
+def _window(text: str, now: datetime, tz: str) -> tuple[datetime, datetime] | None:
+    """The stretch of time a listing asks about ("today", "this week", "on friday", "in the
+    next two days", "this weekend"), as (after, before)."""
+    lowered = text.lower()
+    local = now.astimezone(ZoneInfo(tz))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    m = re.search(r"\b(today|tonight|tomorrow|this week|next week|this weekend|next weekend)\b",
+                  lowered)  # fmt: skip
+    if m:
+        what = m.group(1)
+        if what == "tomorrow":
+            start += timedelta(days=1)
+            end = start + timedelta(days=1)
+        elif what in ("today", "tonight"):
+            end = start + timedelta(days=1)
+        elif what == "this week":
+            end = start + timedelta(days=7 - start.weekday())
+        elif what.endswith("weekend"):
+            start += timedelta(days=(5 - start.weekday()) % 7 + (7 if what.startswith("next") else 0))
+            end = start + timedelta(days=2)
+        else:
+            start += timedelta(days=7 - start.weekday())
+            end = start + timedelta(days=7)
+        return start - timedelta(seconds=1), end
+    if m := _NEXT_DAYS.search(lowered):
+        n = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "few": 3}.get(
+            m.group("n"), 2 if m.group("n").startswith("couple") else None
+        ) or int(m.group("n"))
+        days = n * (7 if m.group("u") == "weeks" else 1)
+        return start - timedelta(seconds=1), start + timedelta(days=days + 1)
+    day = parse_day(text, local)
+    if day is None or day[0] is None or day[4]:
+        return None
+    first = datetime.combine(day[0], time(0, 0), ZoneInfo(tz))
+    before = text[: day[2]].lower()
+    if re.search(r"\b(?:before|until|till|by)\s*(?:on\s+)?$", before):
+        inclusive = re.search(r"\bby\s*$", before) is not None
+        return start - timedelta(days=3650), first + timedelta(days=1 if inclusive else 0)
+    if re.search(r"\b(?:after|from|since)\s*(?:on\s+)?$", before):
+        return first + timedelta(days=1) - timedelta(seconds=1), first + timedelta(days=3650)
+    return first - timedelta(seconds=1), first + timedelta(days=1)
+
+
 def _list(text: str, now: datetime, tz: str) -> Intent:
     """A listing: its filters, and the list it is limited to."""
     lowered = text.lower()
     filters: dict[str, Any] = {}
-    if re.search(r"\b(?:done|completed|finished)\b", lowered):
+    done = re.search(
+        r"\b(?:done|completed?|finished|did i (?:do|finish|complete|get)|got done|ticked off"
+        r"|checked off|accomplished)\b",
+        lowered,
+    )
+    if done:
         filters["status"] = "completed"
-    elif re.search(r"\b(?:open|pending|left|remaining|to do|todo|to-do)\b", lowered):
+    elif re.search(r"\b(?:open|pending|left|remaining|to do|todo|to-do|outstanding)\b", lowered):
         filters["status"] = "open"
-    if "overdue" in lowered or "late" in lowered:
+    if re.search(
+        r"\b(?:overdue|late|behind|past due|missed|left over|leftover|slipped|from last week)\b",
+        lowered,
+    ):
         filters["overdue"] = True
     prio, _ = _priority(text)
     if prio:
         filters["priority"] = [prio]
     tags, _ = _tags(text)
+    if m := _TAGGED.search(text):
+        tags = [*tags, m.group("t").lower()]
     if tags:
-        filters["tag"] = tags
-    m = re.search(r"\b(today|tomorrow|this week|next week)\b", lowered)
-    if m:
-        local = now.astimezone(ZoneInfo(tz))
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        if m.group(1) == "tomorrow":
-            start += timedelta(days=1)
-            end = start + timedelta(days=1)
-        elif m.group(1) == "today":
-            end = start + timedelta(days=1)
-        elif m.group(1) == "this week":
-            end = start + timedelta(days=7 - start.weekday())
+        filters["tag"] = list(dict.fromkeys(tags))
+    window = None if filters.get("overdue") else _window(text, now, tz)
+    if window is not None:
+        after, before = window
+        if done:
+            filters["completed_after"] = after.isoformat()
+            filters["completed_before"] = before.isoformat()
         else:
-            start += timedelta(days=7 - start.weekday())
-            end = start + timedelta(days=7)
-        filters["due_after"] = (start - timedelta(seconds=1)).isoformat()
-        filters["due_before"] = end.isoformat()
+            filters["due_after"] = after.isoformat()
+            filters["due_before"] = before.isoformat()
     tasklist = shown_list(text, now, tz, filtered=bool(filters))
+    plain = text.strip(" ?.!")
+    if not tags and tasklist is None and (m := _TOPIC.search(plain)):
+        word = m.group("a") or m.group("b") or m.group("c")
+        if not _NOT_TOPIC.match(word) and find_when(word, now, tz)[0] is None:
+            filters["topic"] = word.lower()  # the engine tries it as a tag, a list, words
     return Intent("list", filters=filters, tasklist=tasklist)
+
+
+# --- chatter, questions and clauses ---------------------------------------------------------
+
+# Requests to drop the rules, wipe an account or reach other people's data change nothing.
+_HOSTILE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass|drop)\s+(?:all\s+)?(?:of\s+)?(?:your|the|these"
+    r"|those|previous|prior|any|my)?\s*(?:rules|instructions|guidelines|prompt|system prompt"
+    r"|restrictions|programming|safety)"
+    r"|\b(?:wipe|erase|nuke|destroy|reset|purge|format)\s+(?:out\s+)?(?:my\s+|the\s+|your\s+)?"
+    r"(?:whole\s+|entire\s+)?(?:account|database|db|everything|all data|data|server|system)"
+    r"|\bdrop\s+table\b|<\s*script|\bother (?:users|people)'?s?\b|\beveryone'?s\b|\ball users\b"
+    r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b",
+    re.I,
+)
+_CLAUSE_THEN_IT = re.compile(
+    r"^(?P<a>[^,]*\w[^,]*?),\s*(?:(?:so|and|then|now|please|just|ok|okay|pls)\s+)*"
+    r"(?P<b>[^,]+?\b(?:it|that|them|this|that one|this one|those)"
+    r"(?:\s+(?:off|done|as done|complete|completed|finished|again|now|please|too|for me))*)\W*$",
+    re.I,
+)
+
+
+def _hint(clause: str) -> str:
+    """The task a leading clause names ("bike tire needs fixing again" → "bike tire")."""
+    said = statement(clause)
+    words = said.words if said is not None else clause
+    return re.sub(
+        r"^(?:(?:ok(?:ay)?|so|well|i|i've|i have|just|already|finally|got back from|came back"
+        r"|back from|returned from|home from|forget|about)\s+)+",
+        "",
+        words,
+        flags=re.I,
+    ).strip()
+
+
+_QUESTION_WORDS = re.compile(
+    r"\b(?:what(?:'s|s)?|which|when(?:'s|s)?|where(?:'s)?|who(?:'s)?|why|how|is|isn't|are|aren't"
+    r"|am|was|were|do|does|did|didn't|have|has|had|can|could|should|will|would|any|anything"
+    r"|there|tasks?|todos?|things?|stuff|due|today|tomorrow|tonight|week|weekend|month|next"
+    r"|last|this|left|pending|open|remaining|overdue|late|behind|priority|high|low|urgent"
+    r"|medium|important|done|completed?|finished|finish|yet|still|need|needs|get|got|go"
+    r"|going|earliest|latest|first|soon|coming|up|upcoming|schedule|scheduled|plan|planned"
+    r"|many|much|total|count|number|else|about|tagged|tag|tags|label|labelled|my|me|i|i've"
+    r"|i'm|to|the|a|an|of|on|in|for|or|and|be|it|that|save|saved|added|add|again|now|ever"
+    r"|already|tell|know|wonder|list|lists|ones?|anyone|someone|happening|agenda|free|busy"
+    r"|before|after|by|until|till|from|between|days?|hours?|weeks?|set|show|see|okay|ok|so"
+    r"|wait|hey|hmm|forgotten|forgot|forget|missing|missed|\d+|one|two|three|four|five|six"
+    r"|seven|few|couple|say|says|right|really|actually|please|you|your|we|our|us|all|every"
+    r"|with|without|at|as|if|whether|not|no|yes|ok)\b",
+    re.I,
+)
+
+
+def _about(text: str, now: datetime, tz: str) -> str:
+    """What a question is about, once its question words, dates and filters are gone."""
+    masked = _mask(text, find_when(text, now, tz)[1])
+    masked = TAG.sub(" ", masked)
+    left = _QUESTION_WORDS.sub(" ", masked.replace("’", "'"))
+    left = re.sub(r"[^\w'\s-]", " ", left)
+    return re.sub(r"\s+", " ", left).strip(" '-")
+
+
+def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Intent]) -> Intent:
+    """A question is answered and never writes: a listing (with its filters), a search, or
+    the tasks it asks about ("when's the dentist?", "have I called mom?")."""
+    plain = re.sub(r"^(?:how|what)\s+about\s+", "", text.strip().rstrip("?!. "), flags=re.I)
+    listed = list_command(plain, read_task)
+    if listed is not None and listed.kind in ("lists", "members"):
+        return listed
+    got = read_task(plain)
+    if got.kind == "search":
+        return got
+    intent = got if got.kind == "list" else _list(plain, now, tz)
+    if intent.tasklist is None and not {"tag", "topic"} & set(intent.filters):
+        about = _about(plain, now, tz)
+        if about:
+            intent.filters["about"] = about
+        elif re.search(r"\b(?:it|that|this)\b", plain, re.I) and not re.search(
+            r"\b(?:what|which|how many)\b", plain, re.I
+        ):
+            intent.filters["about_it"] = True
+    if re.match(r"^how many\b", plain, re.I):
+        intent.filters["count"] = True
+    return intent
+
+
+# --- updates in natural form -----------------------------------------------------------------
+
+_Q_CHARS = " \"'“”‘’"
+_CHANGE = re.compile(
+    r"^(?P<v>change|set|update|switch|make|move|push|shift|reschedule|postpone|bump|put|edit"
+    r"|rename|retitle|delay|bring forward|pull forward)\s+"
+    r"(?:the\s+)?(?:(?:due\s+)?(?:date|time|deadline|due date|due time|day)\s+(?:of|on|for)\s+)?"
+    r"(?P<a>.+?)\s+(?:(?:to|for|until|till|at|on|into|as)\s+|(?=due\b))(?P<b>.+)$"
+    r"|^(?P<v2>make|set|have)\s+(?P<a2>.+?)\s+(?P<b2>(?:due\s+)?(?:\d|at\b|on\b|noon|midnight"
+    r"|today|tonight|tomorrow|next\b|this\b|mon|tue|wed|thu|fri|sat|sun|in\s+\d).*)$",
+    re.I,
+)
+_NOW_WHEN = re.compile(
+    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|was|were|has been|have been|got|will be|should be|needs to be)"
+    r"\s+(?:now\s+|actually\s+)?(?:been\s+)?(?:moved|pushed|rescheduled|postponed|changed|shifted"
+    r"|delayed|happening|due|set|planned|scheduled|bumped|brought forward)?\s*(?:back\s+)?"
+    r"(?:to|for|on|at|until|till|by)?\s*(?P<b>.+?)(?:\s+now|\s+instead)?$",
+    re.I,
+)
+_STEP = re.compile(
+    r"^(?P<up>raise|increase|bump up|bump|up|boost|higher|lift|elevate)\s+(?:the\s+)?"
+    r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<a>.+)$"
+    r"|^(?P<down>lower|decrease|reduce|drop|downgrade|lessen)\s+(?:the\s+)?"
+    r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<b>.+)$"
+    r"|^(?:deprioriti[sz]e|downgrade|de-prioriti[sz]e)\s+(?P<c>.+)$",
+    re.I,
+)
+_MATTERS = re.compile(
+    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?)\s+(?:now\s+)?(?P<d>more|less|way more"
+    r"|way less|much more|much less|a lot more|a lot less|not (?:that |so |very |really )?|no longer"
+    r"|(?:really |very |super )?)\s*(?P<w>important|urgent|pressing|a priority|critical)?"
+    r"(?:\s+(?:now|anymore|than before|today|these days))?$"
+    r"|^(?P<c>.+?)\s+(?:can wait|is not a priority|isn't a priority|is low priority"
+    r"|is high priority|is top priority)(?:\s+(?:now|anymore))?$",
+    re.I,
+)
+_RECUR = re.compile(
+    r"^(?:make|set|change|turn|switch)\s+(?P<a>.+?)\s+(?:into\s+|to\s+)?(?:a\s+|an\s+)?"
+    r"(?:repeat\s+|recur\s+|repeating\s+|recurring\s+)?(?P<r>daily|weekly|monthly|yearly|annual"
+    r"|fortnightly|every\s+.+?)(?:\s+(?:thing|task|event|one|repeat|recurring|item|habit))?"
+    r"(?:\s+instead|\s+now|\s+from now on)?$"
+    r"|^(?P<a2>.+?)\s+(?:should|must|needs to|has to|will)\s+(?:repeat|recur|happen|be done)\s+"
+    r"(?P<r2>.+)$"
+    r"|^(?:repeat|recur)\s+(?P<a3>.+?)\s+(?P<r3>daily|weekly|monthly|yearly|every\s+.+)$",
+    re.I,
+)
+_NO_REPEAT = re.compile(
+    r"^(?:stop|don't|do not|no longer|quit)\s+(?:repeating|recurring|repeat)\s+(?P<a>.+)$"
+    r"|^(?:make|set|turn)\s+(?P<b>.+?)\s+(?:into\s+)?(?:a\s+)?(?:one[- ]off|one[- ]time|single"
+    r"|non[- ]recurring|not repeat(?:ing)?|non[- ]repeating)(?:\s+(?:thing|task|event))?$"
+    r"|^(?P<c>.+?)\s+(?:should(?:n't| not)|does(?:n't| not)|doesn't need to|won't|will not"
+    r"|no longer needs to)\s+(?:repeat|recur)(?:\s+anymore)?$"
+    r"|^(?:remove|clear|cancel|turn off|delete|drop|end|stop)\s+(?:the\s+)?(?:recurrence|repeat"
+    r"|repetition|repeating|schedule|series)\s+(?:on|of|from|for)\s+(?P<d>.+)$",
+    re.I,
+)
+_NO_DUE = re.compile(
+    r"^(?:clear|remove|drop|delete|unset|take off|get rid of|erase)\s+(?:the\s+)?(?:due date|deadline"
+    r"|date|due time|due)\s+(?:on|of|from|for)\s+(?P<a>.+)$"
+    r"|^(?:make|set|leave)\s+(?P<b>.+?)\s+(?:to\s+)?(?:have\s+)?(?:no|without a?)\s+"
+    r"(?:due date|deadline|date)$"
+    r"|^(?P<c>.+?)\s+(?:has|have|needs?|gets?)\s+no\s+(?:due date|deadline)(?:\s+anymore)?$",
+    re.I,
+)
+_ADD_REMINDER = re.compile(
+    r"^(?:add|set|create|put|give)\s+(?:me\s+)?(?:a\s+|another\s+)?(?:reminder|alert|notification)"
+    r"\s+(?:to|for|on|about)\s+(?P<a>.+?)\s+(?P<w>(?:for|at|on|in|tomorrow|today|tonight|next|this)"
+    r"\b.+|\d+\s*\w+\s+before.*|an?\s+\w+\s+before.*|half an hour before.*|the day before.*)$",
+    re.I,
+)
+_INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead$", re.I)
+
+
+def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, bool, bool, str]:
+    """(moment, names a day?, names a clock time?, words left over) for "to 4pm", "saturday"."""
+    when, spans = find_when(phrase, now, tz)
+    if when is None:
+        return None, False, False, phrase
+    has_day = any(_is_day(phrase, s, e) for s, e in spans)
+    has_time = parse_time(phrase) is not None or bool(
+        re.search(r"\b(?:tonight|this (?:evening|morning|afternoon)|in \d+ (?:minutes?|hours?))",
+                  phrase, re.I)
+    )  # fmt: skip
+    left = _cut(phrase, spans)
+    left = re.sub(r"^(?:due|on|at|for|to|by)\b\s*", "", left, flags=re.I).strip()
+    return when, has_day, has_time, left
+
+
+def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
+    when, has_day, has_time, left = _when_parts(phrase, now, tz)
+    if when is None or left:
+        return None
+    keep = "" if has_day and has_time else ("date" if has_time else "time")
+    task: dict[str, Any] = {"due_at": when}
+    if keep:
+        task["keep"] = keep
+    return Intent("reschedule", task=task, ref=_ref(ref_words))
+
+
+def _update(text: str, now: datetime, tz: str) -> Intent | None:
+    """A change to one task said in everyday words; None when the text is not one."""
+    plain = text.strip().rstrip(".!")
+    if m := _NO_DUE.match(plain):
+        return Intent("update", task={"due_at": None}, ref=_ref(_first(m, "a", "b", "c")))
+    if m := _NO_REPEAT.match(plain):
+        return Intent("update", task={"recurrence": None}, ref=_ref(_first(m, "a", "b", "c", "d")))
+    if m := _ADD_REMINDER.match(plain):
+        reminder, _ = _reminder("remind me " + m.group("w"), now, tz)
+        if reminder is None:
+            when, _ = find_when(m.group("w"), now, tz)
+            reminder = {"at": when.isoformat()} if when else None
+        if reminder is not None:
+            return Intent("remind", task={"reminder": reminder}, ref=_ref(m.group("a")))
+    if m := _STEP.match(plain):
+        step = 1 if m.group("up") else -1
+        return Intent("update", task={"priority_step": step}, ref=_ref(_first(m, "a", "b", "c")))
+    if m := _RECUR.match(plain):
+        rule = _first(m, "r", "r2", "r3")
+        rule = {"annual": "yearly"}.get(rule.lower(), rule)
+        rec, _, _ = _recurrence(rule if rule.lower().startswith("every") else rule)
+        if rec is not None:
+            return Intent("update", task={"recurrence": rec}, ref=_ref(_first(m, "a", "a2", "a3")))
+    if m := _INSTEAD.match(plain):
+        inner = m.group("a")
+        rec, span, _ = _recurrence(inner)
+        if rec is not None and span is not None:
+            words = _cut(inner, [span])
+            words = re.sub(r"^(?:make|set|have|do)\s+|\s+(?:a|an)$", "", words, flags=re.I)
+            return Intent("update", task={"recurrence": rec}, ref=_ref(words))
+        when, spans = find_when(inner, now, tz)
+        if when is not None:
+            words = _cut(inner, spans)
+            words = re.sub(r"^(?:do|make|have|move|put|set)\s+", "", words, flags=re.I)
+            changed = _due_change(words, inner[min(s for s, _ in spans) :], now, tz)
+            if changed is not None:
+                return changed
+    if m := _CHANGE.match(plain):
+        verb = (m.group("v") or m.group("v2")).lower()
+        words, phrase = m.group("a") or m.group("a2"), (m.group("b") or m.group("b2"))
+        if (changed := _due_change(words, phrase, now, tz)) is not None:
+            return changed
+        target = phrase.strip(_Q_CHARS)
+        prio, pspans = _priority(target)
+        if prio and not _cut(target, pspans).strip(" ,"):
+            return Intent("update", task={"priority": prio}, ref=_ref(words))
+        if verb in ("change", "rename", "retitle") and not re.search(r"\blist$", target, re.I):
+            if find_when(target, now, tz)[0] is None and target:
+                return Intent("update", task={"title": target}, ref=_ref(words))
+    if (m := _NOW_WHEN.match(plain)) and not re.match(
+        r"^(?:what|when|where|who|why|how|is|are|do|does|did|i|we)\b", plain, re.I
+    ):
+        changed = _due_change(m.group("a"), m.group("b"), now, tz)
+        if changed is not None:
+            return changed
+    if m := _MATTERS.match(plain):
+        if m.group("c"):
+            said = m.group(0).lower()
+            prio = "low" if "wait" in said or "not" in said or "low" in said else "high"
+            if "top" in said:
+                prio = "urgent"
+            return Intent("update", task={"priority": prio}, ref=_ref(m.group("c")))
+        degree = (m.group("d") or "").strip().lower()
+        word = (m.group("w") or "").lower()
+        if degree.endswith("more") and word:
+            return Intent("update", task={"priority_step": 1}, ref=_ref(m.group("a")))
+        if degree.endswith("less") or degree.startswith(("not", "no longer")):
+            if word or degree.endswith("less"):
+                return Intent("update", task={"priority_step": -1}, ref=_ref(m.group("a")))
+        if word in ("urgent", "critical") and not degree:
+            return Intent("update", task={"priority": "urgent"}, ref=_ref(m.group("a")))
+    return None
+
+
+def _first(m: re.Match[str], *groups: str) -> str:
+    return next((m.group(g) for g in groups if m.group(g)), "")
+
+
+# --- reminder-first phrasing -----------------------------------------------------------------
+
+_REMIND_ME = re.compile(
+    r"^(?:remind|nudge|ping|alert|notify|prompt|buzz|text|message)\s+(?:me|us)\s+(?P<rest>.+)$",
+    re.I,
+)
+_REMIND_SPLIT = re.compile(
+    r"(?:^|\s)(?:to|about|that i (?:need|have|must|should) to|that|of|re:?|regarding|for)\s+", re.I
+)
+
+
+def _remind_first(text: str, now: datetime, tz: str) -> Intent | None:
+    """ "remind me at 7:15pm to feed the dog", "nudge me friday about the report", "remind
+    me to stretch in 20 minutes": a new task due then, with a reminder at that moment."""
+    m = _REMIND_ME.match(text)
+    if m is None:
+        return None
+    rest = m.group("rest")
+    if re.search(r"\b(?:before|ahead|earlier|prior)\b", rest, re.I) and re.match(
+        r"^about\b", rest, re.I
+    ):
+        return None  # "remind me about the report an hour before": a reminder on that task
+    for split in _REMIND_SPLIT.finditer(rest):
+        lead, body = rest[: split.start()], rest[split.end() :]
+        if not body.strip():
+            continue
+        if lead.strip() and find_when(lead, now, tz)[0] is None and not _EVERY.search(lead):
+            continue  # what comes before "to" must be when, or nothing
+        intent = _create(f"{body} {lead}".strip(), now, tz)
+        due = intent.task.get("due_at")
+        if due is None:
+            if lead.strip() or split.group(0).strip().lower() != "to":
+                return None
+            return intent  # "remind me to call mom": a task; when is not said
+        if not intent.task.get("reminders"):
+            intent.task["reminders"] = [{"at": due.isoformat()}]
+        return intent
+    return None
+
+
+# --- attributes said in words -------------------------------------------------------------
+
+_TAG_WORD = (
+    r"#?(?!(?:high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every|tomorrow|today"
+    r"|tonight|next|not|it|and)\b)[\w][\w-]{0,39}"
+)
+_TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
+_TAG_PHRASE = re.compile(
+    r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels|categor(?:y"
+    r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
+    r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+)"
+    rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
+    r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
+    r"|next\b|every\b|in\s+\d))",
+    re.I,
+)
+_PRIO_PHRASE = [
+    (
+        re.compile(
+            r"(?:(?:it'?s|it is|this is|that'?s|which is|is)\s+)?(?:not\s+(?:that\s+|very\s+|so\s+"
+            r"|super\s+|really\s+)?(?:important|urgent|a priority|pressing)|unimportant|no rush"
+            r"|no hurry|not urgent|low[- ]key|whenever you can|if there'?s time)",
+            re.I,
+        ),
+        "low",
+    ),
+    (
+        re.compile(
+            r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio)\s*(?:[:=]|is|of|level|set to|to)?"
+            r"\s*(?P<p>urgent|critical|top|highest|high|medium|normal|mid|low|lowest|p[1-4]|1|2|3|4)\b",
+            re.I,
+        ),
+        "",
+    ),
+    (
+        re.compile(
+            r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?P<p>urgent|critical|top|highest|high|medium|normal|mid"
+            r"|low|lowest)[- ](?:priority|prio|importance)",
+            re.I,
+        ),
+        "",
+    ),
+    (
+        re.compile(
+            r"(?:it'?s|it is|this is|that'?s|which is|very|super|really|extremely)\s+"
+            r"(?P<p>urgent|important|critical|time[- ]sensitive)",
+            re.I,
+        ),
+        "",
+    ),
+]
+_PRIO_WORD = {
+    "urgent": "urgent", "critical": "urgent", "top": "urgent", "highest": "urgent", "p1": "urgent",
+    "1": "urgent", "high": "high", "important": "high", "p2": "high", "2": "high",
+    "time-sensitive": "high", "time sensitive": "high", "medium": "medium", "normal": "medium",
+    "mid": "medium", "p3": "medium", "3": "medium", "low": "low", "lowest": "low", "p4": "low",
+    "4": "low",
+}  # fmt: skip
+_LONE_PRIO = re.compile(
+    r"(?:^|(?<=[,;(-]))\s*(?P<p>urgent|important|asap|critical|low|high)\s*(?=$|[,;)]|\s+-\s)", re.I
+)
+
+
+def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
+    """Tags and priority said in words anywhere ("…, tag it home, low priority", "label
+    finance", "priority: high", "it's urgent", "not important"), and where they were."""
+    tags: list[str] = []
+    spans: list[tuple[int, int]] = []
+    prio: str | None = None
+    for m in _TAG_PHRASE.finditer(text):
+        if m.start() == 0:
+            continue  # "tag the photos" is a task
+        words = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*", m.group("t"))
+        tags += [w.strip("# ").lower() for w in words if w.strip("# ")]
+        spans.append((m.start(), m.end()))
+    masked = _mask(text, spans)
+    for pattern, fixed in _PRIO_PHRASE:
+        if (m := pattern.search(masked)) and m.start() > 0:
+            prio = fixed or _PRIO_WORD.get(m.group("p").lower().replace("-", " "), None)
+            if prio is None:
+                prio = _PRIO_WORD.get(m.group("p").lower())
+            spans.append((m.start(), m.end()))
+            break
+    if prio is None and (m := _LONE_PRIO.search(_mask(text, spans))) and m.start() > 0:
+        word = m.group("p").lower()
+        prio = {"asap": "urgent", "important": "high"}.get(word) or _PRIO_WORD[word]
+        spans.append((m.start(), m.end()))
+    return list(dict.fromkeys(tags)), prio, spans
+
+
+_QUOTED = re.compile(r"^\s*(?P<q>[\"'“‘])(?P<t>.+?)(?:[\"'”’])(?=\s|$|[,.;:!?])(?P<rest>.*)$")

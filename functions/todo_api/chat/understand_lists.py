@@ -284,6 +284,11 @@ _INTO_NAMED = (
     re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>list\s+.+)$", re.I),
     re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>\S+(?:\s+\S+)?\s+list)$", re.I),
 )
+_INTO_DEFAULT = re.compile(
+    r"^(?P<t>.+?)\s+(?:to|on|onto|in|into)\s+(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?"
+    r"|todo list|tasks|task list|inbox)$",
+    re.I,
+)
 _INTO_MAYBE = re.compile(r"^(?P<t>.+)\s+(?:to|onto|into)\s+(?:(?:the|my|our)\s+)?(?P<n>.+)$", re.I)
 # Only these verbs put a task into a list named by a bare word ("add milk to groceries").
 INTO_VERB = re.compile(r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put)\b", re.I)
@@ -295,6 +300,8 @@ _MOVE = re.compile(
 def into_list(title: str, maybe: bool) -> tuple[str, ListRef | None]:
     """The title without "to my groceries list", and that list; or a maybe-list holding the
     shorter title (the task grammar capitalises titles)."""
+    if m := _INTO_DEFAULT.match(title):
+        return m.group("t").strip(" ,.-"), None  # "on my list": the default list
     for pattern in _INTO_NAMED:
         if m := pattern.match(title):
             target = list_ref(m.group("n"))

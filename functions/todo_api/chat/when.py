@@ -70,6 +70,13 @@ def parse_time(text: str, context: str = "") -> tuple[time, int, int] | None:
         h = 0
     elif not ap and 1 <= h <= 6 and not re.search(r"\bmorning\b", context or text, re.I):
         h += 12  # "at 5" means 17:00 for a task, unless it says morning
+    elif (
+        not ap
+        and 7 <= h < 12
+        and re.search(r"\b(?:evening|tonight|night)s?\b", context or text, re.I)
+        and not re.search(r"\bmornings?\b", context or text, re.I)
+    ):
+        h += 12  # "this evening at quarter to 8"
     if h > 23 or minute > 59:
         return None
     return time(h, minute), m.start(), m.end()
@@ -96,8 +103,26 @@ def _next_ordinal_day(day: int, today: date, month: str | None) -> date | None:
     return None
 
 
+_PART = re.compile(r"\s+(?:in\s+the\s+)?(morning|afternoon|evening|night)\b", re.I)
+_PART_TIMES = {"morning": time(9, 0), "afternoon": time(15, 0), "evening": time(18, 0),
+               "night": time(20, 0)}  # fmt: skip
+
+
 def parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int, int, bool] | None:
-    """(date, implied time, start, end, exact instant?) of the first day phrase."""
+    """(date, implied time, start, end, exact instant?) of the first day phrase; "friday
+    morning", "tomorrow evening" imply a time of day."""
+    found = _parse_day(text, now)
+    if found is None:
+        return None
+    d, implied, start, end, exact = found
+    if not exact and (part := _PART.match(text, end)):
+        return d, implied or _PART_TIMES[part.group(1).lower()], start, part.end(), exact
+    return found
+
+
+def _parse_day(
+    text: str, now: datetime
+) -> tuple[date | None, time | None, int, int, bool] | None:
     m = DAY.search(text)
     if m is None:
         return None

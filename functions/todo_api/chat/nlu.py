@@ -1,0 +1,238 @@
+"""The first reading of a message, before the command grammar (understand.py): what is
+chatter and what is the request, whether it is a question, and the everyday statements
+that change a task without a command verb ("the pizza's ordered", "call mom is now on
+sunday", "the lisbon flights are more important now"). Pure, like understand.py.
+
+The rules are about sentence structure, not about particular tasks: a question (a
+wh-word, an auxiliary verb first, or a trailing "?") is answered and never writes; a
+statement whose predicate says something is done completes the task its subject names;
+politeness and chatter around a request are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- clock words and relative days, rewritten to what when.py reads ---------------------
+
+_NUMBER = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "forty-five": 45, "fourty": 40,
+}  # fmt: skip
+_HOURS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
+_MINUTES = r"(?:five|ten|quarter|a quarter|twenty|twenty[- ]five|half|\d{1,2})"
+_PAST_TO = re.compile(
+    rf"\b(?P<at>at\s+)?(?P<m>{_MINUTES})\s+(?:minutes\s+)?(?P<dir>past|after|to|til|till)\s+"
+    rf"(?P<h>{_HOURS})(?:\s*o'?clock)?\b(?:\s*(?P<ap>am|pm|a\.m\.|p\.m\.))?",
+    re.I,
+)
+_OCLOCK = re.compile(rf"\b(?P<at>at\s+)?(?P<h>{_HOURS})\s*o'?clock\b", re.I)
+_FROM_NOW = re.compile(
+    r"\b(?P<n>an?|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+    r"(?P<u>days?|weeks?|months?|years?)\s+from\s+(?:today|now)\b",
+    re.I,
+)
+_NUM_IN = re.compile(
+    r"\b(?P<w>in|every)\s+(?P<n>four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.I
+)
+_FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
+
+
+def _number(word: str) -> int:
+    word = word.lower().replace(" ", "-")
+    if word.isdigit():
+        return int(word)
+    if word in ("a", "an"):
+        return 1
+    if word in ("quarter", "a-quarter"):
+        return 15
+    if word == "half":
+        return 30
+    if word == "twenty-five":
+        return 25
+    return _NUMBER[word]
+
+
+def _clock(m: re.Match[str]) -> str:
+    minutes, hour = _number(m.group("m")), _number(m.group("h"))
+    if m.group("dir").lower() in ("to", "til", "till"):
+        hour, minutes = (hour - 1) % 12 or 12, 60 - minutes
+    if hour > 23 or minutes > 59:
+        return m.group(0)
+    return f"at {hour}:{minutes:02d}{(m.group('ap') or '').replace('.', '')}"
+
+
+def normalize(text: str) -> str:
+    """Clock words ("quarter to 8", "half past five") and "a week from today" in the forms
+    the date grammar reads ("at 7:45", "in 1 week")."""
+    text = _PAST_TO.sub(_clock, text)
+    text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
+    text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)
+    text = _FORTNIGHT.sub("in 2 weeks", text)
+    text = _NUM_IN.sub(lambda m: f"{m.group('w')} {_number(m.group('n'))}", text)
+    return text
+
+
+# --- politeness and chatter -----------------------------------------------------------------
+
+_LEAD = re.compile(
+    r"^(?:(?:hey(?: there)?|hi(?: there)?|hello|yo|ok(?:ay)?|so|well|oh|um+|uh+|hmm+|great|cool"
+    r"|perfect|awesome|nice|thanks(?: a lot| so much)?|thank you(?: so much)?|thx|ty|alright"
+    r"|all right|right|also|and|one more(?: thing)?|another(?: one)?|quick one|next"
+    r"|please|pls|plz|kindly|sorry|excuse me|wait|actually|oops|btw|by the way)"
+    r"(?:\s*[,!.:;-]+\s*|\s+))+",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"^(?:(?:can|could|would|will|won't|wouldn't)\s+(?:you|u|ya)\s+(?:please\s+|pls\s+|kindly\s+"
+    r"|just\s+|quickly\s+)*(?:be so kind as to\s+|be a dear and\s+)?"
+    r"|would you mind\s+|do you mind\s+|mind\s+|i'd like you to\s+|i would like you to\s+"
+    r"|i want you to\s+|i need you to\s+|go ahead and\s+|please\s+|pls\s+|plz\s+|kindly\s+"
+    r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make))+",
+    re.I,
+)
+_TAIL = re.compile(
+    r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|for me|if you can|if you could"
+    r"|if you don't mind|if possible|would you|could you|can you|ok|okay|yay|woo+|finally"
+    r"|at last|phew|lol|haha|cheers|now|already)|\s*[!.]+|\s*:\)|\s*😊)+\s*$",
+    re.I,
+)
+_GERUND_VERBS = {
+    "adding": "add", "creating": "create", "making": "make", "putting": "put",
+    "deleting": "delete", "removing": "remove", "marking": "mark", "moving": "move",
+    "changing": "change", "setting": "set", "showing": "show", "listing": "list",
+    "renaming": "rename", "scheduling": "schedule", "reminding": "remind",
+}  # fmt: skip
+
+
+@dataclass
+class Cleaned:
+    text: str
+    polite: bool  # a request wrapper was dropped: "can you add x?" is no question
+
+
+def strip_polite(text: str) -> Cleaned:
+    text = text.strip()
+    polite = False
+    for _ in range(3):
+        before = text
+        if (m := _LEAD.match(text)) and m.end() < len(text):
+            text = text[m.end() :]
+        if (m := _REQUEST.match(text)) and m.end() < len(text):
+            polite = polite or bool(re.match(r"\w+\s+(?:you|u|ya)\b|would|do you|mind", m.group(0)))
+            text = text[m.end() :]
+        if text == before:
+            break
+    first, _, rest = text.partition(" ")
+    if first.lower() in _GERUND_VERBS and rest:  # "would you mind adding x"
+        text = f"{_GERUND_VERBS[first.lower()]} {rest}"
+    tail = _TAIL.search(text)
+    if tail and tail.start() > 0:
+        question = text.rstrip().endswith("?")
+        text = text[: tail.start()] + ("?" if question else "")
+    return Cleaned(text.strip(), polite)
+
+
+def sentences(text: str) -> list[str]:
+    """'I'm exhausted. can you add x' → two sentences; quotes are kept whole."""
+    parts = re.split(r"(?<=[.!?])\s+(?=\S)|\s*;\s+", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+# --- questions ------------------------------------------------------------------------------
+
+_QUESTION_START = re.compile(
+    r"^(?:what|what's|whats|which|when|when's|whens|where|where's|who|who's|whose|why|how"
+    r"|is|isn't|are|aren't|am|was|wasn't|were|do\s+(?:i|you|we|my|the|any)|does|doesn't|did"
+    r"|didn't|have\s+(?:i|we|you)|haven't|has|hasn't|had\s+i|can\s+(?:i|we)|could\s+(?:i|we)"
+    r"|should|shall\s+(?:i|we)|will\s+(?:i|we|there)|would\s+(?:i|we)|any|anything|got any"
+    r"|remind me what|tell me|do you know|i wonder|wonder)\b",
+    re.I,
+)
+
+
+def is_question(text: str, polite: bool) -> bool:
+    stripped = text.strip()
+    if re.match(r"^(?:how about|what about)\b", stripped, re.I) and not stripped.endswith("?"):
+        return True
+    if _QUESTION_START.match(stripped):
+        return True
+    return stripped.endswith("?") and not polite
+
+
+# --- statements that change a task ----------------------------------------------------------
+
+_DONE_WORDS = (
+    r"done|finished|complete[d]?|taken care of|handled|sorted(?:\s+out)?|dealt with|paid"
+    r"|sent|ordered|booked|submitted|bought|called|fixed|cleaned|returned|emailed|mailed"
+    r"|renewed|picked up|dropped off|posted|filed|signed|scheduled|made|written|read|cancel+ed"
+    r"|over|out of the way|ticked off|checked off|crossed off|knocked out|wrapped up|in"
+)
+_COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
+_PASSIVE_DONE = re.compile(
+    rf"^(?P<x>.+?)(?P<sep>\s*{_COPULA}\s+|\s*:\s*|\s+-\s+|\s+)(?:all\s+|now\s+|finally\s+|already\s+"
+    rf"|just\s+)?(?P<v>{_DONE_WORDS})(?:\s+(?:already|now|too|finally|at last|with))?\W*$",
+    re.I,
+)
+_NOT_DONE = re.compile(
+    rf"^(?P<x>.+?)\s+(?:is(?:n't| not)|are(?:n't| not)|was(?:n't| not)|were(?:n't| not))\s+"
+    rf"(?:actually\s+|really\s+)?(?:{_DONE_WORDS})(?:\s+(?:yet|after all|anymore))?\W*$"
+    r"|^(?P<y>.+?)\s+(?:needs?|has to be|have to be|must be)\s+(?:\w+ing|done|redone)\s+again\W*$",
+    re.I,
+)
+_IRREGULAR_PAST = (
+    r"sent|paid|bought|made|wrote|took|got|went|met|spoke|fed|brought|found|gave|sold|told"
+    r"|caught|built|ate|drove|did|called|hung|swam|rode|threw|knocked out"
+)
+_I_DID = re.compile(
+    r"^(?:(?:i|we)(?:'ve|’ve| have| just| finally| already|'d| had)*\s+|just\s+|finally\s+"
+    r"|already\s+)*"
+    r"(?:(?:am|i'm|i’m|we're|i am|we are|all)\s+)?"
+    r"(?P<v>(?:done|finished|completed|through)(?:\s+with)?|got\s+(?P<got>.+?)\s+done"
+    r"|wrapped up|knocked out|took care of|dealt with|handled|sorted(?: out)?|ticked off"
+    r"|crossed off|checked off|nailed"
+    rf"|{_IRREGULAR_PAST}|[a-z]{{3,}}ed)\s+(?P<x>.+?)\W*$",
+    re.I,
+)
+# "-ed" words that are not a past tense ("need", "shred") or that say something else.
+_NOT_PAST = re.compile(
+    r"^(?:need|feed|seed|bed|shed|red|weed|speed|bleed|breed|shred|wed|sled|hundred"
+    r"|scheduled|moved|rescheduled|postponed|delayed|changed|added|created|renamed|tagged"
+    r"|labeled|labelled|planned|wanted|needed|decided|started|forgotten|forgot|missed"
+    r"|used|supposed|interested|worried|excited|tired|bored|scared|stressed|called\s+\w+\s+at)",
+    re.I,
+)
+
+
+@dataclass
+class Statement:
+    kind: str  # "complete" | "reopen"
+    words: str
+
+
+def statement(text: str) -> Statement | None:
+    """A sentence saying a task is done ("electricity bill is paid", "booked the flights",
+    "i'm done calling mom") or not done after all ("the card isn't sent yet")."""
+    plain = text.strip().rstrip("!.")
+    if m := _NOT_DONE.match(plain):
+        return Statement("reopen", m.group("x") or m.group("y"))
+    if m := _PASSIVE_DONE.match(plain):
+        subject = m.group("x")
+        bare = not m.group("sep").strip()
+        # "the pizza's ordered" / "insurance: done" / "report done"; a bare "<x> paid" only
+        # when the subject is not a verb phrase ("pay rent").
+        if bare and m.group("v").lower() not in ("done", "finished", "complete", "completed"):
+            return None
+        if not re.match(r"^(?:is|are|what|how|why|when|where|who)\b", subject, re.I):
+            return Statement("complete", subject)
+    if (m := _I_DID.match(plain)) and not _NOT_PAST.match(m.group("v")):
+        words = m.group("got") or m.group("x")
+        verb = m.group("v").lower()
+        if re.match(r"^(?:done|finished|completed|through|got|wrapped|knocked|took|dealt|handled"
+                    r"|sorted|ticked|crossed|checked|nailed)", verb):  # fmt: skip
+            return Statement("complete", words)
+        # A past tense names the task by its verb: "booked the flights" → "Book flights".
+        return Statement("complete", f"{verb} {words}")
+    return None
