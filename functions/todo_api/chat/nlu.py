@@ -38,6 +38,26 @@ _NUM_IN = re.compile(
     r"\b(?P<w>in|every)\s+(?P<n>four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.I
 )
 _FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "fifteenth": 15,
+    "twentieth": 20,
+}  # fmt: skip
+_DAY_OF_EVERY_MONTH = re.compile(
+    r"\b(?:on\s+)?the\s+(?P<d>\d{1,2}(?:st|nd|rd|th)?|"
+    + "|".join(_ORDINAL_WORDS)
+    + r"|last(?: day)?)\s+(?:day\s+)?of\s+(?:every|each|the)\s+month\b",
+    re.I,
+)
+
+
+def _day_of_month(m: re.Match[str]) -> str:
+    day = m.group("d").lower()
+    if day.startswith("last"):
+        return "every month on the last day"
+    n = _ORDINAL_WORDS.get(day) or int(re.sub(r"\D", "", day))
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n not in (11, 12, 13) else 0, "th")
+    return f"every month on the {n}{suffix}"
 
 
 def _number(word: str) -> int:
@@ -71,6 +91,7 @@ def normalize(text: str) -> str:
     text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
     text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)
     text = _FORTNIGHT.sub("in 2 weeks", text)
+    text = _DAY_OF_EVERY_MONTH.sub(_day_of_month, text)
     text = _NUM_IN.sub(lambda m: f"{m.group('w')} {_number(m.group('n'))}", text)
     return text
 
@@ -81,7 +102,9 @@ _LEAD = re.compile(
     r"^(?:(?:hey(?: there)?|hi(?: there)?|hello|yo|ok(?:ay)?|so|well|oh|um+|uh+|hmm+|great|cool"
     r"|perfect|awesome|nice|thanks(?: a lot| so much)?|thank you(?: so much)?|thx|ty|alright"
     r"|all right|right|also|and|one more(?: thing)?|another(?: one)?|quick one|next"
-    r"|please|pls|plz|kindly|sorry|excuse me|wait|actually|oops|btw|by the way)"
+    r"|please|pls|plz|kindly|sorry|excuse me|wait|actually|oops|btw|by the way|anyway|anyways"
+    r"|ugh|argh|phew|sigh|lol|haha|hm+|ah|ahh|sure|yes|yeah|yep|no worries|quick question"
+    r"|quick request|one thing|real quick)"
     r"(?:\s*[,!.:;-]+\s*|\s+))+",
     re.I,
 )
@@ -90,7 +113,10 @@ _REQUEST = re.compile(
     r"|just\s+|quickly\s+)*(?:be so kind as to\s+|be a dear and\s+)?"
     r"|would you mind\s+|do you mind\s+|mind\s+|i'd like you to\s+|i would like you to\s+"
     r"|i want you to\s+|i need you to\s+|go ahead and\s+|please\s+|pls\s+|plz\s+|kindly\s+"
-    r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make))+",
+    r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make)"
+    r"|i (?:was|am) (?:wondering|hoping) (?:if|whether) (?:you|u) (?:could|can|would|might)\s+"
+    r"|i wonder if (?:you|u) (?:could|can|would)\s+|do you think (?:you|u) (?:could|can)\s+"
+    r"|is it possible (?:for you )?to\s+|(?:you )?(?:can|could) you\s+)+",
     re.I,
 )
 _TAIL = re.compile(
@@ -121,23 +147,26 @@ def strip_polite(text: str) -> Cleaned:
         if (m := _LEAD.match(text)) and m.end() < len(text):
             text = text[m.end() :]
         if (m := _REQUEST.match(text)) and m.end() < len(text):
-            polite = polite or bool(re.match(r"\w+\s+(?:you|u|ya)\b|would|do you|mind", m.group(0)))
+            polite = polite or bool(
+                re.search(r"\b(?:you|u|ya)\b|would|mind|possible", m.group(0), re.I)
+            )
             text = text[m.end() :]
         if text == before:
             break
     first, _, rest = text.partition(" ")
     if first.lower() in _GERUND_VERBS and rest:  # "would you mind adding x"
         text = f"{_GERUND_VERBS[first.lower()]} {rest}"
-    tail = _TAIL.search(text)
+    question = text.rstrip().endswith("?")
+    body = text.rstrip().rstrip("?").rstrip()
+    tail = _TAIL.search(body)
     if tail and tail.start() > 0:
-        question = text.rstrip().endswith("?")
-        text = text[: tail.start()] + ("?" if question else "")
+        text = body[: tail.start()] + ("?" if question else "")
     return Cleaned(text.strip(), polite)
 
 
 def sentences(text: str) -> list[str]:
     """'I'm exhausted. can you add x' → two sentences; quotes are kept whole."""
-    parts = re.split(r"(?<=[.!?])\s+(?=\S)|\s*;\s+", text)
+    parts = re.split(r"(?<=[.!?])\s+(?=\S)", text)
     return [p.strip() for p in parts if p.strip()]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from functions.todo_api.auth import User
-from functions.todo_api.errors import Refused
 from functions.todo_api.chat.match import stem
+from functions.todo_api.errors import Refused
 from shared.events import ListSnapshot, Role
 
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w.-]+)'s?\s+(?P<name>.+)$")

@@ -73,13 +73,17 @@ ORD = re.compile(
     r"(?:\s+(?:one|task|item))?\b|(?:#|number\s+|no\.?\s*)(\d{1,2})\b",
     re.I,
 )
-IT = re.compile(r"^(?:it|that|this|that one|this one|that task|this task)$", re.I)
+IT = re.compile(
+    r"^(?:it|that|this|them|those|these|that one|this one|those ones|that task|this task)$", re.I
+)
 
 _CREATE = re.compile(
     r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?"
     r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
-    r"(?:\s+(?:task|todo))?(?::|\s+to\b)?|new task:?|new|"
+    r"(?:\s+(?:task|todo|to-do|item|reminder))?(?::|\s+to\b|\s+(?:called|named|titled|for)\b)?"
+    r"|new (?:task|todo|item|to-do)(?::|\s+(?:called|named|titled)\b)?|new|"
     r"put|schedule|set up|remember to|i need to|i have to|i must|don't forget to|"
+    r"i should|i gotta|gotta|i want to|i'd like to|i wanna|make sure (?:i|to)|"
     r"remind me to|todo:?|task:?)\s+",
     re.I,
 )
@@ -88,8 +92,8 @@ _COMPLETE = re.compile(
     r"(?:complete|finish|finished|done with|all done with|check off|tick off|close|strike off"
     r"|strike out|strike through|strike|cross off|cross out|knock out|knocked out|wrap up"
     r"|wrapped up|mark off|cross)\s+(?P<b>.+)|"
-    r"(?:strike|cross|tick|check|knock|mark|scratch)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:my|the)"
-    r"\s+list)?|"
+    r"(?:strike|cross|tick|check|knock|mark|scratch|take)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:of\s+)?"
+    r"(?:my|the|our)\s+(?:[\w-]+\s+)?(?:list|to-?do list|todo list))?|"
     r"(?P<c>.+?)\s+(?:is|are)\s+(?:done|finished|complete[d]?))$",
     re.I,
 )
@@ -205,6 +209,10 @@ def _rule(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None, str
             days = _weekday_codes(on.group("days") or on.group("day"))
             return {"frequency": "weekly", "weekdays": days}, (on.start(), on.end()), ""
         return None, None, ""
+    if m.groupdict().get("adv") and re.search(
+        r"\b(?:the|a|an|my|our|your|this|that|his|her|their)\s+$", text[: m.start()], re.I
+    ):
+        return None, None, ""  # "prep the weekly report": a kind of report, not a rule
     span = (m.start(), m.end())
     groups = m.groupdict()
     on = (groups.get("on") or groups.get("on2") or "").lower()
@@ -880,7 +888,7 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
         return None, False, False, phrase
     has_day = any(_is_day(phrase, s, e) for s, e in spans)
     has_time = parse_time(phrase) is not None or bool(
-        re.search(r"\b(?:tonight|this (?:evening|morning|afternoon)|in \d+ (?:minutes?|hours?))",
+        re.search(r"\b(?:tonight|morning|evening|afternoon|night|in \d+ (?:minutes?|hours?))",
                   phrase, re.I)
     )  # fmt: skip
     left = _cut(phrase, spans)
@@ -889,6 +897,8 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
 
 
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
+    # "to 3:45", "to 10": a bare number after a time-changing verb is a clock time.
+    phrase = re.sub(r"^(?=\d{1,2}(?:[:.]\d{2})?\s*(?:$|on\b|tomorrow|today))", "at ", phrase.strip())
     when, has_day, has_time, left = _when_parts(phrase, now, tz)
     if when is None or left:
         return None
@@ -899,9 +909,58 @@ def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent |
     return Intent("reschedule", task=task, ref=_ref(ref_words))
 
 
+_SHOULD_BE = re.compile(
+    r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s)"
+    r"\s+(?:now\s+)?(?:an?\s+)?(?:(?P<p>urgent|critical|top|high|medium|normal|low)\s+(?:priority"
+    r"|prio)|(?P<u>urgent|critical|top priority))(?:\s+now|\s+from now on)?$",
+    re.I,
+)
+_ADD_TAG = re.compile(
+    r"^(?:add|put|stick|attach|apply|give)\s+(?:the\s+|a\s+)?(?:(?:tags?|labels?)\s+#?"
+    r"(?P<t>[\w-]+(?:\s*(?:,|and)\s*#?[\w-]+)*)|#(?P<h>[\w-]+)|(?P<t2>[\w-]+)\s+(?:tag|label))"
+    r"\s+(?:to|on|onto)\s+(?P<a>.+)$"
+    r"|^(?:give|tag)\s+(?P<a2>.+?)\s+(?:the\s+|a\s+)?(?:tags?|labels?)\s+#?(?P<t3>[\w-]+)$",
+    re.I,
+)
+_SHIFT = re.compile(
+    r"^(?:push|move|bump|postpone|delay|shift|put off|kick)\s+(?P<a>.+?)\s+(?:back|out|off)?\s*"
+    r"(?:by\s+)?(?P<n>an?|one|two|three|four|five|six|seven|\d+|a couple of)\s+"
+    r"(?P<u>days?|weeks?|hours?|minutes?|months?)(?:\s+(?:later|back))?$",
+    re.I,
+)
+_NOTE = re.compile(
+    r"^(?:add|put|attach|write|leave|append)\s+(?:a\s+|the\s+|this\s+)?(?:note|description"
+    r"|comment|details?)\s+(?:to|on|for)\s+(?P<a>.+?)\s*(?::|saying|that says|that|-)\s*"
+    r"(?P<n>.+)$"
+    r"|^(?:note|description)\s+(?:for|on)\s+(?P<a2>.+?)\s*:\s*(?P<n2>.+)$"
+    r"|^(?:set|change|update)\s+(?:the\s+)?(?:description|notes?)\s+(?:of|on|for)\s+(?P<a3>.+?)"
+    r"\s+to\s+(?P<n3>.+)$",
+    re.I,
+)
+
+
 def _update(text: str, now: datetime, tz: str) -> Intent | None:
     """A change to one task said in everyday words; None when the text is not one."""
     plain = text.strip().rstrip(".!")
+    if m := _NOTE.match(plain):
+        note = _first(m, "n", "n2", "n3").strip(_Q_CHARS)
+        return Intent("update", task={"note": note}, ref=_ref(_first(m, "a", "a2", "a3")))
+    if m := _ADD_TAG.match(plain):
+        raw = _first(m, "t", "h", "t2", "t3")
+        tags = [t.strip("# ").lower() for t in re.split(r"\s*(?:,|and)\s*", raw) if t.strip("# ")]
+        return Intent("update", task={"add_tags": tags}, ref=_ref(_first(m, "a", "a2")))
+    if m := _SHIFT.match(plain):
+        n = m.group("n").lower()
+        n = {"a": "1", "an": "1", "one": "1", "a couple of": "2"}.get(n, n)
+        return Intent(
+            "reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a"))
+        )
+    if m := _SHOULD_BE.match(plain):
+        word = (m.group("p") or m.group("u")).lower()
+        prio = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)
+        if prio == "top priority":
+            prio = "urgent"
+        return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
     if m := _NO_DUE.match(plain):
         return Intent("update", task={"due_at": None}, ref=_ref(_first(m, "a", "b", "c")))
     if m := _NO_REPEAT.match(plain):
@@ -912,7 +971,15 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
             when, _ = find_when(m.group("w"), now, tz)
             reminder = {"at": when.isoformat()} if when else None
         if reminder is not None:
-            return Intent("remind", task={"reminder": reminder}, ref=_ref(m.group("a")))
+            # "set a reminder to buy milk at 6pm": that task, or else a new one.
+            made = (
+                _remind_first(f"remind me to {m.group('a')} {m.group('w')}", now, tz)
+                if "at" in reminder
+                else None
+            )
+            return Intent(
+                "remind", task={"reminder": reminder}, ref=_ref(m.group("a")), fallback=made
+            )
     if m := _STEP.match(plain):
         step = 1 if m.group("up") else -1
         return Intent("update", task={"priority_step": step}, ref=_ref(_first(m, "a", "b", "c")))
@@ -980,7 +1047,9 @@ def _first(m: re.Match[str], *groups: str) -> str:
 # --- reminder-first phrasing -----------------------------------------------------------------
 
 _REMIND_ME = re.compile(
-    r"^(?:remind|nudge|ping|alert|notify|prompt|buzz|text|message)\s+(?:me|us)\s+(?P<rest>.+)$",
+    r"^(?:(?:remind|nudge|ping|alert|notify|prompt|buzz|text|message)\s+(?:me|us)"
+    r"|(?:don't|do not|dont) let me forget|set (?:a|me a|up a) reminder|add a reminder"
+    r"|create a reminder|make a reminder|i need a reminder|give me a reminder)\s+(?P<rest>.+)$",
     re.I,
 )
 _REMIND_SPLIT = re.compile(

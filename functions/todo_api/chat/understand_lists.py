@@ -33,6 +33,8 @@ TASKY = re.compile(
     r"\b(?:tasks?|todos?|to-?\s?dos?|items|things|everything|all|stuff|reminders?|agenda)\b|#",
     re.I,
 )
+# "my list", "my to-do list": the person's tasks, not a list called "list".
+_MY_LIST = re.compile(r"^(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?|todo list|tasks|task list)$", re.I)
 _USERNAME = re.compile(r"^[\w.-]{1,64}$")
 _ME = re.compile(r"^(?:me|myself|i|us)$", re.I)
 
@@ -216,6 +218,8 @@ def _unshare(text: str, read_task: Callable[[str], Intent]) -> Intent | None:
         users, where = m.group("u1") or m.group("u2"), m.group("l1") or m.group("l2")
     else:
         return None
+    if verb is not None and _MY_LIST.match(where.strip(_Q)):
+        return read_task(f"{verb} {users}")  # "remove eggs from my list": a task of mine
     tasklist = list_ref(where)
     if tasklist is None:
         return None

@@ -19,7 +19,7 @@ _WD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|
 MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 
 TIME = re.compile(
-    r"\b(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
+    r"\b(?:at\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
     r"|\bat\s+(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?\b(?!\s*(?:minutes?|mins?|hours?|hrs?|days?))"
     r"|\b(?P<word>noon|midday|midnight)\b",
     re.I,
@@ -39,7 +39,8 @@ DAY = re.compile(
     r"|(?P<iso>\d{4}-\d{2}-\d{2})"
     r"|in\s+(?P<n>\d+|an?|one|two|three|a couple of)\s+"
     r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
-    r"|(?P<nextweek>next week|next month|end of (?:the )?(?:day|week|month)))\b",
+    r"|(?P<nextweek>next week|next month|end of (?:the )?(?:day|week|month)"
+    r"|(?:this|next|the)\s+weekend))\b",
     re.I,
 )
 _NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "a couple of": 2}
@@ -169,6 +170,9 @@ def _parse_day(
     phrase = m.group("nextweek").lower()
     if phrase == "next week":
         return today + timedelta(days=7 - today.weekday()), None, m.start(), m.end(), False
+    if phrase.endswith("weekend"):
+        ahead = (5 - today.weekday()) % 7 + (7 if phrase.startswith("next") else 0)
+        return today + timedelta(days=ahead), None, m.start(), m.end(), False
     if phrase == "next month":
         return (today.replace(day=1) + relativedelta(months=1)), None, m.start(), m.end(), False
     if "day" in phrase:
