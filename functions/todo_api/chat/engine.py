@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ HELP = (
     "“share groceries with sam”, “add milk to groceries”, “what lists do I have?”."
 )
 LLM_ROUNDS = 4
+_SEVERAL = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", re.I)
 log = logging.getLogger(__name__)
 
 
@@ -146,6 +148,9 @@ class ChatEngine:
         if within is None and intent.tasklist is not None and intent.fallback is not None:
             # No list is called so: the message's other reading.
             return await self._run(user, intent.fallback, memory, now)
+        several = await self._several(user, intent, memory, now, within)
+        if several is not None:
+            return several
         target = await self._tasks.resolve(
             user,
             intent.ref or Ref(it=True),
@@ -170,3 +175,31 @@ class ChatEngine:
             return Reply("That task changed just now; please try again.")
         except Forbidden:
             return Reply(await self._lists.read_only(user, target.list_id, "change its tasks"))
+
+    async def _several(
+        self, user: User, intent: Intent, memory: Memory, now: datetime, within: Any
+    ) -> Reply | None:
+        """"mark eggs and coffee beans as done": each named task, when each part names
+        exactly one (and the whole is not itself one title, like "Salt and pepper")."""
+        ref = intent.ref
+        if intent.kind not in ("complete", "reopen", "delete") or ref is None or not ref.words:
+            return None
+        parts = [p for p in _SEVERAL.split(ref.words) if p.strip()]
+        if len(parts) < 2:
+            return None
+        whole = await self._tasks.match(user, ref.words, now, within, intent.kind)
+        if len(whole) == 1 and whole[0].title.casefold() == ref.words.strip().casefold():
+            return None
+        found = []
+        for part in parts:
+            hits = await self._tasks.match(user, part, now, within, intent.kind)
+            if len(hits) != 1 or hits[0] in found:
+                return None
+            found.append(hits[0])
+        said, actions = [], []
+        for task in found:
+            done = await self._tasks.change(user, intent, task, memory, now)
+            said.append(done.reply)
+            actions += done.actions
+        memory.last = [t.id for t in found]
+        return Reply("\n".join(said), actions)

@@ -38,6 +38,10 @@ _NUM_IN = re.compile(
     r"\b(?P<w>in|every)\s+(?P<n>four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.I
 )
 _FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
+# "at 2 in the afternoon", "8:15 in the morning", "at 11 at night"
+_IN_THE = re.compile(
+    r"\b(\d{1,2}(?::\d{2})?)\s+(in the morning|in the afternoon|in the evening|at night)\b", re.I
+)
 _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "fifteenth": 15,
@@ -91,6 +95,9 @@ def normalize(text: str) -> str:
     text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
     text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)
     text = _FORTNIGHT.sub("in 2 weeks", text)
+    text = _IN_THE.sub(
+        lambda m: m.group(1) + ("am" if m.group(2).lower() == "in the morning" else "pm"), text
+    )
     text = _DAY_OF_EVERY_MONTH.sub(_day_of_month, text)
     text = _NUM_IN.sub(lambda m: f"{m.group('w')} {_number(m.group('n'))}", text)
     return text
@@ -198,6 +205,7 @@ _DONE_WORDS = (
     r"|sent|ordered|booked|submitted|bought|called|fixed|cleaned|returned|emailed|mailed"
     r"|renewed|picked up|dropped off|posted|filed|signed|scheduled|made|written|read|cancel+ed"
     r"|over|out of the way|ticked off|checked off|crossed off|knocked out|wrapped up|in"
+    r"|ready|all set|good to go|squared away|in the bag|taken|watered|washed|fed|done and dusted"
 )
 _COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
 _PASSIVE_DONE = re.compile(
@@ -208,7 +216,10 @@ _PASSIVE_DONE = re.compile(
 _NOT_DONE = re.compile(
     rf"^(?P<x>.+?)\s+(?:is(?:n't| not)|are(?:n't| not)|was(?:n't| not)|were(?:n't| not))\s+"
     rf"(?:actually\s+|really\s+)?(?:{_DONE_WORDS})(?:\s+(?:yet|after all|anymore))?\W*$"
-    r"|^(?P<y>.+?)\s+(?:needs?|has to be|have to be|must be)\s+(?:\w+ing|done|redone)\s+again\W*$",
+    r"|^(?P<y>.+?)\s+(?:needs?|has to be|have to be|must be)\s+(?:\w+ing|done|redone)\s+again\W*$"
+    r"|^(?:i|we)\s+(?:didn't|did not|haven't|have not|never|hadn't)\s+(?:actually\s+|really\s+"
+    r"|yet\s+|quite\s+)?(?:finish(?:ed)?\s+|do(?:ne)?\s+|get\s+to\s+)?(?P<z>\w+.+?)"
+    r"(?:\s+(?:yet|after all|at all|actually))?\W*$",
     re.I,
 )
 _IRREGULAR_PAST = (
@@ -246,7 +257,7 @@ def statement(text: str) -> Statement | None:
     "i'm done calling mom") or not done after all ("the card isn't sent yet")."""
     plain = text.strip().rstrip("!.")
     if m := _NOT_DONE.match(plain):
-        return Statement("reopen", m.group("x") or m.group("y"))
+        return Statement("reopen", m.group("x") or m.group("y") or m.group("z"))
     if m := _PASSIVE_DONE.match(plain):
         subject = m.group("x")
         bare = not m.group("sep").strip()

@@ -259,6 +259,11 @@ class TaskActions:
         """The one task `ref` means; else a question (several match) or a NoMatch."""
         if ref.task_id is not None:
             return await self._get(user, ref.task_id)
+        if ref.latest:
+            mine = await self._all(user, now)
+            if not mine:
+                return NoMatch("You have no tasks yet.")
+            return max(mine, key=lambda t: t.created_at)
         if ref.it and not ref.words:
             if memory.focus is None:
                 return Reply("Which task do you mean?")
@@ -270,7 +275,7 @@ class TaskActions:
             if not 0 <= index < len(memory.last):
                 return Reply(f"I only showed {plural(len(memory.last), 'task')}.")
             return await self._get(user, memory.last[index])
-        found = await self._match(user, ref.words, now, within, kind)
+        found = await self.match(user, ref.words, now, within, kind)
         if ref.it:
             # "..., close it": the clause before named the task; else the one in focus.
             if len(found) == 1:
@@ -301,7 +306,7 @@ class TaskActions:
         rows, _, _ = await self._service.search(user, SearchParams.model_validate(query), now)
         return [TaskSnapshot.model_validate(r) for r in rows]
 
-    async def _match(
+    async def match(
         self,
         user: User,
         words: str,
@@ -343,6 +348,8 @@ class TaskActions:
                 [{"type": "task.completed", **act}],
             )
         if intent.kind == "reopen":
+            if task.status == "open":
+                return Reply(f"“{task.title}” is still open.", [])
             await self._service.reopen(user, task.id, None, now)
             return Reply(f"Reopened “{task.title}”.", [{"type": "task.reopened", **act}])
         if intent.kind == "delete":

@@ -77,6 +77,12 @@ IT = re.compile(
     r"^(?:it|that|this|them|those|these|that one|this one|those ones|that task|this task)$", re.I
 )
 
+_LATEST = re.compile(
+    r"^(?:the\s+)?(?:last|latest|most recent|newest)\s*(?:one|task|thing|item|todo)?\s*"
+    r"(?:(?:that\s+)?(?:i|we|you)(?:'ve| have)?\s+(?:just\s+)?(?:added|created|made|put in|entered)"
+    r"|added|created)$",
+    re.I,
+)
 _CREATE = re.compile(
     r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?"
     r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
@@ -94,6 +100,10 @@ _COMPLETE = re.compile(
     r"|wrapped up|mark off|cross)\s+(?P<b>.+)|"
     r"(?:strike|cross|tick|check|knock|mark|scratch|take)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:of\s+)?"
     r"(?:my|the|our)\s+(?:[\w-]+\s+)?(?:list|to-?do list|todo list))?|"
+    r"(?:done|finished|completed|complete|✓|✔|☑|✅|\[x\]|mark(?:ed)? (?:as )?(?:done|complete[d]?"
+    r"|finished))\s*[:\-–—]?\s+(?P<e>.+)|"
+    r"(?P<it>done|finished|completed|complete|did it|all done|done it|it's done|that's done"
+    r"|that one's done|that is done|✓|✔|✅)|"
     r"(?P<c>.+?)\s+(?:is|are)\s+(?:done|finished|complete[d]?))$",
     re.I,
 )
@@ -162,6 +172,7 @@ _EVERY = re.compile(
     r"\b(?:every|each)\s+(?P<n>\d+|other|second|two|three)?\s*"
     r"(?P<unit>weekdays?|work ?days?|business days?|weekends?|days?|mornings?|evenings?|nights?"
     rf"|weeks?|fortnight|months?|years?|{_WDLIST})"
+    r"(?:\s+(?:mornings?|evenings?|afternoons?|nights?))?"
     rf"(?:\s+on\s+(?:the\s+)?(?P<on>last day(?: of the month)?|\d{{1,2}}(?:st|nd|rd|th)?"
     rf"|{_MONTHDAY}|{_WDLIST}))?"
     r"|\b(?P<adv>daily|weekly|monthly|yearly|annually|fortnightly)\b"
@@ -335,6 +346,8 @@ def _ref(text: str) -> Ref:
     text = re.sub(r"^(?:the\s+)?(?:task|todo|item)\s+(?:called\s+|named\s+)?", "", text, flags=re.I)
     if IT.match(text):
         return Ref(it=True)
+    if _LATEST.match(text):
+        return Ref(latest=True)
     if re.match(
         r"^(?:all|everything|all of them|all (?:my\s+)?(?:tasks|completed|done)"
         r"(?: tasks)?)$",
@@ -453,7 +466,9 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         target = (m.group("a") or m.group("c") or m.group("b") or "it").strip() or "it"
         return Intent("reopen", ref=_ref(target))
     if m := _COMPLETE.match(text):
-        target = m.group("a") or m.group("b") or m.group("c") or m.group("d")
+        if m.group("it"):
+            return Intent("complete", ref=Ref(it=True))
+        target = m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
         return Intent("complete", ref=_ref(target))
     if m := _DELETE.match(text):
         target = m.group("a")
@@ -538,6 +553,14 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     title = re.sub(r"\b(?:with\s+)?priority\b", "", title, flags=re.I).strip(" ,.-")
     title = re.sub(r"\s*[,;]\s*(?=[,;]|$)|\s+-\s+(?=-|$)", "", title).strip(" ,.;:-")
     title = re.sub(r"\s+(?:-\s+)+", " - ", title)
+    # "add a high priority task to renew my visa": the words about the task are not its title.
+    title = re.sub(
+        r"^(?:(?:a|an)\s+)?(?:new\s+)?(?:task|todo|to-do|item)\b\s*(?::|to\b|called\b|named\b"
+        r"|titled\b|for\b)?\s*",
+        "",
+        title,
+        flags=re.I,
+    ) or title
     if quoted is not None:
         title = title.replace(_PLACEHOLDER, quoted.group("t").strip(), 1)
     title, tasklist = into_list(title, into)
@@ -1114,6 +1137,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
+            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio)\s*(?:[:=]|is|of|level|set to|to)?"
             r"\s*(?P<p>urgent|critical|top|highest|high|medium|normal|mid|low|lowest|p[1-4]|1|2|3|4)\b",
             re.I,
@@ -1122,6 +1146,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
+            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?P<p>urgent|critical|top|highest|high|medium|normal|mid"
             r"|low|lowest)[- ](?:priority|prio|importance)",
             re.I,
@@ -1130,7 +1155,8 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:it'?s|it is|this is|that'?s|which is|very|super|really|extremely)\s+"
+            r"(?:it'?s|it is|this is|that'?s|which is|very|super|really|extremely"
+            r"|(?:make|mark|flag|set)\s+it(?:\s+as)?)\s+"
             r"(?P<p>urgent|important|critical|time[- ]sensitive)",
             re.I,
         ),

@@ -37,6 +37,7 @@ DAY = re.compile(
     rf"|(?:on\s+)?(?P<md>{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}(?:\s+\d{{4}})?)"
     r"|(?P<iso>\d{4}-\d{2}-\d{2})"
+    r"|(?:on\s+)?(?P<slash>\d{1,2}/\d{1,2}(?:/\d{2,4})?)"
     r"|in\s+(?P<n>\d+|an?|one|two|three|a couple of)\s+"
     r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
     r"|(?P<nextweek>next week|next month|end of (?:the )?(?:day|week|month)"
@@ -146,6 +147,12 @@ def _parse_day(
     if m.group("ord"):
         found = _next_ordinal_day(int(m.group("ord")), today, m.group("ordmonth"))
         return (found, None, m.start(), m.end(), False) if found else None
+    if slash := m.group("slash"):
+        # 12/18 is month/day in the Americas, day/month elsewhere.
+        zone = getattr(now.tzinfo, "key", "")
+        order = "MDY" if str(zone).startswith("America/") else "DMY"
+        parsed = dateparser.parse(slash, settings={**settings, "DATE_ORDER": order})
+        return (parsed.date(), None, m.start(), m.end(), False) if parsed else None
     if md := m.group("md") or m.group("iso"):
         parsed = dateparser.parse(md, settings=settings)
         return (parsed.date(), None, m.start(), m.end(), False) if parsed else None
