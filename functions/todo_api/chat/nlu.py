@@ -106,7 +106,10 @@ def normalize(text: str) -> str:
 # --- politeness and chatter -----------------------------------------------------------------
 
 _LEAD = re.compile(
-    r"^(?:(?:hey(?: there)?|hi(?: there)?|hello|yo|ok(?:ay)?|so|well|oh|um+|uh+|hmm+|great|cool"
+    r"^(?:(?:(?:hey|hi|hello|yo|morning|good morning|good evening|good afternoon|evening)"
+    r"(?:\s+(?:there|assistant|bot|buddy|mate|friend|you|taskwave))?|ok(?:ay)?|so|well|oh|um+"
+    r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but|if it'?s not"
+    r" too much (?:trouble|bother)|if you (?:can|could|don't mind)|when you (?:can|get a chance)"
     r"|perfect|awesome|nice|thanks(?: a lot| so much)?|thank you(?: so much)?|thx|ty|alright"
     r"|all right|right|also|and|one more(?: thing)?|another(?: one)?|quick one|next"
     r"|please|pls|plz|kindly|sorry|excuse me|wait|actually|oops|btw|by the way|anyway|anyways"

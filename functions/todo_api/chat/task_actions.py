@@ -365,6 +365,9 @@ class TaskActions:
             changes["priority"] = fields["priority"]
         if "add_tags" in fields:
             changes["tags"] = list(dict.fromkeys([*task.tags, *fields["add_tags"]]))
+        if "remove_tags" in fields:
+            gone = {match.stem(t) for t in fields["remove_tags"]}
+            changes["tags"] = [t for t in task.tags if match.stem(t) not in gone]
         if "list_id" in fields and fields["list_id"] != task.list_id:
             if fields["list_id"] not in user.roles:
                 return Reply("I couldn't find that list.")

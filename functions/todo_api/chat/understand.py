@@ -836,11 +836,38 @@ def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Inte
 _Q_CHARS = " \"'“”‘’"
 _CHANGE = re.compile(
     r"^(?P<v>change|set|update|switch|make|move|push|shift|reschedule|postpone|bump|put|edit"
+    r"|lower|raise|drop|downgrade|upgrade|increase|reduce|demote|promote"
     r"|rename|retitle|delay|bring forward|pull forward)\s+"
     r"(?:the\s+)?(?:(?:due\s+)?(?:date|time|deadline|due date|due time|day)\s+(?:of|on|for)\s+)?"
     r"(?P<a>.+?)\s+(?:(?:to|for|until|till|at|on|into|as)\s+|(?=due\b))(?P<b>.+)$"
     r"|^(?P<v2>make|set|have)\s+(?P<a2>.+?)\s+(?P<b2>(?:due\s+)?(?:\d|at\b|on\b|noon|midnight"
     r"|today|tonight|tomorrow|next\b|this\b|mon|tue|wed|thu|fri|sat|sun|in\s+\d).*)$",
+    re.I,
+)
+_MOVED = re.compile(
+    r"^(?P<a>.+?)\s+(?:has\s+|have\s+|got\s+|was\s+|were\s+|is\s+|are\s+)?(?:been\s+)?(?:moved"
+    r"|shifted|changed|pushed|rescheduled|postponed|delayed|bumped|brought forward|slipped|slid)"
+    r"\s+(?:back\s+|forward\s+|out\s+)?(?:to|until|till|for|into)\s+(?P<b>.+)$"
+    r"|^(?P<a2>.+?)\s+(?:doesn't|don't|does not|do not)\s+(?:need|have)\s+to\s+(?:be\s+)?(?:done"
+    r"|finished|ready|happen|\w+)?\s*(?:until|till|before|by)\s+(?P<b2>.+)$"
+    r"|^(?P<a3>.+?)\s+(?:can|could|will)\s+wait\s+(?:until|till)\s+(?P<b3>.+)$"
+    r"|^(?P<a4>.+?)\s+(?:needs to|has to|must|should)\s+be\s+(?:done|finished|ready|in|sent|paid)"
+    r"\s+(?:by|on|before|at)\s+(?P<b4>.+)$"
+    r"|^(?:give|set)\s+(?P<a5>.+?)\s+(?:a\s+)?(?:due date|deadline)\s+(?:of|for|on|to)\s+(?P<b5>.+)$"
+    r"|^(?:set|add|put)\s+(?:a\s+|the\s+)?(?:due date|deadline)\s+(?:of\s+)?(?P<b6>.+?)\s+(?:on|for"
+    r"|to)\s+(?P<a6>.+)$"
+    r"|^(?:i'll|i will|i'm going to|i am going to|i'm gonna|gonna|let's|lets|i can|i plan to"
+    r"|i want to)\s+(?:do|handle|tackle|get to|work on|finish)\s+(?P<a7>.+?)\s+(?P<b7>(?:on|at|by"
+    r"|tomorrow|today|tonight|next|this|in)\b.+)$",
+    re.I,
+)
+_UNTAG = re.compile(
+    r"^(?:remove|delete|drop|take off|take away|strip|clear)\s+(?:the\s+)?(?:tags?|labels?)\s+#?"
+    r"(?P<t>[\w-]+)\s+(?:from|on|off)\s+(?P<a>.+)$"
+    r"|^(?:un-?tag|un-?label)\s+(?P<a2>.+?)\s+(?:from|as)\s+#?(?P<t2>[\w-]+)$"
+    r"|^(?:un-?tag|un-?label)\s+#?(?P<t3>[\w-]+)\s+(?:from|on)\s+(?P<a3>.+)$"
+    r"|^(?:remove|delete|drop|clear)\s+(?:the\s+)?#(?P<t4>[\w-]+)\s+(?:tag\s+)?(?:from|on)\s+"
+    r"(?P<a4>.+)$",
     re.I,
 )
 _NOW_WHEN = re.compile(
@@ -978,6 +1005,17 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         return Intent(
             "reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a"))
         )
+    if m := _UNTAG.match(plain):
+        tag = _first(m, "t", "t2", "t3", "t4").lower()
+        return Intent("update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4")))
+    if m := _MOVED.match(plain):
+        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7")
+        changed = _due_change(words, _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7"), now, tz)
+        if changed is not None:
+            if m.group("a7"):
+                # "i'll do the report on tuesday": that task; or, if there is none, a new one.
+                changed.fallback = _create(re.sub(r"^\S+\s+", "", plain), now, tz)
+            return changed
     if m := _SHOULD_BE.match(plain):
         word = (m.group("p") or m.group("u")).lower()
         prio = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)

@@ -21,6 +21,8 @@ MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 TIME = re.compile(
     r"\b(?:at\s+)?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)"
     r"|\bat\s+(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?\b(?!\s*(?:minutes?|mins?|hours?|hrs?|days?))"
+    r"|(?<![\d:/.])(?:(?:for|by|until|till|before|around|about|@)\s+)?(?P<h3>\d{1,2}):(?P<m3>\d{2})"
+    r"(?![\d:])"
     r"|\b(?P<word>noon|midday|midnight)\b",
     re.I,
 )
@@ -63,8 +65,8 @@ def parse_time(text: str, context: str = "") -> tuple[time, int, int] | None:
     if m.group("word"):
         t = time(12, 0) if m.group("word").lower() in ("noon", "midday") else time(0, 0)
         return t, m.start(), m.end()
-    h = int(m.group("h") or m.group("h2"))
-    minute = int(m.group("m") or m.group("m2") or 0)
+    h = int(m.group("h") or m.group("h2") or m.group("h3"))
+    minute = int(m.group("m") or m.group("m2") or m.group("m3") or 0)
     ap = (m.group("ap") or "").replace(".", "").lower()
     if ap == "pm" and h < 12:
         h += 12
