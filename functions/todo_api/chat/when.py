@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,16 +87,63 @@ def parse_time(text: str, context: str = "") -> tuple[time, int, int] | None:
     return time(h, minute), m.start(), m.end()
 
 
+_MONTH_NO = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+)}  # fmt: skip
+_MD = re.compile(
+    r"^(?:(?P<m1>[a-z]+)\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+"
+    r"(?:of\s+)?(?P<m2>[a-z]+))(?:,?\s+(?P<y>\d{4}))?$",
+    re.I,
+)
+
+
+def _ahead(month: int, day: int, year: int | None, today: date) -> date | None:
+    """That day of that month: in the year given, else the next one still to come."""
+    for y in ([year] if year else [today.year, today.year + 1]):
+        try:
+            found = date(y, month, day)
+        except ValueError:
+            continue
+        if year or found >= today:
+            return found
+    return None
+
+
+def _month_day(text: str, today: date) -> date | None:
+    """"dec 24", "24 december", "january 3rd 2027": read here, without dateparser's cost."""
+    m = _MD.match(text.strip())
+    if m is None:
+        return _dateparser(text, datetime.combine(today, time()), "")
+    month = _MONTH_NO.get((m.group("m1") or m.group("m2")).lower()[:3])
+    if month is None:
+        return None
+    day = int(m.group("d1") or m.group("d2"))
+    return _ahead(month, day, int(m.group("y")) if m.group("y") else None, today)
+
+
+def _slash_date(text: str, today: date, order: str) -> date | None:
+    parts = [int(p) for p in text.split("/")]
+    month, day = (parts[0], parts[1]) if order == "MDY" else (parts[1], parts[0])
+    year = parts[2] if len(parts) > 2 else None
+    if year is not None and year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        return None
+    return _ahead(month, day, year, today)
+
+
+@lru_cache(maxsize=512)
+def _dateparser(text: str, base: datetime, order: str) -> date | None:
+    settings: dict[str, object] = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base}
+    if order:
+        settings["DATE_ORDER"] = order
+    parsed = dateparser.parse(text, settings=settings)  # type: ignore[arg-type]
+    return parsed.date() if parsed else None
+
+
 def _next_ordinal_day(day: int, today: date, month: str | None) -> date | None:
     if month:
-        parsed = dateparser.parse(
-            f"{day} {month}",
-            settings={
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": datetime.combine(today, time()),
-            },
-        )
-        return parsed.date() if parsed else None
+        return _month_day(f"{month} {day}", today)
     for ahead in range(0, 13):
         first = today.replace(day=1) + relativedelta(months=ahead)
         try:
@@ -132,7 +180,6 @@ def _parse_day(
         return None
     today = now.date()
     base = now.replace(tzinfo=None)
-    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base}
     if rel := m.group("rel"):
         rel = rel.lower()
         if rel == "day after tomorrow":
@@ -153,11 +200,11 @@ def _parse_day(
         # 12/18 is month/day in the Americas, day/month elsewhere.
         zone = getattr(now.tzinfo, "key", "")
         order = "MDY" if str(zone).startswith("America/") else "DMY"
-        parsed = dateparser.parse(slash, settings={**settings, "DATE_ORDER": order})
-        return (parsed.date(), None, m.start(), m.end(), False) if parsed else None
+        found = _slash_date(slash, today, order)
+        return (found, None, m.start(), m.end(), False) if found else None
     if md := m.group("md") or m.group("iso"):
-        parsed = dateparser.parse(md, settings=settings)
-        return (parsed.date(), None, m.start(), m.end(), False) if parsed else None
+        found = _month_day(md, today) if m.group("md") else _dateparser(md, base, "")
+        return (found, None, m.start(), m.end(), False) if found else None
     if m.group("n"):
         n = _NUM.get(m.group("n").lower()) or int(m.group("n"))
         unit = m.group("unit").lower().rstrip("s")
