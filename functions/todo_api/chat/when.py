@@ -99,7 +99,7 @@ _MD = re.compile(
 
 def _ahead(month: int, day: int, year: int | None, today: date) -> date | None:
     """That day of that month: in the year given, else the next one still to come."""
-    for y in ([year] if year else [today.year, today.year + 1]):
+    for y in [year] if year else range(today.year, today.year + 9):  # Feb 29: a leap year
         try:
             found = date(y, month, day)
         except ValueError:
