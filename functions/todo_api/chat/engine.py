@@ -12,12 +12,13 @@ import json
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from functions.todo_api.auth import User
+from functions.todo_api.chat import match
 from functions.todo_api.chat.conversation import Memory, NoMatch, Reply
 from functions.todo_api.chat.intent import LIST_KINDS, Intent, Ref
 from functions.todo_api.chat.list_actions import ListActions
@@ -37,6 +38,12 @@ HELP = (
     "“share groceries with sam”, “add milk to groceries”, “what lists do I have?”."
 )
 LLM_ROUNDS = 4
+CLARIFY_FOR = timedelta(minutes=10)
+# An answer to "which one?": an ordinal, "the X one", or a few words naming a candidate.
+_ANSWER = re.compile(
+    r"^(?:(?:the|that|this)\s+)?(?P<w>.{1,60}?)(?:\s+(?:one|task|thing|item))?(?:\s+please)?\W*$",
+    re.I,
+)
 _SEVERAL = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", re.I)
 log = logging.getLogger(__name__)
 
@@ -70,8 +77,13 @@ class ChatEngine:
                 reply = await self._llm_turn(self._llm, user, message, memory, now)
             except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
                 log.warning("LLM backend failed (%s); answering with the built-in engine", exc)
+        asked, memory.clarify = memory.clarify, None
+        if reply is None and asked is not None:
+            reply = await self._answer_clarify(user, message, intent, asked, memory, now)
         if reply is None:
             reply = await self._act(user, intent, memory, now)
+            if any(a.get("type") == "clarify" and "task_ids" in a for a in reply.actions):
+                memory.clarify = {"message": message, "until": (now + CLARIFY_FOR).isoformat()}
         reply.conversation_id = cid
         await self._kv.save(key, dataclasses.asdict(memory))
         return reply
@@ -203,3 +215,54 @@ class ChatEngine:
             actions += done.actions
         memory.last = [t.id for t in found]
         return Reply("\n".join(said), actions)
+
+    async def _answer_clarify(
+        self,
+        user: User,
+        message: str,
+        intent: Intent,
+        asked: dict[str, Any],
+        memory: Memory,
+        now: datetime,
+    ) -> Reply | None:
+        """The answer to "Several tasks match. Which one?": the first message again, now
+        about the candidate the answer names. Anything else is a new message."""
+        if datetime.fromisoformat(str(asked.get("until"))) < now or not memory.last:
+            return None
+        ordinal = _ordinal_only(message)
+        if ordinal is None and intent.kind != "unknown":
+            return None
+        first = understand(str(asked.get("message", "")), now, user.timezone)
+        if first.ref is None:
+            return None
+        if ordinal is not None:
+            first.ref = Ref(ordinal=ordinal)
+        else:
+            m = _ANSWER.match(message.strip())
+            if m is None or len(m.group("w").split()) > 6:
+                return None
+            candidates = []
+            for task_id in memory.last:
+                got = await self._tasks.get(user, task_id)
+                if got is not None:
+                    candidates.append(got)
+            hits = match.rank(m.group("w"), candidates)
+            if len(hits) != 1:
+                return None
+            first.ref = Ref(task_id=hits[0].id)
+        first.fallback = None
+        return await self._run(user, first, memory, now)
+
+
+def _ordinal_only(message: str) -> int | None:
+    """1 for "the first one", "first", "#1", "1", "number 1"; -1 for "the last one"."""
+    text = message.strip().strip(".!?").lower()
+    text = re.sub(r"^(?:the|that|this|i mean|i meant|oh|ok|um)\s+", "", text)
+    text = re.sub(r"\s+(?:one|task|item|please)$", "", text)
+    words = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+             "4th": 4, "fifth": 5, "5th": 5, "last": -1, "one": 1, "two": 2, "three": 3}  # fmt: skip
+    if text in words:
+        return words[text]
+    if m := re.fullmatch(r"(?:#|no\.?\s*|number\s+)?(\d{1,2})", text):
+        return int(m.group(1))
+    return None

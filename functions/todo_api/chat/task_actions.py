@@ -327,6 +327,10 @@ class TaskActions:
                 found = fitting
         return found
 
+    async def get(self, user: User, task_id: str) -> TaskSnapshot | None:
+        found = await self._get(user, task_id)
+        return found if isinstance(found, TaskSnapshot) else None
+
     async def _get(self, user: User, task_id: str) -> TaskSnapshot | Reply:
         try:
             task, _ = await self._service.get(user, task_id)

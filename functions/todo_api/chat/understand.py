@@ -136,7 +136,11 @@ _SETPRIO = re.compile(
     r"|^(?:prioriti[sz]e|bump)\s+(?!.*\b(?:to|until|till|by)\b)(?P<b>.+)$",
     re.I,
 )
-_TAGIT = re.compile(r"^(?:tag|label)\s+(?P<a>.+?)\s+(?:with|as)\s+(?P<tags>.+)$", re.I)
+_TAGIT = re.compile(
+    r"^(?:tag|label)\s+(?P<a>it|that|this|them|that one|this one)\s+(?:with\s+|as\s+)?(?P<tags>.+)$"
+    r"|^(?:tag|label)\s+(?P<a2>.+?)\s+(?:with|as)\s+(?P<tags2>.+)$",
+    re.I,
+)
 _REMIND = re.compile(
     r"^remind me(?:\s+about\s+(?P<a>.+?))?\s+(?P<rest>(?:\d|an?\s|one\s|at\s|"
     r"in\s|tomorrow|tonight|on\s|half an hour).*)$",
@@ -429,10 +433,10 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     if m := _TAGIT.match(text):
         tags = [
             t.strip("# ").lower()
-            for t in re.split(r"[,\s]+(?:and\s+)?", m.group("tags"))
+            for t in re.split(r"[,\s]+(?:and\s+)?", _first(m, "tags", "tags2"))
             if t.strip("# ")
         ]
-        return Intent("update", task={"add_tags": tags}, ref=_ref(m.group("a")))
+        return Intent("update", task={"add_tags": tags}, ref=_ref(_first(m, "a", "a2")))
     if m := _SETPRIO.match(text):
         if m.group("b"):
             return Intent("update", task={"priority": "high"}, ref=_ref(m.group("b")))
