@@ -120,7 +120,12 @@ _LEAD = re.compile(
 )
 _REQUEST = re.compile(
     r"^(?:(?:can|could|would|will|won't|wouldn't)\s+(?:you|u|ya)\s+(?:please\s+|pls\s+|kindly\s+"
-    r"|just\s+|quickly\s+)*(?:be so kind as to\s+|be a dear and\s+)?"
+    r"|just\s+|quickly\s+|possibly\s+|maybe\s+|perhaps\s+|also\s+)*"
+    r"(?:be so kind as to\s+|be a dear and\s+)?"
+    r"|i'?d (?:love|like|appreciate) it if (?:you|u) (?:could|would|can)\s+"
+    r"|it would be (?:great|nice|awesome|helpful|lovely) if (?:you|u) (?:could|would)\s+"
+    r"|i (?:was|am) hoping (?:you|u) (?:could|can|would)\s+|you can\s+|you could\s+"
+    r"|feel free to\s+|now\s+|(?:and\s+)?then\s+"
     r"|would you mind\s+|do you mind\s+|mind\s+|i'd like you to\s+|i would like you to\s+"
     r"|i want you to\s+|i need you to\s+|go ahead and\s+|please\s+|pls\s+|plz\s+|kindly\s+"
     r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make)"
@@ -143,6 +148,13 @@ _GERUND_VERBS = {
 }  # fmt: skip
 
 
+_GET_ADDED = re.compile(
+    r"^(?:can|could|may)\s+(?:i|we|you)\s+(?:please\s+)?(?:get|have|put)\s+(?P<x>.+?)\s+"
+    r"(?:added|put|written down|on)\b(?P<rest>.*)$",
+    re.I,
+)
+
+
 @dataclass
 class Cleaned:
     text: str
@@ -163,6 +175,9 @@ def strip_polite(text: str) -> Cleaned:
             text = text[m.end() :]
         if text == before:
             break
+    # "can I get x added to my list?": a request to add x.
+    if m := _GET_ADDED.match(text):
+        text, polite = f"add {m.group('x')}{m.group('rest')}", True
     first, _, rest = text.partition(" ")
     if first.lower() in _GERUND_VERBS and rest:  # "would you mind adding x"
         text = f"{_GERUND_VERBS[first.lower()]} {rest}"
@@ -170,7 +185,11 @@ def strip_polite(text: str) -> Cleaned:
     body = text.rstrip().rstrip("?").rstrip()
     tail = _TAIL.search(body)
     if tail and tail.start() > 0:
+        if re.search(r"\b(?:would|could|can|will) you\b|\bplease\b|\bpls\b", tail.group(0), re.I):
+            polite = True  # "put x on my list, would you?"
         text = body[: tail.start()] + ("?" if question else "")
+    if polite:
+        text = text.rstrip().rstrip("?")  # a request said as a question is a request
     return Cleaned(text.strip(), polite)
 
 
@@ -219,7 +238,8 @@ _PASSIVE_DONE = re.compile(
 _NOT_DONE = re.compile(
     rf"^(?P<x>.+?)\s+(?:is(?:n't| not)|are(?:n't| not)|was(?:n't| not)|were(?:n't| not))\s+"
     rf"(?:actually\s+|really\s+)?(?:{_DONE_WORDS})(?:\s+(?:yet|after all|anymore))?\W*$"
-    r"|^(?P<y>.+?)\s+(?:needs?|has to be|have to be|must be)\s+(?:\w+ing|done|redone)\s+again\W*$"
+    r"|^(?P<y>.+?)\s+(?:needs?(?: to be)?|has to be|have to be|must be|should be)\s+(?:\w+ing|done"
+    r"|redone|\w+ed)\s+again\W*$"
     r"|^(?:i|we)\s+(?:didn't|did not|haven't|have not|never|hadn't)\s+(?:actually\s+|really\s+"
     r"|yet\s+|quite\s+)?(?:finish(?:ed)?\s+|do(?:ne)?\s+|get\s+to\s+)?(?P<z>\w+.+?)"
     r"(?:\s+(?:yet|after all|at all|actually))?\W*$",

@@ -83,6 +83,11 @@ _LATEST = re.compile(
     r"|added|created)$",
     re.I,
 )
+_REDO = re.compile(
+    r"^(?:i\s+|we\s+)?(?:need to|have to|must|gotta|got to|should|want to|will|'ll)\s+"
+    r"(?P<all>(?:redo|re-do)\s+(?P<x>.+)|do\s+(?P<y>.+?)\s+(?:again|over))$",
+    re.I,
+)
 _CREATE = re.compile(
     r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?"
     r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
@@ -109,8 +114,9 @@ _COMPLETE = re.compile(
 )
 _REOPEN = re.compile(
     r"^(?:reopen|re-open|undo|un-?complete|un-?check|un-?tick|un-?mark|un-?finish|un-?cross"
-    r"|un-?do|restore|revive|bring back|mark\s+(?P<a>.+?)\s+(?:as\s+)?"
-    r"(?:not done|not finished|not complete[d]?|open|undone|incomplete|unfinished|to-?do)"
+    r"|un-?do|restore|revive|bring back|re-?activate|resurrect|un-?archive|re-?add"
+    r"|mark\s+(?P<a>.+?)\s+(?:as\s+)?"
+    r"(?:not (?:yet )?\w+|open|undone|incomplete|unfinished|to-?do|pending|active|outstanding)"
     r"|put\s+(?P<c>.+?)\s+back(?:\s+(?:to|on|in|onto)\s+(?:open|my list|the list|to-?do|todo"
     r"|active|my to-?do list))?)\s*(?P<b>.*)$",
     re.I,
@@ -466,6 +472,9 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             return Intent("remind", task={"reminder": reminder}, ref=_ref(m.group("a")))
         if reminder:
             return Intent("remind", task={"reminder": reminder}, ref=Ref(it=True))
+    if m := _REDO.match(text):
+        # "i need to redo the bike tire": that task again, or else a new one.
+        return Intent("reopen", ref=_ref(_first(m, "x", "y")), fallback=_create(m.group("all"), now, tz))
     if m := _REOPEN.match(text):
         target = (m.group("a") or m.group("c") or m.group("b") or "it").strip() or "it"
         return Intent("reopen", ref=_ref(target))
