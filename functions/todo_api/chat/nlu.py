@@ -231,8 +231,9 @@ _DONE_WORDS = (
 )
 _COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
 _PASSIVE_DONE = re.compile(
-    rf"^(?P<x>.+?)(?P<sep>\s*{_COPULA}\s+|\s*:\s*|\s+-\s+|\s+)(?:all\s+|now\s+|finally\s+|already\s+"
-    rf"|just\s+)?(?P<v>{_DONE_WORDS})(?:\s+(?:already|now|too|finally|at last|with))?\W*$",
+    rf"^(?P<x>.+?)(?P<sep>\s*{_COPULA}\s+|\s*[:,–—]\s*|\s+-\s+|\s+)(?:all\s+|now\s+|finally\s+"
+    rf"|already\s+|just\s+)?(?P<v>{_DONE_WORDS}|got it|check(?:ed)?|[a-z]{{3,}}ed)"
+    r"(?:\s+(?:already|now|too|finally|at last|with|today|yesterday|earlier|this morning))?\W*$",
     re.I,
 )
 _NOT_DONE = re.compile(
@@ -269,6 +270,15 @@ _NOT_PAST = re.compile(
 )
 
 
+# A sentence that starts with one of these is something to do ("get the car fixed").
+_VERB_FIRST = re.compile(
+    r"^(?:get|have|make|let|keep|leave|need|want|pay|buy|call|send|fix|book|order|clean|email"
+    r"|write|read|return|pick|drop|take|bring|renew|submit|file|sign|check|finish|do|go|see"
+    r"|meet|visit|plan|prepare|update|review|schedule|cancel|water|walk|feed|wash|print)\b",
+    re.I,
+)
+
+
 @dataclass
 class Statement:
     kind: str  # "complete" | "reopen"
@@ -286,7 +296,18 @@ def statement(text: str) -> Statement | None:
         bare = not m.group("sep").strip()
         # "the pizza's ordered" / "insurance: done" / "report done"; a bare "<x> paid" only
         # when the subject is not a verb phrase ("pay rent").
-        if bare and m.group("v").lower() not in ("done", "finished", "complete", "completed"):
+        verb = m.group("v").lower()
+        known = re.fullmatch(_DONE_WORDS, verb, re.I) is not None
+        if (
+            bare
+            and verb not in ("done", "finished", "complete", "completed")
+            and (not known or _VERB_FIRST.match(subject) or len(subject.split()) > 4)
+        ):
+            return None  # "pay rent", "get the car fixed": a to-do, not news about one
+        if not known and not re.search(_COPULA, m.group("sep"), re.I):
+            if verb not in ("got it", "check", "checked"):
+                return None
+        if not known and _NOT_PAST.match(verb):
             return None
         if not re.match(r"^(?:is|are|what|how|why|when|where|who)\b", subject, re.I):
             return Statement("complete", subject)

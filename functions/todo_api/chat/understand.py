@@ -117,8 +117,10 @@ _REOPEN = re.compile(
     r"|un-?do|restore|revive|bring back|re-?activate|resurrect|un-?archive|re-?add"
     r"|mark\s+(?P<a>.+?)\s+(?:as\s+)?"
     r"(?:not (?:yet )?\w+|open|undone|incomplete|unfinished|to-?do|pending|active|outstanding)"
-    r"|put\s+(?P<c>.+?)\s+back(?:\s+(?:to|on|in|onto)\s+(?:open|my list|the list|to-?do|todo"
-    r"|active|my to-?do list))?)\s*(?P<b>.*)$",
+    r"|(?:put|set|move|mark|change|turn|switch)\s+(?P<c>.+?)\s+(?:back(?:\s+(?:to|on|in|onto|as)\s+"
+    r"(?:open|my list|the list|to-?do|todo|active|my to-?do list|not done|undone|incomplete))?"
+    r"|(?:back\s+)?(?:to|as)\s+(?:open|not done|undone|incomplete|to-?do|todo|not complete[d]?)"
+    r"(?:\s+again)?))\s*(?P<b>.*)$",
     re.I,
 )
 _DELETE = re.compile(
@@ -419,9 +421,13 @@ def _sentence(text: str, now: datetime, tz: str) -> Intent:
 
     if is_question(text, cleaned.polite):
         return _question(text, now, tz, read_task)
-    if m := _CLAUSE_THEN_IT.match(text):
+    if (m := _CLAUSE_THEN_IT.match(text)) and not _CREATE.match(m.group("a")):
         # "just got back from the dentist, mark it off": "it" is what the first clause names.
-        then = list_command(m.group("b"), read_task) or read_task(m.group("b"))
+        said = m.group("b")
+        if not re.search(r"\b(?:it|that|them|this|those)\b", said, re.I):
+            said = re.sub(r"^(mark)(\s+as)?\b", r"\1 it\2", said, flags=re.I)
+            said = said if said.lower().startswith("mark it") else f"{said} it"
+        then = list_command(said, read_task) or read_task(said)
         if then.ref is not None and then.ref.it and then.kind not in ("create", "unknown"):
             then.ref = Ref(it=True, words=_hint(m.group("a")))
             return then
@@ -773,9 +779,11 @@ _HOSTILE = re.compile(
     re.I,
 )
 _CLAUSE_THEN_IT = re.compile(
-    r"^(?P<a>[^,]*\w[^,]*?),\s*(?:(?:so|and|then|now|please|just|ok|okay|pls)\s+)*"
-    r"(?P<b>[^,]+?\b(?:it|that|them|this|that one|this one|those)"
-    r"(?:\s+(?:off|done|as done|complete|completed|finished|again|now|please|too|for me))*)\W*$",
+    r"^(?P<a>[^,]*\w[^,]*?)\s*[,;–—-]\s*(?:(?:so|and|then|now|please|just|ok|okay|pls|can you"
+    r"|could you)\s+)*(?P<b>[^,]*?\b(?:it|that|them|this|that one|this one|those)\b[^,]*?"
+    r"|(?:reopen|re-open|undo|un-?tick|un-?check|un-?complete|complete|finish|close|delete"
+    r"|remove|drop|cancel|scrap|tick off|check off|cross off|mark (?:as )?(?:done|complete[d]?"
+    r"|finished|not done|open|incomplete)))\W*$",
     re.I,
 )
 
