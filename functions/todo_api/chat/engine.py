@@ -191,7 +191,7 @@ class ChatEngine:
     async def _several(
         self, user: User, intent: Intent, memory: Memory, now: datetime, within: Any
     ) -> Reply | None:
-        """"mark eggs and coffee beans as done": each named task, when each part names
+        """ "mark eggs and coffee beans as done": each named task, when each part names
         exactly one (and the whole is not itself one title, like "Salt and pepper")."""
         ref = intent.ref
         if intent.kind not in ("complete", "reopen", "delete") or ref is None or not ref.words:
@@ -259,8 +259,10 @@ def _ordinal_only(message: str) -> int | None:
     text = message.strip().strip(".!?").lower()
     text = re.sub(r"^(?:the|that|this|i mean|i meant|oh|ok|um)\s+", "", text)
     text = re.sub(r"\s+(?:one|task|item|please)$", "", text)
-    words = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
-             "4th": 4, "fifth": 5, "5th": 5, "last": -1, "one": 1, "two": 2, "three": 3}  # fmt: skip
+    words = {
+        "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4, "fifth": 5, "5th": 5, "last": -1, "one": 1, "two": 2, "three": 3,
+    }  # fmt: skip
     if text in words:
         return words[text]
     if m := re.fullmatch(r"(?:#|no\.?\s*|number\s+)?(\d{1,2})", text):

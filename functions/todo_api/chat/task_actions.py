@@ -79,7 +79,7 @@ def _next_nine(now: datetime, tz: str) -> datetime:
 
 
 def _keep(due: datetime, task: TaskSnapshot, keep: str | None, now: datetime, tz: str) -> datetime:
-    """"change X to 4pm" keeps X's day; "move X to saturday" keeps X's time of day."""
+    """ "change X to 4pm" keeps X's day; "move X to saturday" keeps X's time of day."""
     if task.due_at is None or not keep:
         return due
     zone = ZoneInfo(tz)

@@ -228,9 +228,9 @@ def _rule(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None, str
     m = _EVERY_FORM.search(text) or _EVERY.search(text)
     if m is None:
         # "on fridays", "on tuesday evenings": a weekly rule too.
-        if on := _ON_DAYS.search(text):
-            days = _weekday_codes(on.group("days") or on.group("day"))
-            return {"frequency": "weekly", "weekdays": days}, (on.start(), on.end()), ""
+        if plural := _ON_DAYS.search(text):
+            days = _weekday_codes(plural.group("days") or plural.group("day"))
+            return {"frequency": "weekly", "weekdays": days}, (plural.start(), plural.end()), ""
         return None, None, ""
     if m.groupdict().get("adv") and re.search(
         r"\b(?:the|a|an|my|our|your|this|that|his|her|their)\s+$", text[: m.start()], re.I
@@ -480,7 +480,9 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             return Intent("remind", task={"reminder": reminder}, ref=Ref(it=True))
     if m := _REDO.match(text):
         # "i need to redo the bike tire": that task again, or else a new one.
-        return Intent("reopen", ref=_ref(_first(m, "x", "y")), fallback=_create(m.group("all"), now, tz))
+        return Intent(
+            "reopen", ref=_ref(_first(m, "x", "y")), fallback=_create(m.group("all"), now, tz)
+        )
     if m := _REOPEN.match(text):
         target = (m.group("a") or m.group("c") or m.group("b") or "it").strip() or "it"
         return Intent("reopen", ref=_ref(target))
@@ -573,13 +575,16 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     title = re.sub(r"\s*[,;]\s*(?=[,;]|$)|\s+-\s+(?=-|$)", "", title).strip(" ,.;:-")
     title = re.sub(r"\s+(?:-\s+)+", " - ", title)
     # "add a high priority task to renew my visa": the words about the task are not its title.
-    title = re.sub(
-        r"^(?:(?:a|an)\s+)?(?:new\s+)?(?:task|todo|to-do|item)\b\s*(?::|to\b|called\b|named\b"
-        r"|titled\b|for\b)?\s*",
-        "",
-        title,
-        flags=re.I,
-    ) or title
+    title = (
+        re.sub(
+            r"^(?:(?:a|an)\s+)?(?:new\s+)?(?:task|todo|to-do|item)\b\s*(?::|to\b|called\b|named\b"
+            r"|titled\b|for\b)?\s*",
+            "",
+            title,
+            flags=re.I,
+        )
+        or title
+    )
     if quoted is not None:
         title = title.replace(_PLACEHOLDER, quoted.group("t").strip(), 1)
     title, tasklist = into_list(title, into)
@@ -696,7 +701,9 @@ def _window(text: str, now: datetime, tz: str) -> tuple[datetime, datetime] | No
         elif what == "this week":
             end = start + timedelta(days=7 - start.weekday())
         elif what.endswith("weekend"):
-            start += timedelta(days=(5 - start.weekday()) % 7 + (7 if what.startswith("next") else 0))
+            start += timedelta(
+                days=(5 - start.weekday()) % 7 + (7 if what.startswith("next") else 0)
+            )
             end = start + timedelta(days=2)
         else:
             start += timedelta(days=7 - start.weekday())
@@ -874,7 +881,8 @@ _MOVED = re.compile(
     r"|^(?P<a3>.+?)\s+(?:can|could|will)\s+wait\s+(?:until|till)\s+(?P<b3>.+)$"
     r"|^(?P<a4>.+?)\s+(?:needs to|has to|must|should)\s+be\s+(?:done|finished|ready|in|sent|paid)"
     r"\s+(?:by|on|before|at)\s+(?P<b4>.+)$"
-    r"|^(?:give|set)\s+(?P<a5>.+?)\s+(?:a\s+)?(?:due date|deadline)\s+(?:of|for|on|to)\s+(?P<b5>.+)$"
+    r"|^(?:give|set)\s+(?P<a5>.+?)\s+(?:a\s+)?(?:due date|deadline)\s+(?:of|for|on|to)\s+"
+    r"(?P<b5>.+)$"
     r"|^(?:set|add|put)\s+(?:a\s+|the\s+)?(?:due date|deadline)\s+(?:of\s+)?(?P<b6>.+?)\s+(?:on|for"
     r"|to)\s+(?P<a6>.+)$"
     r"|^(?:i'll|i will|i'm going to|i am going to|i'm gonna|gonna|let's|lets|i can|i plan to"
@@ -908,7 +916,8 @@ _STEP = re.compile(
 )
 _MATTERS = re.compile(
     r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?)\s+(?:now\s+)?(?P<d>more|less|way more"
-    r"|way less|much more|much less|a lot more|a lot less|not (?:that |so |very |really )?|no longer"
+    r"|way less|much more|much less|a lot more|a lot less|not (?:that |so |very |really )?"
+    r"|no longer"
     r"|(?:really |very |super )?)\s*(?P<w>important|urgent|pressing|a priority|critical)?"
     r"(?:\s+(?:now|anymore|than before|today|these days))?$"
     r"|^(?P<c>.+?)\s+(?:can wait|is not a priority|isn't a priority|is low priority"
@@ -936,8 +945,8 @@ _NO_REPEAT = re.compile(
     re.I,
 )
 _NO_DUE = re.compile(
-    r"^(?:clear|remove|drop|delete|unset|take off|get rid of|erase)\s+(?:the\s+)?(?:due date|deadline"
-    r"|date|due time|due)\s+(?:on|of|from|for)\s+(?P<a>.+)$"
+    r"^(?:clear|remove|drop|delete|unset|take off|get rid of|erase)\s+(?:the\s+)?"
+    r"(?:due date|deadline|date|due time|due)\s+(?:on|of|from|for)\s+(?P<a>.+)$"
     r"|^(?:make|set|leave)\s+(?P<b>.+?)\s+(?:to\s+)?(?:have\s+)?(?:no|without a?)\s+"
     r"(?:due date|deadline|date)$"
     r"|^(?P<c>.+?)\s+(?:has|have|needs?|gets?)\s+no\s+(?:due date|deadline)(?:\s+anymore)?$",
@@ -969,7 +978,9 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
 
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
     # "to 3:45", "to 10": a bare number after a time-changing verb is a clock time.
-    phrase = re.sub(r"^(?=\d{1,2}(?:[:.]\d{2})?\s*(?:$|on\b|tomorrow|today))", "at ", phrase.strip())
+    phrase = re.sub(
+        r"^(?=\d{1,2}(?:[:.]\d{2})?\s*(?:$|on\b|tomorrow|today))", "at ", phrase.strip()
+    )
     when, has_day, has_time, left = _when_parts(phrase, now, tz)
     if when is None or left:
         return None
@@ -1023,12 +1034,12 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
     if m := _SHIFT.match(plain):
         n = m.group("n").lower()
         n = {"a": "1", "an": "1", "one": "1", "a couple of": "2"}.get(n, n)
-        return Intent(
-            "reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a"))
-        )
+        return Intent("reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a")))
     if m := _UNTAG.match(plain):
         tag = _first(m, "t", "t2", "t3", "t4").lower()
-        return Intent("update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4")))
+        return Intent(
+            "update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4"))
+        )
     if m := _MOVED.match(plain):
         words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7")
         changed = _due_change(words, _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7"), now, tz)
@@ -1248,16 +1259,16 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
         spans.append((m.start(), m.end()))
     masked = _mask(text, spans)
     for pattern, fixed in _PRIO_PHRASE:
-        if (m := pattern.search(masked)) and m.start() > 0:
-            prio = fixed or _PRIO_WORD.get(m.group("p").lower().replace("-", " "), None)
+        if (said := pattern.search(masked)) and said.start() > 0:
+            prio = fixed or _PRIO_WORD.get(said.group("p").lower().replace("-", " "), None)
             if prio is None:
-                prio = _PRIO_WORD.get(m.group("p").lower())
-            spans.append((m.start(), m.end()))
+                prio = _PRIO_WORD.get(said.group("p").lower())
+            spans.append((said.start(), said.end()))
             break
-    if prio is None and (m := _LONE_PRIO.search(_mask(text, spans))) and m.start() > 0:
-        word = m.group("p").lower()
+    if prio is None and (lone := _LONE_PRIO.search(_mask(text, spans))) and lone.start() > 0:
+        word = lone.group("p").lower()
         prio = {"asap": "urgent", "important": "high"}.get(word) or _PRIO_WORD[word]
-        spans.append((m.start(), m.end()))
+        spans.append((lone.start(), lone.end()))
     return list(dict.fromkeys(tags)), prio, spans
 
 

@@ -34,7 +34,9 @@ TASKY = re.compile(
     re.I,
 )
 # "my list", "my to-do list": the person's tasks, not a list called "list".
-_MY_LIST = re.compile(r"^(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?|todo list|tasks|task list)$", re.I)
+_MY_LIST = re.compile(
+    r"^(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?|todo list|tasks|task list)$", re.I
+)
 _USERNAME = re.compile(r"^[\w.-]{1,64}$")
 _ME = re.compile(r"^(?:me|myself|i|us)$", re.I)
 

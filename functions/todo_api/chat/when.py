@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -110,7 +110,7 @@ def _ahead(month: int, day: int, year: int | None, today: date) -> date | None:
 
 
 def _month_day(text: str, today: date) -> date | None:
-    """"dec 24", "24 december", "january 3rd 2027": read here, without dateparser's cost."""
+    """ "dec 24", "24 december", "january 3rd 2027": read here, without dateparser's cost."""
     m = _MD.match(text.strip())
     if m is None:
         return _dateparser(text, datetime.combine(today, time()), "")
@@ -137,7 +137,7 @@ def _dateparser(text: str, base: datetime, order: str) -> date | None:
     settings: dict[str, object] = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base}
     if order:
         settings["DATE_ORDER"] = order
-    parsed = dateparser.parse(text, settings=settings)  # type: ignore[arg-type]
+    parsed = dateparser.parse(text, settings=settings)
     return parsed.date() if parsed else None
 
 
@@ -172,9 +172,7 @@ def parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int, 
     return found
 
 
-def _parse_day(
-    text: str, now: datetime
-) -> tuple[date | None, time | None, int, int, bool] | None:
+def _parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int, int, bool] | None:
     m = DAY.search(text)
     if m is None:
         return None

@@ -811,7 +811,9 @@ class Score:
         if seconds:
             p50 = 1000 * seconds[len(seconds) // 2]
             p95 = 1000 * seconds[min(len(seconds) - 1, int(len(seconds) * 0.95))]
-            lines.append(f"  chat turn (in process, HTTP included): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+            lines.append(
+                f"  chat turn (in process, HTTP included): p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+            )
         return "\n".join(lines)
 
     def report(self) -> str:
