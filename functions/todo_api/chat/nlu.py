@@ -37,6 +37,13 @@ _FROM_NOW = re.compile(
 _NUM_IN = re.compile(
     r"\b(?P<w>in|every)\s+(?P<n>four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.I
 )
+_SHORT = {
+    "tmrw": "tomorrow", "tmr": "tomorrow", "tmw": "tomorrow", "tmrow": "tomorrow",
+    "2morrow": "tomorrow", "tomorow": "tomorrow", "tommorow": "tomorrow", "tommorrow": "tomorrow",
+    "tonite": "tonight", "2nite": "tonight", "2day": "today", "tdy": "today", "nxt": "next",
+    "wk": "week", "wknd": "weekend", "mins": "minutes", "hrs": "hours", "asap": "asap",
+}  # fmt: skip
+_SHORTHAND = re.compile(r"\b(?:" + "|".join(k for k in _SHORT if k != "asap") + r")\b", re.I)
 _FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
 # "at 2 in the afternoon", "8:15 in the morning", "at 11 at night"
 _IN_THE = re.compile(
@@ -91,6 +98,7 @@ def _clock(m: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     """Clock words ("quarter to 8", "half past five") and "a week from today" in the forms
     the date grammar reads ("at 7:45", "in 1 week")."""
+    text = _SHORTHAND.sub(lambda m: _SHORT[m.group(0).lower()], text)
     text = _PAST_TO.sub(_clock, text)
     text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
     text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)

@@ -150,8 +150,11 @@ _TAGIT = re.compile(
     re.I,
 )
 _REMIND = re.compile(
-    r"^remind me(?:\s+about\s+(?P<a>.+?))?\s+(?P<rest>(?:\d|an?\s|one\s|at\s|"
-    r"in\s|tomorrow|tonight|on\s|half an hour).*)$",
+    r"^remind me\s+(?P<rest2>(?:\d+|an?|one|two|three|half an?)\s*(?:minutes?|mins?|hours?|hrs?"
+    r"|days?|weeks?)|the day|a day|the night)\s+(?:before|ahead of|prior to)\s+(?P<a2>.+)$"
+    r"|^remind me(?:\s+about\s+(?P<a>.+?))?\s+(?P<rest>(?:\d|an?\s|one\s|at\s|"
+    r"in\s|tomorrow|tonight|on\s|half an hour|the day before|the night before|the morning of"
+    r"|two\s|three\s).*)$",
     re.I,
 )
 _LIST = re.compile(
@@ -469,6 +472,11 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return Intent("reschedule", task={"due_at": when}, ref=_ref(m.group("a")))
     if (first := _remind_first(text, now, tz)) is not None:
         return first
+    if (m := _REMIND.match(text)) and m.group("rest2"):
+        # "remind me 15 minutes before the dentist appointment"
+        reminder, _ = _reminder(f"remind me {m.group('rest2')} before", now, tz)
+        if reminder is not None:
+            return Intent("remind", task={"reminder": reminder}, ref=_ref(m.group("a2")))
     if m := _REMIND.match(text):
         reminder, _ = _reminder("remind me " + m.group("rest"), now, tz)
         if reminder is None:
@@ -1142,11 +1150,14 @@ def _first(m: re.Match[str], *groups: str) -> str:
 _REMIND_ME = re.compile(
     r"^(?:(?:remind|nudge|ping|alert|notify|prompt|buzz|text|message)\s+(?:me|us)"
     r"|(?:don't|do not|dont) let me forget|set (?:a|me a|up a) reminder|add a reminder"
-    r"|create a reminder|make a reminder|i need a reminder|give me a reminder)\s+(?P<rest>.+)$",
+    r"|create a reminder|make a reminder|i need a reminder|give me a reminder"
+    r"|reminder\s*(?=[:\-–—]|to\b|for\b|at\b|on\b))\s*(?P<rest>.+)$",
     re.I,
 )
 _REMIND_SPLIT = re.compile(
-    r"(?:^|\s)(?:to|about|that i (?:need|have|must|should) to|that|of|re:?|regarding|for)\s+", re.I
+    r"(?:^|\s)(?:to|about|that i (?:need|have|must|should) to|that|of|re:?|regarding|for)\s+"
+    r"|(?<!\d)\s*:\s+|\s*[–—]\s*|\s+-\s+",
+    re.I,
 )
 
 
@@ -1176,6 +1187,12 @@ def _remind_first(text: str, now: datetime, tz: str) -> Intent | None:
         if not intent.task.get("reminders"):
             intent.task["reminders"] = [{"at": due.isoformat()}]
         return intent
+    if re.match(r"^[:\-–—]", rest.strip()) or m.group(0).lower().startswith("reminder"):
+        # "reminder: dentist tomorrow at 3": the rest is the task.
+        intent = _create(rest.strip(" :-–—"), now, tz)
+        if (due := intent.task.get("due_at")) is not None and not intent.task.get("reminders"):
+            intent.task["reminders"] = [{"at": due.isoformat()}]
+        return intent if intent.task.get("title") else None
     return None
 
 
