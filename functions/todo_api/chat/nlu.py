@@ -114,7 +114,8 @@ def normalize(text: str) -> str:
 # --- politeness and chatter -----------------------------------------------------------------
 
 _LEAD = re.compile(
-    r"^(?:(?:(?:hey|hi|hello|yo|morning|good morning|good evening|good afternoon|evening)"
+    r"^(?:(?:(?:hey|hi|hello|yo|morning|good morning|good evening|good afternoon|evening|hiya|heya"
+    r"|howdy|sup|hey hey|greetings|dear assistant)"
     r"(?:\s+(?:there|assistant|bot|buddy|mate|friend|you|taskwave))?|ok(?:ay)?|so|well|oh|um+"
     r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but|if it'?s not"
     r" too much (?:trouble|bother)|if you (?:can|could|don't mind)|when you (?:can|get a chance)"
@@ -143,9 +144,13 @@ _REQUEST = re.compile(
     re.I,
 )
 _TAIL = re.compile(
-    r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|for me|if you can|if you could"
-    r"|if you don't mind|if possible|would you|could you|can you|ok|okay|yay|woo+|finally"
-    r"|at last|phew|lol|haha|cheers|now|already)|\s*[!.]+|\s*:\)|\s*😊)+\s*$",
+    r"(?:(?:[\s,]+|\s+-\s+|\s*[–—]\s*)(?:please and thank you|please|pls|plz"
+    r"|thanks(?: a (?:lot|bunch|million|ton)| so much| very much)?|thank you(?: so much| very much)?"
+    r"|thx|ty|tysm|much appreciated|appreciate it|i appreciate it|you're a star|you rock|ta"
+    r"|for me|if you can|if you could|if you don't mind|if possible|would you|could you|can you"
+    r"|ok|okay|yay|woo+|finally|at last|phew|lol|haha|cheers|now|already|i guess|i think"
+    r"|when you get a chance|when you can|real quick|quickly)|\s*[!.]+|\s*:\)|\s*:-\)|\s*😊"
+    r"|\s*🙏)+\s*$",
     re.I,
 )
 _GERUND_VERBS = {

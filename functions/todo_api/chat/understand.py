@@ -93,6 +93,7 @@ _CREATE = re.compile(
     r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
     r"(?:\s+(?:task|todo|to-do|item|reminder))?(?::|\s+to\b|\s+(?:called|named|titled|for)\b)?"
     r"|new (?:task|todo|item|to-do)(?::|\s+(?:called|named|titled)\b)?|new|"
+    r"(?:i\s+)?(?:gotta|got to|have to|need to|must|should)\s+remember\s+to|"
     r"put|schedule|set up|remember to|i need to|i have to|i must|don't forget to|"
     r"i should|i gotta|gotta|i want to|i'd like to|i wanna|make sure (?:i|to)|"
     r"remind me to|todo:?|task:?)\s+",
@@ -434,7 +435,15 @@ def _sentence(text: str, now: datetime, tz: str) -> Intent:
         if then.ref is not None and then.ref.it and then.kind not in ("create", "unknown"):
             then.ref = Ref(it=True, words=_hint(m.group("a")))
             return then
-    return list_command(text, read_task) or read_task(text)
+    read = list_command(text, read_task) or read_task(text)
+    if read.kind == "unknown" and "," in text:
+        # "you're an idiot, just add fix the gate": the request after the chatter.
+        parts = text.split(",")
+        for i in range(1, len(parts)):
+            later = _sentence(",".join(parts[i:]).strip(), now, tz)
+            if later.kind not in ("unknown", "greet", "help"):
+                return later
+    return read
 
 
 def _task_command(text: str, now: datetime, tz: str) -> Intent:
