@@ -369,6 +369,8 @@ class TaskActions:
             changes["priority"] = fields["priority"]
         if "add_tags" in fields:
             changes["tags"] = list(dict.fromkeys([*task.tags, *fields["add_tags"]]))
+        if "tags" in fields:
+            changes["tags"] = list(fields["tags"])
         if "remove_tags" in fields:
             gone = {match.stem(t) for t in fields["remove_tags"]}
             changes["tags"] = [t for t in task.tags if match.stem(t) not in gone]

@@ -357,9 +357,22 @@ def _priority(text: str) -> tuple[str | None, list[tuple[int, int]]]:
     return None, []
 
 
+_FIELD_WORDS = (
+    r"(?:due date|deadline|due time|due|date|time|priority|title|name|description|notes?|tags?"
+    r"|labels?|reminders?|recurrence|schedule)"
+)
+
+
 def _ref(text: str) -> Ref:
     text = text.strip().rstrip(".!?")
     text = re.sub(r"^(?:the\s+)?(?:task|todo|item)\s+(?:called\s+|named\s+)?", "", text, flags=re.I)
+    # "the dentist's due date", "the due date of the dentist": the dentist; "the due date": it.
+    text = re.sub(rf"(?:'s|’s)?\s+{_FIELD_WORDS}$", "", text, flags=re.I).strip()
+    text = re.sub(
+        rf"^(?:the\s+|its\s+)?{_FIELD_WORDS}(?:\s+(?:of|on|for|in)\s+|$)", "", text, flags=re.I
+    )
+    if not text.strip():
+        return Ref(it=True)
     if IT.match(text):
         return Ref(it=True)
     if _LATEST.match(text):
@@ -526,7 +539,14 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     if m := _SEARCH.match(text):
         return Intent("search", filters={"q": m.group("q").strip(" ?.\"'")})
     if m := _CREATE.match(text):
-        return _create(text[m.end() :], now, tz, into=bool(INTO_VERB.match(text)))
+        made = _create(text[m.end() :], now, tz, into=bool(INTO_VERB.match(text)))
+        put = re.match(
+            r"^(?:put|place|stick)\s+(?P<t>(?:the|my)\s+.+?)\s+(?:on|in|into|onto)\s+", text, re.I
+        )
+        if put and made.tasklist is not None and not made.tasklist.maybe and not made.tasklist.it:
+            # "put the dentist on the work list": that task, moved; else a new one there.
+            return Intent("move", ref=_ref(put.group("t")), tasklist=made.tasklist, fallback=made)
+        return made
     if _LIST.search(text):
         return _list(text, now, tz)
     # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task.
@@ -803,7 +823,7 @@ _HOSTILE = re.compile(
     re.I,
 )
 _CLAUSE_THEN_IT = re.compile(
-    r"^(?P<a>[^,]*\w[^,]*?)\s*[,;–—-]\s*(?:(?:so|and|then|now|please|just|ok|okay|pls|can you"
+    r"^(?P<a>[^,:]*\w[^,:]*?)\s*[,;:–—-]\s*(?:(?:so|and|then|now|please|just|ok|okay|pls|can you"
     r"|could you)\s+)*(?P<b>[^,]*?\b(?:it|that|them|this|that one|this one|those)\b[^,]*?"
     r"|(?:reopen|re-open|undo|un-?tick|un-?check|un-?complete|complete|finish|close|delete"
     r"|remove|drop|cancel|scrap|tick off|check off|cross off|mark (?:as )?(?:done|complete[d]?"
@@ -902,6 +922,8 @@ _MOVED = re.compile(
     r"(?P<b5>.+)$"
     r"|^(?:set|add|put)\s+(?:a\s+|the\s+)?(?:due date|deadline)\s+(?:of\s+)?(?P<b6>.+?)\s+(?:on|for"
     r"|to)\s+(?P<a6>.+)$"
+    r"|^(?:bring|pull|move|push|shift)\s+(?P<a8>.+?)\s+(?:forward|earlier|up|back|later|out)\s+"
+    r"(?:to|until|till|for)\s+(?P<b8>.+)$"
     r"|^(?:i'll|i will|i'm going to|i am going to|i'm gonna|gonna|let's|lets|i can|i plan to"
     r"|i want to)\s+(?:do|handle|tackle|get to|work on|finish)\s+(?P<a7>.+?)\s+(?P<b7>(?:on|at|by"
     r"|tomorrow|today|tonight|next|this|in)\b.+)$",
@@ -948,7 +970,16 @@ _RECUR = re.compile(
     r"(?:\s+instead|\s+now|\s+from now on)?$"
     r"|^(?P<a2>.+?)\s+(?:should|must|needs to|has to|will)\s+(?:repeat|recur|happen|be done)\s+"
     r"(?P<r2>.+)$"
-    r"|^(?:repeat|recur)\s+(?P<a3>.+?)\s+(?P<r3>daily|weekly|monthly|yearly|every\s+.+)$",
+    r"|^(?:repeat|recur)\s+(?P<a3>.+?)\s+(?P<r3>daily|weekly|monthly|yearly|every\s+.+)$"
+    r"|^(?:make|set|change|turn|switch|have)\s+(?P<a5>.+?)\s+(?:to\s+)?(?:repeat|recur|happen)\s+"
+    r"(?P<r5>(?:on\s+)?\w+days?(?:\s*(?:,|and)\s*\w+days?)*|every\s+.+|daily|weekly|monthly|yearly)$"
+    r"|^(?P<a4>.+?)\s+(?:is|'s|’s|are|becomes)\s+(?:now\s+)?(?:a\s+|an\s+)?(?P<r4>daily|weekly"
+    r"|monthly|yearly|annual|fortnightly)\s+(?:thing|task|event|habit|one|routine)(?:\s+now)?$",
+    re.I,
+)
+_RETAG = re.compile(
+    r"^(?:change|set|replace|switch|make)\s+(?:the\s+)?(?:tags?|labels?)\s+(?:on|of|for)\s+(?P<a>.+?)"
+    r"\s+(?:to|with)\s+#?(?P<t>[\w-]+(?:\s*(?:,|and)\s*#?[\w-]+)*)$",
     re.I,
 )
 _NO_REPEAT = re.compile(
@@ -1052,14 +1083,18 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         n = m.group("n").lower()
         n = {"a": "1", "an": "1", "one": "1", "a couple of": "2"}.get(n, n)
         return Intent("reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a")))
+    if m := _RETAG.match(plain):
+        tags = [t.strip("# ").lower() for t in re.split(r"\s*(?:,|and)\s*", m.group("t")) if t]
+        return Intent("update", task={"tags": tags}, ref=_ref(m.group("a")))
     if m := _UNTAG.match(plain):
         tag = _first(m, "t", "t2", "t3", "t4").lower()
         return Intent(
             "update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4"))
         )
     if m := _MOVED.match(plain):
-        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7")
-        changed = _due_change(words, _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7"), now, tz)
+        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7", "a8")
+        phrase = _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
+        changed = _due_change(words, phrase, now, tz)
         if changed is not None:
             if m.group("a7"):
                 # "i'll do the report on tuesday": that task; or, if there is none, a new one.
@@ -1094,11 +1129,12 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         step = 1 if m.group("up") else -1
         return Intent("update", task={"priority_step": step}, ref=_ref(_first(m, "a", "b", "c")))
     if m := _RECUR.match(plain):
-        rule = _first(m, "r", "r2", "r3")
+        rule = _first(m, "r", "r2", "r3", "r4", "r5")
         rule = {"annual": "yearly"}.get(rule.lower(), rule)
         rec, _, _ = _recurrence(rule if rule.lower().startswith("every") else rule)
         if rec is not None:
-            return Intent("update", task={"recurrence": rec}, ref=_ref(_first(m, "a", "a2", "a3")))
+            words = _first(m, "a", "a2", "a3", "a4", "a5")
+            return Intent("update", task={"recurrence": rec}, ref=_ref(words))
     if m := _INSTEAD.match(plain):
         inner = m.group("a")
         rec, span, _ = _recurrence(inner)
