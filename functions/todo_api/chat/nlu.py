@@ -44,6 +44,26 @@ _SHORT = {
     "wk": "week", "wknd": "weekend", "mins": "minutes", "hrs": "hours", "asap": "asap",
 }  # fmt: skip
 _SHORTHAND = re.compile(r"\b(?:" + "|".join(k for k in _SHORT if k != "asap") + r")\b", re.I)
+_WD_WORD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
+# Phrases said in more ways than the date grammar reads, in the form it reads.
+_REWRITES = [
+    (re.compile(r"\bin\s+half\s+an\s+hour\b", re.I), "in 30 minutes"),
+    (re.compile(r"\bin\s+(?:an|1|one)\s+hour\s+and\s+a\s+half\b|\bin\s+1\.5\s+hours\b", re.I),
+     "in 90 minutes"),
+    (re.compile(r"\bin\s+a\s+couple\s+(?:of\s+)?(days|hours|weeks)\b", re.I), r"in 2 \1"),
+    (re.compile(r"\bin\s+a\s+few\s+(days|hours|weeks)\b", re.I), r"in 3 \1"),
+    (re.compile(r"\bthis\s+coming\b", re.I), "this"),
+    (re.compile(r"\bthe\s+end\s+of\s+(?:every|each)\s+month\b|\bend\s+of\s+(?:every|each)\s+month\b",
+                re.I), "every month on the last day"),
+    (re.compile(r"\b(?:the\s+)?end\s+of\s+(?:the\s+)?(day|week|month)\b", re.I), r"end of the \1"),
+    (re.compile(rf"\b(?:on\s+)?{_WD_WORD}\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b", re.I),
+     r"on the \1"),
+    (re.compile(r"\bbi-?weekly\b", re.I), "every 2 weeks"),
+    (re.compile(r"\bbi-?monthly\b", re.I), "every 2 months"),
+    (re.compile(r"\bevery\s+(\d+)(?:st|nd|rd|th)\s+", re.I), r"every \1 "),
+    (re.compile(r"\bevery\s+third\s+", re.I), "every 3 "),
+    (re.compile(r"(?<!every )(?<!each )\b(?:on\s+)?(weekdays|weekends)\b", re.I), r"every \1"),
+]  # fmt: skip
 _FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
 # "at 2 in the afternoon", "8:15 in the morning", "at 11 at night"
 _IN_THE = re.compile(
@@ -103,6 +123,8 @@ def normalize(text: str) -> str:
     text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
     text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)
     text = _FORTNIGHT.sub("in 2 weeks", text)
+    for pattern, repl in _REWRITES:
+        text = pattern.sub(repl, text)
     text = _IN_THE.sub(
         lambda m: m.group(1) + ("am" if m.group(2).lower() == "in the morning" else "pm"), text
     )

@@ -17,6 +17,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrulestr
+
 from functions.todo_api.chat.intent import LIST_KINDS, Intent, ListRef, Ref
 from functions.todo_api.chat.nlu import (
     is_question,
@@ -227,7 +229,22 @@ _ON_DAYS = re.compile(
 )
 
 
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+        "last": -1}  # fmt: skip
+_NTH_WEEKDAY = re.compile(
+    rf"(?:\bon\s+)?(?:\bthe\s+)?\b(?P<nth>{'|'.join(_NTH)})\s+(?P<wd>{_WDAY})\s+(?:of\s+)?"
+    r"(?:every|each|the|a)\s+month\b"
+    rf"|\b(?:every|each)\s+month\s+on\s+the\s+(?P<nth2>{'|'.join(_NTH)})\s+(?P<wd2>{_WDAY})",
+    re.I,
+)
+
+
 def _rule(text: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None, str]:
+    if nth := _NTH_WEEKDAY.search(text):
+        # "the first monday of every month": a monthly rule on that weekday.
+        which = _NTH[(nth.group("nth") or nth.group("nth2")).lower()]
+        code = _weekday_codes(nth.group("wd") or nth.group("wd2"))[0]
+        return {"rrule": f"FREQ=MONTHLY;BYDAY={which}{code}"}, (nth.start(), nth.end()), ""
     # "weekly report every friday": the "every" phrase is the rule, "weekly" a word.
     m = _EVERY_FORM.search(text) or _EVERY.search(text)
     if m is None:
@@ -594,7 +611,19 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         elif at is not None and when is None:
             local = now.astimezone(ZoneInfo(tz))
             when = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
-    if rec is not None:
+    if rec is not None and "BYDAY=" in str(rec.get("rrule", "")):
+        local = now.astimezone(ZoneInfo(tz))
+        clock_at = parse_time(masked, text)
+        start = (when or local).replace(
+            hour=clock_at[0].hour if clock_at else 9,
+            minute=clock_at[0].minute if clock_at else 0,
+            second=0,
+            microsecond=0,
+        )
+        rule = rrulestr(str(rec["rrule"]), dtstart=start.replace(tzinfo=None) - timedelta(days=1))
+        first = rule.after(local.replace(tzinfo=None))
+        when = first.replace(tzinfo=ZoneInfo(tz)) if first else when
+    elif rec is not None:
         when = _align(when, rec, now, tz)
     if reminder and "at" in reminder and when is not None and rspan is not None:
         # "remind me at 5pm" about something due on another day means that day.

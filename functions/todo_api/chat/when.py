@@ -36,7 +36,9 @@ DAY_WORDS = {
 DAY = re.compile(
     r"\b(?:(?P<rel>day after tomorrow|today|tonight|tomorrow|this (?:evening|morning|afternoon))"
     rf"|(?:on\s+)?(?P<next>next|this|coming)?\s*(?P<wd>{_WD})\b"
-    r"|(?:on\s+)?the\s+(?P<ord>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(?P<ordmonth>" + MONTHS + r"))?"
+    r"|(?:on\s+)?the\s+(?P<ord>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(?P<ordmonth>"
+    + MONTHS
+    + r"|next month|this month))?"
     rf"|(?:on\s+)?(?P<md>{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}(?:\s+\d{{4}})?)"
     r"|(?P<iso>\d{4}-\d{2}-\d{2})"
@@ -190,8 +192,19 @@ def _parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int,
         ahead = (index - today.weekday()) % 7
         if ahead == 0 or (m.group("next") or "").lower() == "next" and ahead < 7:
             ahead = ahead or 7
+        if week := re.match(r"\s+(?:of\s+)?next\s+week\b", text[m.end() :], re.I):
+            # "wednesday next week": that day of the coming Monday-to-Sunday week.
+            monday = today + timedelta(days=7 - today.weekday())
+            return monday + timedelta(days=index), None, m.start(), m.end() + week.end(), False
         return today + timedelta(days=ahead), None, m.start(), m.end(), False
     if m.group("ord"):
+        month = (m.group("ordmonth") or "").lower()
+        if month in ("next month", "this month"):
+            first = today.replace(day=1) + relativedelta(months=1 if month == "next month" else 0)
+            try:
+                return first.replace(day=int(m.group("ord"))), None, m.start(), m.end(), False
+            except ValueError:
+                return None
         found = _next_ordinal_day(int(m.group("ord")), today, m.group("ordmonth"))
         return (found, None, m.start(), m.end(), False) if found else None
     if slash := m.group("slash"):
