@@ -167,7 +167,8 @@ _REQUEST = re.compile(
 )
 _TAIL = re.compile(
     r"(?:(?:[\s,]+|\s+-\s+|\s*[–—]\s*)(?:please and thank you|please|pls|plz"
-    r"|thanks(?: a (?:lot|bunch|million|ton)| so much| very much)?|thank you(?: so much| very much)?"
+    r"|thanks(?: a (?:lot|bunch|million|ton)| so much| very much)?"
+    r"|thank you(?: so much| very much)?"
     r"|thx|ty|tysm|much appreciated|appreciate it|i appreciate it|you're a star|you rock|ta"
     r"|for me|if you can|if you could|if you don't mind|if possible|would you|could you|can you"
     r"|ok|okay|yay|woo+|finally|at last|phew|lol|haha|cheers|now|already|i guess|i think"
