@@ -22,7 +22,7 @@ from functions.todo_api.service import Forbidden, NotFound, PreconditionFailed, 
 from shared.domain.reminders import ReminderSpec
 from shared.events import ListSnapshot, TaskSnapshot
 
-SHOWN = 10
+SHOWN = 20
 
 
 def _when(task: TaskSnapshot, tz: str) -> str:
@@ -147,6 +147,8 @@ class TaskActions:
         about_it = bool(filters.pop("about_it", False))
         topic = str(filters.pop("topic", "") or "")
         counting = bool(filters.pop("count", False))
+        undated = bool(filters.pop("undated", False))
+        recurring = bool(filters.pop("recurring", False))
         done_after = filters.pop("completed_after", None)
         done_before = filters.pop("completed_before", None)
         if within is None and intent.tasklist is not None and intent.tasklist.maybe:
@@ -186,6 +188,13 @@ class TaskActions:
         rows, _, total = await self._service.search(user, params, now)
         if done_after or done_before:
             rows = [r for r in rows if _completed_within(r, done_after, done_before)]
+            total = len(rows)
+        if undated or recurring:
+            rows = [
+                r
+                for r in rows
+                if (not undated or not r.get("due_at")) and (not recurring or r.get("recurrence"))
+            ]
             total = len(rows)
         if not rows and "q" in filters:
             # The words may not be in any title as typed: "fixing the bike", a typo.

@@ -749,12 +749,36 @@ _NEXT_DAYS = re.compile(
 )
 
 
-def _window(text: str, now: datetime, tz: str) -> tuple[datetime, datetime] | None:
+def _window(
+    text: str, now: datetime, tz: str, *, past: bool = False
+) -> tuple[datetime, datetime] | None:
     """The stretch of time a listing asks about ("today", "this week", "on friday", "in the
-    next two days", "this weekend"), as (after, before)."""
+    next two days", "this weekend", "between friday and sunday"), as (after, before).
+    `past`: about what was done, so "this week" starts on Monday and "yesterday" counts."""
     lowered = text.lower()
     local = now.astimezone(ZoneInfo(tz))
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if between := re.search(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", text, re.I):
+        one, two = parse_day(between.group("a"), local), parse_day(between.group("b"), local)
+        if one and two and one[0] and two[0]:
+            a = datetime.combine(one[0], time(0, 0), ZoneInfo(tz))
+            b = datetime.combine(two[0], time(0, 0), ZoneInfo(tz)) + timedelta(days=1)
+            return a - timedelta(seconds=1), b
+    if m := re.search(r"\b(yesterday|last week|this month|next month)\b", lowered):
+        what = m.group(1)
+        if what == "yesterday":
+            return start - timedelta(days=1, seconds=1), start
+        if what == "last week":
+            monday = start - timedelta(days=start.weekday() + 7)
+            return monday - timedelta(seconds=1), monday + timedelta(days=7)
+        first_day = start.replace(day=1)
+        if what == "next month":
+            first_day = (first_day + timedelta(days=32)).replace(day=1)
+        after = first_day if past or what == "next month" else start
+        return after - timedelta(seconds=1), (first_day + timedelta(days=32)).replace(day=1)
+    if past and "this week" in lowered:
+        monday = start - timedelta(days=start.weekday())
+        return monday - timedelta(seconds=1), start + timedelta(days=1)
     m = re.search(r"\b(today|tonight|tomorrow|this week|next week|this weekend|next weekend)\b",
                   lowered)  # fmt: skip
     if m:
@@ -820,7 +844,13 @@ def _list(text: str, now: datetime, tz: str) -> Intent:
         tags = [*tags, m.group("t").lower()]
     if tags:
         filters["tag"] = list(dict.fromkeys(tags))
-    window = None if filters.get("overdue") else _window(text, now, tz)
+    if re.search(
+        r"\b(?:no|without(?: a)?|missing)\s+(?:due date|deadline|date)\b|\bundated\b", lowered
+    ):
+        filters["undated"] = True
+    if re.search(r"\b(?:recurring|repeating|repeat)\b", lowered):
+        filters["recurring"] = True
+    window = None if filters.get("overdue") else _window(text, now, tz, past=bool(done))
     if window is not None:
         after, before = window
         if done:
@@ -830,6 +860,14 @@ def _list(text: str, now: datetime, tz: str) -> Intent:
             filters["due_after"] = after.isoformat()
             filters["due_before"] = before.isoformat()
     tasklist = shown_list(text, now, tz, filtered=bool(filters))
+    if tasklist is None and (
+        named := re.search(
+            r"\b(?:on|in|from)\s+(?:my|the|our)\s+(?P<n>[\w'-]+(?:\s+[\w'-]+)?)\s+list\b",
+            text,
+            re.I,
+        )
+    ):
+        tasklist = list_ref(named.group("n"))  # "how many things are on my grocery list"
     plain = text.strip(" ?.!")
     if not tags and tasklist is None and (m := _TOPIC.search(plain)):
         word = m.group("a") or m.group("b") or m.group("c")
@@ -886,6 +924,7 @@ _QUESTION_WORDS = re.compile(
     r"|already|tell|know|wonder|list|lists|ones?|anyone|someone|happening|agenda|free|busy"
     r"|before|after|by|until|till|from|between|days?|hours?|weeks?|set|show|see|okay|ok|so"
     r"|wait|hey|hmm|forgotten|forgot|forget|missing|missed|\d+|one|two|three|four|five|six"
+    r"|date|dates|deadline|deadlines|yesterday|recurring|repeating|repeat|month|between|without"
     r"|seven|few|couple|say|says|right|really|actually|please|you|your|we|our|us|all|every"
     r"|with|without|at|as|if|whether|not|no|yes|ok)\b",
     re.I,
@@ -1274,13 +1313,14 @@ def _remind_first(text: str, now: datetime, tz: str) -> Intent | None:
 
 _TAG_WORD = (
     r"#?(?!(?:high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every|tomorrow|today"
-    r"|tonight|next|not|it|and)\b)[\w][\w-]{0,39}"
+    r"|tonight|next|not|it|and|importance|prio)\b)[\w][\w-]{0,39}"
 )
 _TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
 _TAG_PHRASE = re.compile(
     r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels|categor(?:y"
     r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
-    r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+)"
+    r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
+    r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?)"
     rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
     r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
     r"|next\b|every\b|in\s+\d))",
@@ -1299,7 +1339,8 @@ _PRIO_PHRASE = [
     (
         re.compile(
             r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
-            r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio)\s*(?:[:=]|is|of|level|set to|to)?"
+            r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio|importance)\s*(?:[:=]|is|of|level"
+            r"|set to|to)?"
             r"\s*(?P<p>urgent|critical|top|highest|high|medium|normal|mid|low|lowest|p[1-4]|1|2|3|4)\b",
             re.I,
         ),
@@ -1317,6 +1358,7 @@ _PRIO_PHRASE = [
     (
         re.compile(
             r"(?:it'?s|it is|this is|that'?s|which is|very|super|really|extremely"
+            r"|this one'?s|this one is|that one'?s|it'?s really|it'?s very"
             r"|(?:make|mark|flag|set)\s+it(?:\s+as)?)\s+"
             r"(?P<p>urgent|important|critical|time[- ]sensitive)",
             re.I,
