@@ -154,6 +154,8 @@ class ChatEngine:
             return await self._tasks.show(user, intent, memory, now)
         if intent.kind == "delete" and intent.ref is not None and intent.ref.all:
             return await self._tasks.ask_delete_many(user, intent, memory, now)
+        if intent.kind in ("complete", "reopen") and intent.ref is not None and intent.ref.all:
+            return await self._tasks.change_all(user, intent, memory, now)
         within = await self._lists.scope(user, intent.tasklist, memory)
         if isinstance(within, Reply):
             return within

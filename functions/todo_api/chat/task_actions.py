@@ -432,6 +432,34 @@ class TaskActions:
             [task_updated(task.id, updated.title, sorted(changes))],
         )
 
+    async def change_all(self, user: User, intent: Intent, memory: Memory, now: datetime) -> Reply:
+        """Complete (or reopen) every task in the list or with the tag the message names;
+        without such a scope nothing changes: "complete everything" is too broad to guess."""
+        within = await self._lists.scope(user, intent.tasklist, memory)
+        if isinstance(within, Reply):
+            return within
+        mine = await self._all(user, now, within)
+        topic = str(intent.filters.get("topic", ""))
+        if within is None:
+            tag = _tag_named(topic, mine) if topic else None
+            if tag is None:
+                return Reply("Which tasks do you mean? Name a list or a tag.")
+            mine = [t for t in mine if tag in t.tags]
+        wanted = "open" if intent.kind == "complete" else "completed"
+        targets = [t for t in mine if t.status == wanted]
+        if not targets:
+            return Reply("There's nothing like that to change.")
+        said, actions = [], []
+        for task in targets:
+            try:
+                done = await self.change(user, intent, task, memory, now)
+            except (NotFound, PreconditionFailed, Forbidden):
+                continue
+            said.append(done.reply)
+            actions += done.actions
+        memory.last = [t.id for t in targets]
+        return Reply("\n".join(said), actions)
+
     async def ask_delete_many(
         self, user: User, intent: Intent, memory: Memory, now: datetime
     ) -> Reply:

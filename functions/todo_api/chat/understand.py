@@ -380,6 +380,27 @@ _FIELD_WORDS = (
 )
 
 
+_ALL_IN = re.compile(
+    r"^(?:all|everything|every(?:thing| task| item)?)(?:\s+(?:of\s+)?(?:the|my|our))?"
+    r"(?:\s+(?:tasks|items|things|stuff))?\s+(?:on|in|from)\s+(?P<l>.+?)$"
+    r"|^all\s+(?:of\s+)?(?:the|my)\s+(?P<l2>[\w-]+)(?:\s+(?:tasks|items|stuff|things))?$",
+    re.I,
+)
+
+
+def _scoped_all(kind: str, words: str) -> Intent | None:
+    """ "mark everything on the groceries list done", "tick off all the groceries": every open
+    task in that list (or with that tag); None for other words."""
+    m = _ALL_IN.match(words.strip().rstrip(".!"))
+    if m is None:
+        return None
+    named = (m.group("l") or m.group("l2")).strip()
+    scope = list_ref(named, maybe=m.group("l2") is not None)
+    if scope is None:
+        return None
+    return Intent(kind, ref=Ref(all=True), tasklist=scope, filters={"topic": named})  # type: ignore[arg-type]
+
+
 def _ref(text: str) -> Ref:
     text = text.strip().rstrip(".!?")
     text = re.sub(r"^(?:the\s+)?(?:task|todo|item)\s+(?:called\s+|named\s+)?", "", text, flags=re.I)
@@ -537,7 +558,7 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         if m.group("it"):
             return Intent("complete", ref=Ref(it=True))
         target = m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
-        return Intent("complete", ref=_ref(target))
+        return _scoped_all("complete", target) or Intent("complete", ref=_ref(target))
     if m := _DELETE.match(text):
         target = m.group("a")
         if re.search(r"\b(?:completed|done|finished)\b", target, re.I) and re.search(
@@ -552,7 +573,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
             "delete", ref=ref, fallback=Intent("list_delete", tasklist=other) if other else None
         )
     if (said := statement(text)) is not None:
-        return Intent(said.kind, ref=_ref(said.words))  # type: ignore[arg-type]
+        scoped = _scoped_all(said.kind, re.sub(r"^\w+\s+(?=(?:all|everything)\b)", "", said.words))
+        return scoped or Intent(said.kind, ref=_ref(said.words))  # type: ignore[arg-type]
     if m := _SEARCH.match(text):
         return Intent("search", filters={"q": m.group("q").strip(" ?.\"'")})
     if m := _CREATE.match(text):
