@@ -157,6 +157,10 @@ _REQUEST = re.compile(
     r"|it would be (?:great|nice|awesome|helpful|lovely) if (?:you|u) (?:could|would)\s+"
     r"|i (?:was|am) hoping (?:you|u) (?:could|can|would)\s+|you can\s+|you could\s+"
     r"|feel free to\s+|now\s+|(?:and\s+)?then\s+"
+    r"|(?:i\s+(?:want|need|would like|'d like)\s+to|i\s+wanna|let'?s|let\s+me|(?:can|could)\s+we"
+    r"|(?:can|could)\s+i)\s+(?=(?:do|move|make|change|push|put|set|reschedule|rename|delete"
+    r"|remove|mark|complete|update|tag|untag|add|create|cancel|drop|reopen|finish|postpone"
+    r"|shift|bump|switch|retitle|clear)\b)"
     r"|would you mind\s+|do you mind\s+|mind\s+|i'd like you to\s+|i would like you to\s+"
     r"|i want you to\s+|i need you to\s+|go ahead and\s+|please\s+|pls\s+|plz\s+|kindly\s+"
     r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make)"
@@ -206,7 +210,7 @@ def strip_polite(text: str) -> Cleaned:
             text = text[m.end() :]
         if (m := _REQUEST.match(text)) and m.end() < len(text):
             polite = polite or bool(
-                re.search(r"\b(?:you|u|ya)\b|would|mind|possible", m.group(0), re.I)
+                re.search(r"\b(?:you|u|ya|we|i)\b|would|mind|possible|let", m.group(0), re.I)
             )
             text = text[m.end() :]
         if text == before:
@@ -239,7 +243,7 @@ def sentences(text: str) -> list[str]:
 
 _QUESTION_START = re.compile(
     r"^(?:what|what's|whats|which|when|when's|whens|where|where's|who|who's|whose|why|how"
-    r"|is|isn't|are|aren't|am|was|wasn't|were|do\s+(?:i|you|we|my|the|any)|does|doesn't|did"
+    r"|is|isn't|are|aren't|am|was|wasn't|were|do\s+(?:i|you|we|my|any)|does|doesn't|did"
     r"|didn't|have\s+(?:i|we|you)|haven't|has|hasn't|had\s+i|can\s+(?:i|we)|could\s+(?:i|we)"
     r"|should|shall\s+(?:i|we)|will\s+(?:i|we|there)|would\s+(?:i|we)|any|anything|got any"
     r"|remind me what|tell me|do you know|i wonder|wonder)\b",

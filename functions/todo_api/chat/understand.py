@@ -994,7 +994,7 @@ _CHANGE = re.compile(
     r"|lower|raise|drop|downgrade|upgrade|increase|reduce|demote|promote"
     r"|rename|retitle|delay|bring forward|pull forward)\s+"
     r"(?:the\s+)?(?:(?:due\s+)?(?:date|time|deadline|due date|due time|day)\s+(?:of|on|for)\s+)?"
-    r"(?P<a>.+?)\s+(?:(?:to|for|until|till|at|on|into|as)\s+|(?=due\b))(?P<b>.+)$"
+    r"(?P<a>.+?)(?:\s+(?:to|for|until|till|at|on|into|as)\s+|\s*:\s+|\s+(?=due\b))(?P<b>.+)$"
     r"|^(?P<v2>make|set|have)\s+(?P<a2>.+?)\s+(?P<b2>(?:due\s+)?(?:\d|at\b|on\b|noon|midnight"
     r"|today|tonight|tomorrow|next\b|this\b|mon|tue|wed|thu|fri|sat|sun|in\s+\d).*)$",
     re.I,
@@ -1006,8 +1006,8 @@ _MOVED = re.compile(
     r"|^(?P<a2>.+?)\s+(?:doesn't|don't|does not|do not)\s+(?:need|have)\s+to\s+(?:be\s+)?(?:done"
     r"|finished|ready|happen|\w+)?\s*(?:until|till|before|by)\s+(?P<b2>.+)$"
     r"|^(?P<a3>.+?)\s+(?:can|could|will)\s+wait\s+(?:until|till)\s+(?P<b3>.+)$"
-    r"|^(?P<a4>.+?)\s+(?:needs to|has to|must|should)\s+be\s+(?:done|finished|ready|in|sent|paid)"
-    r"\s+(?:by|on|before|at)\s+(?P<b4>.+)$"
+    r"|^(?P<a4>.+?)\s+(?:needs to|has to|must|should|will|is going to)\s+(?:be\s+(?:done|finished"
+    r"|ready|in|sent|paid)|happen|take place|get done)\s+(?:(?:by|on|before|at)\s+)?(?P<b4>.+)$"
     r"|^(?:give|set)\s+(?P<a5>.+?)\s+(?:a\s+)?(?:due date|deadline)\s+(?:of|for|on|to)\s+"
     r"(?P<b5>.+)$"
     r"|^(?:set|add|put)\s+(?:a\s+|the\s+)?(?:due date|deadline)\s+(?:of\s+)?(?P<b6>.+?)\s+(?:on|for"
@@ -1115,6 +1115,9 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
 
 
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
+    phrase = re.sub(
+        r"^(?:be\s+|happen\s+|take place\s+)?(?:due\s+)?", "", phrase.strip(), flags=re.I
+    )
     # "to 3:45", "to 10": a bare number after a time-changing verb is a clock time.
     phrase = re.sub(
         r"^(?=\d{1,2}(?:[:.]\d{2})?\s*(?:$|on\b|tomorrow|today))", "at ", phrase.strip()
@@ -1129,6 +1132,16 @@ def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent |
     return Intent("reschedule", task=task, ref=_ref(ref_words))
 
 
+_PRIO_OF = re.compile(
+    r"^(?:the\s+|set\s+(?:the\s+)?)?(?:priority|importance)\s+(?:of|for|on)\s+(?P<a>.+?)\s*(?::|=|to|is"
+    r"|should be)\s*(?P<p>urgent|critical|top|high|medium|normal|low)$"
+    r"|^(?P<a2>.+?)(?:'s|’s)?\s+priority\s*(?::|=|to|is|should be|is now)\s*"
+    r"(?P<p2>urgent|critical|top|high|medium|normal|low)$",
+    re.I,
+)
+_GIVE_REMINDER = re.compile(
+    r"^(?:give|set|add|put)\s+(?P<a>.+?)\s+an?\s+(?:reminder|alert|notification)\s+(?P<w>.+)$", re.I
+)
 _SHOULD_BE = re.compile(
     r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s)"
     r"\s+(?:now\s+)?(?:an?\s+)?(?:(?P<p>urgent|critical|top|high|medium|normal|low)\s+(?:priority"
@@ -1190,6 +1203,16 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 # "i'll do the report on tuesday": that task; or, if there is none, a new one.
                 changed.fallback = _create(re.sub(r"^\S+\s+", "", plain), now, tz)
             return changed
+    if (m := _PRIO_OF.match(plain)) and not _CREATE.match(plain):
+        word = _first(m, "p", "p2").lower()
+        level = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)
+        return Intent("update", task={"priority": level}, ref=_ref(_first(m, "a", "a2")))
+    if (m := _GIVE_REMINDER.match(plain)) and not re.search(r"\bbefore\b", m.group("w"), re.I):
+        when, _ = find_when(m.group("w"), now, tz)
+        if when is not None:
+            return Intent(
+                "remind", task={"reminder": {"at": when.isoformat()}}, ref=_ref(m.group("a"))
+            )
     if m := _SHOULD_BE.match(plain):
         word = (m.group("p") or m.group("u")).lower()
         prio = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)
@@ -1339,7 +1362,8 @@ _TAG_WORD = (
 )
 _TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
 _TAG_PHRASE = re.compile(
-    r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels|categor(?:y"
+    r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+(?:the\s+)?)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels"
+    r"|categor(?:y"
     r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
     r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
     r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?)"
