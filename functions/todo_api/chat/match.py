@@ -92,6 +92,16 @@ def _word_score(query: str, words: Iterable[str]) -> float:
     return best
 
 
+# Verbs that begin many titles ("Call mom", "Pick up dry cleaning"): alone they tell little,
+# so "picked up the kids" does not mean "Pick up dry cleaning".
+COMMON_VERBS = frozenset(
+    stem(w)
+    for w in """call pick buy get make do take send pay book fix clean check go see meet email
+    write read order finish start set put bring return renew update prepare plan review
+    schedule submit file sign visit water walk feed wash print drop give have find""".split()
+)
+
+
 @dataclass(frozen=True)
 class Scored:
     task: TaskSnapshot
@@ -107,14 +117,17 @@ def score(query: list[str], task: TaskSnapshot, *, description: bool = False) ->
         return Scored(task, 0.0, 0.0)
     total = 0.0
     hit_title: set[str] = set()
+    telling = False  # a word other than a common verb matched
+    only_verbs = all(q in COMMON_VERBS for q in query)
     for q in query:
         s = _word_score(q, title)
         if s:
             hit_title.update(w for w in title if w == q or w.startswith(q) or q.startswith(w))
         s = max(s, 0.6 * _word_score(q, tags), 0.6 * _word_score(q, desc))
         total += s
+        telling = telling or (s > 0 and (only_verbs or q not in COMMON_VERBS))
     coverage = len(hit_title) / len(title) if title else 0.0
-    return Scored(task, total / len(query), coverage)
+    return Scored(task, total / len(query) if telling else 0.0, coverage)
 
 
 def rank(
