@@ -109,7 +109,9 @@ class Scored:
     coverage: float  # how much of the title the query covers, 0..1 (breaks ties)
 
 
-def score(query: list[str], task: TaskSnapshot, *, description: bool = False) -> Scored:
+def score(
+    query: list[str], task: TaskSnapshot, *, description: bool = False, strict: bool = False
+) -> Scored:
     title = stems(task.title)
     tags = [stem(t) for t in task.tags]
     desc = stems(task.description or "") if description else []
@@ -127,7 +129,7 @@ def score(query: list[str], task: TaskSnapshot, *, description: bool = False) ->
         total += s
         telling = telling or (s > 0 and (only_verbs or q not in COMMON_VERBS))
     coverage = len(hit_title) / len(title) if title else 0.0
-    return Scored(task, total / len(query) if telling else 0.0, coverage)
+    return Scored(task, total / len(query) if telling or not strict else 0.0, coverage)
 
 
 def rank(
@@ -136,16 +138,18 @@ def rank(
     *,
     description: bool = False,
     threshold: float = 0.5,
+    strict: bool = False,
 ) -> list[TaskSnapshot]:
     """The tasks `words` most likely mean: all those sharing the best score (ties are a
-    question for the person), or none when nothing comes close enough."""
+    question for the person), or none when nothing comes close enough. `strict` (before a
+    write): a common verb alone is no match."""
     query = stems(words)
     if not query:
         return []
     phrase = " ".join(_WORD.findall(words.lower()))
     scored = []
     for task in tasks:
-        s = score(query, task, description=description)
+        s = score(query, task, description=description, strict=strict)
         if phrase and phrase == " ".join(_WORD.findall(task.title.lower())):
             s = Scored(task, 2.0, 1.0)  # the exact title
         scored.append(s)

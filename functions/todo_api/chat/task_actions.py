@@ -328,7 +328,7 @@ class TaskActions:
         if not words.strip():
             return []
         tasks = await self._all(user, now, within)
-        found = match.rank(words, tasks)
+        found = match.rank(words, tasks, strict=True)
         if len(found) > 1:
             wanted = {"complete": "open", "reopen": "completed"}.get(kind or "", "open")
             fitting = [t for t in found if t.status == wanted]
