@@ -272,7 +272,7 @@ _DONE_WORDS = (
 _COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
 _PASSIVE_DONE = re.compile(
     rf"^(?P<x>.+?)(?P<sep>\s*{_COPULA}\s+|\s*[:,–—]\s*|\s+-\s+|\s+)(?:all\s+|now\s+|finally\s+"
-    rf"|already\s+|just\s+)?(?P<v>{_DONE_WORDS}|got it|check(?:ed)?|[a-z]{{3,}}ed)"
+    rf"|already\s+|just\s+)?(?P<v>{_DONE_WORDS}|got it|check(?:ed)?|[a-z]{{3,}}ed|✓|✔|✅|☑)"
     r"(?:\s+(?:already|now|too|finally|at last|with|today|yesterday|earlier|this morning))?\W*$",
     re.I,
 )
@@ -283,7 +283,10 @@ _NOT_DONE = re.compile(
     r"|redone|\w+ed)\s+again\W*$"
     r"|^(?:i|we)\s+(?:didn't|did not|haven't|have not|never|hadn't)\s+(?:actually\s+|really\s+"
     r"|yet\s+|quite\s+)?(?:finish(?:ed)?\s+|do(?:ne)?\s+|get\s+to\s+)?(?P<z>\w+.+?)"
-    r"(?:\s+(?:yet|after all|at all|actually))?\W*$",
+    r"(?:\s+(?:yet|after all|at all|actually))?\W*$"
+    r"|^(?:i\s+|we\s+)?(?:accidentally\s+|mistakenly\s+)?(?:marked|ticked|checked|completed|closed)"
+    r"\s+(?P<w>.+?)\s*(?:(?:as\s+)?(?:done|complete[d]?|finished|off))?\s+"
+    r"(?:by (?:mistake|accident)|accidentally|in error|wrongly)\W*$",
     re.I,
 )
 _IRREGULAR_PAST = (
@@ -330,7 +333,7 @@ def statement(text: str) -> Statement | None:
     "i'm done calling mom") or not done after all ("the card isn't sent yet")."""
     plain = text.strip().rstrip("!.")
     if m := _NOT_DONE.match(plain):
-        return Statement("reopen", m.group("x") or m.group("y") or m.group("z"))
+        return Statement("reopen", m.group("x") or m.group("y") or m.group("z") or m.group("w"))
     if m := _PASSIVE_DONE.match(plain):
         subject = m.group("x")
         bare = not m.group("sep").strip()
@@ -340,12 +343,12 @@ def statement(text: str) -> Statement | None:
         known = re.fullmatch(_DONE_WORDS, verb, re.I) is not None
         if (
             bare
-            and verb not in ("done", "finished", "complete", "completed")
+            and verb not in ("done", "finished", "complete", "completed", "✓", "✔", "✅", "☑")
             and (not known or _VERB_FIRST.match(subject) or len(subject.split()) > 4)
         ):
             return None  # "pay rent", "get the car fixed": a to-do, not news about one
         if not known and not re.search(_COPULA, m.group("sep"), re.I):
-            if verb not in ("got it", "check", "checked"):
+            if verb not in ("got it", "check", "checked", "✓", "✔", "✅", "☑"):
                 return None
         if not known and _NOT_PAST.match(verb):
             return None

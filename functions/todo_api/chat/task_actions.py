@@ -270,6 +270,11 @@ class TaskActions:
             return await self._get(user, ref.task_id)
         if ref.latest:
             mine = await self._all(user, now)
+            if ref.words == "completed":  # "the last thing I completed"
+                done = [t for t in mine if t.completed_at is not None and t.status == "completed"]
+                if not done:
+                    return NoMatch("You haven't completed anything yet.")
+                return max(done, key=lambda t: t.completed_at or t.created_at)
             if not mine:
                 return NoMatch("You have no tasks yet.")
             return max(mine, key=lambda t: t.created_at)

@@ -81,8 +81,8 @@ IT = re.compile(
 
 _LATEST = re.compile(
     r"^(?:the\s+)?(?:last|latest|most recent|newest)\s*(?:one|task|thing|item|todo)?\s*"
-    r"(?:(?:that\s+)?(?:i|we|you)(?:'ve| have)?\s+(?:just\s+)?(?:added|created|made|put in|entered)"
-    r"|added|created)$",
+    r"(?:(?:that\s+)?(?:i|we|you)(?:'ve| have)?\s+(?:just\s+)?(?P<how>added|created|made|put in"
+    r"|entered|completed|finished|did|closed|ticked off|checked off)|added|created)$",
     re.I,
 )
 _REDO = re.compile(
@@ -413,8 +413,10 @@ def _ref(text: str) -> Ref:
         return Ref(it=True)
     if IT.match(text):
         return Ref(it=True)
-    if _LATEST.match(text):
-        return Ref(latest=True)
+    if latest := _LATEST.match(text):
+        done = (latest.group("how") or "").lower() not in ("", "added", "created", "made", "put in",
+                                                           "entered")  # fmt: skip
+        return Ref(latest=True, words="completed" if done else "")
     if re.match(
         r"^(?:all|everything|all of them|all (?:my\s+)?(?:tasks|completed|done)"
         r"(?: tasks)?)$",
