@@ -136,7 +136,8 @@ def normalize(text: str) -> str:
 # --- politeness and chatter -----------------------------------------------------------------
 
 _LEAD = re.compile(
-    r"^(?:(?:(?:hey|hi|hello|yo|morning|good morning|good evening|good afternoon|evening|hiya|heya"
+    r"^(?:(?:(?:hey+y*|hi+|hello+|yo+|morning|good morning|good evening|good afternoon|evening"
+    r"|hiya|heya"
     r"|howdy|sup|hey hey|greetings|dear assistant)"
     r"(?:\s+(?:there|assistant|bot|buddy|mate|friend|you|taskwave))?|ok(?:ay)?|so|well|oh|um+"
     r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but|if it'?s not"

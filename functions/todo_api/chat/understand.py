@@ -667,7 +667,8 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     # "add a high priority task to renew my visa": the words about the task are not its title.
     title = (
         re.sub(
-            r"^(?:(?:a|an)\s+)?(?:new\s+)?(?:task|todo|to-do|item)\b\s*(?::|to\b|called\b|named\b"
+            r"^(?:(?:a|an|my|the)\s+)?(?:new\s+|first\s+|next\s+|another\s+|one more\s+)?"
+            r"(?:task|todo|to-do|item)\b\s*(?::|to\b|called\b|named\b"
             r"|titled\b|for\b)?\s*",
             "",
             title,
