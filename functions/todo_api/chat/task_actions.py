@@ -156,7 +156,7 @@ class TaskActions:
         if about or about_it:
             asked = await self._asked_about(user, about, memory, now)
             if asked:
-                return self._answer(user, asked, memory)
+                return await self._answer(user, asked, memory)
             if about and set(filters) <= {"status"} and topic == "":
                 return Reply(
                     f"I couldn't find a task about “{about}”. I can only answer questions "
@@ -177,7 +177,7 @@ class TaskActions:
                     status = filters.get("status")
                     hits = [t for t in hits if status in (None, "all") or t.status == status]
                     if hits:
-                        return self._answer(user, hits, memory, counting=counting)
+                        return await self._answer(user, hits, memory, counting=counting)
         if within is not None:
             filters["list_id"] = within.id
             memory.list_focus = within.id
@@ -236,16 +236,21 @@ class TaskActions:
             return [got] if isinstance(got, TaskSnapshot) else []
         return []
 
-    def _answer(
+    async def _answer(
         self, user: User, tasks: list[TaskSnapshot], memory: Memory, *, counting: bool = False
     ) -> Reply:
         """The tasks a question asks about, each with its state: when it is due, whether it
-        is done, its priority and tags."""
+        is done, its priority, tags and list."""
         shown = tasks[:SHOWN]
         memory.last = [t.id for t in shown]
         if len(shown) == 1:
             memory.focus = shown[0].id
-        lines = "\n".join(_detail(i, t, user.timezone) for i, t in enumerate(shown, 1))
+        where = await self._lists.names(user, shown)
+        lines = "\n".join(
+            _detail(i, t, user.timezone)
+            + (f"; in {where[t.list_id]}" if t.list_id in where else "")
+            for i, t in enumerate(shown, 1)
+        )
         head = (
             f"You have {plural(len(tasks), 'task')} like that"
             if counting or len(tasks) > 1
