@@ -353,7 +353,9 @@ def _reminder(
 # --- helpers ------------------------------------------------------------------------------
 
 _FILLER = re.compile(
-    r"\s*\b(?:by|due|on|at|for|starting|from|before|until|and|with|it'?s|it is|which is)\s*$", re.I
+    r"\s*\b(?:by|due|on|at|for|starting|from|before|until|and|with|it'?s|it is|which is"
+    r"|should be|must be|and should be)\s*$",
+    re.I,
 )
 
 
@@ -447,6 +449,11 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
         if pattern.match(text):
             return Intent(kind)  # type: ignore[arg-type]
     parts = sentences(normalize(text))
+    # "add pay the vet bill. tag: pets. priority: high.": attributes said as sentences of
+    # their own belong to the request before them.
+    for i in range(len(parts) - 1, 0, -1):
+        if _ATTR_SENTENCE.match(parts[i]):
+            parts[i - 1 : i + 1] = [parts[i - 1].rstrip(".!") + ", " + parts[i]]
     if len(parts) == 1:
         return _sentence(parts[0], now, tz)
     # "I'm exhausted. can you add x": the sentence that asks for something; chatter around
@@ -454,6 +461,15 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     read = [_sentence(p, now, tz) for p in parts]
     asked = [i for i in read if i.kind not in ("unknown", "greet", "help")]
     return asked[-1] if asked else read[-1]
+
+
+_ATTR_SENTENCE = re.compile(
+    r"^(?:(?:it'?s|it is|this is|that'?s)\s+(?:(?:very|really|super|quite)\s+)?(?:urgent|important"
+    r"|high|low|medium|top|not|a\s+(?:high|low|top))|(?:tag|tags|label|labels|priority|prio"
+    r"|importance)\b|(?:tag|label|mark|flag|make)\s+it\b|(?:and\s+)?(?:should|must)\s+be\s+"
+    r"(?:tagged|labell?ed|high|low|urgent)|#\w)",
+    re.I,
+)
 
 
 def _sentence(text: str, now: datetime, tz: str) -> Intent:
@@ -1369,7 +1385,9 @@ _TAG_PHRASE = re.compile(
     r"|categor(?:y"
     r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
     r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
-    r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?)"
+    r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?"
+    r"|(?:give|add|assign)\s+it\s+(?:the\s+|a\s+)?(?:tags?|labels?)\s+"
+    r"|(?:and\s+)?(?:should|must|needs to|to)\s+be\s+(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?)"
     rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
     r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
     r"|next\b|every\b|in\s+\d))",
@@ -1397,7 +1415,8 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
+            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?"
+            r"|(?:it'?s|it is|this is|which is)\s+)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?P<p>urgent|critical|top|highest|high|medium|normal|mid"
             r"|low|lowest)[- ](?:priority|prio|importance)",
             re.I,
