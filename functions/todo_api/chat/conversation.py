@@ -32,6 +32,8 @@ class Memory:
     # A question asked about which task was meant: the message it was about, so that an
     # answer ("the second one", "the one for dad") finishes what the message asked.
     clarify: dict[str, Any] | None = None
+    # What the last turn did to a task ({"type": "task.created", "task_id": ...}): "undo".
+    last_action: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, value: Any) -> Memory:

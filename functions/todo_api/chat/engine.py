@@ -20,7 +20,7 @@ import httpx
 from functions.todo_api.auth import User
 from functions.todo_api.chat import match
 from functions.todo_api.chat.conversation import Memory, NoMatch, Reply
-from functions.todo_api.chat.intent import LIST_KINDS, Intent, Ref
+from functions.todo_api.chat.intent import LIST_KINDS, Intent, Kind, Ref
 from functions.todo_api.chat.list_actions import ListActions
 from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
 from functions.todo_api.chat.task_actions import TaskActions
@@ -39,6 +39,13 @@ HELP = (
 )
 LLM_ROUNDS = 4
 CLARIFY_FOR = timedelta(minutes=10)
+# "undo" right after one of these takes it back: a new task is deleted, a completion reopened.
+_UNDOABLE = ("task.created", "task.completed", "task.reopened")
+_UNDO = re.compile(
+    r"^(?:undo|undo (?:that|it|this|the last (?:one|thing|action|change))|revert(?: that| it)?"
+    r"|take (?:that|it) back|never ?mind,? undo(?: that)?|oops,? undo(?: that)?)\W*$",
+    re.I,
+)
 # An answer to "which one?": an ordinal, "the X one", or a few words naming a candidate.
 _ANSWER = re.compile(
     r"^(?:(?:the|that|this)\s+)?(?P<w>.{1,60}?)(?:\s+(?:one|task|thing|item))?(?:\s+please)?\W*$",
@@ -80,10 +87,16 @@ class ChatEngine:
         asked, memory.clarify = memory.clarify, None
         if reply is None and asked is not None:
             reply = await self._answer_clarify(user, message, intent, asked, memory, now)
+        undone, memory.last_action = memory.last_action, None
+        if reply is None and undone is not None and _UNDO.match(message.strip()):
+            reply = await self._undo(user, undone, memory, now)
         if reply is None:
             reply = await self._act(user, intent, memory, now)
             if any(a.get("type") == "clarify" and "task_ids" in a for a in reply.actions):
                 memory.clarify = {"message": message, "until": (now + CLARIFY_FOR).isoformat()}
+        done = [a for a in reply.actions if a.get("type") in _UNDOABLE and a.get("task_id")]
+        if len(done) == 1:
+            memory.last_action = {"type": done[0]["type"], "task_id": done[0]["task_id"]}
         reply.conversation_id = cid
         await self._kv.save(key, dataclasses.asdict(memory))
         return reply
@@ -217,6 +230,25 @@ class ChatEngine:
             actions += done.actions
         memory.last = [t.id for t in found]
         return Reply("\n".join(said), actions)
+
+    async def _undo(
+        self, user: User, undone: dict[str, Any], memory: Memory, now: datetime
+    ) -> Reply | None:
+        """Take back what the last turn did to one task; None: nothing this can undo."""
+        kind: dict[str, Kind] = {
+            "task.created": "delete",
+            "task.completed": "reopen",
+            "task.reopened": "complete",
+        }
+        what = kind.get(str(undone.get("type")))
+        if what is None:
+            return None
+        target = await self._tasks.get(user, str(undone.get("task_id")))
+        if target is None:
+            return Reply("That task is gone now.")
+        return await self._tasks.change(
+            user, Intent(what, ref=Ref(task_id=target.id)), target, memory, now
+        )
 
     async def _answer_clarify(
         self,
