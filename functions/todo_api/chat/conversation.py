@@ -29,6 +29,11 @@ class Memory:
     focus: str | None = None
     pending: dict[str, Any] | None = None
     list_focus: str | None = None
+    # A question asked about which task was meant: the message it was about, so that an
+    # answer ("the second one", "the one for dad") finishes what the message asked.
+    clarify: dict[str, Any] | None = None
+    # What the last turn did to a task ({"type": "task.created", "task_id": ...}): "undo".
+    last_action: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, value: Any) -> Memory:

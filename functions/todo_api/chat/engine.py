@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from functions.todo_api.auth import User
+from functions.todo_api.chat import match
 from functions.todo_api.chat.conversation import Memory, NoMatch, Reply
-from functions.todo_api.chat.intent import LIST_KINDS, Intent, Ref
+from functions.todo_api.chat.intent import LIST_KINDS, Intent, Kind, Ref
 from functions.todo_api.chat.list_actions import ListActions
 from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
 from functions.todo_api.chat.task_actions import TaskActions
@@ -36,6 +38,20 @@ HELP = (
     "“share groceries with sam”, “add milk to groceries”, “what lists do I have?”."
 )
 LLM_ROUNDS = 4
+CLARIFY_FOR = timedelta(minutes=10)
+# "undo" right after one of these takes it back: a new task is deleted, a completion reopened.
+_UNDOABLE = ("task.created", "task.completed", "task.reopened")
+_UNDO = re.compile(
+    r"^(?:undo|undo (?:that|it|this|the last (?:one|thing|action|change))|revert(?: that| it)?"
+    r"|take (?:that|it) back|never ?mind,? undo(?: that)?|oops,? undo(?: that)?)\W*$",
+    re.I,
+)
+# An answer to "which one?": an ordinal, "the X one", or a few words naming a candidate.
+_ANSWER = re.compile(
+    r"^(?:(?:the|that|this)\s+)?(?P<w>.{1,60}?)(?:\s+(?:one|task|thing|item))?(?:\s+please)?\W*$",
+    re.I,
+)
+_SEVERAL = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*", re.I)
 log = logging.getLogger(__name__)
 
 
@@ -68,8 +84,19 @@ class ChatEngine:
                 reply = await self._llm_turn(self._llm, user, message, memory, now)
             except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
                 log.warning("LLM backend failed (%s); answering with the built-in engine", exc)
+        asked, memory.clarify = memory.clarify, None
+        if reply is None and asked is not None:
+            reply = await self._answer_clarify(user, message, intent, asked, memory, now)
+        undone, memory.last_action = memory.last_action, None
+        if reply is None and undone is not None and _UNDO.match(message.strip()):
+            reply = await self._undo(user, undone, memory, now)
         if reply is None:
             reply = await self._act(user, intent, memory, now)
+            if any(a.get("type") == "clarify" and "task_ids" in a for a in reply.actions):
+                memory.clarify = {"message": message, "until": (now + CLARIFY_FOR).isoformat()}
+        done = [a for a in reply.actions if a.get("type") in _UNDOABLE and a.get("task_id")]
+        if len(done) == 1:
+            memory.last_action = {"type": done[0]["type"], "task_id": done[0]["task_id"]}
         reply.conversation_id = cid
         await self._kv.save(key, dataclasses.asdict(memory))
         return reply
@@ -140,14 +167,24 @@ class ChatEngine:
             return await self._tasks.show(user, intent, memory, now)
         if intent.kind == "delete" and intent.ref is not None and intent.ref.all:
             return await self._tasks.ask_delete_many(user, intent, memory, now)
+        if intent.kind in ("complete", "reopen") and intent.ref is not None and intent.ref.all:
+            return await self._tasks.change_all(user, intent, memory, now)
         within = await self._lists.scope(user, intent.tasklist, memory)
         if isinstance(within, Reply):
             return within
         if within is None and intent.tasklist is not None and intent.fallback is not None:
             # No list is called so: the message's other reading.
             return await self._run(user, intent.fallback, memory, now)
+        several = await self._several(user, intent, memory, now, within)
+        if several is not None:
+            return several
         target = await self._tasks.resolve(
-            user, intent.ref or Ref(it=True), memory, now, None if intent.kind == "move" else within
+            user,
+            intent.ref or Ref(it=True),
+            memory,
+            now,
+            None if intent.kind == "move" else within,
+            intent.kind,
         )
         if isinstance(target, NoMatch) and intent.fallback is not None:
             other = await self._run(user, intent.fallback, memory, now)
@@ -165,3 +202,103 @@ class ChatEngine:
             return Reply("That task changed just now; please try again.")
         except Forbidden:
             return Reply(await self._lists.read_only(user, target.list_id, "change its tasks"))
+
+    async def _several(
+        self, user: User, intent: Intent, memory: Memory, now: datetime, within: Any
+    ) -> Reply | None:
+        """ "mark eggs and coffee beans as done": each named task, when each part names
+        exactly one (and the whole is not itself one title, like "Salt and pepper")."""
+        ref = intent.ref
+        if intent.kind not in ("complete", "reopen", "delete") or ref is None or not ref.words:
+            return None
+        parts = [p for p in _SEVERAL.split(ref.words) if p.strip()]
+        if len(parts) < 2:
+            return None
+        whole = await self._tasks.match(user, ref.words, now, within, intent.kind)
+        if len(whole) == 1 and whole[0].title.casefold() == ref.words.strip().casefold():
+            return None
+        found = []
+        for part in parts:
+            hits = await self._tasks.match(user, part, now, within, intent.kind)
+            if len(hits) != 1 or hits[0] in found:
+                return None
+            found.append(hits[0])
+        said, actions = [], []
+        for task in found:
+            done = await self._tasks.change(user, intent, task, memory, now)
+            said.append(done.reply)
+            actions += done.actions
+        memory.last = [t.id for t in found]
+        return Reply("\n".join(said), actions)
+
+    async def _undo(
+        self, user: User, undone: dict[str, Any], memory: Memory, now: datetime
+    ) -> Reply | None:
+        """Take back what the last turn did to one task; None: nothing this can undo."""
+        kind: dict[str, Kind] = {
+            "task.created": "delete",
+            "task.completed": "reopen",
+            "task.reopened": "complete",
+        }
+        what = kind.get(str(undone.get("type")))
+        if what is None:
+            return None
+        target = await self._tasks.get(user, str(undone.get("task_id")))
+        if target is None:
+            return Reply("That task is gone now.")
+        return await self._tasks.change(
+            user, Intent(what, ref=Ref(task_id=target.id)), target, memory, now
+        )
+
+    async def _answer_clarify(
+        self,
+        user: User,
+        message: str,
+        intent: Intent,
+        asked: dict[str, Any],
+        memory: Memory,
+        now: datetime,
+    ) -> Reply | None:
+        """The answer to "Several tasks match. Which one?": the first message again, now
+        about the candidate the answer names. Anything else is a new message."""
+        if datetime.fromisoformat(str(asked.get("until"))) < now or not memory.last:
+            return None
+        ordinal = _ordinal_only(message)
+        if ordinal is None and intent.kind != "unknown":
+            return None
+        first = understand(str(asked.get("message", "")), now, user.timezone)
+        if first.ref is None:
+            return None
+        if ordinal is not None:
+            first.ref = Ref(ordinal=ordinal)
+        else:
+            m = _ANSWER.match(message.strip())
+            if m is None or len(m.group("w").split()) > 6:
+                return None
+            candidates = []
+            for task_id in memory.last:
+                got = await self._tasks.get(user, task_id)
+                if got is not None:
+                    candidates.append(got)
+            hits = match.rank(m.group("w"), candidates)
+            if len(hits) != 1:
+                return None
+            first.ref = Ref(task_id=hits[0].id)
+        first.fallback = None
+        return await self._run(user, first, memory, now)
+
+
+def _ordinal_only(message: str) -> int | None:
+    """1 for "the first one", "first", "#1", "1", "number 1"; -1 for "the last one"."""
+    text = message.strip().strip(".!?").lower()
+    text = re.sub(r"^(?:the|that|this|i mean|i meant|oh|ok|um)\s+", "", text)
+    text = re.sub(r"\s+(?:one|task|item|please)$", "", text)
+    words = {
+        "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4, "fifth": 5, "5th": 5, "last": -1, "one": 1, "two": 2, "three": 3,
+    }  # fmt: skip
+    if text in words:
+        return words[text]
+    if m := re.fullmatch(r"(?:#|no\.?\s*|number\s+)?(\d{1,2})", text):
+        return int(m.group(1))
+    return None

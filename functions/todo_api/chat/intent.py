@@ -49,6 +49,7 @@ class Ref:
     task_id: str | None = None  # an exact id (the LLM backend's tools use ids)
     all: bool = False
     words: str = ""
+    latest: bool = False  # the task most recently added
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from functions.todo_api.auth import User
+from functions.todo_api.chat.match import stem
 from functions.todo_api.errors import Refused
 from shared.events import ListSnapshot, Role
 
@@ -40,7 +41,12 @@ def match_lists(
         return own if len(own) == 1 else exact
     if exact or not prefix:
         return exact
-    return [s for s in pool if s.name.casefold().startswith(query)]
+    starts = [s for s in pool if s.name.casefold().startswith(query)]
+    if starts:
+        return starts
+    # "the grocery list" for Groceries: the same words, singular or plural.
+    said = [stem(w) for w in query.split()]
+    return [s for s in pool if [stem(w) for w in s.name.casefold().split()] == said]
 
 
 def label(snapshot: ListSnapshot, user: User) -> str:

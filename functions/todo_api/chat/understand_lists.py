@@ -33,6 +33,10 @@ TASKY = re.compile(
     r"\b(?:tasks?|todos?|to-?\s?dos?|items|things|everything|all|stuff|reminders?|agenda)\b|#",
     re.I,
 )
+# "my list", "my to-do list": the person's tasks, not a list called "list".
+_MY_LIST = re.compile(
+    r"^(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?|todo list|tasks|task list)$", re.I
+)
 _USERNAME = re.compile(r"^[\w.-]{1,64}$")
 _ME = re.compile(r"^(?:me|myself|i|us)$", re.I)
 
@@ -216,6 +220,8 @@ def _unshare(text: str, read_task: Callable[[str], Intent]) -> Intent | None:
         users, where = m.group("u1") or m.group("u2"), m.group("l1") or m.group("l2")
     else:
         return None
+    if verb is not None and _MY_LIST.match(where.strip(_Q)):
+        return read_task(f"{verb} {users}")  # "remove eggs from my list": a task of mine
     tasklist = list_ref(where)
     if tasklist is None:
         return None
@@ -284,6 +290,11 @@ _INTO_NAMED = (
     re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>list\s+.+)$", re.I),
     re.compile(r"^(?P<t>.+)\s+(?:to|on|onto|in|into)\s+(?P<n>\S+(?:\s+\S+)?\s+list)$", re.I),
 )
+_INTO_DEFAULT = re.compile(
+    r"^(?P<t>.+?)\s+(?:to|on|onto|in|into)\s+(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?"
+    r"|todo list|tasks|task list|inbox)$",
+    re.I,
+)
 _INTO_MAYBE = re.compile(r"^(?P<t>.+)\s+(?:to|onto|into)\s+(?:(?:the|my|our)\s+)?(?P<n>.+)$", re.I)
 # Only these verbs put a task into a list named by a bare word ("add milk to groceries").
 INTO_VERB = re.compile(r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put)\b", re.I)
@@ -295,6 +306,8 @@ _MOVE = re.compile(
 def into_list(title: str, maybe: bool) -> tuple[str, ListRef | None]:
     """The title without "to my groceries list", and that list; or a maybe-list holding the
     shorter title (the task grammar capitalises titles)."""
+    if m := _INTO_DEFAULT.match(title):
+        return m.group("t").strip(" ,.-"), None  # "on my list": the default list
     for pattern in _INTO_NAMED:
         if m := pattern.match(title):
             target = list_ref(m.group("n"))

@@ -41,10 +41,13 @@ def test_the_blind_set_says_it_stays_untouched() -> None:
 def test_the_chat_keeps_its_floor(name: str) -> None:
     corpus = harness.load(harness.corpus_path(name))
     score = harness.run_set(name)
-    print(score.report())  # shown under PASSES: the accuracy and every miss
+    # Shown under PASSES: the accuracy (and for dev every miss; the blind set's cases
+    # are never shown, so that nobody tunes the chat to them).
+    shown = score.totals() if name == "blind" else score.report()
+    print(shown)
     assert score.total == len(corpus.cases)
     assert 100 * score.passed >= corpus.floor * score.total, (
-        f"{score.headline()} is below the floor of {corpus.floor}%\n{score.report()}"
+        f"{score.headline()} is below the floor of {corpus.floor}%\n{shown}"
     )
 
 
