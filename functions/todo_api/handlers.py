@@ -293,7 +293,9 @@ class Api:
         body = await parse_body(request, OccurrenceRequest, self.settings.max_body_bytes)
         if request.path_params["task_id"] != body.task_id:
             raise ApiError(422, "task id must be derived from series_id and occurrence")
-        task, created = await self.service.create_occurrence(body, datetime.now(UTC))
+        task, created = await guarded(
+            self.service.create_occurrence(body, datetime.now(UTC)), "previous occurrence"
+        )
         if task is None:
             raise ApiError(410, "that occurrence was deleted", code="gone")
         return JSONResponse(task.model_dump(mode="json"), status_code=201 if created else 200)

@@ -20,13 +20,14 @@ from typing import Any
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
-from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
+from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused
 from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.search import search
 from functions.todo_api.store import Conflict, ListCache, TaskStore
 from shared.dapr import StateOp
+from shared.domain.series import next_due
 from shared.events import (
     Role,
     TaskCompleted,
@@ -261,20 +262,52 @@ class TaskService:
     async def create_occurrence(
         self, request: OccurrenceRequest, now: datetime
     ) -> tuple[TaskSnapshot | None, bool]:
-        """The series' next task unless it exists; (None, False) if the user deleted it."""
+        """The series' next task unless it exists; (None, False) if the user deleted it
+        or the series has ended. Made from todo-api's OWN stored previous occurrence
+        (or its tombstone): list, creator, fields and due date; the request only names
+        which one. NotFound/InvalidChange for a request that does not match it."""
+        found = await self._store.get(request.previous_task_id)
+        previous = found[0] if found else await self._store.deleted_task(request.previous_task_id)
+        if previous is None:
+            raise NotFound(request.previous_task_id)
+        if (
+            (previous.series_id or previous.id) != request.series_id
+            or previous.occurrence + 1 != request.occurrence
+            or previous.list_id != request.list_id
+        ):
+            raise domain.InvalidChange("not the next occurrence of that task's series")
         existing = await self._store.get(request.task_id)
         if existing is not None:
             return existing[0], False
         if await self._store.deleted(request.task_id):
             return None, False
-        if await self._lists.get(request.list_id) is None:
+        if previous.completed_at is None:
+            raise Refused("the previous occurrence is not completed")
+        # The completion's own time, as recurring uses: a replay gives the same date.
+        try:
+            due = next_due(previous, previous.completed_at)
+        except ValueError as exc:
+            raise domain.InvalidChange(f"unusable recurrence: {exc}") from None
+        if due is None:
+            return None, False
+        if await self._lists.get(previous.list_id) is None:
             return None, False  # the list is gone: the series ends with it
-        # The request carries the task's own fields under the same names.
-        copied = {k: v for k, v in request if k in TaskSnapshot.model_fields}
-        copied["created_by"] = copied.get("created_by") or request.user_id
-        task = TaskSnapshot(id=request.task_id, created_at=now, updated_at=now, **copied)
+        task = previous.model_copy(
+            update={
+                "id": request.task_id,
+                "due_at": due,
+                "status": "open",
+                "completed_at": None,
+                "series_id": request.series_id,
+                "series_start": previous.series_start or previous.due_at,
+                "occurrence": request.occurrence,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
         event = TaskCreated(
-            user_id=request.user_id,
+            user_id=previous.created_by or request.user_id,
             list_id=task.list_id,
             task_id=task.id,
             task=task,
