@@ -7,7 +7,7 @@ Bearer tokens are shared.tokens.Tokens, so realtime verifies the same tokens.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,11 @@ class User:
     default_list: str
     # Every list the user is a member of, with their role: authorisation reads only this.
     roles: dict[str, Role]
+    # Pending invitations, by list id ({role, by, by_name, list_name, at}): not
+    # memberships, so nothing above reads them for authorisation.
+    invitations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Users whose invitations this user refuses.
+    blocked: tuple[str, ...] = ()
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -109,4 +114,6 @@ def _user(record: dict[str, Any]) -> User:
         timezone=record["timezone"],
         default_list=record["default_list"],
         roles=memberships_of(record),
+        invitations=dict(record.get("invitations") or {}),
+        blocked=tuple(record.get("blocked") or ()),
     )

@@ -255,6 +255,22 @@ class ListItems(BaseModel):
     items: list[ListOut]
 
 
+class InvitationOut(BaseModel):
+    list_id: str
+    list_name: str
+    role: Role = Field(description="The role you get if you accept.")
+    by_name: str = Field(description="Who invited you.")
+    at: str
+
+
+class InvitationItems(BaseModel):
+    items: list[InvitationOut]
+
+
+class DeclineQuery(_Strict):
+    block: bool = Field(default=False, description="Also refuse later invitations from them.")
+
+
 class ChatRequest(_Strict):
     message: Annotated[str, StringConstraints(max_length=4000)]
     conversation_id: Annotated[

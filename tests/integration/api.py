@@ -43,6 +43,13 @@ class User:
         self.token: str = token.json()["access_token"]
         self.http.headers["authorization"] = f"Bearer {self.token}"
 
+    def accept(self, list_id: str) -> dict[str, Any]:
+        """Accept an invitation to the list (sharing invites; nobody joins unasked)."""
+        resp = self.http.post(f"/invitations/{list_id}/accept")
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
     def create(self, **fields: Any) -> dict[str, Any]:
         resp = self.http.post("/tasks", json={"title": "a task", **fields})
         assert resp.status_code == 201, resp.text

@@ -225,7 +225,7 @@ class ListActions:
         actions: list[dict[str, Any]] = []
         for username in intent.users:
             try:
-                after, added = await lists.share(user, found.id, username, role, now)
+                after, outcome = await lists.share(user, found.id, username, role, now)
             except Forbidden:
                 said.append(f"Only the owner of {found.name} can share it.")
                 break
@@ -243,9 +243,11 @@ class ListActions:
                 username,
             )
             can = sharing.CAN[role]
-            if added:
-                said.append(f"Shared {after.name} with {member}: they can {can} it.")
-                kind = "list.member_added"
+            if outcome == "invited":
+                said.append(
+                    f"Invited {member} to {after.name}: once they accept, they can {can} it."
+                )
+                kind = "list.member_invited"
             elif before.get(member.casefold()) != role:
                 said.append(f"{member} can now {can} {after.name}.")
                 kind = "list.member_changed"

@@ -146,6 +146,15 @@ export class Api {
   shareList(id, username, role) {
     return this.request("PUT", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`, { body: { role } });
   }
+  invitations() {
+    return this.get("/invitations");
+  }
+  acceptInvitation(listId) {
+    return this.request("POST", `/invitations/${encodeURIComponent(listId)}/accept`);
+  }
+  declineInvitation(listId, block = false) {
+    return this.request("POST", `/invitations/${encodeURIComponent(listId)}/decline`, { query: { block } });
+  }
   unshareList(id, username) {
     return this.request("DELETE", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`);
   }

@@ -186,7 +186,7 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
     first = _say(client, auth, "make a trip list and put passports on it")
     assert [a["type"] for a in first["actions"]] == ["list.created", "task.created"]
     second = _say(client, auth, "share my trip list with sam")
-    assert [a["type"] for a in second["actions"]] == ["lists.listed", "list.member_added"]
+    assert [a["type"] for a in second["actions"]] == ["lists.listed", "list.member_invited"]
     asked = client.post(
         "/api/v1/chat", headers=auth, json={"message": "delete the trip list"}
     ).json()
@@ -202,7 +202,7 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
     assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
         "list.created",
         "task.created",
-        "list.member_added",
+        "list.member_invited",
         "list.deleted",
         "task.deleted",
     ]
