@@ -30,6 +30,7 @@ from functions.todo_api.models import (
     PageQuery,
     Register,
     SearchParams,
+    SessionCheck,
     TaskCreate,
     TaskOut,
     TaskPage,
@@ -45,7 +46,7 @@ from functions.todo_api.throttle import from_settings as throttles
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
-from shared.tokens import BadToken, Tokens
+from shared.tokens import BadToken, Claims, Tokens
 from shared.web.edge import client_address
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
@@ -92,17 +93,43 @@ class Api:
         self.logins, self.registrations = throttles(settings, BadCredentials)
 
     async def user(self, request: Request) -> User:
+        return (await self._session(request))[0]
+
+    async def _session(self, request: Request) -> tuple[User, Claims]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "missing bearer token", code="unauthorized")
+        found = await self._check(token.strip())
+        if found is None:
+            raise ApiError(401, "invalid, expired or signed-out token", code="unauthorized")
+        return found
+
+    async def _check(self, token: str) -> tuple[User, Claims] | None:
+        """The token's user if it is valid now: signed, unexpired, not signed out."""
         try:
-            user_id = await self.tokens.verify(token.strip())
+            claims = await self.tokens.claims(token)
         except BadToken:
-            raise ApiError(401, "invalid or expired token", code="unauthorized") from None
-        user = await self.accounts.by_id(user_id)
-        if user is None:
-            raise ApiError(401, "unknown user", code="unauthorized")
-        return user
+            return None
+        user = await self.accounts.by_id(claims.user_id)
+        if user is None or not user.accepts(claims):
+            return None
+        return user, claims
+
+    async def sign_out(self, request: Request) -> Response:
+        _, claims = await self._session(request)
+        await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=False)
+        return Response(status_code=204)
+
+    async def sign_out_all(self, request: Request) -> Response:
+        _, claims = await self._session(request)
+        await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=True)
+        return Response(status_code=204)
+
+    async def check_session(self, request: Request) -> Response:
+        """realtime asks whether an open socket's token still holds (revocation)."""
+        require_caller(request, self.settings.session_callers, self.settings.app_api_token)
+        body = await parse_body(request, SessionCheck, self.settings.max_body_bytes)
+        return JSONResponse({"valid": await self._check(body.token) is not None})
 
     # -- auth ----------------------------------------------------------------------------
 
@@ -124,7 +151,7 @@ class Api:
                 user = await self.accounts.authenticate(body.username, body.password)
         except BadCredentials:
             raise ApiError(401, "wrong username or password", code="unauthorized") from None
-        token = await self.tokens.issue(user, datetime.now(UTC))
+        token = await self.tokens.issue(user, datetime.now(UTC), user.token_version)
         out = TokenOut(access_token=token, expires_in=int(self.tokens.ttl.total_seconds()))
         return JSONResponse(out.model_dump())
 
@@ -331,6 +358,33 @@ class Api:
             ),
             Endpoint(
                 "GET", f"{API}/me", self.me, "The signed-in user", response=UserOut, tags=("auth",)
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/auth/signout",
+                self.sign_out,
+                "Sign out: this token stops working at once (its open sockets close)",
+                status=204,
+                tags=("auth",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/auth/signout-all",
+                self.sign_out_all,
+                "Sign out everywhere: every token issued so far stops working",
+                status=204,
+                tags=("auth",),
+            ),
+            Endpoint(
+                "POST",
+                "/internal/v1/sessions/check",
+                self.check_session,
+                "Whether a token still holds (realtime only, via Dapr)",
+                body=SessionCheck,
+                response={"type": "object", "properties": {"valid": {"type": "boolean"}}},
+                auth=False,
+                errors=(403,),
+                tags=("internal",),
             ),
             Endpoint(
                 "POST",

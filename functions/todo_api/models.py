@@ -198,6 +198,10 @@ class UserOut(BaseModel):
     default_list: str
 
 
+class SessionCheck(_Strict):
+    token: Annotated[str, StringConstraints(max_length=4096)]
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

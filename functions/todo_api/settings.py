@@ -12,6 +12,8 @@ class Settings(FunctionSettings):
     app_id: str = "todo-api"
     # Apps allowed on the internal routes (Dapr's dapr-caller-app-id).
     internal_callers: frozenset[str] = Field(default=frozenset({"recurring", "reminders"}))
+    # Who may ask whether a token still holds (open sockets close when it does not).
+    session_callers: frozenset[str] = Field(default=frozenset({"realtime"}))
     # The secret (in the `secrets` store) holding `signingKey` for bearer tokens.
     jwt_secret: str = "jwt"
     token_ttl: timedelta = timedelta(hours=12)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -72,6 +74,18 @@ class User:
             cursor = page["next_cursor"]
             if not cursor:
                 return ids
+
+
+@asynccontextmanager
+async def feed(realtime_url: str, user: User, after: int | None = None) -> AsyncIterator[Any]:
+    """The user's live feed, authenticated in the first frame as the web UI does (a
+    token never travels in the URL)."""
+    from websockets.asyncio.client import connect
+
+    url = realtime_url.replace("http://", "ws://") + "/ws"
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": user.token, "after": after}))
+        yield ws
 
 
 def poll(probe: Callable[[], T], timeout: float = 30.0, every: float = 0.1) -> T | None:

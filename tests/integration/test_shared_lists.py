@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from functions.todo_api.outbox import Outbox
 from shared.dapr.sidecar import DaprSidecar
@@ -21,7 +21,7 @@ from shared.events import ListSnapshot, ListUpdated
 from shared.topics import Topic
 from stack.services import Stack
 from tests import sharing_matrix
-from tests.integration.api import User, poll
+from tests.integration.api import User, feed, poll
 
 pytestmark = pytest.mark.integration
 
@@ -53,8 +53,8 @@ def _notified(user: User) -> list[str] | None:
     return [n["task_id"] for n in resp.json()["items"]] or None
 
 
-def _ws(stack: Stack, user: User) -> str:
-    return stack.config.url("realtime").replace("http://", "ws://") + f"/ws?token={user.token}"
+def _ws(stack: Stack, user: User) -> Any:
+    return feed(stack.config.url("realtime"), user)
 
 
 async def _events(ws: ClientConnection, quiet: float) -> list[dict[str, Any]]:
@@ -100,10 +100,10 @@ async def test_a_change_by_either_member_reaches_all_four_devices_until_removal(
     ann, bob = User(base), User(base)
     shared = _share(ann, "Trip", (bob, "editor"))
     async with (
-        connect(_ws(stack, ann)) as ann1,
-        connect(_ws(stack, ann)) as ann2,
-        connect(_ws(stack, bob)) as bob1,
-        connect(_ws(stack, bob)) as bob2,
+        _ws(stack, ann) as ann1,
+        _ws(stack, ann) as ann2,
+        _ws(stack, bob) as bob1,
+        _ws(stack, bob) as bob2,
     ):
         devices = (ann1, ann2, bob1, bob2)
         for ws in devices:
@@ -202,7 +202,7 @@ async def test_a_member_removed_before_their_reminder_fires_is_not_reminded(
     at = (datetime.now(UTC) + timedelta(seconds=8)).isoformat()
     mine = bob.create(title="bob's reminder", list_id=shared["id"], reminders=[{"at": at}])
     control = bob.create(title="bob's own", reminders=[{"at": at}])  # his own list: fires
-    async with connect(_ws(stack, bob)) as bobs:
+    async with _ws(stack, bob) as bobs:
         assert json.loads(await bobs.recv())["type"] == "hello"
         removed = await asyncio.to_thread(
             ann.http.delete, f"/lists/{shared['id']}/members/{bob.name}"

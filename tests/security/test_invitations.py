@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 
 from stack.services import Stack
-from tests.integration.api import User, poll
+from tests.integration.api import User, feed, poll
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +35,10 @@ async def _feed(ws: Any, seconds: float) -> list[dict[str, Any]]:
 async def test_an_uninvited_share_shows_the_victim_nothing_until_accepted(stack: Stack) -> None:
     base = stack.config.url("todo-api")
     spammer, victim = User(base), User(base)
-    url = stack.config.url("realtime").replace("http://", "ws://") + f"/ws?token={victim.token}"
     made = spammer.http.post("/lists", json={"name": "Free prizes"})
     list_id = made.json()["id"]
     soon = (datetime.now(UTC) + timedelta(seconds=4)).isoformat()
-    async with connect(url) as ws:
+    async with feed(stack.config.url("realtime"), victim) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         shared = spammer.http.put(
             f"/lists/{list_id}/members/{victim.name}", json={"role": "editor"}

@@ -104,6 +104,12 @@ export class Api {
   signIn(username, password) {
     return this.request("POST", "/auth/token", { body: { username, password }, auth: false });
   }
+  signOut() {
+    return this.request("POST", "/auth/signout");
+  }
+  signOutEverywhere() {
+    return this.request("POST", "/auth/signout-all");
+  }
   me() {
     return this.get("/me");
   }

@@ -1140,7 +1140,16 @@ function updateNotifyButton() {
 }
 
 function wireHeader() {
-  $("sign-out").addEventListener("click", () => signOut("You are signed out."));
+  // The server forgets the token too (POST /auth/signout), so a copy of it is worthless;
+  // "everywhere" signs out every device. Either way this tab signs out.
+  $("sign-out").addEventListener("click", async () => {
+    await api.signOut().catch(() => {});
+    signOut("You are signed out.");
+  });
+  $("sign-out-all").addEventListener("click", async () => {
+    await api.signOutEverywhere().catch(() => {});
+    signOut("You are signed out on every device.");
+  });
   $("conn-retry").addEventListener("click", () => state.feed?.reconnectNow());
   $("notify-enable").addEventListener("click", async () => {
     const result = await requestNotifications();
