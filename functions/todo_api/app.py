@@ -12,6 +12,7 @@ from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
+from functions.todo_api.limits import Limits
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
@@ -49,8 +50,15 @@ def create_app(
         audience=lists.audience,
         adopted=cache.touched,
     )
-    service = TaskService(tasks, cache, outbox, lists)
-    list_service = ListService(kv, outbox, service.purge_list)
+    limits = Limits(
+        tasks_per_account=settings.max_tasks_per_account,
+        lists_owned=settings.max_lists_owned,
+        members_per_list=settings.max_members_per_list,
+        lists_joined=settings.max_lists_joined,
+        jobs_per_user=settings.max_jobs_per_user,
+    )
+    service = TaskService(tasks, cache, outbox, lists, limits)
+    list_service = ListService(kv, outbox, service.purge_list, limits)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
     if settings.llm_endpoint:

@@ -18,6 +18,7 @@ from typing import Any
 
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
+from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
@@ -144,7 +145,10 @@ TaskPurge = Callable[[str, str, datetime], Awaitable[int]]
 
 
 class ListService:
-    def __init__(self, kv: StateStore, outbox: Outbox, purge: TaskPurge) -> None:
+    def __init__(
+        self, kv: StateStore, outbox: Outbox, purge: TaskPurge, limits: Limits | None = None
+    ) -> None:
+        self._limits = limits or Limits()
         self._kv = kv
         self._outbox = outbox
         self._purge = purge
@@ -165,6 +169,17 @@ class ListService:
     # -- writes --------------------------------------------------------------------------
 
     async def create(self, user: User, name: str, now: datetime) -> ListSnapshot:
+        owned = sum(1 for role in user.roles.values() if role == "owner")
+        if owned >= self._limits.lists_owned:
+            raise LimitReached(
+                f"You own {owned} lists, the most one account can own. Delete one you "
+                f"no longer need first."
+            )
+        if len(user.roles) >= self._limits.lists_joined:
+            raise LimitReached(
+                f"You are in {len(user.roles)} lists, the most one account can be in. "
+                f"Leave or delete one first."
+            )
         snapshot = new_list(user.id, user.username, name, now)
         event = ListCreated(
             user_id=user.id, list_id=snapshot.id, tasklist=snapshot, occurred_at=now
@@ -245,6 +260,12 @@ class ListService:
                 pending = next((m for m in before.invited if m.user_id == member_id), None)
                 if pending is not None and pending.role == role:
                     return None  # invited already: inviting again changes nothing
+                people = len(before.members) + len(before.invited)
+                if pending is None and people >= self._limits.members_per_list:
+                    raise LimitReached(
+                        f"{before.name} has {people} members and invitations, the most "
+                        f"one list can have. Remove someone or withdraw an invitation first."
+                    )
                 others = [m for m in before.invited if m.user_id != member_id]
                 name = pending.username if pending else found.value.get("username", username)
                 after = _bump(
@@ -294,6 +315,11 @@ class ListService:
 
     async def accept(self, user: User, list_id: str, now: datetime) -> ListSnapshot:
         """The invitee joins with the role they were invited with."""
+        if list_id not in user.roles and len(user.roles) >= self._limits.lists_joined:
+            raise LimitReached(
+                f"You are in {len(user.roles)} lists, the most one account can be in. "
+                f"Leave one before you accept."
+            )
 
         def decide(before: ListSnapshot) -> Change | None:
             if before.role_of(user.id) is not None:

@@ -21,6 +21,7 @@ from typing import Any
 from functions.todo_api import domain
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused
+from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.outbox import Outbox
@@ -60,7 +61,15 @@ Found = tuple[TaskSnapshot, str | None]
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, cache: ListCache, outbox: Outbox, lists: Lists) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        cache: ListCache,
+        outbox: Outbox,
+        lists: Lists,
+        limits: Limits | None = None,
+    ) -> None:
+        self._limits = limits or Limits()
         self._store = store
         self._cache = cache
         self._outbox = outbox
@@ -122,6 +131,7 @@ class TaskService:
     async def create(self, user: User, body: TaskCreate, now: datetime) -> tuple[TaskSnapshot, str]:
         list_id = body.list_id or user.default_list
         require(user, list_id, WRITE)
+        await self._within_limits(user, len(body.reminders))
         task = domain.new_task(
             body,
             task_id=str(uuid.uuid4()),
@@ -137,6 +147,25 @@ class TaskService:
             event, [self._store.insert_op(task)], {list_id: task.model_dump(mode="json")}
         )
         return task, etag(task)
+
+    async def _within_limits(self, user: User, new_reminders: int) -> None:
+        """Tasks, and reminders (each a scheduled job), in the caller's lists: one read
+        of this replica's cache."""
+        rows = await self._cache.rows(list(user.lists))
+        limit = self._limits
+        if len(rows) >= limit.tasks_per_account:
+            raise LimitReached(
+                f"Your lists hold {len(rows)} tasks, the most one account can have "
+                f"({limit.tasks_per_account}). Delete some done or old tasks first."
+            )
+        if new_reminders:
+            jobs = sum(len(r.get("reminders") or []) for r in rows if r.get("status") == "open")
+            if jobs + new_reminders > limit.jobs_per_user:
+                raise LimitReached(
+                    f"Your open tasks have {jobs} reminders, and at most "
+                    f"{limit.jobs_per_user} can be scheduled for one account. Remove some "
+                    f"reminders, or complete tasks, first."
+                )
 
     async def update(
         self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime

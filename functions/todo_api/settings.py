@@ -42,6 +42,12 @@ class Settings(FunctionSettings):
     register_per_minute: float = Field(default=10.0, gt=0)
     # Keys each throttle table remembers (least recently used go first).
     throttle_max_keys: int = Field(default=100_000, ge=100)
+    # Per-account limits (functions/todo_api/limits.py; 409 limit_reached beyond).
+    max_tasks_per_account: int = Field(default=10_000, ge=1)
+    max_lists_owned: int = Field(default=100, ge=1)
+    max_members_per_list: int = Field(default=50, ge=2)
+    max_lists_joined: int = Field(default=200, ge=1)
+    max_jobs_per_user: int = Field(default=2_000, ge=1)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
     # Optional LLM chat backend (OpenAI-compatible); off unless an endpoint is set. The

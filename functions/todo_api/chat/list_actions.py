@@ -176,6 +176,8 @@ class ListActions:
         try:
             created = await lists.create(user, name, now)
         except Refused as exc:
+            if exc.code == "limit_reached":
+                return Reply(f"I couldn't create that list. {exc}")
             return Reply(f"I couldn't create that list: {exc}.")
         memory.list_focus = created.id
         return Reply(
