@@ -42,6 +42,7 @@ from functions.todo_api.models import (
 from functions.todo_api.search import BadCursor
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
+from functions.todo_api.throttle import TokenBucket
 from functions.todo_api.throttle import from_settings as throttles
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
@@ -91,6 +92,11 @@ class Api:
         self.tokens = tokens
         self.settings = settings
         self.logins, self.registrations = throttles(settings, BadCredentials)
+        self.chats = TokenBucket(
+            burst=settings.chat_burst,
+            per_minute=settings.chat_per_minute,
+            max_keys=settings.throttle_max_keys,
+        )
 
     async def user(self, request: Request) -> User:
         return (await self._session(request))[0]
@@ -242,6 +248,7 @@ class Api:
 
     async def chat(self, request: Request) -> Response:
         user = await self.user(request)
+        self.chats.take(user.id, time.monotonic())  # 429 + Retry-After beyond the rate
         body = await parse_body(request, ChatRequest, self.settings.max_body_bytes)
         if not body.message.strip():
             out = ChatResponse(

@@ -40,6 +40,10 @@ class Settings(FunctionSettings):
     # register_per_minute (429 with Retry-After beyond).
     register_burst: int = Field(default=20, ge=1)
     register_per_minute: float = Field(default=10.0, gt=0)
+    # Chat messages per user: chat_burst at once, then chat_per_minute (429 beyond); each
+    # may cost LLM calls.
+    chat_burst: int = Field(default=10, ge=1)
+    chat_per_minute: float = Field(default=20.0, gt=0)
     # Keys each throttle table remembers (least recently used go first).
     throttle_max_keys: int = Field(default=100_000, ge=100)
     # Per-account limits (functions/todo_api/limits.py; 409 limit_reached beyond).
