@@ -19,7 +19,7 @@ from functions.todo_api.passwords import Passwords
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
-from functions.todo_api.web import web_routes
+from functions.todo_api.web import Hsts, web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
@@ -106,6 +106,8 @@ def create_app(
         on_startup=[start_relay],
         on_shutdown=[stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
+    if settings.hsts_max_age_s:
+        app.add_middleware(Hsts, max_age_s=settings.hsts_max_age_s)
     app.state.api = api
     app.state.outbox = outbox
     return app

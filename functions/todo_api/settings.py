@@ -52,6 +52,9 @@ class Settings(FunctionSettings):
     max_members_per_list: int = Field(default=50, ge=2)
     max_lists_joined: int = Field(default=200, ge=1)
     max_jobs_per_user: int = Field(default=2_000, ge=1)
+    # Strict-Transport-Security on every response when > 0 (the chart sets it when the
+    # ingress terminates TLS; never over plain HTTP locally).
+    hsts_max_age_s: int = Field(default=0, ge=0)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
     # Optional LLM chat backend (OpenAI-compatible); off unless an endpoint is set. The
