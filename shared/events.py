@@ -74,6 +74,10 @@ class ListSnapshot(_Model):
     name: str
     owner_id: str
     members: list[Member]
+    invited: list[Member] = Field(
+        default_factory=list,
+        description="Invited, not members yet: they see nothing of the list until they accept.",
+    )
     remind: ReminderAudience = "creator"
     default: bool = Field(default=False, description="The owner's default list (not deletable).")
     created_at: AwareDatetime
@@ -206,9 +210,31 @@ class MemberRemoved(_MemberEvent):
     type: Literal["list.member_removed"] = "list.member_removed"
 
 
+class MemberInvited(_MemberEvent):
+    """The owner (`user_id`) invited `member_id`, who is not a member until they accept
+    (acceptance is a `list.member_added` with `user_id == member_id`)."""
+
+    type: Literal["list.member_invited"] = "list.member_invited"
+
+
+class InvitationDeclined(_MemberEvent):
+    """`member_id` declined the invitation (or the owner, `user_id`, withdrew it)."""
+
+    type: Literal["list.invitation_declined"] = "list.invitation_declined"
+
+
 TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskReopened | TaskDeleted
 ReminderEvent = ReminderScheduled | ReminderDue | ReminderCancelled
-ListEvent = ListCreated | ListUpdated | ListDeleted | MemberAdded | MemberChanged | MemberRemoved
+ListEvent = (
+    ListCreated
+    | ListUpdated
+    | ListDeleted
+    | MemberAdded
+    | MemberChanged
+    | MemberRemoved
+    | MemberInvited
+    | InvitationDeclined
+)
 Event = Annotated[TaskEvent | ReminderEvent | ListEvent, Field(discriminator="type")]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -230,6 +256,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         MemberAdded,
         MemberChanged,
         MemberRemoved,
+        MemberInvited,
+        InvitationDeclined,
     )
 }
 

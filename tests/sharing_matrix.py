@@ -1,11 +1,12 @@
 """Who may do what in a shared list: one table, run over the in-memory fakes (unit) and
 over the real stack (integration).
 
-Roles: owner, editor, viewer, outsider. Each case starts from a fresh list (owned by
-`owner`, shared with `editor`, `viewer` and one more viewer, `member`, whom role
-changes and removals aim at) holding one task, makes one request as one
-role, and checks the status; a refused request must leave the list and the task as
-they were.
+Roles: owner, editor, viewer, outsider, and invitee (invited, not accepted: exactly an
+outsider, so the table gives that column the outsider's status). Each case starts from
+a fresh list (owned by `owner`, shared with `editor`, `viewer` and one more viewer,
+`member`, whom role changes and removals aim at; `invitee` invited) holding one task,
+makes one request as one role, and checks the status; a refused request must leave
+the list and the task as they were.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("owner", "editor", "viewer", "outsider")
+ROLES = ("owner", "editor", "viewer", "outsider", "invitee")
 
 # (role, method, path under /api/v1, json, params) -> (status, body)
 Call = Callable[[str, str, str, Any, dict[str, Any] | None], tuple[int, Any]]
@@ -36,7 +37,7 @@ class Case:
     action: str
     method: str
     path: str  # {list}, {task}, {own}, {member}, {me}, {new} are filled in
-    expected: tuple[int, int, int, int]  # owner, editor, viewer, outsider
+    expected: tuple[int, int, int, int]  # owner, editor, viewer, outsider (= invitee)
     json: Any = None
     params: dict[str, Any] | None = None
     writes: bool = True
@@ -86,7 +87,7 @@ CASES = (
         "share list",
         "PUT",
         "/lists/{list}/members/{new}",
-        (201, 403, 403, 404),
+        (202, 403, 403, 404),  # an invitation
         json={"role": "editor"},
     ),
     Case(
@@ -108,11 +109,19 @@ def set_up(call: Call, names: dict[str, str]) -> Fixture:
     status, made = call("owner", "POST", "/lists", {"name": f"trip{uuid.uuid4().hex[:6]}"}, None)
     assert status == 201, made
     list_id = made["id"]
-    for who, role in (("editor", "editor"), ("viewer", "viewer"), ("member", "viewer")):
+    for who, role in (
+        ("editor", "editor"),
+        ("viewer", "viewer"),
+        ("member", "viewer"),
+        ("invitee", "editor"),
+    ):
         status, body = call(
             "owner", "PUT", f"/lists/{list_id}/members/{names[who]}", {"role": role}, None
         )
-        assert status == 201, body
+        assert status == 202, body
+        if who != "invitee":  # who stays invited and never answers
+            status, body = call(who, "POST", f"/invitations/{list_id}/accept", None, None)
+            assert status == 200, body
     title = f"milk{uuid.uuid4().hex[:6]}"
     status, task = call("owner", "POST", "/tasks", {"title": title, "list_id": list_id}, None)
     assert status == 201, task
@@ -145,7 +154,7 @@ def run(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
     failures: list[str] = []
     fx: Fixture | None = None
     for case in CASES:
-        for role, expected in zip(ROLES, case.expected, strict=True):
+        for role, expected in zip(ROLES, (*case.expected, case.expected[3]), strict=True):
             fx = fx or set_up(call, names)
             before = snapshot(call, fx)
             own_before = call(role, "GET", f"/tasks/{fx.own_task[role]}", None, None)
@@ -183,7 +192,7 @@ def run_chat(call: Call, names: dict[str, str], newcomer: str) -> list[str]:
     failures: list[str] = []
     fx: Fixture | None = None
     for action, message, changes in CHAT_CASES:
-        for role, expected in zip(ROLES, changes, strict=True):
+        for role, expected in zip(ROLES, (*changes, changes[3]), strict=True):
             fx = fx or set_up(call, names)
             before = snapshot(call, fx)
             said = message.format(name=fx.list_name, task=fx.task_title, new=newcomer)

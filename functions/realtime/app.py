@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=routes(hub, tokens, settings),
+        routes=routes(hub, tokens, settings, sidecar.invoker),
         public=("/ws",),  # users authenticate on the socket; events come from the sidecar
         ready_checks={"signing_key": tokens.ready},
     )

@@ -1,19 +1,26 @@
 from __future__ import annotations
 
+import logging
+
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
 from functions.realtime.ws import SocketLimits, serve_socket
+from shared.dapr import DaprError, Invoker
 from shared.events import Event
 from shared.tokens import Tokens
 from shared.web.pubsub import Delivery, Outcome, event_endpoint
 
 NAME = "realtime"
+SESSION_CHECK = "internal/v1/sessions/check"
+log = logging.getLogger(__name__)
 
 
-def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
+def routes(
+    hub: Hub, tokens: Tokens, settings: Settings, invoker: Invoker | None = None
+) -> list[BaseRoute]:
     limits = SocketLimits(
         max_message_bytes=settings.ws_max_message_bytes,
         per_address=settings.max_sockets_per_address,
@@ -34,6 +41,20 @@ def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
         )
         return Outcome.SUCCESS
 
+    async def still_valid(token: str) -> bool | None:
+        """todo-api knows sign-outs (the token version and ids in the user row)."""
+        assert invoker is not None
+        try:
+            resp = await invoker.invoke(
+                settings.todo_api_app_id, SESSION_CHECK, json={"token": token}
+            )
+        except DaprError as exc:
+            log.warning("todo-api unreachable for a token check: %s", exc)
+            return None
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            return None
+        return bool(resp.body.get("valid"))
+
     async def socket(ws: WebSocket) -> None:
         await serve_socket(
             ws,
@@ -42,6 +63,8 @@ def routes(hub: Hub, tokens: Tokens, settings: Settings) -> list[BaseRoute]:
             limits,
             heartbeat_s=settings.heartbeat_s,
             auth_timeout_s=settings.auth_timeout_s,
+            check=still_valid if invoker is not None else None,
+            recheck_s=settings.token_recheck_s,
         )
 
     return [

@@ -24,4 +24,8 @@ class Settings(FunctionSettings):
     max_sockets_per_address: int = Field(default=200, ge=1)
     max_sockets_per_user: int = Field(default=20, ge=1)
     heartbeat_s: float = Field(default=20.0, gt=0)
+    # An open socket's token is asked about again (todo-api, which knows sign-outs) this
+    # often; it closes (4401) when signed out, and when the token expires.
+    token_recheck_s: float = Field(default=15.0, gt=0)
+    todo_api_app_id: str = "todo-api"
     auth_timeout_s: float = Field(default=10.0, gt=0)

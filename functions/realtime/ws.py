@@ -1,14 +1,16 @@
 """The WebSocket at /ws: authenticate, resume, then stream the user's changes.
 
 Protocol (JSON text frames):
-  client → {"type": "auth", "token": "...", "after": <seq>|null}   (or ?token=&after= in the URL)
+  client → {"type": "auth", "token": "...", "after": <seq>|null}   (the first frame: never
+           in the URL, which proxies and access logs keep)
   server → {"type": "hello", "user_id", "seq": <latest known>|null}
            {"type": "event", "seq", "topic", "event": {...}}      (in seq order)
            {"type": "resync", "reason"}   — missed events are not all known here: reload
            {"type": "ping", "at"}         — heartbeat
-Close codes: 4401 bad or missing token, 4408 no auth in time, 4409 too slow (resync),
-1009 a message above the size limit (before or after auth), 4429 too many sockets for
-the user. Too many sockets from one address are refused at the handshake (403).
+Close codes: 4401 bad or missing token, or (later) expired or signed out, 4408 no auth
+in time, 4409 too slow (resync), 1009 a message above the size limit (before or after
+auth), 4429 too many sockets for the user. Too many sockets from one address are refused
+at the handshake (403).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,11 +88,12 @@ def _after(value: Any) -> int | None:
         return None
 
 
+# Whether a token still holds: True / False, or None when that cannot be known now
+# (todo-api unreachable: the socket stays open until the next check).
+SessionCheck = Callable[[str], Awaitable[bool | None]]
+
+
 async def _credentials(ws: WebSocket, timeout: float, limit: int) -> tuple[str, int | None]:
-    token = ws.query_params.get("token")
-    after = _after(ws.query_params.get("after"))
-    if token:
-        return token, after
     first = json.loads(await asyncio.wait_for(_receive(ws, limit), timeout))
     if not isinstance(first, dict) or first.get("type") != "auth":
         raise BadToken("the first message must be {type: auth}")
@@ -103,6 +108,8 @@ async def serve_socket(
     *,
     heartbeat_s: float,
     auth_timeout_s: float,
+    check: SessionCheck | None = None,
+    recheck_s: float = 30.0,
 ) -> None:
     address = client_address(ws)
     if not limits.admit(address):
@@ -111,7 +118,14 @@ async def serve_socket(
         return
     try:
         await _serve(
-            ws, hub, tokens, limits, heartbeat_s=heartbeat_s, auth_timeout_s=auth_timeout_s
+            ws,
+            hub,
+            tokens,
+            limits,
+            heartbeat_s=heartbeat_s,
+            auth_timeout_s=auth_timeout_s,
+            check=check,
+            recheck_s=recheck_s,
         )
     finally:
         limits.release(address)
@@ -125,11 +139,16 @@ async def _serve(
     *,
     heartbeat_s: float,
     auth_timeout_s: float,
+    check: SessionCheck | None,
+    recheck_s: float,
 ) -> None:
     await ws.accept()
     try:
         token, after = await _credentials(ws, auth_timeout_s, limits.max_message_bytes)
-        user_id = await tokens.verify(token)
+        claims = await tokens.claims(token)
+        user_id = claims.user_id
+        if check is not None and await check(token) is False:
+            raise BadToken("signed out")
     except TimeoutError:
         await ws.close(AUTH_TIMEOUT, "authenticate within the time limit")
         return
@@ -161,7 +180,8 @@ async def _serve(
                     await ws.send_json(message)
                 # Anything queued meanwhile that the backlog already covered goes once.
                 conn.skip = sent
-        await _pump(ws, conn, heartbeat_s, limits.max_message_bytes)
+        session = _Session(token, claims.expires_at, check, recheck_s)
+        await _pump(ws, conn, heartbeat_s, limits.max_message_bytes, session)
     except WebSocketDisconnect:
         pass
     finally:
@@ -169,17 +189,60 @@ async def _serve(
         CONNECTIONS.dec()
 
 
-async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float, limit: int) -> None:
+@dataclass
+class _Session:
+    """The socket's token: it closes when the token expires or is signed out."""
+
+    token: str
+    expires_at: datetime
+    check: SessionCheck | None
+    recheck_s: float
+    next_check: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.next_check = time.monotonic() + self.recheck_s
+
+    def wait(self, heartbeat_s: float) -> float:
+        """How long the pump may wait before it must look at the session again."""
+        left = (self.expires_at - datetime.now(UTC)).total_seconds()
+        until_check = self.next_check - time.monotonic() if self.check else heartbeat_s
+        return max(0.0, min(heartbeat_s, left, until_check))
+
+    async def ended(self) -> str | None:
+        """Why the socket must close now, or None."""
+        if datetime.now(UTC) >= self.expires_at:
+            return "token expired"
+        if self.check is not None and time.monotonic() >= self.next_check:
+            self.next_check = time.monotonic() + self.recheck_s
+            try:
+                valid = await asyncio.wait_for(self.check(self.token), self.recheck_s)
+            except Exception as exc:  # unknown now: asked again at the next check
+                log.warning("could not re-check a socket's token: %s", exc)
+                valid = None
+            if valid is False:
+                return "signed out"
+        return None
+
+
+async def _pump(
+    ws: WebSocket, conn: Connection, heartbeat_s: float, limit: int, session: _Session
+) -> None:
     receiver = asyncio.create_task(_drain_client(ws, limit))
+    last_sent = time.monotonic()
     try:
         while True:
             if conn.overflowed:
                 await ws.send_json({"type": "resync", "reason": "too slow"})
                 await ws.close(TOO_SLOW, "too slow; resync")
                 return
+            if reason := await session.ended():
+                await ws.close(BAD_TOKEN, reason)
+                return
             getter = asyncio.create_task(conn.queue.get())
             done, _ = await asyncio.wait(
-                {getter, receiver}, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                {getter, receiver},
+                timeout=session.wait(max(0.0, heartbeat_s - (time.monotonic() - last_sent))),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if receiver in done:
                 getter.cancel()
@@ -189,11 +252,14 @@ async def _pump(ws: WebSocket, conn: Connection, heartbeat_s: float, limit: int)
                 return
             if getter not in done:
                 getter.cancel()
-                await ws.send_json({"type": "ping", "at": datetime.now(UTC).isoformat()})
+                if time.monotonic() - last_sent >= heartbeat_s:
+                    await ws.send_json({"type": "ping", "at": datetime.now(UTC).isoformat()})
+                    last_sent = time.monotonic()
                 continue
             message = getter.result()
             if message.get("seq") not in conn.skip:
                 await ws.send_json(message)
+                last_sent = time.monotonic()
     finally:
         receiver.cancel()
 

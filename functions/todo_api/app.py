@@ -13,6 +13,7 @@ from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
+from functions.todo_api.limits import Limits
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.mcp_app import PATH as MCP_PATH
 from functions.todo_api.mcp_app import TaskwaveMcp
@@ -23,7 +24,7 @@ from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import ListCache, TaskStore
 from functions.todo_api.undo_routes import UndoApi
-from functions.todo_api.web import web_routes
+from functions.todo_api.web import Hsts, web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
@@ -54,8 +55,15 @@ def create_app(
         audience=lists.audience,
         adopted=cache.touched,
     )
-    service = TaskService(tasks, cache, outbox, lists)
-    list_service = ListService(kv, outbox, service.purge_list)
+    limits = Limits(
+        tasks_per_account=settings.max_tasks_per_account,
+        lists_owned=settings.max_lists_owned,
+        members_per_list=settings.max_members_per_list,
+        lists_joined=settings.max_lists_joined,
+        jobs_per_user=settings.max_jobs_per_user,
+    )
+    service = TaskService(tasks, cache, outbox, lists, limits)
+    list_service = ListService(kv, outbox, service.purge_list, limits)
     tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
     llm = None
     if settings.llm_endpoint:
@@ -111,6 +119,8 @@ def create_app(
         on_startup=[start_relay, mcp.start],
         on_shutdown=[mcp.stop, stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )
+    if settings.hsts_max_age_s:
+        app.add_middleware(Hsts, max_age_s=settings.hsts_max_age_s)
     app.state.api = api
     app.state.outbox = outbox
     return app

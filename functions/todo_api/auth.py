@@ -7,15 +7,20 @@ Bearer tokens are shared.tokens.Tokens, so realtime verifies the same tokens.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key
-from shared.dapr import StateOp, StateStore
+from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import ListCreated, ListSnapshot, Member, Role
+from shared.tokens import Claims
+
+# Tokens signed out one by one that a user row remembers; past it, signing out one
+# signs out all (the version moves), so the row stays small.
+MAX_REVOKED = 64
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,18 @@ class User:
     default_list: str
     # Every list the user is a member of, with their role: authorisation reads only this.
     roles: dict[str, Role]
+    # Pending invitations, by list id ({role, by, by_name, list_name, at}): not
+    # memberships, so nothing above reads them for authorisation.
+    invitations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Users whose invitations this user refuses.
+    blocked: tuple[str, ...] = ()
+    # Tokens issued before this version are revoked (sign out everywhere), and so are
+    # the ids of tokens signed out one by one (kept until they would have expired).
+    token_version: int = 0
+    revoked_tokens: frozenset[str] = frozenset()
+
+    def accepts(self, claims: Claims) -> bool:
+        return claims.version == self.token_version and claims.token_id not in self.revoked_tokens
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -97,6 +114,31 @@ class Accounts:
             raise BadCredentials()
         return user
 
+    async def sign_out(self, claims: Claims, now: datetime, *, everywhere: bool) -> None:
+        """Revoke this token, or (everywhere) every token issued so far."""
+        for _ in range(8):
+            item = await self._kv.get(id_key(claims.user_id))
+            if item is None:
+                return
+            record = dict(item.value)
+            revoked = {
+                jti: exp
+                for jti, exp in (record.get("revoked_tokens") or {}).items()
+                if exp > now.timestamp()  # an expired token needs no revoking
+            }
+            if not everywhere and claims.token_id:
+                revoked[claims.token_id] = claims.expires_at.timestamp()
+            if everywhere or len(revoked) > MAX_REVOKED or not claims.token_id:
+                record["token_version"] = int(record.get("token_version", 0)) + 1
+                revoked = {}
+            record["revoked_tokens"] = revoked
+            try:
+                await self._kv.save(item.key, record, etag=item.etag)
+            except EtagMismatch:
+                continue
+            return
+        raise EtagMismatch("too many concurrent changes to the account")
+
     async def by_id(self, user_id: str) -> User | None:
         item = await self._kv.get(id_key(user_id))
         return _user(item.value) if item else None
@@ -109,4 +151,8 @@ def _user(record: dict[str, Any]) -> User:
         timezone=record["timezone"],
         default_list=record["default_list"],
         roles=memberships_of(record),
+        invitations=dict(record.get("invitations") or {}),
+        blocked=tuple(record.get("blocked") or ()),
+        token_version=int(record.get("token_version", 0)),
+        revoked_tokens=frozenset(record.get("revoked_tokens") or {}),
     )

@@ -30,6 +30,7 @@ from functions.todo_api.models import (
     PageQuery,
     Register,
     SearchParams,
+    SessionCheck,
     TaskCreate,
     TaskOut,
     TaskPage,
@@ -41,11 +42,12 @@ from functions.todo_api.models import (
 from functions.todo_api.search import BadCursor
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
+from functions.todo_api.throttle import TokenBucket
 from functions.todo_api.throttle import from_settings as throttles
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
-from shared.tokens import BadToken, Tokens
+from shared.tokens import BadToken, Claims, Tokens
 from shared.web.edge import client_address
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
@@ -91,19 +93,50 @@ class Api:
         self.settings = settings
         self.logins, self.registrations = throttles(settings, BadCredentials)
         self.extra: list[Endpoint] = []  # routes of other modules (app.py adds them)
+        self.chats = TokenBucket(
+            burst=settings.chat_burst,
+            per_minute=settings.chat_per_minute,
+            max_keys=settings.throttle_max_keys,
+        )
 
     async def user(self, request: Request) -> User:
+        return (await self._session(request))[0]
+
+    async def _session(self, request: Request) -> tuple[User, Claims]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "missing bearer token", code="unauthorized")
+        found = await self._check(token.strip())
+        if found is None:
+            raise ApiError(401, "invalid, expired or signed-out token", code="unauthorized")
+        return found
+
+    async def _check(self, token: str) -> tuple[User, Claims] | None:
+        """The token's user if it is valid now: signed, unexpired, not signed out."""
         try:
-            user_id = await self.tokens.verify(token.strip())
+            claims = await self.tokens.claims(token)
         except BadToken:
-            raise ApiError(401, "invalid or expired token", code="unauthorized") from None
-        user = await self.accounts.by_id(user_id)
-        if user is None:
-            raise ApiError(401, "unknown user", code="unauthorized")
-        return user
+            return None
+        user = await self.accounts.by_id(claims.user_id)
+        if user is None or not user.accepts(claims):
+            return None
+        return user, claims
+
+    async def sign_out(self, request: Request) -> Response:
+        _, claims = await self._session(request)
+        await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=False)
+        return Response(status_code=204)
+
+    async def sign_out_all(self, request: Request) -> Response:
+        _, claims = await self._session(request)
+        await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=True)
+        return Response(status_code=204)
+
+    async def check_session(self, request: Request) -> Response:
+        """realtime asks whether an open socket's token still holds (revocation)."""
+        require_caller(request, self.settings.session_callers, self.settings.app_api_token)
+        body = await parse_body(request, SessionCheck, self.settings.max_body_bytes)
+        return JSONResponse({"valid": await self._check(body.token) is not None})
 
     # -- auth ----------------------------------------------------------------------------
 
@@ -125,7 +158,7 @@ class Api:
                 user = await self.accounts.authenticate(body.username, body.password)
         except BadCredentials:
             raise ApiError(401, "wrong username or password", code="unauthorized") from None
-        token = await self.tokens.issue(user, datetime.now(UTC))
+        token = await self.tokens.issue(user, datetime.now(UTC), user.token_version)
         out = TokenOut(access_token=token, expires_in=int(self.tokens.ttl.total_seconds()))
         return JSONResponse(out.model_dump())
 
@@ -216,6 +249,7 @@ class Api:
 
     async def chat(self, request: Request) -> Response:
         user = await self.user(request)
+        self.chats.take(user.id, time.monotonic())  # 429 + Retry-After beyond the rate
         body = await parse_body(request, ChatRequest, self.settings.max_body_bytes)
         if not body.message.strip():
             out = ChatResponse(
@@ -294,7 +328,9 @@ class Api:
         body = await parse_body(request, OccurrenceRequest, self.settings.max_body_bytes)
         if request.path_params["task_id"] != body.task_id:
             raise ApiError(422, "task id must be derived from series_id and occurrence")
-        task, created = await self.service.create_occurrence(body, datetime.now(UTC))
+        task, created = await guarded(
+            self.service.create_occurrence(body, datetime.now(UTC)), "previous occurrence"
+        )
         if task is None:
             raise ApiError(410, "that occurrence was deleted", code="gone")
         return JSONResponse(task.model_dump(mode="json"), status_code=201 if created else 200)
@@ -330,6 +366,33 @@ class Api:
             ),
             Endpoint(
                 "GET", f"{API}/me", self.me, "The signed-in user", response=UserOut, tags=("auth",)
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/auth/signout",
+                self.sign_out,
+                "Sign out: this token stops working at once (its open sockets close)",
+                status=204,
+                tags=("auth",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/auth/signout-all",
+                self.sign_out_all,
+                "Sign out everywhere: every token issued so far stops working",
+                status=204,
+                tags=("auth",),
+            ),
+            Endpoint(
+                "POST",
+                "/internal/v1/sessions/check",
+                self.check_session,
+                "Whether a token still holds (realtime only, via Dapr)",
+                body=SessionCheck,
+                response={"type": "object", "properties": {"valid": {"type": "boolean"}}},
+                auth=False,
+                errors=(403,),
+                tags=("internal",),
             ),
             Endpoint(
                 "POST",

@@ -12,7 +12,15 @@ from starlette.responses import JSONResponse, Response
 from functions.todo_api.auth import User
 from functions.todo_api.http import API, guarded, parse_body
 from functions.todo_api.lists import ListService
-from functions.todo_api.models import ListCreate, ListItems, ListOut, ListPatch, MemberPut
+from functions.todo_api.models import (
+    DeclineQuery,
+    InvitationItems,
+    ListCreate,
+    ListItems,
+    ListOut,
+    ListPatch,
+    MemberPut,
+)
 from functions.todo_api.settings import Settings
 from shared.events import ListSnapshot
 from shared.web.errors import ApiError
@@ -84,7 +92,7 @@ class ListsApi:
     async def put_member(self, request: Request) -> Response:
         user = await self.user(request)
         body = await parse_body(request, MemberPut, self.settings.max_body_bytes)
-        snapshot, added = await guarded(
+        snapshot, outcome = await guarded(
             self.service.share(
                 user,
                 request.path_params["list_id"],
@@ -94,7 +102,43 @@ class ListsApi:
             ),
             "list",
         )
-        return _list_response(snapshot, user, 201 if added else 200)
+        # 202: an invitation, not yet a member (the list as the owner sees it).
+        return _list_response(snapshot, user, 202 if outcome == "invited" else 200)
+
+    async def list_invitations(self, request: Request) -> Response:
+        user = await self.user(request)
+        return JSONResponse({"items": await self.service.invitations(user)})
+
+    async def accept_invitation(self, request: Request) -> Response:
+        user = await self.user(request)
+        snapshot = await guarded(
+            self.service.accept(user, request.path_params["list_id"], datetime.now(UTC)),
+            "invitation",
+        )
+        return _list_response(snapshot, user)
+
+    async def decline_invitation(self, request: Request) -> Response:
+        user = await self.user(request)
+        block = request.query_params.get("block", "false").lower() in ("true", "1", "yes")
+        await guarded(
+            self.service.decline(
+                user, request.path_params["list_id"], datetime.now(UTC), block=block
+            ),
+            "invitation",
+        )
+        return Response(status_code=204)
+
+    async def put_block(self, request: Request) -> Response:
+        user = await self.user(request)
+        name = request.path_params["username"]
+        await guarded(self.service.block(user, name, datetime.now(UTC), blocked=True), "user")
+        return Response(status_code=204)
+
+    async def delete_block(self, request: Request) -> Response:
+        user = await self.user(request)
+        name = request.path_params["username"]
+        await guarded(self.service.block(user, name, datetime.now(UTC), blocked=False), "user")
+        return Response(status_code=204)
 
     async def delete_member(self, request: Request) -> Response:
         user = await self.user(request)
@@ -171,10 +215,57 @@ class ListsApi:
                 "PUT",
                 member,
                 self.put_member,
-                "Share the list with a user, or change their role (owner)",
+                "Invite a user to the list (202; they become a member when they accept), "
+                "or change a member's role (owner)",
                 body=MemberPut,
                 response=ListOut,
+                status=202,
                 errors=(403, 404, 409),
+                tags=("lists",),
+            ),
+            Endpoint(
+                "GET",
+                f"{API}/invitations",
+                self.list_invitations,
+                "Your pending invitations",
+                response=InvitationItems,
+                tags=("lists",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/invitations/{{list_id}}/accept",
+                self.accept_invitation,
+                "Accept an invitation: you become a member with the role offered",
+                response=ListOut,
+                errors=(404,),
+                tags=("lists",),
+            ),
+            Endpoint(
+                "POST",
+                f"{API}/invitations/{{list_id}}/decline",
+                self.decline_invitation,
+                "Decline an invitation (block=true: and refuse later ones from the inviter)",
+                query=DeclineQuery,
+                status=204,
+                errors=(404,),
+                tags=("lists",),
+            ),
+            Endpoint(
+                "PUT",
+                f"{API}/blocks/{{username}}",
+                self.put_block,
+                "Refuse invitations from this user (their pending ones go too)",
+                status=204,
+                errors=(422,),
+                tags=("lists",),
+            ),
+            Endpoint(
+                "DELETE",
+                f"{API}/blocks/{{username}}",
+                self.delete_block,
+                "Accept invitations from this user again",
+                status=204,
+                errors=(422,),
                 tags=("lists",),
             ),
             Endpoint(

@@ -9,6 +9,7 @@ from a fresh read.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ from typing import Any
 
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
+from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
 from shared.events import (
+    InvitationDeclined,
     ListCreated,
     ListDeleted,
     ListEvent,
@@ -29,6 +32,7 @@ from shared.events import (
     Member,
     MemberAdded,
     MemberChanged,
+    MemberInvited,
     MemberRemoved,
     ReminderAudience,
     Role,
@@ -73,6 +77,10 @@ class Change:
     after: ListSnapshot | None
     event: ListEvent
     roles: dict[str, Role | None] = field(default_factory=dict)
+    # Invitations set (or answered: None) in the invitees' user rows.
+    invites: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # Who hears of it besides the members (an invitee, of their invitation only).
+    notify: list[str] = field(default_factory=list)
 
 
 class Lists:
@@ -137,7 +145,10 @@ TaskPurge = Callable[[str, str, datetime], Awaitable[int]]
 
 
 class ListService:
-    def __init__(self, kv: StateStore, outbox: Outbox, purge: TaskPurge) -> None:
+    def __init__(
+        self, kv: StateStore, outbox: Outbox, purge: TaskPurge, limits: Limits | None = None
+    ) -> None:
+        self._limits = limits or Limits()
         self._kv = kv
         self._outbox = outbox
         self._purge = purge
@@ -158,6 +169,17 @@ class ListService:
     # -- writes --------------------------------------------------------------------------
 
     async def create(self, user: User, name: str, now: datetime) -> ListSnapshot:
+        owned = sum(1 for role in user.roles.values() if role == "owner")
+        if owned >= self._limits.lists_owned:
+            raise LimitReached(
+                f"You own {owned} lists, the most one account can own. Delete one you "
+                f"no longer need first."
+            )
+        if len(user.roles) >= self._limits.lists_joined:
+            raise LimitReached(
+                f"You are in {len(user.roles)} lists, the most one account can be in. "
+                f"Leave or delete one first."
+            )
         snapshot = new_list(user.id, user.username, name, now)
         event = ListCreated(
             user_id=user.id, list_id=snapshot.id, tasklist=snapshot, occurred_at=now
@@ -208,8 +230,9 @@ class ListService:
 
     async def share(
         self, user: User, list_id: str, username: str, role: Role, now: datetime
-    ) -> tuple[ListSnapshot, bool]:
-        """Add `username` with `role`, or change their role; True when newly added."""
+    ) -> tuple[ListSnapshot, str]:
+        """Invite `username` with `role` ("invited"), or change a member's role
+        ("changed", "unchanged"). Nobody becomes a member without accepting."""
         require(user, list_id, MANAGE)
         found = await self._kv.get(name_key(username))
         if found is None:
@@ -217,38 +240,186 @@ class ListService:
         member_id: str = found.value["id"]
         if member_id == user.id:
             raise Refused("you own this list already", code="owner")
-        added = False
+        invitee = await self._kv.get(id_key(member_id))
+        if invitee is not None and user.id in (invitee.value.get("blocked") or []):
+            raise Refused(f"{username} does not accept invitations from you", code="blocked")
+        outcome = "unchanged"
 
         def decide(before: ListSnapshot) -> Change | None:
-            nonlocal added
+            nonlocal outcome
             previous = before.role_of(member_id)
-            if previous == role:
-                return None
-            member = next((m.username for m in before.members if m.user_id == member_id), username)
-            others = [m for m in before.members if m.user_id != member_id]
-            after = _bump(
-                before,
-                now,
-                members=[*others, Member(user_id=member_id, username=member, role=role)],
-            )
             about = {
                 "user_id": user.id,
                 "list_id": list_id,
-                "tasklist": after,
                 "member_id": member_id,
                 "role": role,
                 "occurred_at": now,
             }
-            event: ListEvent
             if previous is None:
-                added = True
-                event = MemberAdded(**about)
-            else:
-                event = MemberChanged(previous_role=previous, **about)
+                outcome = "invited"
+                pending = next((m for m in before.invited if m.user_id == member_id), None)
+                if pending is not None and pending.role == role:
+                    return None  # invited already: inviting again changes nothing
+                people = len(before.members) + len(before.invited)
+                if pending is None and people >= self._limits.members_per_list:
+                    raise LimitReached(
+                        f"{before.name} has {people} members and invitations, the most "
+                        f"one list can have. Remove someone or withdraw an invitation first."
+                    )
+                others = [m for m in before.invited if m.user_id != member_id]
+                name = pending.username if pending else found.value.get("username", username)
+                after = _bump(
+                    before,
+                    now,
+                    invited=[*others, Member(user_id=member_id, username=name, role=role)],
+                )
+                invitation = {
+                    "role": role,
+                    "by": user.id,
+                    "by_name": user.username,
+                    "list_name": after.name,
+                    "at": now.isoformat(),
+                }
+                # The invitee hears of the invitation, and of nothing else in the list.
+                return Change(
+                    after,
+                    MemberInvited(tasklist=after, **about),
+                    invites={member_id: invitation},
+                    notify=[member_id],
+                )
+            if previous == role:
+                return None
+            outcome = "changed"
+            others = [m for m in before.members if m.user_id != member_id]
+            name = next(m.username for m in before.members if m.user_id == member_id)
+            after = _bump(
+                before,
+                now,
+                members=[*others, Member(user_id=member_id, username=name, role=role)],
+            )
+            event = MemberChanged(tasklist=after, previous_role=previous, **about)
             return Change(after, event, {member_id: role})
 
         snapshot = await self._mutate(user, list_id, MANAGE, decide)
-        return snapshot, added
+        return snapshot, outcome
+
+    async def invitations(self, user: User) -> list[dict[str, Any]]:
+        """The caller's pending invitations to lists that still invite them."""
+        alive = {s.id: s for s in await self.lists.many(list(user.invitations))}
+        return [
+            {k: v for k, v in inv.items() if k != "by"}
+            | {"list_id": list_id, "list_name": alive[list_id].name}
+            for list_id, inv in user.invitations.items()
+            if list_id in alive and any(m.user_id == user.id for m in alive[list_id].invited)
+        ]
+
+    async def accept(self, user: User, list_id: str, now: datetime) -> ListSnapshot:
+        """The invitee joins with the role they were invited with."""
+        if list_id not in user.roles and len(user.roles) >= self._limits.lists_joined:
+            raise LimitReached(
+                f"You are in {len(user.roles)} lists, the most one account can be in. "
+                f"Leave one before you accept."
+            )
+
+        def decide(before: ListSnapshot) -> Change | None:
+            if before.role_of(user.id) is not None:
+                return None
+            pending = next((m for m in before.invited if m.user_id == user.id), None)
+            if pending is None:
+                raise NotFound(list_id)
+            after = _bump(
+                before,
+                now,
+                members=[*before.members, pending],
+                invited=[m for m in before.invited if m.user_id != user.id],
+            )
+            event = MemberAdded(
+                user_id=user.id,
+                list_id=list_id,
+                tasklist=after,
+                member_id=user.id,
+                role=pending.role,
+                occurred_at=now,
+            )
+            return Change(after, event, {user.id: pending.role})
+
+        try:
+            return await self._mutate(user, list_id, None, decide)
+        except NotFound:
+            await self._forget_invitation(user.id, list_id)  # gone or withdrawn
+            raise
+
+    async def decline(self, user: User, list_id: str, now: datetime, *, block: bool) -> None:
+        """Decline (and with `block`, refuse every later invitation from the inviter)."""
+        inviter = (user.invitations.get(list_id) or {}).get("by")
+        try:
+            await self._mutate(user, list_id, None, self._withdraw(user, user.id, list_id, now))
+        except NotFound:
+            await self._forget_invitation(user.id, list_id)
+            if inviter is None:
+                raise
+        if block and inviter is not None:
+            await self._set_blocked(user.id, inviter, blocked=True)
+
+    def _withdraw(
+        self, user: User, member_id: str, list_id: str, now: datetime
+    ) -> Callable[[ListSnapshot], Change | None]:
+        def decide(before: ListSnapshot) -> Change | None:
+            pending = next((m for m in before.invited if m.user_id == member_id), None)
+            if pending is None:
+                raise NotFound(list_id)
+            after = _bump(before, now, invited=[m for m in before.invited if m != pending])
+            event = InvitationDeclined(
+                user_id=user.id,
+                list_id=list_id,
+                tasklist=after,
+                member_id=member_id,
+                role=pending.role,
+                occurred_at=now,
+            )
+            return Change(after, event, invites={member_id: None}, notify=[member_id])
+
+        return decide
+
+    async def block(self, user: User, username: str, now: datetime, *, blocked: bool) -> None:
+        """Refuse (or again accept) invitations from `username`; blocking declines
+        their pending ones too."""
+        found = await self._kv.get(name_key(username))
+        if found is None:
+            raise UnknownUser(username)
+        other: str = found.value["id"]
+        await self._set_blocked(user.id, other, blocked=blocked)
+        if blocked:
+            for list_id, invitation in user.invitations.items():
+                if invitation.get("by") == other:
+                    with contextlib.suppress(NotFound):
+                        await self.decline(user, list_id, now, block=False)
+
+    async def _set_blocked(self, user_id: str, other: str, *, blocked: bool) -> None:
+        for _ in range(ATTEMPTS):
+            row = await self._kv.get(id_key(user_id))
+            if row is None:
+                raise NotFound(user_id)
+            now_blocked = set(row.value.get("blocked") or [])
+            (now_blocked.add if blocked else now_blocked.discard)(other)
+            try:
+                await self._kv.save(
+                    row.key, {**row.value, "blocked": sorted(now_blocked)}, etag=row.etag
+                )
+            except EtagMismatch:
+                continue
+            return
+        raise Refused("too many concurrent changes; try again", code="busy")
+
+    async def _forget_invitation(self, user_id: str, list_id: str) -> None:
+        row = await self._kv.get(id_key(user_id))
+        if row is None or list_id not in (row.value.get("invitations") or {}):
+            return
+        invitations = {k: v for k, v in row.value["invitations"].items() if k != list_id}
+        try:
+            await self._kv.save(row.key, {**row.value, "invitations": invitations}, etag=row.etag)
+        except EtagMismatch:
+            pass  # changed meanwhile; a stale invitation is filtered out when listed
 
     async def unshare(self, user: User, list_id: str, username: str, now: datetime) -> None:
         """The owner removes a member, or a member leaves (removes themself)."""
@@ -263,6 +434,8 @@ class ListService:
 
         def decide(before: ListSnapshot) -> Change | None:
             previous = before.role_of(member_id) if member_id else None
+            if member_id is not None and previous is None and not leaving:
+                return self._withdraw(user, member_id, list_id, now)(before)  # an invitation
             if member_id is None or previous is None:
                 raise NotFound(username)
             after = _bump(
@@ -296,10 +469,13 @@ class ListService:
         self,
         user: User,
         list_id: str,
-        allowed: frozenset[Role],
+        allowed: frozenset[Role] | None,
         decide: Callable[[ListSnapshot], Change | None],
     ) -> ListSnapshot:
-        require(user, list_id, allowed)
+        """`allowed` None: the caller is not a member but invited (checked on their
+        fresh user row in the same transaction)."""
+        if allowed is not None:
+            require(user, list_id, allowed)
         for _ in range(ATTEMPTS):
             item = await self._kv.get(list_key(list_id))
             if item is None:
@@ -310,14 +486,18 @@ class ListService:
                     raise NotFound(list_id)
                 continue  # a row from before sharing, upgraded just now: re-read its ETag
             # The list row is the truth; the caller's user row may be a moment old.
-            if before.role_of(user.id) not in allowed:
+            if allowed is not None and before.role_of(user.id) not in allowed:
                 raise NotFound(list_id) if before.role_of(user.id) is None else Forbidden(list_id)
             change = decide(before)
             if change is None:
                 return before
             audience = list(
                 dict.fromkeys(
-                    [*before.member_ids, *(change.after.member_ids if change.after else [])]
+                    [
+                        *before.member_ids,
+                        *(change.after.member_ids if change.after else []),
+                        *change.notify,
+                    ]
                 )
             )
             ops = [
@@ -325,14 +505,15 @@ class ListService:
                 if change.after
                 else StateOp.delete(list_key(list_id), item.etag)
             ]
-            users = await self._kv.get_bulk([id_key(m) for m in change.roles])
+            touched = list(dict.fromkeys([*change.roles, *change.invites]))
+            users = await self._kv.get_bulk([id_key(m) for m in touched])
             for row in users:
                 if row.value is None:
                     continue  # an account that no longer exists
                 member = row.key.removeprefix("userid|")
-                ops.append(
-                    _with_roles(row.key, row.value, row.etag, {list_id: change.roles[member]})
-                )
+                roles = {list_id: change.roles[member]} if member in change.roles else {}
+                invites = {list_id: change.invites[member]} if member in change.invites else {}
+                ops.append(_with_roles(row.key, row.value, row.etag, roles, invites))
             announce, pending = self._outbox.pending(
                 self._kv.name, change.event, change.event.occurred_at, members=audience
             )
@@ -351,7 +532,11 @@ def _bump(before: ListSnapshot, now: datetime, **changes: Any) -> ListSnapshot:
 
 
 def _with_roles(
-    key: str, record: dict[str, Any], etag: str | None, roles: dict[str, Role | None]
+    key: str,
+    record: dict[str, Any],
+    etag: str | None,
+    roles: dict[str, Role | None],
+    invites: dict[str, dict[str, Any] | None] | None = None,
 ) -> StateOp:
     memberships = dict(memberships_of(record))
     for list_id, role in roles.items():
@@ -359,5 +544,15 @@ def _with_roles(
             memberships.pop(list_id, None)
         else:
             memberships[list_id] = role
-    updated = {k: v for k, v in record.items() if k != "lists"} | {"memberships": memberships}
+    # Joining or leaving a list answers any invitation to it.
+    invitations = {k: v for k, v in (record.get("invitations") or {}).items() if k not in roles}
+    for list_id, invitation in (invites or {}).items():
+        if invitation is None:
+            invitations.pop(list_id, None)
+        else:
+            invitations[list_id] = invitation
+    updated = {k: v for k, v in record.items() if k != "lists"} | {
+        "memberships": memberships,
+        "invitations": invitations,
+    }
     return StateOp.upsert(key, updated, etag)

@@ -198,6 +198,10 @@ class UserOut(BaseModel):
     default_list: str
 
 
+class SessionCheck(_Strict):
+    token: Annotated[str, StringConstraints(max_length=4096)]
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -253,6 +257,22 @@ class ListOut(ListSnapshot):
 
 class ListItems(BaseModel):
     items: list[ListOut]
+
+
+class InvitationOut(BaseModel):
+    list_id: str
+    list_name: str
+    role: Role = Field(description="The role you get if you accept.")
+    by_name: str = Field(description="Who invited you.")
+    at: str
+
+
+class InvitationItems(BaseModel):
+    items: list[InvitationOut]
+
+
+class DeclineQuery(_Strict):
+    block: bool = Field(default=False, description="Also refuse later invitations from them.")
 
 
 class ChatRequest(_Strict):

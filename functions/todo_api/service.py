@@ -20,13 +20,15 @@ from typing import Any
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
-from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
+from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused
+from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.search import search
 from functions.todo_api.store import Conflict, ListCache, TaskStore
 from shared.dapr import StateOp
+from shared.domain.series import next_due
 from shared.events import (
     Role,
     TaskCompleted,
@@ -59,7 +61,15 @@ Found = tuple[TaskSnapshot, str | None]
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, cache: ListCache, outbox: Outbox, lists: Lists) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        cache: ListCache,
+        outbox: Outbox,
+        lists: Lists,
+        limits: Limits | None = None,
+    ) -> None:
+        self._limits = limits or Limits()
         self._store = store
         self._cache = cache
         self._outbox = outbox
@@ -121,6 +131,7 @@ class TaskService:
     async def create(self, user: User, body: TaskCreate, now: datetime) -> tuple[TaskSnapshot, str]:
         list_id = body.list_id or user.default_list
         require(user, list_id, WRITE)
+        await self._within_limits(user, len(body.reminders))
         task = domain.new_task(
             body,
             task_id=str(uuid.uuid4()),
@@ -136,6 +147,25 @@ class TaskService:
             event, [self._store.insert_op(task)], {list_id: task.model_dump(mode="json")}
         )
         return task, etag(task)
+
+    async def _within_limits(self, user: User, new_reminders: int) -> None:
+        """Tasks, and reminders (each a scheduled job), in the caller's lists: one read
+        of this replica's cache."""
+        rows = await self._cache.rows(list(user.lists))
+        limit = self._limits
+        if len(rows) >= limit.tasks_per_account:
+            raise LimitReached(
+                f"Your lists hold {len(rows)} tasks, the most one account can have "
+                f"({limit.tasks_per_account}). Delete some done or old tasks first."
+            )
+        if new_reminders:
+            jobs = sum(len(r.get("reminders") or []) for r in rows if r.get("status") == "open")
+            if jobs + new_reminders > limit.jobs_per_user:
+                raise LimitReached(
+                    f"Your open tasks have {jobs} reminders, and at most "
+                    f"{limit.jobs_per_user} can be scheduled for one account. Remove some "
+                    f"reminders, or complete tasks, first."
+                )
 
     async def update(
         self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime
@@ -261,20 +291,52 @@ class TaskService:
     async def create_occurrence(
         self, request: OccurrenceRequest, now: datetime
     ) -> tuple[TaskSnapshot | None, bool]:
-        """The series' next task unless it exists; (None, False) if the user deleted it."""
+        """The series' next task unless it exists; (None, False) if the user deleted it
+        or the series has ended. Made from todo-api's OWN stored previous occurrence
+        (or its tombstone): list, creator, fields and due date; the request only names
+        which one. NotFound/InvalidChange for a request that does not match it."""
+        found = await self._store.get(request.previous_task_id)
+        previous = found[0] if found else await self._store.deleted_task(request.previous_task_id)
+        if previous is None:
+            raise NotFound(request.previous_task_id)
+        if (
+            (previous.series_id or previous.id) != request.series_id
+            or previous.occurrence + 1 != request.occurrence
+            or previous.list_id != request.list_id
+        ):
+            raise domain.InvalidChange("not the next occurrence of that task's series")
         existing = await self._store.get(request.task_id)
         if existing is not None:
             return existing[0], False
         if await self._store.deleted(request.task_id):
             return None, False
-        if await self._lists.get(request.list_id) is None:
+        if previous.completed_at is None:
+            raise Refused("the previous occurrence is not completed")
+        # The completion's own time, as recurring uses: a replay gives the same date.
+        try:
+            due = next_due(previous, previous.completed_at)
+        except ValueError as exc:
+            raise domain.InvalidChange(f"unusable recurrence: {exc}") from None
+        if due is None:
+            return None, False
+        if await self._lists.get(previous.list_id) is None:
             return None, False  # the list is gone: the series ends with it
-        # The request carries the task's own fields under the same names.
-        copied = {k: v for k, v in request if k in TaskSnapshot.model_fields}
-        copied["created_by"] = copied.get("created_by") or request.user_id
-        task = TaskSnapshot(id=request.task_id, created_at=now, updated_at=now, **copied)
+        task = previous.model_copy(
+            update={
+                "id": request.task_id,
+                "due_at": due,
+                "status": "open",
+                "completed_at": None,
+                "series_id": request.series_id,
+                "series_start": previous.series_start or previous.due_at,
+                "occurrence": request.occurrence,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
         event = TaskCreated(
-            user_id=request.user_id,
+            user_id=previous.created_by or request.user_id,
             list_id=task.list_id,
             task_id=task.id,
             task=task,

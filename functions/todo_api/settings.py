@@ -12,6 +12,8 @@ class Settings(FunctionSettings):
     app_id: str = "todo-api"
     # Apps allowed on the internal routes (Dapr's dapr-caller-app-id).
     internal_callers: frozenset[str] = Field(default=frozenset({"recurring", "reminders"}))
+    # Who may ask whether a token still holds (open sockets close when it does not).
+    session_callers: frozenset[str] = Field(default=frozenset({"realtime"}))
     # The secret (in the `secrets` store) holding `signingKey` for bearer tokens.
     jwt_secret: str = "jwt"
     token_ttl: timedelta = timedelta(hours=12)
@@ -38,8 +40,21 @@ class Settings(FunctionSettings):
     # register_per_minute (429 with Retry-After beyond).
     register_burst: int = Field(default=20, ge=1)
     register_per_minute: float = Field(default=10.0, gt=0)
+    # Chat messages per user: chat_burst at once, then chat_per_minute (429 beyond); each
+    # may cost LLM calls.
+    chat_burst: int = Field(default=10, ge=1)
+    chat_per_minute: float = Field(default=20.0, gt=0)
     # Keys each throttle table remembers (least recently used go first).
     throttle_max_keys: int = Field(default=100_000, ge=100)
+    # Per-account limits (functions/todo_api/limits.py; 409 limit_reached beyond).
+    max_tasks_per_account: int = Field(default=10_000, ge=1)
+    max_lists_owned: int = Field(default=100, ge=1)
+    max_members_per_list: int = Field(default=50, ge=2)
+    max_lists_joined: int = Field(default=200, ge=1)
+    max_jobs_per_user: int = Field(default=2_000, ge=1)
+    # Strict-Transport-Security on every response when > 0 (the chart sets it when the
+    # ingress terminates TLS; never over plain HTTP locally).
+    hsts_max_age_s: int = Field(default=0, ge=0)
     # Where browsers reach realtime's WebSocket; relative URLs resolve against the page.
     websocket_url: str = "/ws"
     # Optional LLM chat backend (OpenAI-compatible); off unless an endpoint is set. The

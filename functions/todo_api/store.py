@@ -115,8 +115,15 @@ class TaskStore:
             StateOp.delete(task_key(task.id), etag),
             StateOp.upsert(
                 tombstone_key(task.id),
-                # Not `list_id`: list queries must not find tombstones.
-                {"task_id": task.id, "deleted_from": task.list_id, "at": at.isoformat()},
+                # Not `list_id`: list queries must not find tombstones. The task itself
+                # stays for a completion still on its way to recurring: the next
+                # occurrence is made from what is stored here, never from a request.
+                {
+                    "task_id": task.id,
+                    "deleted_from": task.list_id,
+                    "at": at.isoformat(),
+                    "task": task.model_dump(mode="json"),
+                },
             ),
         ]
 
@@ -132,6 +139,14 @@ class TaskStore:
 
     async def _tombstone(self, task_id: str) -> StateItem | None:
         return None if text_problem(task_id) else await self._state.get(tombstone_key(task_id))
+
+    async def deleted_task(self, task_id: str) -> TaskSnapshot | None:
+        """The task as it was when deleted (None: not deleted, or deleted before
+        tombstones kept it)."""
+        item = await self._tombstone(task_id)
+        if item is None or not isinstance(item.value, dict) or "task" not in item.value:
+            return None
+        return TaskSnapshot.model_validate(item.value["task"])
 
     async def deleted_from(self, task_id: str) -> str | None:
         """The list a deleted task was in (None: never existed, or deleted before lists

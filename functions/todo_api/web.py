@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC = Path(__file__).parent / "static"
 
@@ -60,3 +60,26 @@ def web_routes() -> list[BaseRoute]:
         Route("/", index, methods=["GET"]),
         Mount("/static", app=_RevalidatedFiles(directory=STATIC), name="static"),
     ]
+
+
+class Hsts:
+    """Strict-Transport-Security on every response (ASGI): set only where TLS is on."""
+
+    def __init__(self, app: ASGIApp, max_age_s: int) -> None:
+        self.app = app
+        self.value = f"max-age={max_age_s}; includeSubDomains".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"strict-transport-security", self.value),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_header)

@@ -78,7 +78,9 @@ def make_list(user: User, name: str) -> dict[str, Any]:
 
 def share(owner: User, list_id: str, member: User, role: str = "editor") -> None:
     resp = owner.http.put(f"/lists/{list_id}/members/{member.name}", json={"role": role})
-    assert resp.status_code in (200, 201), resp.text
+    assert resp.status_code in (200, 202), resp.text
+    if resp.status_code == 202:  # an invitation: the member accepts it
+        member.accept(list_id)
 
 
 def audit(user: User, task_id: str, **params: Any) -> list[dict[str, Any]]:

@@ -38,7 +38,12 @@ def settings(app_id: str) -> FunctionSettings:
 def used_components(app_id: str) -> set[str]:
     """Dapr components the function's code talks to (its typed settings)."""
     s = settings(app_id)
-    used = {s.pubsub, s.kv_store, s.secret_store}
+    used = {s.pubsub}
+    if app_id in ("todo-api", "reminders", "audit"):  # their own kv rows (app.py)
+        used.add(s.kv_store)
+    if app_id in ("todo-api", "realtime") or s.kv_store in used:
+        # the signing key; or the kv component's secretKeyRef, resolved through it
+        used.add(s.secret_store)
     if app_id == "todo-api":  # the only writer of task state
         used.add(s.state_store)
     return used

@@ -116,7 +116,8 @@ def test_only_the_apps_that_invoke_others_may_invoke(rendered: Rendered) -> None
     callers = {
         caller
         for app_id in FUNCTIONS
-        for caller in getattr(model.settings(app_id), "internal_callers", ())
+        for field in ("internal_callers", "session_callers")
+        for caller in getattr(model.settings(app_id), field, ())
     }
     allowed = {p["appId"] for p in acl["policies"] if p["defaultAction"] == "allow"}
     assert acl["defaultAction"] == "deny"
@@ -350,19 +351,47 @@ def test_metrics_have_a_port_of_their_own_that_only_the_monitoring_namespace_rea
     }
 
 
-def test_dapr_reads_only_the_secrets_it_names(rendered: Rendered) -> None:
-    role = rendered.one("Role", "taskwave-secret-reader")
-    rule = role["rules"][0]
-    assert rule["verbs"] == ["get"] and rule["resourceNames"]
-    # Components that resolve their secretKeyRefs through the `secrets` store.
-    referenced = {
-        m["secretKeyRef"]["name"]
-        for c in rendered.of_kind("Component")
-        if c.get("auth", {}).get("secretStore") == "secrets"
-        for m in c["spec"]["metadata"]
-        if "secretKeyRef" in m
+def test_each_function_reads_only_the_secrets_it_needs(rendered: Rendered) -> None:
+    """One service account per function; its Role names only the Secrets the function's
+    own components and code read (recurring: none)."""
+    readable: dict[str, set[str]] = {}
+    for deployment in rendered.of_kind("Deployment"):
+        app = deployment["metadata"]["name"]
+        account = _pod_spec(deployment)["serviceAccountName"]
+        assert account == f"taskwave-{app}"
+        rendered.one("ServiceAccount", account)
+        bindings = [
+            b
+            for b in rendered.of_kind("RoleBinding")
+            if any(s["name"] == account for s in b["subjects"])
+        ]
+        readable[app] = set()
+        for binding in bindings:
+            role = rendered.one("Role", binding["roleRef"]["name"])
+            for rule in role["rules"]:
+                assert rule["verbs"] == ["get"] and rule["resourceNames"]
+                readable[app] |= set(rule["resourceNames"])
+    assert readable["recurring"] == set()
+    assert readable["realtime"] == {"jwt"}
+    # Components that resolve their secretKeyRefs through the `secrets` store, for the
+    # functions in their scopes.
+    for component in rendered.of_kind("Component"):
+        if component.get("auth", {}).get("secretStore") != "secrets":
+            continue
+        referenced = {
+            m["secretKeyRef"]["name"] for m in component["spec"]["metadata"] if "secretKeyRef" in m
+        }
+        for app in component.get("scopes", []):
+            assert referenced <= readable[app], (component["metadata"]["name"], app)
+
+
+def test_components_are_scoped_to_the_functions_that_use_them(rendered: Rendered) -> None:
+    scopes = {
+        c["metadata"]["name"]: set(c.get("scopes", [])) for c in rendered.of_kind("Component")
     }
-    assert referenced <= set(rule["resourceNames"])
+    assert "recurring" not in scopes["kv"] and "realtime" not in scopes["kv"]
+    assert "recurring" not in scopes["secrets"]
+    assert scopes["tasks"] == {"todo-api"}
 
 
 # --- Values files -------------------------------------------------------------------

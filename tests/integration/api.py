@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -43,6 +45,13 @@ class User:
         self.token: str = token.json()["access_token"]
         self.http.headers["authorization"] = f"Bearer {self.token}"
 
+    def accept(self, list_id: str) -> dict[str, Any]:
+        """Accept an invitation to the list (sharing invites; nobody joins unasked)."""
+        resp = self.http.post(f"/invitations/{list_id}/accept")
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
     def create(self, **fields: Any) -> dict[str, Any]:
         resp = self.http.post("/tasks", json={"title": "a task", **fields})
         assert resp.status_code == 201, resp.text
@@ -65,6 +74,18 @@ class User:
             cursor = page["next_cursor"]
             if not cursor:
                 return ids
+
+
+@asynccontextmanager
+async def feed(realtime_url: str, user: User, after: int | None = None) -> AsyncIterator[Any]:
+    """The user's live feed, authenticated in the first frame as the web UI does (a
+    token never travels in the URL)."""
+    from websockets.asyncio.client import connect
+
+    url = realtime_url.replace("http://", "ws://") + "/ws"
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": user.token, "after": after}))
+        yield ws
 
 
 def poll(probe: Callable[[], T], timeout: float = 30.0, every: float = 0.1) -> T | None:

@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 
 from functions.reminders.jobs import ReminderJob
 from shared.events import Event, TaskCompleted, TaskCreated, TaskSnapshot, TaskUpdated
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from stack.services import Stack
-from tests.integration.api import User, sidecar_state
+from tests.integration.api import User, feed, sidecar_state
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +134,6 @@ def test_a_forged_job_callback_or_event_to_reminders_reminds_nobody(stack: Stack
 
 async def test_a_forged_update_to_realtime_reaches_no_socket(stack: Stack) -> None:
     victim = User(stack.config.url("todo-api"))
-    url = stack.config.url("realtime").replace("http://", "ws://") + f"/ws?token={victim.token}"
     task = _daily_task(victim, "you have been hacked").model_copy(update={"status": "open"})
     forged = TaskUpdated(
         user_id=victim.id,
@@ -144,7 +142,7 @@ async def test_a_forged_update_to_realtime_reaches_no_socket(stack: Stack) -> No
         task=task,
         changed=["title"],
     )
-    async with connect(url) as ws:
+    async with feed(stack.config.url("realtime"), victim) as ws:
         hello = json.loads(await ws.recv())
         assert hello["type"] == "hello"
         for headers in FORGERIES:
@@ -161,7 +159,7 @@ async def test_a_forged_update_to_realtime_reaches_no_socket(stack: Stack) -> No
             while True:  # pings only; no event, no forged high offset
                 message = json.loads(await asyncio.wait_for(ws.recv(), 2))
                 assert message["type"] == "ping", message
-    async with connect(url) as again:
+    async with feed(stack.config.url("realtime"), victim) as again:
         assert json.loads(await again.recv())["seq"] == hello["seq"]
 
 

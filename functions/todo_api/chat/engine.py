@@ -7,6 +7,7 @@ This is the turn loop and the dispatch; task_actions.py and list_actions.py act.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -22,7 +23,14 @@ from functions.todo_api.chat import match
 from functions.todo_api.chat.conversation import Memory, NoMatch, Reply
 from functions.todo_api.chat.intent import LIST_KINDS, Intent, Kind, Ref
 from functions.todo_api.chat.list_actions import ListActions
-from functions.todo_api.chat.llm import LlmClient, intent_from_tool, tool_calls
+from functions.todo_api.chat.llm import (
+    CONSENT,
+    MAX_TOOL_CALLS,
+    LlmClient,
+    intent_from_tool,
+    quoted,
+    tool_calls,
+)
 from functions.todo_api.chat.task_actions import TaskActions
 from functions.todo_api.chat.understand import understand
 from functions.todo_api.lists import ListService
@@ -65,6 +73,8 @@ class ChatEngine:
     ) -> None:
         self._kv = kv
         self._llm = llm
+        self._service = service
+        self._list_service = lists
         self._lists = ListActions(service, lists, self._run)
         self._tasks = TaskActions(service, self._lists)
 
@@ -110,6 +120,7 @@ class ChatEngine:
             {"role": "user", "content": message},
         ]
         actions: list[dict[str, Any]] = []
+        made = 0
         for _ in range(LLM_ROUNDS):
             answer = await llm.complete(messages)
             calls = tool_calls(answer)
@@ -117,21 +128,53 @@ class ChatEngine:
                 return Reply(str(answer.get("content") or "Done."), actions)
             messages.append(answer)
             for call_id, name, arguments in calls:
+                made += 1
                 try:
+                    if made > MAX_TOOL_CALLS:
+                        raise ValueError(f"at most {MAX_TOOL_CALLS} actions per message")
                     intent = intent_from_tool(name, arguments)
                 except ValueError as exc:
-                    result = f"refused: {exc}"
+                    result = quoted(f"refused: {exc}", [])
                 else:
+                    if name in CONSENT:
+                        # Nothing happens without the user's own yes.
+                        question = await self._consent(user, name, arguments, memory, now)
+                        return Reply(question, [*actions, {"type": "confirm", "tool": name}])
                     done = await self._act(user, intent, memory, now)
                     actions += done.actions
                     if any(str(a.get("type", "")).startswith("list.") for a in done.actions):
                         user = await self._reload(user)  # memberships changed in this turn
                     # The ids in the actions let the model act on what it just listed.
-                    result = (
-                        f"{done.reply}\n{json.dumps(done.actions)}" if done.actions else done.reply
-                    )
+                    result = quoted(done.reply, done.actions)
                 messages.append({"role": "tool", "tool_call_id": call_id, "content": result})
         return Reply("I couldn't finish that; please try again in other words.", actions)
+
+    async def _consent(
+        self, user: User, name: str, arguments: str, memory: Memory, now: datetime
+    ) -> str:
+        """Ask before a tool call that acts on others or destroys; a yes runs it."""
+        args = json.loads(arguments or "{}")
+        what = await self._describe(user, name, args)
+        memory.ask(now, tool=name, arguments=arguments)
+        return f"Shall I {what}? Say yes or no."
+
+    async def _describe(self, user: User, name: str, args: dict[str, Any]) -> str:
+        list_name, title = "that list", "that task"
+        if self._list_service is not None and args.get("list_id"):
+            with contextlib.suppress(NotFound, Forbidden):
+                found = await self._list_service.get(user, str(args["list_id"]))
+                list_name = f"“{found.name}”"
+        if args.get("task_id"):
+            with contextlib.suppress(NotFound, Forbidden):
+                task, _ = await self._service.get(user, str(args["task_id"]))
+                title = f"“{task.title}”"
+        who, role = args.get("username", "them"), args.get("role", "editor")
+        return {
+            "share_list": f"invite {who} to {list_name} as {role}",
+            "unshare_list": f"remove {who} from {list_name}",
+            "leave_list": f"take you out of {list_name}",
+            "delete_task": f"delete the task {title}",
+        }[name]
 
     async def _reload(self, user: User) -> User:
         item = await self._kv.get(id_key(user.id))
@@ -144,6 +187,9 @@ class ChatEngine:
         if intent.kind == "confirm":
             if pending is None:
                 return Reply("There's nothing waiting for a yes. What would you like to do?")
+            if "tool" in pending:  # a model's tool call the user has now agreed to
+                intent = intent_from_tool(pending["tool"], pending["arguments"])
+                return await self._run(user, intent, memory, now)
             if "list_id" in pending:
                 return await self._lists.delete(user, pending, memory, now)
             return await self._tasks.delete_many(user, pending["ids"], memory, now)

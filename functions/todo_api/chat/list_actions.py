@@ -176,6 +176,8 @@ class ListActions:
         try:
             created = await lists.create(user, name, now)
         except Refused as exc:
+            if exc.code == "limit_reached":
+                return Reply(f"I couldn't create that list. {exc}")
             return Reply(f"I couldn't create that list: {exc}.")
         memory.list_focus = created.id
         return Reply(
@@ -225,7 +227,7 @@ class ListActions:
         actions: list[dict[str, Any]] = []
         for username in intent.users:
             try:
-                after, added = await lists.share(user, found.id, username, role, now)
+                after, outcome = await lists.share(user, found.id, username, role, now)
             except Forbidden:
                 said.append(f"Only the owner of {found.name} can share it.")
                 break
@@ -243,9 +245,11 @@ class ListActions:
                 username,
             )
             can = sharing.CAN[role]
-            if added:
-                said.append(f"Shared {after.name} with {member}: they can {can} it.")
-                kind = "list.member_added"
+            if outcome == "invited":
+                said.append(
+                    f"Invited {member} to {after.name}: once they accept, they can {can} it."
+                )
+                kind = "list.member_invited"
             elif before.get(member.casefold()) != role:
                 said.append(f"{member} can now {can} {after.name}.")
                 kind = "list.member_changed"

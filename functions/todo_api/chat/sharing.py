@@ -107,4 +107,6 @@ def refusal(exc: Refused, snapshot: ListSnapshot) -> str:
         )
     if exc.code == "owner":
         return f"You already own {snapshot.name}."
+    if exc.code in ("limit_reached", "blocked"):
+        return f"{exc}." if not str(exc).endswith(".") else str(exc)
     return f"I couldn't do that: {exc}."

@@ -16,6 +16,7 @@ from functions.todo_api.chat.conversation import Memory, NoMatch, Reply, plural,
 from functions.todo_api.chat.intent import Intent, ListRef, Ref
 from functions.todo_api.chat.list_actions import ListActions
 from functions.todo_api.chat.when import find_when
+from functions.todo_api.errors import Refused
 from functions.todo_api.lists import WRITE
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.service import Forbidden, NotFound, PreconditionFailed, TaskService
@@ -119,6 +120,8 @@ class TaskActions:
         except Forbidden:
             name = into.name if into else "that list"
             return Reply(f"You can only view {name}, so you can't add tasks to it.")
+        except Refused as exc:  # a per-account limit: its message says what to do
+            return Reply(str(exc))
         memory.focus, memory.last = task.id, [task.id]
         extras = []
         if task.recurrence is not None:

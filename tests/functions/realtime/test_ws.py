@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from functions.realtime.app import create_app
 from functions.realtime.settings import Settings
+from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr, FakeSecrets
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.tokens import Tokens
@@ -28,8 +32,6 @@ class Who:
 
 
 def token(user_id: str) -> str:
-    from datetime import timedelta
-
     tokens = Tokens(FakeSecrets(KEY), "jwt", timedelta(hours=1))
     return asyncio.run(tokens.issue(Who(user_id), datetime.now(UTC)))
 
@@ -61,6 +63,14 @@ def deliver(
     assert resp.json() == {"status": "SUCCESS"}
 
 
+@contextmanager
+def _open(client: TestClient, user_id: str, after: int | None = None) -> Iterator[Any]:
+    """A socket that authenticates in its first frame, as the web UI does."""
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": token(user_id), "after": after})
+        yield ws
+
+
 def _client() -> TestClient:
     return TestClient(
         create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR
@@ -70,9 +80,9 @@ def _client() -> TestClient:
 def test_live_events_reach_all_devices_of_the_user_only() -> None:
     client = _client()
     with (
-        client.websocket_connect(f"/ws?token={token('u1')}") as a,
+        _open(client, "u1") as a,
         client.websocket_connect("/ws") as b,
-        client.websocket_connect(f"/ws?token={token('u2')}") as other,
+        _open(client, "u2") as other,
     ):
         b.send_json({"type": "auth", "token": token("u1")})
         for ws in (a, b, other):
@@ -92,8 +102,8 @@ def test_live_events_reach_all_devices_of_the_user_only() -> None:
 def test_a_members_copy_reaches_that_member_not_the_actor() -> None:
     client = _client()
     with (
-        client.websocket_connect(f"/ws?token={token('u1')}") as actor,
-        client.websocket_connect(f"/ws?token={token('u2')}") as member,
+        _open(client, "u1") as actor,
+        _open(client, "u2") as member,
     ):
         for ws in (actor, member):
             assert ws.receive_json()["type"] == "hello"
@@ -103,20 +113,20 @@ def test_a_members_copy_reaches_that_member_not_the_actor() -> None:
         deliver(client, "u1", 43, recipient="u1")  # the actor's own copy
         assert actor.receive_json()["seq"] == 43  # 42 never reached the actor
     # Retained in u2's stream, the actor's copy not: what a resume replays.
-    with client.websocket_connect(f"/ws?token={token('u2')}&after=41") as ws:
+    with _open(client, "u2", after=41) as ws:
         assert ws.receive_json()["seq"] == 42  # hello: the latest of u2's stream
         assert ws.receive_json()["seq"] == 42  # the copy, replayed
 
 
 def test_resume_after_a_cut_sends_exactly_the_missed_events() -> None:
     client = _client()
-    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:
+    with _open(client, "u1") as ws:
         ws.receive_json()
         deliver(client, "u1", 10)
         assert ws.receive_json()["seq"] == 10
     for offset in range(11, 31):
         deliver(client, "u1", offset)
-    with client.websocket_connect(f"/ws?token={token('u1')}&after=10") as ws:
+    with _open(client, "u1", after=10) as ws:
         hello = ws.receive_json()
         assert hello["seq"] == 30
         assert [ws.receive_json()["seq"] for _ in range(20)] == list(range(11, 31))
@@ -127,19 +137,72 @@ def test_resume_after_a_cut_sends_exactly_the_missed_events() -> None:
 def test_resume_from_unknown_history_asks_for_a_resync() -> None:
     client = _client()
     deliver(client, "u1", 500)
-    with client.websocket_connect(f"/ws?token={token('u1')}&after=3") as ws:
+    with _open(client, "u1", after=3) as ws:
         ws.receive_json()
         assert ws.receive_json() == {"type": "resync", "reason": "history not available"}
 
 
-@pytest.mark.parametrize("url", ["/ws?token=nonsense", "/ws"])
-def test_a_bad_token_gets_a_close_code(url: str) -> None:
+@pytest.mark.parametrize("first", [{"type": "auth", "token": "forged"}, {"type": "hi"}])
+def test_a_bad_token_gets_a_close_code(first: dict[str, Any]) -> None:
     client = _client()
-    with client.websocket_connect(url) as ws:
-        if url == "/ws":
-            ws.send_json({"type": "auth", "token": "forged"})
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
+    assert closed.value.code == 4401
+
+
+def test_a_token_in_the_url_is_not_taken() -> None:
+    """Proxies and access logs keep URLs: the token goes in the first frame only."""
+    client = TestClient(
+        create_app(Settings(auth_timeout_s=0.3), FakeDapr(secret_values=KEY)),
+        headers=FROM_SIDECAR,
+    )
+    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4408  # still waiting for the auth frame
+
+
+def _checked(valid: list[bool], **settings: Any) -> TestClient:
+    """realtime with a todo-api that answers the session check from `valid`."""
+    dapr = FakeDapr(secret_values=KEY)
+
+    async def todo_api(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+        assert path == "internal/v1/sessions/check" and body["token"]
+        return InvokeResponse(200, {"valid": valid[0]}, {})
+
+    dapr.invoker.apps["todo-api"] = todo_api
+    return TestClient(create_app(Settings(**settings), dapr), headers=FROM_SIDECAR)
+
+
+def test_a_signed_out_token_is_refused_and_its_open_socket_closes() -> None:
+    valid = [False]
+    client = _checked(valid, token_recheck_s=0.2, heartbeat_s=5)
+    with _open(client, "u1") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 4401
+    valid[0] = True
+    with _open(client, "u1") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        valid[0] = False  # signed out meanwhile: closed at the next check
+        started = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+        assert closed.value.code == 4401 and time.monotonic() - started < 3
+
+
+def test_an_open_socket_closes_when_its_token_expires() -> None:
+    client = _checked([True], heartbeat_s=5)
+    tokens = Tokens(FakeSecrets(KEY), "jwt", timedelta(seconds=1))
+    short = asyncio.run(tokens.issue(Who("u1"), datetime.now(UTC)))
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": short})
+        assert ws.receive_json()["type"] == "hello"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
     assert closed.value.code == 4401
 
 
@@ -175,16 +238,15 @@ def test_a_message_over_the_limit_after_auth_closes_the_socket() -> None:
 
 def test_sockets_per_user_are_capped() -> None:
     client = _limited(max_sockets_per_user=2)
-    url = f"/ws?token={token('u1')}"
-    with client.websocket_connect(url) as a, client.websocket_connect(url) as b:
+    with _open(client, "u1") as a, _open(client, "u1") as b:
         for ws in (a, b):
             assert ws.receive_json()["type"] == "hello"
-        with client.websocket_connect(url) as third, pytest.raises(WebSocketDisconnect) as closed:
+        with _open(client, "u1") as third, pytest.raises(WebSocketDisconnect) as closed:
             third.receive_json()
         assert closed.value.code == 4429
-        with client.websocket_connect(f"/ws?token={token('u2')}") as other:
+        with _open(client, "u2") as other:
             assert other.receive_json()["type"] == "hello"  # another user is not affected
-    with client.websocket_connect(url) as again:  # closing frees the places
+    with _open(client, "u1") as again:  # closing frees the places
         assert again.receive_json()["type"] == "hello"
 
 
@@ -194,5 +256,5 @@ def test_sockets_per_address_are_capped_before_the_handshake() -> None:
         with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws"):
             pass
         assert refused.value.code == 4429
-    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:  # released on close
+    with _open(client, "u1") as ws:  # released on close
         assert ws.receive_json()["type"] == "hello"

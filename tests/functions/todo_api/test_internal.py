@@ -2,35 +2,75 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
-from functions.todo_api.store import list_key, list_row
+from functions.todo_api.store import list_key, list_row, task_key, tombstone_key
 from shared.dapr.fake import FakeDapr
-from shared.events import ListSnapshot, Member, TaskCreated, parse_event
+from shared.events import ListSnapshot, Member, TaskCreated, TaskSnapshot, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
 from tests.functions.todo_api.relay import relay
 
 TOKEN = "sidecar-token-of-the-unit-tests"
 
 
-def _setup(list_exists: bool = True) -> tuple[TestClient, FakeDapr]:
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _list(list_id: str, owner: str, username: str) -> ListSnapshot:
+    return ListSnapshot(
+        id=list_id,
+        name="Inbox",
+        owner_id=owner,
+        members=[Member(user_id=owner, username=username, role="owner")],
+        created_at=AT,
+        updated_at=AT,
+    )
+
+
+def _previous(**changes: object) -> TaskSnapshot:
+    """Occurrence 2 of daily series s1 in ann's list l1, completed: what todo-api stored."""
+    fields: dict[str, object] = {
+        "id": "p",
+        "list_id": "l1",
+        "title": "stretch",
+        "tags": ["health"],
+        "due_at": datetime(2027, 1, 2, 8, tzinfo=UTC),
+        "recurrence": {"frequency": "daily", "interval": 1},
+        "reminders": [{"before": "PT10M"}],
+        "status": "completed",
+        "completed_at": datetime(2027, 1, 2, 9, tzinfo=UTC),
+        "series_id": "s1",
+        "series_start": datetime(2027, 1, 1, 8, tzinfo=UTC),
+        "occurrence": 2,
+        "created_at": AT,
+        "updated_at": AT,
+        "version": 3,
+        "created_by": "u1",
+    }
+    return TaskSnapshot.model_validate(fields | changes)
+
+
+def _setup(
+    list_exists: bool = True, previous: TaskSnapshot | None = None, deleted: bool = False
+) -> tuple[TestClient, FakeDapr]:
     dapr = FakeDapr()
     settings = Settings(app_api_token=SecretStr(TOKEN))
+    previous = previous or _previous()
+    row = previous.model_dump(mode="json")
+    if deleted:
+        tomb = {"task_id": previous.id, "deleted_from": previous.list_id, "task": row}
+        asyncio.run(dapr.state("tasks").save(tombstone_key(previous.id), tomb))
+    else:
+        asyncio.run(dapr.state("tasks").save(task_key(previous.id), row))
+    kv = dapr.state("kv")
     if list_exists:  # the series' list, l1
-        at = datetime(2026, 1, 1, tzinfo=UTC)
-        inbox = ListSnapshot(
-            id="l1",
-            name="Inbox",
-            owner_id="u1",
-            members=[Member(user_id="u1", username="ann", role="owner")],
-            created_at=at,
-            updated_at=at,
-        )
-        asyncio.run(dapr.state("kv").save(list_key("l1"), list_row(inbox)))
+        asyncio.run(kv.save(list_key("l1"), list_row(_list("l1", "u1", "ann"))))
+    asyncio.run(kv.save(list_key("l2"), list_row(_list("l2", "u2", "bob"))))
     return TestClient(create_app(settings, dapr)), dapr
 
 
@@ -44,6 +84,11 @@ def _request() -> OccurrenceRequest:
         title="stretch",
         due_at=datetime(2027, 1, 3, 8, tzinfo=UTC),
     )
+
+
+def _made(dapr: FakeDapr, task_id: str | None = None) -> dict[str, Any] | None:
+    row = dapr.state("tasks").rows.get(task_key(task_id or _request().task_id))
+    return None if row is None else dict(row[0])
 
 
 RECURRING = {"dapr-api-token": TOKEN, "dapr-caller-app-id": "recurring"}
@@ -73,7 +118,7 @@ def test_a_series_ends_with_its_list() -> None:
     resp = client.put(
         f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
     )
-    assert resp.status_code == 410 and dapr.state("tasks").rows == {}
+    assert resp.status_code == 410 and _made(dapr) is None
     relay(client)
     assert dapr.publisher.messages == []
 
@@ -90,7 +135,7 @@ def test_refuses_other_callers_and_forged_headers() -> None:
         put = client.put(path, content=req.model_dump_json(), headers=headers)
         assert put.status_code == status
     relay(client)
-    assert dapr.publisher.messages == [] and dapr.state("tasks").rows == {}
+    assert dapr.publisher.messages == [] and _made(dapr) is None
 
 
 def test_rejects_an_id_not_derived_from_the_series() -> None:
@@ -100,7 +145,7 @@ def test_rejects_an_id_not_derived_from_the_series() -> None:
         content=_request().model_dump_json(),
         headers=RECURRING,
     )
-    assert resp.status_code == 422 and dapr.state("tasks").rows == {}
+    assert resp.status_code == 422 and _made(dapr) is None
 
 
 def test_bad_input_is_a_422_naming_the_field() -> None:
@@ -109,4 +154,64 @@ def test_bad_input_is_a_422_naming_the_field() -> None:
     resp = client.put(f"/{occurrence_path(_request().task_id)}", json=body, headers=RECURRING)
     assert resp.status_code == 422
     assert resp.json()["error"]["details"][0]["field"] == "priority"
-    assert dapr.state("tasks").rows == {}
+    assert _made(dapr) is None
+
+
+def _put(client: TestClient, req: OccurrenceRequest) -> tuple[int, dict[str, Any]]:
+    resp = client.put(
+        f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
+    )
+    return resp.status_code, resp.json()
+
+
+def test_the_occurrence_is_made_from_the_stored_task_not_the_request() -> None:
+    client, dapr = _setup()
+    lying = _request().model_copy(
+        update={"title": "click this", "user_id": "u9", "created_by": "u9", "tags": ["x"]}
+    )
+    status, body = _put(client, lying)
+    assert status == 201
+    assert (body["title"], body["tags"], body["list_id"]) == ("stretch", ["health"], "l1")
+    assert body["reminders"] == _previous().model_dump(mode="json")["reminders"]
+    # Daily after 2 Jan 08:00, by the stored rule: 3 Jan 08:00, whatever was asked.
+    assert body["due_at"].startswith("2027-01-03T08:00")
+    assert (body["status"], body["occurrence"], body["version"]) == ("open", 3, 1)
+    stored = _made(dapr)
+    assert stored is not None and stored["created_by"] == "u1"
+    relay(client)
+    (event,) = [parse_event(m) for m in dapr.publisher.on("task-events")]
+    assert event.user_id == "u1"
+
+
+def test_a_forged_request_for_another_users_list_is_refused_and_changes_nothing() -> None:
+    client, dapr = _setup()
+    for forged, status in (
+        # ann's series, but bob's list: the stored task says l1
+        (_request().model_copy(update={"list_id": "l2", "user_id": "u2"}), 422),
+        # a previous occurrence that never existed
+        (_request().model_copy(update={"previous_task_id": "nope", "list_id": "l2"}), 404),
+        # another series, or not the next one
+        (_request().model_copy(update={"series_id": "s2"}), 422),
+        (_request().model_copy(update={"occurrence": 5}), 422),
+    ):
+        assert _put(client, forged)[0] == status
+        assert _made(dapr, forged.task_id) is None
+    relay(client)
+    assert dapr.publisher.messages == []
+
+
+def test_an_open_previous_occurrence_makes_no_next_one() -> None:
+    client, dapr = _setup(previous=_previous(status="open", completed_at=None))
+    assert _put(client, _request())[0] == 409 and _made(dapr) is None
+
+
+def test_a_deleted_previous_occurrence_still_continues_its_series() -> None:
+    client, dapr = _setup(deleted=True)
+    status, body = _put(client, _request())
+    assert status == 201 and body["title"] == "stretch" and body["list_id"] == "l1"
+    assert _made(dapr) is not None
+
+
+def test_a_series_without_a_rule_any_more_ends() -> None:
+    client, dapr = _setup(previous=_previous(recurrence=None))
+    assert _put(client, _request())[0] == 410 and _made(dapr) is None

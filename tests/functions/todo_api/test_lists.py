@@ -51,6 +51,13 @@ class Users:
         )
         return resp.status_code, resp.json() if resp.content else None
 
+    def share(self, owner: str, list_id: str, name: str, role: str) -> tuple[int, Any]:
+        """An invitation, and its acceptance: what sharing is now."""
+        status, body = self.call(owner, "PUT", f"/lists/{list_id}/members/{name}", {"role": role})
+        if status != 202:
+            return status, body
+        return self.call(name, "POST", f"/invitations/{list_id}/accept")
+
     def updates_for(self, name: str) -> list[dict[str, Any]]:
         relay(self.client)
         return [
@@ -89,7 +96,7 @@ def test_search_without_a_filter_covers_every_list_of_the_member_only(users: Use
     for name in ("ann", "bob", "eve"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Groceries"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", lst["id"], "bob", "viewer")
     _, task = users.call("ann", "POST", "/tasks", {"title": "milk", "list_id": lst["id"]})
     users.call("bob", "POST", "/tasks", {"title": "bob's own"})
     _, bobs = users.call("bob", "GET", "/tasks")
@@ -104,7 +111,7 @@ def test_every_member_hears_every_change_in_their_own_feed(users: Users) -> None
     for name in ("ann", "bob", "eve"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    users.share("ann", lst["id"], "bob", "editor")
     before = {n: len(users.updates_for(n)) for n in ("ann", "bob", "eve")}
     _, task = users.call("bob", "POST", "/tasks", {"title": "tickets", "list_id": lst["id"]})
     for name in ("ann", "bob"):
@@ -122,7 +129,7 @@ def test_a_removed_member_hears_their_removal_and_then_nothing(users: Users) -> 
     for name in ("ann", "bob"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    users.share("ann", lst["id"], "bob", "editor")
     assert users.call("ann", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
     last = users.updates_for("bob")[-1]
     assert last["type"] == "list.member_removed" and last["member_id"] == users.ids["bob"]
@@ -137,7 +144,7 @@ def test_a_member_can_leave_but_the_owner_cannot(users: Users) -> None:
     for name in ("ann", "bob"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", lst["id"], "bob", "viewer")
     status, body = users.call("ann", "DELETE", f"/lists/{lst['id']}/members/ann")
     assert status == 409 and body["error"]["code"] == "owner"
     assert users.call("bob", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
@@ -165,9 +172,9 @@ def test_sharing_twice_with_the_same_role_is_harmless(users: Users) -> None:
     for name in ("ann", "bob"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    first = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
-    again = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
-    assert (first[0], again[0]) == (201, 200) and first[1]["version"] == again[1]["version"]
+    first = users.share("ann", lst["id"], "bob", "editor")
+    again = users.share("ann", lst["id"], "bob", "editor")
+    assert (first[0], again[0]) == (200, 200) and first[1]["version"] == again[1]["version"]
     relay(users.client)
     added = [e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_added"]
     assert len(added) == 1
@@ -177,7 +184,7 @@ def test_deleting_a_list_deletes_its_tasks_with_their_events(users: Users) -> No
     for name in ("ann", "bob"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    users.share("ann", lst["id"], "bob", "editor")
     ids = [
         users.call("bob", "POST", "/tasks", {"title": t, "list_id": lst["id"]})[1]["id"]
         for t in "abc"
@@ -201,8 +208,8 @@ def test_a_move_is_heard_in_both_lists(users: Users) -> None:
         users.add(name)
     _, one = users.call("ann", "POST", "/lists", {"name": "One"})
     _, two = users.call("ann", "POST", "/lists", {"name": "Two"})
-    users.call("ann", "PUT", f"/lists/{one['id']}/members/bob", {"role": "viewer"})
-    users.call("ann", "PUT", f"/lists/{two['id']}/members/cat", {"role": "viewer"})
+    users.share("ann", one["id"], "bob", "viewer")
+    users.share("ann", two["id"], "cat", "viewer")
     _, task = users.call("ann", "POST", "/tasks", {"title": "t", "list_id": one["id"]})
     heard = {n: len(users.updates_for(n)) for n in ("bob", "cat")}
     status, moved = users.call("ann", "PATCH", f"/tasks/{task['id']}", {"list_id": two["id"]})
@@ -219,7 +226,7 @@ def test_the_audit_relay_asks_for_the_callers_lists(users: Users) -> None:
     for name in ("ann", "bob"):
         users.add(name)
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
-    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", lst["id"], "bob", "viewer")
     asked: list[Any] = []
 
     async def audit(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
@@ -297,6 +304,90 @@ def test_an_account_from_before_sharing_keeps_working_and_is_upgraded(users: Use
         ("Inbox", "owner", True)
     ]
     assert kv.rows[f"list|{inbox}"][0]["kind"] == "list"  # stored in today's shape
-    assert users.call("ann", "PUT", f"/lists/{inbox}/members/bob", {"role": "viewer"})[0] == 201
+    assert users.share("ann", inbox, "bob", "viewer")[0] == 200
     _, bobs = users.call("bob", "GET", "/tasks", params={"list_id": inbox})
     assert [t["title"] for t in bobs["items"]] == ["still mine"]
+
+
+def test_an_invitation_shows_nothing_of_the_list_until_it_is_accepted(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "POST", "/tasks", {"title": "tickets", "list_id": lst["id"]})
+    heard = len(users.updates_for("bob"))
+    status, body = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
+    assert status == 202 and [m["username"] for m in body["members"]] == ["ann"]
+    assert [(m["username"], m["role"]) for m in body["invited"]] == [("bob", "editor")]
+    # bob hears of the invitation only, and sees nothing of the list
+    (invited,) = users.updates_for("bob")[heard:]
+    assert invited["type"] == "list.member_invited" and invited["member_id"] == users.ids["bob"]
+    users.call("ann", "POST", "/tasks", {"title": "hotel", "list_id": lst["id"]})
+    assert len(users.updates_for("bob")) == heard + 1
+    assert users.call("bob", "GET", f"/lists/{lst['id']}")[0] == 404
+    assert users.call("bob", "GET", "/tasks", params={"list_id": lst["id"]})[0] == 404
+    assert [t["title"] for t in users.call("bob", "GET", "/tasks")[1]["items"]] == []
+    assert users.call("bob", "POST", "/tasks", {"title": "x", "list_id": lst["id"]})[0] == 404
+    _, pending = users.call("bob", "GET", "/invitations")
+    assert [(i["list_name"], i["role"], i["by_name"]) for i in pending["items"]] == [
+        ("Trip", "editor", "ann")
+    ]
+    # accepting makes him a member with the role offered
+    status, joined = users.call("bob", "POST", f"/invitations/{lst['id']}/accept")
+    assert status == 200 and joined["role"] == "editor" and joined["invited"] == []
+    titles = {t["title"] for t in users.call("bob", "GET", "/tasks")[1]["items"]}
+    assert titles == {"tickets", "hotel"}
+    assert users.call("bob", "GET", "/invitations")[1]["items"] == []
+    assert users.call("bob", "POST", f"/invitations/{lst['id']}/accept")[0] == 200
+
+
+def test_only_the_invitee_can_accept_and_only_what_was_offered(users: Users) -> None:
+    for name in ("ann", "bob", "eve"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "viewer"})
+    assert users.call("eve", "POST", f"/invitations/{lst['id']}/accept")[0] == 404
+    assert users.call("eve", "GET", f"/lists/{lst['id']}")[0] == 404
+    _, joined = users.call("bob", "POST", f"/invitations/{lst['id']}/accept")
+    assert joined["role"] == "viewer"
+
+
+def test_a_declined_or_withdrawn_invitation_leaves_nothing(users: Users) -> None:
+    for name in ("ann", "bob"):
+        users.add(name)
+    _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
+    path = f"/lists/{lst['id']}/members/bob"
+    users.call("ann", "PUT", path, {"role": "editor"})
+    assert users.call("bob", "POST", f"/invitations/{lst['id']}/decline")[0] == 204
+    assert users.call("ann", "GET", f"/lists/{lst['id']}")[1]["invited"] == []
+    assert users.call("bob", "POST", f"/invitations/{lst['id']}/accept")[0] == 404
+    relay(users.client)
+    types = [e["type"] for e in users.dapr.publisher.on("task-events")]
+    assert types.count("list.member_invited") == types.count("list.invitation_declined") == 1
+    # the owner withdraws one too
+    users.call("ann", "PUT", path, {"role": "editor"})
+    assert users.call("ann", "DELETE", path)[0] == 204
+    assert users.call("bob", "GET", "/invitations")[1]["items"] == []
+    assert users.call("bob", "POST", f"/invitations/{lst['id']}/accept")[0] == 404
+
+
+def test_an_invitee_can_block_further_invitations(users: Users) -> None:
+    for name in ("ann", "bob", "cat"):
+        users.add(name)
+    _, one = users.call("ann", "POST", "/lists", {"name": "One"})
+    _, two = users.call("ann", "POST", "/lists", {"name": "Two"})
+    users.call("ann", "PUT", f"/lists/{one['id']}/members/bob", {"role": "editor"})
+    decline = f"/invitations/{one['id']}/decline"
+    assert users.call("bob", "POST", decline, params={"block": "true"})[0] == 204
+    status, body = users.call("ann", "PUT", f"/lists/{two['id']}/members/bob", {"role": "viewer"})
+    assert status == 409 and body["error"]["code"] == "blocked"
+    assert users.call("ann", "GET", f"/lists/{two['id']}")[1]["invited"] == []
+    assert users.call("bob", "GET", "/invitations")[1]["items"] == []
+    # others still can; and bob can lift the block
+    _, three = users.call("cat", "POST", "/lists", {"name": "Three"})
+    assert (
+        users.call("cat", "PUT", f"/lists/{three['id']}/members/bob", {"role": "viewer"})[0] == 202
+    )
+    assert users.call("bob", "DELETE", "/blocks/ann")[0] == 204
+    assert users.call("ann", "PUT", f"/lists/{two['id']}/members/bob", {"role": "viewer"})[0] == 202
+    assert users.call("bob", "PUT", "/blocks/ann")[0] == 204
+    assert [i["by_name"] for i in users.call("bob", "GET", "/invitations")[1]["items"]] == ["cat"]

@@ -104,6 +104,12 @@ export class Api {
   signIn(username, password) {
     return this.request("POST", "/auth/token", { body: { username, password }, auth: false });
   }
+  signOut() {
+    return this.request("POST", "/auth/signout");
+  }
+  signOutEverywhere() {
+    return this.request("POST", "/auth/signout-all");
+  }
   me() {
     return this.get("/me");
   }
@@ -145,6 +151,15 @@ export class Api {
   }
   shareList(id, username, role) {
     return this.request("PUT", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`, { body: { role } });
+  }
+  invitations() {
+    return this.get("/invitations");
+  }
+  acceptInvitation(listId) {
+    return this.request("POST", `/invitations/${encodeURIComponent(listId)}/accept`);
+  }
+  declineInvitation(listId, block = false) {
+    return this.request("POST", `/invitations/${encodeURIComponent(listId)}/decline`, { query: { block } });
   }
   unshareList(id, username) {
     return this.request("DELETE", `/lists/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`);

@@ -1,7 +1,8 @@
 // The live feed from realtime (functions/realtime/ws.py):
-//   ?token=…&after=<last seq>  →  hello {seq}, then event {seq, event} in order,
+//   first frame {type: "auth", token, after: <last seq>|null} (never the URL: proxies and
+//   access logs keep URLs)  →  hello {seq}, then event {seq, event} in order,
 //   resync {reason} when the server cannot replay what we missed, ping as heartbeat.
-// Close codes: 4401 bad token, 4408 no auth in time, 4409 too slow (resync).
+// Close codes: 4401 bad, expired or signed-out token, 4408 no auth in time, 4409 too slow (resync).
 // States: connecting → live → reconnecting (backoff) → offline (many failures / no network).
 
 const BASE_DELAY_MS = 500;
@@ -90,9 +91,8 @@ export class LiveFeed {
     const url = new URL(this.opts.url, location.href);
     if (url.protocol === "http:") url.protocol = "ws:";
     if (url.protocol === "https:") url.protocol = "wss:";
-    url.searchParams.set("token", token);
     const resuming = this.everLive && this.lastSeq !== null;
-    if (resuming) url.searchParams.set("after", String(this.lastSeq));
+    const after = resuming ? this.lastSeq : null;
     if (!this.everLive && this.attempts === 0) this._setState("connecting", "Connecting…");
     else if (this.state !== "offline") this._setState("reconnecting", "Reconnecting…");
 
@@ -104,6 +104,9 @@ export class LiveFeed {
       return;
     }
     this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws === ws) ws.send(JSON.stringify({ type: "auth", token, after }));
+    };
 
     ws.onmessage = (msg) => {
       if (this.ws !== ws) return;

@@ -17,7 +17,7 @@ import { HistoryDialog } from "./history.js";
 import { wireRepeatPreview } from "./preview.js";
 import { LiveFeed } from "./live.js";
 import { notificationPermission, requestNotifications, showReminder, toast } from "./notify.js";
-import { ShareDialog } from "./share.js";
+import { ShareDialog, renderInvitations } from "./share.js";
 import { TaskList, el, syncList } from "./tasks.js";
 import { browserZone, formatInstant, toLocalInputs, zoneNames } from "./time.js";
 
@@ -374,7 +374,40 @@ function currentListKey() {
   return state.me ? LIST_KEY + state.me.id : null;
 }
 
+/** The invitations waiting for you: shown with Accept / Decline; nothing else of them. */
+async function loadInvitations() {
+  let items = [];
+  try {
+    ({ data: { items = [] } } = await api.invitations());
+  } catch (err) {
+    if (err.status !== 401) toast(`Your invitations could not be loaded: ${err.message}`, { kind: "error" });
+    return;
+  }
+  renderInvitations($("invitations"), items, {
+    onAccept: async (inv) => {
+      try {
+        const { data } = await api.acceptInvitation(inv.list_id);
+        await loadLists();
+        toast(`You joined “${data.name}”.`, { action: { label: "Show", run: () => selectList(data.id, { focus: true }) } });
+      } catch (err) {
+        if (err.status !== 401) toast(`Could not accept: ${err.message}`, { kind: "error" });
+      }
+      loadInvitations();
+    },
+    onDecline: async (inv, block) => {
+      try {
+        await api.declineInvitation(inv.list_id, block);
+        toast(block ? `Declined; ${inv.by_name} cannot invite you again.` : "Declined.");
+      } catch (err) {
+        if (err.status !== 401) toast(`Could not decline: ${err.message}`, { kind: "error" });
+      }
+      loadInvitations();
+    },
+  });
+}
+
 async function loadLists() {
+  loadInvitations();
   state.lists.beginLoad();
   try {
     const { data } = await api.lists();
@@ -498,6 +531,12 @@ function lostList(list, ev) {
 function onListEvent(ev) {
   const me = state.me;
   if (!me) return;
+  // An invitation to you (or its answer): not a list of yours until you accept.
+  if ((ev.type === "list.member_invited" || ev.type === "list.invitation_declined") && ev.member_id === me.id) {
+    if (ev.type === "list.member_invited") toast(`You are invited to “${ev.tasklist?.name ?? "a list"}”.`);
+    loadInvitations();
+    return;
+  }
   const { change, list, before } = state.lists.apply(ev, me.id);
   if (change === "ignored") return;
   if (change === "removed") return lostList(list ?? before ?? { id: ev.list_id }, ev);
@@ -1103,7 +1142,16 @@ function updateNotifyButton() {
 }
 
 function wireHeader() {
-  $("sign-out").addEventListener("click", () => signOut("You are signed out."));
+  // The server forgets the token too (POST /auth/signout), so a copy of it is worthless;
+  // "everywhere" signs out every device. Either way this tab signs out.
+  $("sign-out").addEventListener("click", async () => {
+    await api.signOut().catch(() => {});
+    signOut("You are signed out.");
+  });
+  $("sign-out-all").addEventListener("click", async () => {
+    await api.signOutEverywhere().catch(() => {});
+    signOut("You are signed out on every device.");
+  });
   $("conn-retry").addEventListener("click", () => state.feed?.reconnectNow());
   $("notify-enable").addEventListener("click", async () => {
     const result = await requestNotifications();

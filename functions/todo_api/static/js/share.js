@@ -1,6 +1,7 @@
-// The share dialog of one list: everyone sees its members and their roles; the owner adds
-// people by username (PUT /lists/{id}/members/{username} {role}), changes a role, removes
-// a member and says whom reminders reach; anyone else can leave the list.
+// The share dialog of one list: everyone sees its members and their roles; the owner
+// invites people by username (PUT /lists/{id}/members/{username} {role}: they join when
+// they accept), changes a role, removes a member and says whom reminders reach; anyone
+// else can leave the list. renderInvitations shows the invitations waiting for you.
 
 import { ApiError } from "./api.js";
 import { clearErrors, showErrors } from "./forms.js";
@@ -178,7 +179,7 @@ export class ShareDialog {
         this.opts.onChanged(data);
         this.form.elements.username.value = "";
         const who = data.members.find((m) => m.username.toLowerCase() === username.toLowerCase())?.username ?? username;
-        if (status === 201) this.status(`Added ${who} as ${role === "editor" ? "an editor" : "a viewer"}.`);
+        if (status === 202) this.status(`Invited ${username} as ${role === "editor" ? "an editor" : "a viewer"}: they get access once they accept.`);
         else if (before?.role === role) this.status(`${who} is ${role === "editor" ? "an editor" : "a viewer"} already.`);
         else this.status(`${who} is now ${role === "editor" ? "an editor" : "a viewer"}.`);
         this.form.elements.username.focus();
@@ -290,4 +291,35 @@ export class ShareDialog {
       /* the next event or load brings it */
     }
   }
+}
+
+/**
+ * The invitations waiting for you, each with Accept and Decline (and "Decline and block").
+ * Nothing of an invited list is shown until you accept.
+ */
+export function renderInvitations(section, items, { onAccept, onDecline }) {
+  const ul = section.querySelector("ul");
+  section.hidden = !items.length;
+  ul.replaceChildren(
+    ...items.map((inv) => {
+      const role = inv.role === "editor" ? "an editor" : "a viewer";
+      const button = (label, run, cls = "btn small") => {
+        const b = el("button", { type: "button", class: cls, text: label });
+        b.addEventListener("click", () => run(inv, b));
+        return b;
+      };
+      return el(
+        "li",
+        { class: "invitation", dataset: { listId: inv.list_id } },
+        el("span", { class: "invitation-text", text: `${inv.by_name} invites you to “${inv.list_name}” as ${role}.` }),
+        el(
+          "span",
+          { class: "invitation-actions" },
+          button("Accept", (i) => onAccept(i), "btn small primary"),
+          button("Decline", (i) => onDecline(i, false)),
+          button("Decline and block", (i) => onDecline(i, true), "btn small danger"),
+        ),
+      );
+    }),
+  );
 }

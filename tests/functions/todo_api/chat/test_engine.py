@@ -62,6 +62,13 @@ class Chat:
         items = self.client.get("/api/v1/lists", headers=self.auth).json()["items"]
         return {item["name"]: item for item in items}
 
+    def accept(self) -> None:
+        """Accept every pending invitation (sharing is an invitation now)."""
+        pending = self.client.get("/api/v1/invitations", headers=self.auth).json()["items"]
+        for invitation in pending:
+            url = f"/api/v1/invitations/{invitation['list_id']}/accept"
+            assert self.client.post(url, headers=self.auth).status_code == 200
+
     def members(self, name: str) -> dict[str, str]:
         return {m["username"]: m["role"] for m in self.lists()[name]["members"]}
 
@@ -203,9 +210,11 @@ def _groceries() -> tuple[Chat, Chat]:
 def test_share_with_a_role_then_change_the_role() -> None:
     ann, sam = _groceries()
     shared = ann.say("share groceries with sam as a viewer")
-    assert "Shared Groceries with sam" in shared["reply"]
+    assert "Invited sam to Groceries" in shared["reply"]
     [action] = shared["actions"]
-    assert action["type"] == "list.member_added" and action["role"] == "viewer"
+    assert action["type"] == "list.member_invited" and action["role"] == "viewer"
+    assert "Groceries" not in sam.lists()  # nothing until sam accepts
+    sam.accept()
     assert sam.lists()["Groceries"]["role"] == "viewer"
     assert [t["title"] for t in sam.tasks()] == ["Milk"]  # sam sees the list's tasks
     # A viewer may look, not change: a polite refusal, and nothing happens.
@@ -217,6 +226,7 @@ def test_share_with_a_role_then_change_the_role() -> None:
     assert ann.members("Groceries") == {"ann": "owner", "sam": "editor"}
     assert sam.say("add cheese to groceries")["actions"][0]["type"] == "task.created"
     assert ann.events() == [
+        "list.member_invited",
         "list.member_added",
         "list.member_changed",
         "task.created",
@@ -235,6 +245,7 @@ def test_only_the_owner_shares_and_a_refusal_changes_nothing() -> None:
     ann, sam = _groceries()
     tom = ann.join("tom")
     ann.say("share groceries with sam")
+    sam.accept()
     ann.mark()
     refused = sam.say("share groceries with tom")
     assert refused["reply"] == "Only the owner of Groceries can share it."
@@ -279,15 +290,16 @@ def test_an_ambiguous_list_name_gets_a_question_not_a_guess() -> None:
     assert len(question["actions"][0]["list_ids"]) == 2
     assert ann.members("Groceries") == {"ann": "owner"}
     # A unique prefix is enough; an unknown name is answered with the user's lists.
-    assert "Shared Grocery run" in ann.say("share grocery r with sam")["reply"]
+    assert "Invited sam to Grocery run" in ann.say("share grocery r with sam")["reply"]
     unknown = ann.say("share hardware with sam")
     assert "You don't have a list called “hardware”" in unknown["reply"]
-    assert ann.events() == ["list.member_added"]
+    assert ann.events() == ["list.member_invited"]
 
 
 def test_leave_a_shared_list() -> None:
     ann, sam = _groceries()
     ann.say("share groceries with sam")
+    sam.accept()
     ann.mark()
     refused = ann.say("leave groceries")
     assert "You own Groceries, so you can't leave it" in refused["reply"]
@@ -309,6 +321,7 @@ def test_leave_a_shared_list() -> None:
 def test_the_owner_removes_a_member_or_a_task() -> None:
     ann, sam = _groceries()
     ann.say("share groceries with sam")
+    sam.accept()
     assert ann.say("remove sam from groceries")["reply"] == "Removed sam from Groceries."
     assert "Groceries" not in sam.lists()
     # Nobody called milk is in the list: "remove" then means the task.
@@ -321,6 +334,7 @@ def test_deleting_a_list_needs_a_yes() -> None:
     ann, sam = _groceries()
     ann.say("add eggs to groceries")
     ann.say("share groceries with sam")
+    sam.accept()
     ann.mark()
     asked = ann.say("delete the groceries list")
     assert "Delete the list Groceries and its 2 tasks?" in asked["reply"]
@@ -342,6 +356,7 @@ def test_deleting_a_list_needs_a_yes() -> None:
 def test_lists_and_members_are_described() -> None:
     ann, sam = _groceries()
     ann.say("share groceries with sam as a viewer")
+    sam.accept()
     mine = ann.say("what lists do I have?")
     assert "1. Inbox (default)" in mine["reply"]
     assert "Groceries — shared with sam (viewer)" in mine["reply"]
