@@ -84,7 +84,7 @@ class Controllers:
         body = {
             "metadata": {"name": name, "labels": labels},
             "spec": {
-                "serviceAccountName": "taskwave",
+                "serviceAccountName": f"taskwave-{deployment}",  # one per function
                 "containers": [
                     {"name": deployment, "image": f"ghcr.io/taskwave/taskwave-{deployment}:{SHA}"},
                     {"name": "daprd", "image": "ghcr.io/dapr/daprd:1.18.3"},
