@@ -59,7 +59,7 @@ def test_export_all_or_one_list(users: Users) -> None:
 
 def test_feed_is_read_only_hashed_follows_membership_and_revocable(users: Users) -> None:
     _, shared = users.call("ann", "POST", "/lists", {"name": "Shared"})
-    users.call("ann", "PUT", f"/lists/{shared['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", shared["id"], "bob", "viewer")
     users.call("ann", "POST", "/tasks", {"title": "milk", "list_id": shared["id"]})
     status, feed = users.call("bob", "POST", "/calendar/subscriptions", {"list_id": shared["id"]})
     assert status == 201, feed
@@ -140,7 +140,7 @@ def test_import_is_a_dry_run_first_then_creates_through_the_service(users: Users
 
 def test_import_needs_write_access_and_valid_icalendar(users: Users) -> None:
     _, shared = users.call("ann", "POST", "/lists", {"name": "Shared"})
-    users.call("ann", "PUT", f"/lists/{shared['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", shared["id"], "bob", "viewer")
     data = b"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
     assert _import(users, "bob", data, list_id=shared["id"])[0] == 403
     assert _import(users, "bob", data, list_id="nope")[0] == 404

@@ -164,7 +164,7 @@ def test_undo_a_creation_deletes_and_undo_the_deletion_restores(users: Users) ->
 
 def test_undo_follows_the_permission_table(users: Users) -> None:
     _, shared = users.call("ann", "POST", "/lists", {"name": "S"})
-    users.call("ann", "PUT", f"/lists/{shared['id']}/members/bob", {"role": "viewer"})
+    users.share("ann", shared["id"], "bob", "viewer")
     _, task = users.call("ann", "POST", "/tasks", {"title": "t", "list_id": shared["id"]})
     users.call("ann", "PATCH", f"/tasks/{task['id']}", {"title": "u"})
     edit = history(users, task["id"])[-1]["event_id"]
