@@ -83,7 +83,9 @@ def test_undo_from_the_history_restores_the_earlier_version(devices: Devices) ->
 def test_a_viewer_reads_the_history_without_undo(devices: Devices) -> None:
     owner, viewer = devices.user(), devices.user()
     shared = owner.http.post("/lists", json={"name": "Shared"}).json()["id"]
-    owner.http.put(f"/lists/{shared}/members/{viewer.name}", json={"role": "viewer"})
+    invited = owner.http.put(f"/lists/{shared}/members/{viewer.name}", json={"role": "viewer"})
+    assert invited.status_code == 202, invited.text
+    viewer.accept(shared)
     owner.create(title="Read only", list_id=shared)
     page = devices.open(viewer)
     task_item(page, "Read only").get_by_role("button", name="History").click()
