@@ -22,6 +22,7 @@ from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
+from shared.domain.bounds import text_problem
 from shared.events import (
     InvitationDeclined,
     ListCreated,
@@ -154,6 +155,11 @@ class ListService:
         self._purge = purge
         self.lists = Lists(kv)
 
+    async def _by_name(self, username: str) -> StateItem | None:
+        # A name PostgreSQL cannot hold (a NUL, say) names nobody; the store would refuse
+        # the lookup.
+        return None if text_problem(username) else await self._kv.get(name_key(username))
+
     # -- reads ---------------------------------------------------------------------------
 
     async def mine(self, user: User) -> list[ListSnapshot]:
@@ -234,7 +240,7 @@ class ListService:
         """Invite `username` with `role` ("invited"), or change a member's role
         ("changed", "unchanged"). Nobody becomes a member without accepting."""
         require(user, list_id, MANAGE)
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         if found is None:
             raise UnknownUser(username)
         member_id: str = found.value["id"]
@@ -384,7 +390,7 @@ class ListService:
     async def block(self, user: User, username: str, now: datetime, *, blocked: bool) -> None:
         """Refuse (or again accept) invitations from `username`; blocking declines
         their pending ones too."""
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         if found is None:
             raise UnknownUser(username)
         other: str = found.value["id"]
@@ -424,7 +430,7 @@ class ListService:
     async def unshare(self, user: User, list_id: str, username: str, now: datetime) -> None:
         """The owner removes a member, or a member leaves (removes themself)."""
         role = require(user, list_id, READ)
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         member_id = found.value["id"] if found else None
         leaving = member_id == user.id
         if not leaving and role != "owner":
