@@ -20,9 +20,16 @@ from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
 from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.outbox import Outbox
-from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
+from functions.todo_api.store import (
+    id_key,
+    list_key,
+    list_row,
+    memberships_of,
+    name_key,
+    read_list,
+    unkeyable,
+)
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
-from shared.domain.bounds import text_problem
 from shared.events import (
     InvitationDeclined,
     ListCreated,
@@ -158,7 +165,7 @@ class ListService:
     async def _by_name(self, username: str) -> StateItem | None:
         # A name PostgreSQL cannot hold (a NUL, say) names nobody; the store would refuse
         # the lookup.
-        return None if text_problem(username) else await self._kv.get(name_key(username))
+        return None if unkeyable(username) else await self._kv.get(name_key(username))
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -321,6 +328,8 @@ class ListService:
 
     async def accept(self, user: User, list_id: str, now: datetime) -> ListSnapshot:
         """The invitee joins with the role they were invited with."""
+        if list_id not in user.invitations and list_id not in user.roles:
+            raise NotFound(list_id)  # never invited (or an id no list can have)
         if list_id not in user.roles and len(user.roles) >= self._limits.lists_joined:
             raise LimitReached(
                 f"You are in {len(user.roles)} lists, the most one account can be in. "
@@ -357,7 +366,9 @@ class ListService:
 
     async def decline(self, user: User, list_id: str, now: datetime, *, block: bool) -> None:
         """Decline (and with `block`, refuse every later invitation from the inviter)."""
-        inviter = (user.invitations.get(list_id) or {}).get("by")
+        if list_id not in user.invitations:
+            raise NotFound(list_id)
+        inviter = user.invitations[list_id].get("by")
         try:
             await self._mutate(user, list_id, None, self._withdraw(user, user.id, list_id, now))
         except NotFound:
