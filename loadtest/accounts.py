@@ -53,14 +53,18 @@ def _share(api: str, name: str, members: list[Account]) -> dict[str, Any]:
                 headers=owner["headers"],
                 timeout=60,
             )
-            # Sharing invites; the member accepts (what the web UI's Accept does).
-            accepted = session.post(
-                f"{api}/invitations/{list_id}/accept", headers=member["headers"], timeout=60
+            # Sharing invites; the member accepts.
+            joined = (
+                session.post(
+                    f"{api}/invitations/{list_id}/accept", headers=member["headers"], timeout=60
+                )
+                if put.status_code == 202
+                else put
             )
-            if put.status_code != 202 or accepted.status_code != 200:
+            if joined.status_code != 200:
                 raise RuntimeError(
-                    f"sharing {list_id} with {member['username']}: {put.status_code} "
-                    f"{put.text}; accepting: {accepted.status_code} {accepted.text}"
+                    f"sharing {list_id} with {member['username']}: {put.status_code} {put.text}"
+                    f" / {joined.status_code} {joined.text}"
                 )
     return {"id": list_id, "name": name, "members": members}
 

@@ -88,8 +88,11 @@ async def _listen(ws: ClientConnection, device: Device) -> None:
         )
 
 
-def _ws_url(stack: Stack, device: Device) -> str:
-    return stack.config.url("realtime").replace("http://", "ws://") + f"/ws?token={device.token}"
+async def _open(stack: Stack, device: Device) -> Any:
+    """A socket authenticated by its first frame (a token never travels in the URL)."""
+    ws = await connect(stack.config.url("realtime").replace("http://", "ws://") + "/ws")
+    await ws.send(json.dumps({"type": "auth", "token": device.token}))
+    return ws
 
 
 async def _all_pages(
@@ -124,7 +127,7 @@ async def run(
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         tag = uuid.uuid4().hex[:6]
         devices = [await _register(client, f"rem{i}-{tag}") for i in range(users)]
-        sockets = [await connect(_ws_url(stack, d)) for d in devices]
+        sockets = [await _open(stack, d) for d in devices]
         for ws in sockets:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert hello["type"] == "hello", hello

@@ -170,7 +170,9 @@ async def run(stack: Stack, changes: int, after_removal: int, rate: float) -> di
             for m, role in ((owner, "owner"), (editor, "editor"))
             for n in ("phone", "laptop")
         ]
-        sockets = [await connect(f"{ws_base}?token={d.member.token}") for d in devices]
+        sockets = [await connect(ws_base) for d in devices]
+        for ws, d in zip(sockets, devices, strict=True):  # the token in the first frame
+            await ws.send(json.dumps({"type": "auth", "token": d.member.token}))
         for ws in sockets:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert hello["type"] == "hello", hello
@@ -186,9 +188,9 @@ async def run(stack: Stack, changes: int, after_removal: int, rate: float) -> di
             headers=owner.headers,
             json={"role": "editor"},
         )
-        assert shared.status_code == 202, (shared.status_code, shared.text)  # an invitation
-        accepted = await client.post(f"/invitations/{list_id}/accept", headers=editor.headers)
-        assert accepted.status_code == 200, (accepted.status_code, accepted.text)
+        assert shared.status_code == 202, (shared.status_code, shared.text)  # invited
+        joined = await client.post(f"/invitations/{list_id}/accept", headers=editor.headers)
+        assert joined.status_code == 200, (joined.status_code, joined.text)
         added = await _until(
             lambda: all(d.events("list.member_added", list_id) for d in devices), 15
         )

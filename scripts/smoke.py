@@ -124,10 +124,9 @@ async def check(args: argparse.Namespace, base: str, token: str, created: list[s
         configured = config.get("websocket_url", "/ws") if status == 200 else "/ws"
         ws_base = base.replace("http", "ws", 1)
         ws_url = configured if "://" in configured else ws_base + configured
-    async with websockets.connect(
-        f"{ws_url}?token={token}",
-        open_timeout=15,
-    ) as ws:
+    async with websockets.connect(ws_url, open_timeout=15) as ws:
+        # The token goes in the first frame, never in the URL (access logs keep URLs).
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         say(f"WebSocket open: {ws_url}")
         due = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         status, task = call(

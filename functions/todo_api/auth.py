@@ -13,7 +13,14 @@ from typing import Any
 
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
-from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key
+from functions.todo_api.store import (
+    id_key,
+    list_key,
+    list_row,
+    memberships_of,
+    name_key,
+    unkeyable,
+)
 from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import ListCreated, ListSnapshot, Member, Role
 from shared.tokens import Claims
@@ -104,7 +111,7 @@ class Accounts:
         return _user(record)
 
     async def authenticate(self, username: str, password: str) -> User:
-        item = await self._kv.get(name_key(username))
+        item = None if unkeyable(username) else await self._kv.get(name_key(username))
         # An unknown name costs the same hash as a wrong password (no timing oracle).
         digest = item.value["password_hash"] if item else None
         if not await self._passwords.verify(digest, password) or item is None:

@@ -20,7 +20,15 @@ from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, Refused, UnknownUser
 from functions.todo_api.limits import LimitReached, Limits
 from functions.todo_api.outbox import Outbox
-from functions.todo_api.store import id_key, list_key, list_row, memberships_of, name_key, read_list
+from functions.todo_api.store import (
+    id_key,
+    list_key,
+    list_row,
+    memberships_of,
+    name_key,
+    read_list,
+    unkeyable,
+)
 from shared.dapr import EtagMismatch, StateItem, StateOp, StateStore
 from shared.events import (
     InvitationDeclined,
@@ -154,6 +162,11 @@ class ListService:
         self._purge = purge
         self.lists = Lists(kv)
 
+    async def _by_name(self, username: str) -> StateItem | None:
+        # A name PostgreSQL cannot hold (a NUL, say) names nobody; the store would refuse
+        # the lookup.
+        return None if unkeyable(username) else await self._kv.get(name_key(username))
+
     # -- reads ---------------------------------------------------------------------------
 
     async def mine(self, user: User) -> list[ListSnapshot]:
@@ -234,7 +247,7 @@ class ListService:
         """Invite `username` with `role` ("invited"), or change a member's role
         ("changed", "unchanged"). Nobody becomes a member without accepting."""
         require(user, list_id, MANAGE)
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         if found is None:
             raise UnknownUser(username)
         member_id: str = found.value["id"]
@@ -315,6 +328,8 @@ class ListService:
 
     async def accept(self, user: User, list_id: str, now: datetime) -> ListSnapshot:
         """The invitee joins with the role they were invited with."""
+        if list_id not in user.invitations and list_id not in user.roles:
+            raise NotFound(list_id)  # never invited (or an id no list can have)
         if list_id not in user.roles and len(user.roles) >= self._limits.lists_joined:
             raise LimitReached(
                 f"You are in {len(user.roles)} lists, the most one account can be in. "
@@ -351,7 +366,9 @@ class ListService:
 
     async def decline(self, user: User, list_id: str, now: datetime, *, block: bool) -> None:
         """Decline (and with `block`, refuse every later invitation from the inviter)."""
-        inviter = (user.invitations.get(list_id) or {}).get("by")
+        if list_id not in user.invitations:
+            raise NotFound(list_id)
+        inviter = user.invitations[list_id].get("by")
         try:
             await self._mutate(user, list_id, None, self._withdraw(user, user.id, list_id, now))
         except NotFound:
@@ -384,7 +401,7 @@ class ListService:
     async def block(self, user: User, username: str, now: datetime, *, blocked: bool) -> None:
         """Refuse (or again accept) invitations from `username`; blocking declines
         their pending ones too."""
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         if found is None:
             raise UnknownUser(username)
         other: str = found.value["id"]
@@ -424,7 +441,7 @@ class ListService:
     async def unshare(self, user: User, list_id: str, username: str, now: datetime) -> None:
         """The owner removes a member, or a member leaves (removes themself)."""
         role = require(user, list_id, READ)
-        found = await self._kv.get(name_key(username))
+        found = await self._by_name(username)
         member_id = found.value["id"] if found else None
         leaving = member_id == user.id
         if not leaving and role != "owner":

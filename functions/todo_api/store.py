@@ -73,6 +73,12 @@ def memberships_of(record: dict[str, Any]) -> dict[str, Role]:
     return {x: "owner" for x in record.get("lists", [])}
 
 
+def unkeyable(task_id: str) -> bool:
+    """An id (or username) no row can have: text PostgreSQL cannot hold, or a `|` (Dapr
+    refuses keys with `||`; ids are UUIDs, usernames have no `|`)."""
+    return bool(text_problem(task_id)) or "|" in task_id
+
+
 class Conflict(Exception):
     """The task changed since the version the write was based on."""
 
@@ -93,7 +99,7 @@ class TaskStore:
 
     async def get(self, task_id: str) -> tuple[TaskSnapshot, str | None] | None:
         """The task and its store ETag (for the conditional write that may follow)."""
-        if text_problem(task_id):
+        if unkeyable(task_id):
             return None  # no such key can exist; the store would refuse the lookup
         item = await self._state.get(task_key(task_id))
         if item is None or not isinstance(item.value, dict) or "list_id" not in item.value:
@@ -138,7 +144,7 @@ class TaskStore:
         return await self._tombstone(task_id) is not None
 
     async def _tombstone(self, task_id: str) -> StateItem | None:
-        return None if text_problem(task_id) else await self._state.get(tombstone_key(task_id))
+        return None if unkeyable(task_id) else await self._state.get(tombstone_key(task_id))
 
     async def deleted_task(self, task_id: str) -> TaskSnapshot | None:
         """The task as it was when deleted (None: not deleted, or deleted before

@@ -120,7 +120,19 @@ def test_owner_creates_and_shares_a_list_and_both_see_each_others_tasks_live(
     page.fill("#share-username", friend.name)
     page.select_option("#share-role", "editor")
     page.locator("#share-form").get_by_role("button", name="Add", exact=True).click()
-    expect(page.locator("#share-status")).to_have_text(f"Added {friend.name} as an editor.")
+    expect(page.locator("#share-status")).to_have_text(
+        f"Invited {friend.name} as an editor: they get access once they accept."
+    )
+    # Invited, not a member: nothing of the list reaches the friend until they accept.
+    expect(member_row(page, friend.name)).to_contain_text("invited as editor")
+    assert members(owner, list_id) == {owner.name: "owner"}
+    invitation = phone.locator("#invitations .invitation", has_text="Groceries")
+    expect(invitation).to_contain_text(f"{owner.name} invites you to “Groceries” as an editor.")
+    expect(picker(phone, "Groceries")).to_have_count(0)
+    invitation.get_by_role("button", name="Accept").click()
+    expect(phone.locator(".toast", has_text="You joined “Groceries”")).to_be_visible()
+    expect(phone.locator("#invitations")).to_be_hidden()
+
     expect(page.locator("#member-list li.member")).to_have_count(2)
     expect(member_row(page, friend.name).get_by_label(f"Role of {friend.name}")).to_have_value(
         "editor"
@@ -141,7 +153,6 @@ def test_owner_creates_and_shares_a_list_and_both_see_each_others_tasks_live(
     shared = picker(phone, "Groceries")
     expect(shared).to_be_visible()
     expect(shared.locator(".role")).to_have_text("Editor")
-    expect(phone.locator(".toast", has_text="shared “Groceries” with you")).to_be_visible()
 
     # The friend adds a task to it by the form: the form offers the list shown.
     shared.click()
@@ -396,7 +407,13 @@ def test_an_unknown_username_shows_an_inline_error_and_changes_nothing(devices: 
     add.click()
     expect(error).to_be_hidden()
     expect(username).not_to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#share-status")).to_have_text(f"Added {friend.name} as a viewer.")
+    expect(page.locator("#share-status")).to_have_text(
+        f"Invited {friend.name} as a viewer: they get access once they accept."
+    )
+    friend.accept(holiday["id"])
+    expect(member_row(page, friend.name).get_by_label(f"Role of {friend.name}")).to_have_value(
+        "viewer"
+    )
     assert members(owner, holiday["id"]) == {owner.name: "owner", friend.name: "viewer"}
 
     # The owner changes the role in the dialog.

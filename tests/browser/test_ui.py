@@ -104,7 +104,7 @@ def test_sign_up_sign_out_and_sign_in(devices: Devices) -> None:
     page.reload()  # the token survives a reload
     expect(page.locator("#who-name")).to_have_text(name)
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.locator("#auth-view")).to_be_visible()
     assert page.evaluate("localStorage.getItem('taskwave.session')") is None
 
@@ -591,7 +591,7 @@ def test_signed_in_devices_follow_sign_out_in_another_tab(devices: Devices) -> N
     second = page.context.new_page()  # same device, another tab
     second.goto("/")
     expect(second.locator("#who-name")).to_have_text(user.name)
-    second.get_by_role("button", name="Sign out").click()
+    second.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.locator("#auth-view")).to_be_visible()
     sign_in(page, user)
     expect(second.locator("#who-name")).to_have_text(user.name)

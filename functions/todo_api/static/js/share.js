@@ -133,6 +133,17 @@ export class ShareDialog {
         }
         return el("li", { class: "member", dataset: { username: m.username, role: m.role } }, name, controls);
       }),
+      // Invited, not yet members: they see nothing of the list until they accept.
+      ...(list.invited ?? []).map((m) =>
+        el("li", { class: "member invited", dataset: { username: m.username, role: m.role } },
+          el("span", { class: "member-name" },
+            el("span", { class: "avatar", "aria-hidden": "true", text: m.username.slice(0, 1).toUpperCase() }),
+            el("span", { text: m.username }),
+            el("span", { class: "muted", text: ` (invited as ${ROLE_LABEL[m.role]?.toLowerCase() ?? m.role})` })),
+          owner
+            ? el("div", { class: "member-controls" },
+              el("button", { type: "button", class: "btn small ghost danger", dataset: { remove: m.username }, "aria-label": `Withdraw the invitation of ${m.username}` }, "Withdraw"))
+            : null)),
     );
     if (focus?.user) {
       const li = [...ul.children].find((x) => x.dataset.username === focus.user);
