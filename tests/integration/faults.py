@@ -472,9 +472,9 @@ class Socket:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _url(self) -> str:
-        url = f"{self._base}?token={self.account.token}"
-        return url + (f"&after={self.last_seq}" if self.last_seq is not None else "")
+    def _hello(self) -> str:
+        """The first frame: the token (never in the URL) and where to resume from."""
+        return json.dumps({"type": "auth", "token": self.account.token, "after": self.last_seq})
 
     async def _reload(self) -> None:
         began = time.time()
@@ -488,7 +488,8 @@ class Socket:
     async def _run(self) -> None:
         while True:
             try:
-                async with connect(self._url(), open_timeout=5, ping_interval=None) as ws:
+                async with connect(self._base, open_timeout=5, ping_interval=None) as ws:
+                    await ws.send(self._hello())
                     async for raw in ws:
                         message = json.loads(raw)
                         kind = message.get("type")
