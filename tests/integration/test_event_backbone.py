@@ -124,7 +124,7 @@ async def test_a_failed_transaction_leaves_nothing_and_holds_up_nothing(
         failed = TaskCreated(
             user_id=ann.id, list_id=ann.default_list, task_id=clash.id, task=clash, occurred_at=now
         )
-        row, _pending = outbox.pending(tasks.name, failed, [ann.id], now)
+        row, _pending = outbox.pending(tasks.name, failed, now, members=[ann.id])
         with pytest.raises(Conflict):
             await tasks.transact([tasks.insert_op(clash), row])
         assert sidecar_state(stack.config.dapr_url("todo-api"), "tasks", row.key) is None, (
