@@ -69,10 +69,10 @@ def lag_of(watermarks: tuple[int, int], committed: int) -> int:
     return high - (committed if committed >= 0 else low)
 
 
-def handled(url: str) -> int:
+def handled(metrics_url: str) -> int:
     """Events the function answered SUCCESS since it started (0 while it is not up)."""
     try:
-        page = httpx.get(f"{url}/metrics", timeout=1).text
+        page = httpx.get(metrics_url, timeout=1).text
     except httpx.HTTPError:
         return 0
     return int(
@@ -177,7 +177,7 @@ def cycle(stack: Stack, api: Api, lags: dict[str, Lag], creates: int) -> Cycle:
         while time.perf_counter() < deadline:
             now = time.perf_counter() - t0
             for fn in SCALED:
-                count = handled(stack.config.url(fn)) if fn not in result.all_handled else 0
+                count = handled(stack.config.metrics_url(fn)) if fn not in result.all_handled else 0
                 if fn not in result.first_handled and count > 0:
                     result.first_handled[fn] = now
                 # The creates, the completion and the occurrence recurring makes.

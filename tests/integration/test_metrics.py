@@ -18,7 +18,7 @@ def _scrape(stack: Stack) -> dict[str, set[str]]:
     """Series names per endpoint: each function's /metrics and each daprd's metrics port."""
     pages = {}
     for fn in stack.config.functions:
-        pages[fn] = f"{stack.config.url(fn)}/metrics"
+        pages[fn] = stack.config.metrics_url(fn)  # its own port, only for the scraper
         pages[f"{fn}-dapr"] = f"http://127.0.0.1:{stack.config.ports[f'{fn}.dapr-metrics']}/metrics"
     found = {}
     for name, url in pages.items():
