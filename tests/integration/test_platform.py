@@ -46,14 +46,36 @@ def test_event_from_todo_api_reaches_audit_as_one_cloudevent(
     reader = topic_reader(Topic.TASK_EVENTS.value)
     series = str(uuid.uuid4())
     alice = User(stack.config.url("todo-api"))  # a real list: a series ends with its list
+    # The completed first occurrence, stored as todo-api stores it (todo-api makes the
+    # next one from its own row, never from the request); written without its event,
+    # so recurring does not make the next one first.
+    now = datetime.now(UTC)
+    previous = _snapshot(
+        series,
+        now,
+        list_id=alice.default_list,
+        title="pay rent",
+        status="completed",
+        completed_at=now,
+        due_at=datetime(2026, 12, 1, 8, tzinfo=UTC),
+        timezone="Europe/Berlin",
+        recurrence={"frequency": "monthly"},
+        series_id=series,
+        created_by=alice.id,
+    )
+    stored = httpx.post(
+        f"{stack.config.dapr_url('todo-api')}/v1.0/state/tasks",
+        json=[{"key": f"task|{series}", "value": previous.model_dump(mode="json")}],
+        timeout=10,
+    )
+    assert stored.status_code == 204, stored.text
     request = OccurrenceRequest(
         user_id=alice.id,
         list_id=alice.default_list,
         series_id=series,
         occurrence=2,
-        previous_task_id=str(uuid.uuid4()),
+        previous_task_id=series,
         title="pay rent",
-        due_at=datetime(2027, 1, 1, 9, tzinfo=UTC),
         timezone="Europe/Berlin",
     )
     resp = httpx.put(
