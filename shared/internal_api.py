@@ -40,6 +40,10 @@ class OccurrenceRequest(BaseModel):
     reminders: list[ReminderSpec] = Field(default_factory=list)
     # Whose reminders these are: the series' creator, whoever completed the last one.
     created_by: str | None = None
+    # The completion this request follows (the event's snapshot): lets todo-api continue
+    # a series whose task was reopened before the event was handled.
+    completed_at: AwareDatetime | None = None
+    completed_version: int | None = Field(default=None, ge=1)
 
     @property
     def task_id(self) -> str:

@@ -42,6 +42,8 @@ def next_request(
         recurrence=task.recurrence,
         reminders=task.reminders,
         created_by=task.created_by,
+        completed_at=task.completed_at,
+        completed_version=task.version,
     )
 
 

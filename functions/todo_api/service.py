@@ -53,6 +53,18 @@ def _etag_matches(if_match: str | None, version: int) -> bool:
     return str(version) in wanted
 
 
+def _completion(previous: TaskSnapshot, request: OccurrenceRequest) -> datetime | None:
+    """When the occurrence the request follows was completed, or None if it never was.
+    A task reopened since is open in the store, but the completion event it names still
+    happened: it came before the stored version and before the reopening."""
+    if previous.completed_at is not None:
+        return previous.completed_at
+    claimed, version = request.completed_at, request.completed_version
+    if claimed is None or version is None or version >= previous.version:
+        return None
+    return claimed if claimed <= previous.updated_at else None
+
+
 def etag(task: TaskSnapshot) -> str:
     return str(task.version)
 
@@ -310,11 +322,12 @@ class TaskService:
             return existing[0], False
         if await self._store.deleted(request.task_id):
             return None, False
-        if previous.completed_at is None:
+        completed_at = _completion(previous, request)
+        if completed_at is None:
             raise Refused("the previous occurrence is not completed")
         # The completion's own time, as recurring uses: a replay gives the same date.
         try:
-            due = next_due(previous, previous.completed_at)
+            due = next_due(previous, completed_at)
         except ValueError as exc:
             raise domain.InvalidChange(f"unusable recurrence: {exc}") from None
         if due is None:

@@ -43,6 +43,11 @@ def test_the_next_occurrence_has_a_deterministic_id_and_keeps_the_task() -> None
     assert req.due_at == NOW + timedelta(days=1)
 
 
+def test_the_request_names_the_completion_it_follows() -> None:
+    req = next_request(_completed({"frequency": "daily"}), _tomorrow, NOW)
+    assert req is not None and (req.completed_at, req.completed_version) == (NOW, 1)
+
+
 def test_the_next_occurrence_stays_the_creators_whoever_completed_this_one() -> None:
     """Its reminders go to the series' creator, not to the member who completed it."""
     done = _completed({"frequency": "daily"})

@@ -205,6 +205,28 @@ def test_an_open_previous_occurrence_makes_no_next_one() -> None:
     assert _put(client, _request())[0] == 409 and _made(dapr) is None
 
 
+def test_a_task_reopened_before_its_completion_was_handled_still_continues_its_series() -> None:
+    """Complete, then reopen at once: the completion event is handled after the reopening
+    is stored. The series goes on, from the completion that the event names."""
+    reopened = _previous(
+        status="open",
+        completed_at=None,
+        version=4,
+        updated_at=datetime(2027, 1, 2, 9, 5, tzinfo=UTC),
+    )
+    client, dapr = _setup(previous=reopened)
+    done_at = datetime(2027, 1, 2, 9, tzinfo=UTC)
+    status, body = _put(
+        client, _request().model_copy(update={"completed_at": done_at, "completed_version": 3})
+    )
+    assert status == 201 and body["due_at"].startswith("2027-01-03T08:00")
+    # A claim that is not older than what is stored is not a completion that happened.
+    for claim in ({"completed_version": 4}, {"completed_at": datetime(2028, 1, 1, tzinfo=UTC)}):
+        client, dapr = _setup(previous=reopened)
+        req = _request().model_copy(update={"completed_at": done_at, "completed_version": 3})
+        assert _put(client, req.model_copy(update=claim))[0] == 409 and _made(dapr) is None
+
+
 def test_a_deleted_previous_occurrence_still_continues_its_series() -> None:
     client, dapr = _setup(deleted=True)
     status, body = _put(client, _request())
