@@ -65,9 +65,13 @@ def render() -> str:
     consumers: dict[str, list[str]] = {}
     for sub in subs:
         spec = sub["spec"]
+        routes = spec["routes"]
+        path = routes.get("default") or routes["rules"][0]["path"]
+        how = ", filtered by a rule" if "rules" in routes else ""
+        how += ", in bulk" if spec.get("bulkSubscribe", {}).get("enabled") else ""
         for app in sub["scopes"]:
             consumers.setdefault(spec["topic"], []).append(
-                f"{app} (`{spec['pubsubname']}` → `{spec['routes']['default']}`)"
+                f"{app} (`{spec['pubsubname']}` → `{path}`{how})"
             )
     lines = [
         "# Event catalogue",

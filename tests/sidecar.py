@@ -5,7 +5,27 @@ imports this first, so every Settings() sees it; a token from the shell is kept.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 APP_TOKEN = os.environ.setdefault("APP_API_TOKEN", "unit-tests-app-api-token")
 # Headers of a call that came through the sidecar.
 FROM_SIDECAR = {"dapr-api-token": APP_TOKEN}
+
+
+def bulk_delivery(*cloudevents: dict[str, Any], topic: str = "task-events") -> dict[str, Any]:
+    """What daprd POSTs to a bulk subscription's route: one entry per Kafka message."""
+    return {
+        "id": "bulk-1",
+        "type": "com.dapr.event.sent.bulk",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "entries": [
+            {
+                "entryId": str(i),
+                "event": ce,
+                "contentType": "application/cloudevents+json",
+                "metadata": {"__partition": "0", "__offset": str(i)},
+            }
+            for i, ce in enumerate(cloudevents)
+        ],
+    }

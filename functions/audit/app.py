@@ -8,6 +8,7 @@ from functions.audit.settings import Settings
 from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
 from shared.web.app import create_function_app
+from shared.web.pubsub import DeadLetters
 
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
@@ -15,5 +16,8 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
     sidecar: Dapr = dapr or sidecar_for(settings)
     audit = AuditLog(sidecar.state(settings.kv_store))
     return create_function_app(
-        name=NAME, settings=settings, dapr=sidecar, routes=routes(audit, settings)
+        name=NAME,
+        settings=settings,
+        dapr=sidecar,
+        routes=routes(audit, DeadLetters(sidecar.publisher), settings),
     )

@@ -12,15 +12,26 @@ from functions.audit.settings import Settings
 from shared.events import Event
 from shared.paging import page_body
 from shared.web.identity import require_caller
-from shared.web.pubsub import Delivery, Outcome, event_endpoint, raw_endpoint
+from shared.web.pubsub import (
+    DeadLetters,
+    Delivery,
+    Outcome,
+    bulk_event_endpoint,
+    event_endpoint,
+    raw_endpoint,
+)
 
 NAME = "audit"
 
 
-def routes(audit: AuditLog, settings: Settings) -> list[Route]:
+def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> list[Route]:
     async def on_event(event: Event, delivery: Delivery) -> Outcome:
         await audit.record(event, delivery, datetime.now(UTC))
         return Outcome.SUCCESS
+
+    async def on_batch(received: list[tuple[Event, Delivery]]) -> list[Outcome]:
+        await audit.record_many(received, datetime.now(UTC))
+        return [Outcome.SUCCESS] * len(received)
 
     async def on_dead_letter(data: dict[str, Any], delivery: Delivery) -> Outcome:
         await audit.record_dead_letter(data, delivery, datetime.now(UTC))
@@ -40,8 +51,14 @@ def routes(audit: AuditLog, settings: Settings) -> list[Route]:
 
     events = event_endpoint(NAME, on_event)
     return [
-        # Routes named by dapr/subscriptions/audit.yaml.
-        Route("/events/task-events", events, methods=["POST"]),
+        # Routes named by dapr/subscriptions/audit.yaml. task-events comes in bulk: a
+        # batch is one state transaction; what does not validate goes to the dead-letter
+        # topic, which audit keeps through /events/dead-letters.
+        Route(
+            "/events/task-events",
+            bulk_event_endpoint(NAME, on_batch, dead_letters.keep),
+            methods=["POST"],
+        ),
         Route("/events/reminders", events, methods=["POST"]),
         Route("/events/dead-letters", raw_endpoint(NAME, on_dead_letter), methods=["POST"]),
         Route("/internal/v1/audit", list_entries, methods=["GET"]),

@@ -6,10 +6,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.dapr import StateStore
+from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import Event
 from shared.paging import Page, SortKey, query_page, sortable_time
-from shared.web.pubsub import Delivery
+from shared.web.pubsub import DLQ_SUFFIX, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 ENTRY = "audit.entry"
 
 _SORT = (SortKey("occurred_at"), SortKey("event_id"))
+_ATTEMPTS = 3  # a batch races only with a redelivery of one of its events
 
 
 def event_key(event_id: str) -> str:
@@ -60,6 +61,28 @@ class AuditLog:
             log.info("event %s already recorded; redelivery ignored", event.event_id)
         return created
 
+    async def record_many(self, received: list[tuple[Event, Delivery]], now: datetime) -> int:
+        """Store a batch in one transaction; how many were new. A batch holding an event
+        already recorded (a redelivery) fails whole: then the ones already there are
+        read in one call and the rest inserted in one transaction, so nothing is
+        recorded twice and nothing is lost (a refused insert is slow: Dapr retries it)."""
+        entries = {
+            event_key(str(event.event_id)): entry_for(event, delivery, now)
+            for event, delivery in received
+        }
+        for _ in range(_ATTEMPTS):
+            try:
+                await self._store.transact([StateOp.insert(k, v) for k, v in entries.items()])
+            except EtagMismatch:
+                there = {item.key for item in await self._store.get_bulk(list(entries))}
+                log.info("batch held %d redelivered events", len(there))
+                entries = {k: v for k, v in entries.items() if k not in there}
+                if not entries:
+                    return 0
+                continue
+            return len(entries)
+        raise RuntimeError("audit batch kept conflicting; asking for redelivery")
+
     async def record_dead_letter(
         self, data: dict[str, Any], delivery: Delivery, now: datetime
     ) -> bool:
@@ -67,7 +90,9 @@ class AuditLog:
         # Dapr forwards the original envelope: its `topic` is where it failed.
         entry = {
             "data": data,
-            "topic": delivery.topic,
+            # Where it failed: Dapr forwards the original envelope; an app that
+            # dead-letters itself publishes to `<topic>-dlq` (shared.web.pubsub.DeadLetters).
+            "topic": delivery.topic.removesuffix(DLQ_SUFFIX),
             "cloudevent_id": delivery.cloudevent_id,
             "envelope_type": delivery.envelope.get("type"),
             "recorded_at": now.astimezone(UTC).isoformat(),

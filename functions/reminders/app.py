@@ -12,6 +12,7 @@ from functions.reminders.settings import Settings
 from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
 from shared.web.app import create_function_app
+from shared.web.pubsub import DeadLetters
 
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
@@ -26,5 +27,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=routes(firer, scheduler, Notifications(kv), settings),
+        routes=routes(
+            firer, scheduler, Notifications(kv), DeadLetters(sidecar.publisher), settings
+        ),
     )

@@ -19,7 +19,7 @@ from shared.paging import page_body
 from shared.telemetry import linked_span
 from shared.web.errors import error_response, validation_details
 from shared.web.identity import require_caller
-from shared.web.pubsub import Delivery, Outcome, event_endpoint
+from shared.web.pubsub import DeadLetters, Delivery, Outcome, event_endpoint
 
 NAME = "reminders"
 
@@ -30,6 +30,7 @@ def routes(
     firer: ReminderFirer,
     scheduler: ReminderScheduler,
     notifications: Notifications,
+    dead_letters: DeadLetters,
     settings: Settings,
 ) -> list[Route]:
     async def on_job(request: Request) -> Response:
@@ -68,7 +69,7 @@ def routes(
             )
         )
 
-    task_events = event_endpoint(NAME, on_task_event)
+    task_events = event_endpoint(NAME, on_task_event, dead_letters)
     return [
         Route("/job/{name}", on_job, methods=["POST"]),
         # The route dapr/subscriptions/reminders.yaml names; each task version is

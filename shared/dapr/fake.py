@@ -26,6 +26,7 @@ class Published:
     data: dict[str, Any]
     partition_key: str | None
     traceparent: str = ""
+    cloudevent_id: str | None = None
 
 
 class FakeStateStore:
@@ -137,14 +138,19 @@ class FakePublisher:
         self.failing: Exception | None = None
 
     async def publish(
-        self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
+        self,
+        topic: str,
+        data: BaseModel | dict[str, Any],
+        *,
+        partition_key: str | None = None,
+        cloudevent_id: str | None = None,
     ) -> None:
         if self.failing is not None:
             raise self.failing
         payload = (
             data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
         )
-        self.messages.append(Published(topic, payload, partition_key))
+        self.messages.append(Published(topic, payload, partition_key, "", cloudevent_id))
 
     async def publish_many(
         self,

@@ -75,8 +75,15 @@ class StateStore(Protocol):
 
 class Publisher(Protocol):
     async def publish(
-        self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
-    ) -> None: ...
+        self,
+        topic: str,
+        data: BaseModel | dict[str, Any],
+        *,
+        partition_key: str | None = None,
+        cloudevent_id: str | None = None,
+    ) -> None:
+        """`cloudevent_id` names the envelope (our events name it after their event id)."""
+        ...
 
     async def publish_many(
         self,

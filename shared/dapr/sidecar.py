@@ -219,9 +219,16 @@ class SidecarPublisher:
         self._pubsub = pubsub
 
     async def publish(
-        self, topic: str, data: BaseModel | dict[str, Any], *, partition_key: str | None = None
+        self,
+        topic: str,
+        data: BaseModel | dict[str, Any],
+        *,
+        partition_key: str | None = None,
+        cloudevent_id: str | None = None,
     ) -> None:
         payload, metadata = _message(data, partition_key)
+        if cloudevent_id is not None:
+            metadata["cloudevent.id"] = cloudevent_id
         params = {f"metadata.{k}": v for k, v in metadata.items()}
         await self._http.request(
             "POST", f"/v1.0/publish/{self._pubsub}/{_q(topic)}", json=payload, params=params

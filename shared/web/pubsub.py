@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from shared.dapr import DaprError, Publisher
 from shared.events import Event, parse_event
 from shared.web.metrics import EVENT_LATENCY, EVENTS
 
@@ -53,6 +54,29 @@ class Delivery:
 
 EventHandler = Callable[[Event, Delivery], Awaitable[Outcome | None]]
 RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[Outcome | None]]
+# A batch of valid events in, one outcome per event out (same order).
+DLQ_SUFFIX = "-dlq"  # shared.topics.dead_letter's naming
+BatchHandler = Callable[[list[tuple[Event, Delivery]]], Awaitable[list[Outcome]]]
+
+
+class DeadLetters:
+    """Dead-lettering done by the app, for subscriptions that cannot have Dapr do it:
+    one with routing rules (Dapr sends every event no rule matches to its dead-letter
+    topic) or a bulk one (Dapr dead-letters every entry not SUCCESS, even a RETRY).
+    The message goes to `<topic>-dlq` under its own CloudEvent id, as Dapr would send it."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+
+    async def keep(self, data: dict[str, Any], delivery: Delivery) -> Outcome:
+        topic = delivery.topic.removesuffix(DLQ_SUFFIX) + DLQ_SUFFIX
+        try:
+            await self._publisher.publish(topic, data, cloudevent_id=delivery.cloudevent_id)
+        except DaprError as exc:
+            log.warning("could not dead-letter %s: %s", delivery.cloudevent_id, exc)
+            return Outcome.RETRY
+        log.warning("%s (id %s) sent to %s", delivery.topic, delivery.cloudevent_id, topic)
+        return Outcome.SUCCESS
 
 
 def _reply(outcome: Outcome) -> JSONResponse:
@@ -68,8 +92,12 @@ async def _envelope(request: Request) -> dict[str, Any] | None:
 
 
 def _int_header(request: Request, name: str) -> int | None:
-    value = request.headers.get(name)
-    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+    return _int(request.headers.get(name))
+
+
+def _int(value: object) -> int | None:
+    text = str(value) if value is not None else ""
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _delivery(envelope: dict[str, Any], request: Request) -> Delivery:
@@ -83,6 +111,19 @@ def _delivery(envelope: dict[str, Any], request: Request) -> Delivery:
     )
 
 
+def _producer_links(envelopes: list[dict[str, Any]]) -> list[Link]:
+    links = []
+    for envelope in envelopes:
+        parent = envelope.get("traceparent")
+        if not parent:
+            continue
+        producer = propagate.extract({"traceparent": str(parent)})
+        ctx = trace.get_current_span(producer).get_span_context()
+        if ctx.is_valid:
+            links.append(Link(ctx))
+    return links
+
+
 def _data(envelope: dict[str, Any]) -> Any:
     data = envelope.get("data")
     if isinstance(data, str) and envelope.get("datacontenttype", "").endswith("json"):
@@ -91,7 +132,7 @@ def _data(envelope: dict[str, Any]) -> Any:
 
 
 def event_endpoint(
-    function: str, handler: EventHandler
+    function: str, handler: EventHandler, dead_letters: DeadLetters | None = None
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     """A Starlette endpoint that validates the event and calls `handler` with it."""
 
@@ -108,13 +149,14 @@ def event_endpoint(
             return Outcome.DROP
         return await handler(event, delivery)
 
-    return raw_endpoint(function, raw)
+    return raw_endpoint(function, raw, dead_letters)
 
 
 def raw_endpoint(
-    function: str, handler: RawHandler
+    function: str, handler: RawHandler, dead_letters: DeadLetters | None = None
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """Endpoint for payloads that are not our events (dead letters): `data` as decoded JSON."""
+    """Endpoint for payloads that are not our events (dead letters): `data` as decoded JSON.
+    With `dead_letters`, what the handler DROPs is sent to the dead-letter topic here."""
 
     async def endpoint(request: Request) -> JSONResponse:
         envelope = await _envelope(request)
@@ -183,6 +225,89 @@ def raw_endpoint(
             )
         EVENT_LATENCY.labels(function, delivery.topic).observe(time.perf_counter() - start)
         EVENTS.labels(function, delivery.topic, event_type, outcome.value.lower()).inc()
+        if outcome is Outcome.DROP and dead_letters is not None:
+            outcome = await dead_letters.keep(data, delivery)
         return _reply(outcome)
+
+    return endpoint
+
+
+def bulk_event_endpoint(
+    function: str, handler: BatchHandler, poison: RawHandler
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """A Starlette endpoint for a Dapr bulk subscription (`bulkSubscribe` in the
+    subscription): many CloudEvents in one request, one status per entry out.
+
+    Valid events go to `handler` together, so it can store them in one round trip;
+    `poison` gets what does not validate and decides what becomes of it (the
+    subscription has no dead-letter topic: a bulk delivery sends every entry that is
+    not SUCCESS there at once, even those the app only asked to retry). A handler
+    failure answers RETRY for the batch: Kafka redelivers it whole, so handlers must
+    be idempotent (they are: every consumer keys by event id or task version)."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        body = await _envelope(request)
+        entries = body.get("entries") if body is not None else None
+        if not isinstance(entries, list):
+            return JSONResponse({"statuses": []})  # no entry is acknowledged: redelivered
+        statuses: dict[str, Outcome] = {}
+        valid: list[tuple[str, Event, Delivery]] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            entry_id = str(entry.get("entryId", ""))
+            envelope = entry.get("event")
+            metadata = entry.get("metadata") or {}
+            if not isinstance(envelope, dict) or not isinstance(metadata, dict):
+                statuses[entry_id] = Outcome.DROP
+                continue
+            delivery = Delivery(
+                cloudevent_id=str(envelope.get("id", "")),
+                topic=str(envelope.get("topic", "")),
+                pubsub=str(envelope.get("pubsubname", "")),
+                envelope=envelope,
+                partition=_int(metadata.get("__partition")),
+                offset=_int(metadata.get("__offset")),
+            )
+            try:
+                data = _data(envelope)
+                valid.append((entry_id, parse_event(data), delivery))
+            except ValueError as exc:  # not JSON, or not one of our events
+                log.warning(
+                    "poison message on %s (id %s): %s", delivery.topic, delivery.cloudevent_id, exc
+                )
+                EVENTS.labels(function, delivery.topic, "", "drop").inc()
+                raw = data if isinstance(data := envelope.get("data"), dict) else {"data": data}
+                try:
+                    statuses[entry_id] = await poison(raw, delivery) or Outcome.SUCCESS
+                except Exception:
+                    log.exception("could not keep poison message %s", delivery.cloudevent_id)
+                    statuses[entry_id] = Outcome.RETRY
+        start = time.perf_counter()
+        topic = valid[0][2].topic if valid else ""
+        with tracer.start_as_current_span(
+            f"consume {topic} (batch)",
+            kind=SpanKind.CONSUMER,
+            links=_producer_links([d.envelope for _, _, d in valid]),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.batch.message_count": len(valid),
+            },
+        ):
+            try:
+                outcomes = await handler([(e, d) for _, e, d in valid]) if valid else []
+            except Exception:
+                log.exception("batch of %d on %s failed; asking for redelivery", len(valid), topic)
+                outcomes = [Outcome.RETRY] * len(valid)
+        for (entry_id, event, _), outcome in zip(valid, outcomes, strict=True):
+            statuses[entry_id] = outcome
+            EVENTS.labels(function, topic, event.type, outcome.value.lower()).inc()
+        if valid:
+            EVENT_LATENCY.labels(function, topic).observe(time.perf_counter() - start)
+            log.info("%s: batch of %d handled", topic, len(valid))
+        return JSONResponse(
+            {"statuses": [{"entryId": k, "status": v.value} for k, v in statuses.items()]}
+        )
 
     return endpoint

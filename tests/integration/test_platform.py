@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from functions.todo_api.outbox import Outbox
 from shared.dapr import EtagMismatch, JobSpec, StateOp
 from shared.dapr.sidecar import DaprSidecar
-from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, parse_event
+from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, TaskUpdated, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from shared.topics import Topic, dead_letter
 from stack.services import Stack
@@ -259,6 +260,47 @@ def _metric(stack: Stack, fn: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+async def test_recurring_and_reminders_are_sent_only_the_events_they_act_on(
+    stack: Stack, sidecars: dict[str, DaprSidecar]
+) -> None:
+    """Their subscriptions' routing rules (dapr/subscriptions/): daprd acknowledges every
+    other event without calling the app, and sends none of them to a dead-letter topic."""
+
+    def handled(fn: str) -> float:
+        return _metric(stack, fn, "taskwave_events_total", topic="task-events")
+
+    before = {fn: handled(fn) for fn in ("recurring", "reminders")}
+    now = datetime.now(UTC)
+    due = now + timedelta(days=3)
+    plain = _snapshot("t-plain", now, due_at=due)
+    reminding = _snapshot("t-rem", now, due_at=due, reminders=[{"before": "PT10M"}])
+    repeating = _snapshot(
+        "t-rep", now, due_at=due, recurrence={"frequency": "daily"}, status="completed"
+    )
+    ignored = [
+        TaskCreated(user_id="gus", list_id="list-1", task_id="t-plain", task=plain),
+        TaskCompleted(user_id="gus", list_id="list-1", task_id="t-plain", task=plain),
+        TaskUpdated(
+            user_id="gus", list_id="list-1", task_id="t-plain", task=plain, changed=["title"]
+        ),
+    ]
+    wanted = [  # behind the ignored ones, in the same partition
+        TaskCreated(user_id="gus", list_id="list-1", task_id="t-rem", task=reminding),
+        TaskCompleted(user_id="gus", list_id="list-1", task_id="t-rep", task=repeating),
+        # a removal of reminders still reaches reminders, to cancel the jobs
+        TaskUpdated(
+            user_id="gus", list_id="list-1", task_id="t-plain", task=plain, changed=["reminders"]
+        ),
+    ]
+    await sidecars["todo-api"].publisher.publish_many(
+        Topic.TASK_EVENTS, [(e, "gus") for e in [*ignored, *wanted]]
+    )
+    expected = {"recurring": 1, "reminders": 2}
+    assert _poll(lambda: all(handled(fn) - before[fn] >= n for fn, n in expected.items()))
+    time.sleep(1)  # anything more would have come with them
+    assert {fn: handled(fn) - before[fn] for fn in expected} == expected
 
 
 async def test_retry_is_redelivered_until_it_succeeds(

@@ -14,7 +14,7 @@ from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import TaskCreated, TaskSnapshot
-from tests.sidecar import FROM_SIDECAR
+from tests.sidecar import FROM_SIDECAR, bulk_delivery
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -42,37 +42,75 @@ def _client() -> tuple[TestClient, FakeDapr]:
     return TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR), dapr
 
 
+def _statuses(resp: Any) -> dict[str, str]:
+    return {s["entryId"]: s["status"] for s in resp.json()["statuses"]}
+
+
+def test_a_batch_is_stored_in_one_transaction() -> None:
+    client, dapr = _client()
+    events = [_event() for _ in range(3)]
+    calls: list[int] = []
+    store = dapr.state("kv")
+    transact = store.transact
+
+    async def counted(ops: Any) -> None:
+        calls.append(len(ops))
+        await transact(ops)
+
+    store.transact = counted  # type: ignore[method-assign]
+    resp = client.post(
+        "/events/task-events",
+        json=bulk_delivery(*(_cloudevent(e.model_dump(mode="json")) for e in events)),
+    )
+    assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS", "2": "SUCCESS"}
+    assert calls == [3]
+    assert set(store.rows) == {event_key(str(e.event_id)) for e in events}
+
+
 def test_an_event_is_stored_once_however_often_it_is_delivered() -> None:
     client, dapr = _client()
-    event = _event()
+    event, other = _event(), _event()
     body = _cloudevent(event.model_dump(mode="json"))
     for _ in range(3):
-        resp = client.post("/events/task-events", json=body)
-        assert resp.json() == {"status": "SUCCESS"}
+        resp = client.post("/events/task-events", json=bulk_delivery(body))
+        assert _statuses(resp) == {"0": "SUCCESS"}
+    # A batch holding a redelivery with a new event: the new one is stored, once.
+    resp = client.post(
+        "/events/task-events", json=bulk_delivery(body, _cloudevent(other.model_dump(mode="json")))
+    )
+    assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS"}
     rows = dapr.state("kv").rows
-    assert list(rows) == [event_key(str(event.event_id))]
+    assert sorted(rows) == sorted([event_key(str(event.event_id)), event_key(str(other.event_id))])
     assert rows[event_key(str(event.event_id))][0]["event"] == event.model_dump(mode="json")
 
 
-def test_poison_is_dropped_to_dead_letters_and_nothing_is_stored() -> None:
+def test_poison_goes_to_the_dead_letter_topic_and_the_rest_of_the_batch_is_stored() -> None:
     client, dapr = _client()
-    resp = client.post("/events/task-events", json=_cloudevent({"type": "task.created"}))
-    assert resp.json() == {"status": "DROP"}
-    resp = client.post("/events/task-events", content=b"not json")
-    assert resp.json() == {"status": "DROP"}
-    assert dapr.state("kv").rows == {}
+    good = _event()
+    poison = _cloudevent({"type": "task.created"}, ce_id="bad-1")
+    resp = client.post(
+        "/events/task-events", json=bulk_delivery(poison, _cloudevent(good.model_dump(mode="json")))
+    )
+    assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS"}
+    (dead,) = dapr.publisher.on("task-events-dlq")
+    assert dead == {"type": "task.created"}
+    assert dapr.publisher.messages[0].cloudevent_id == "bad-1"
+    assert list(dapr.state("kv").rows) == [event_key(str(good.event_id))]
+    # Not a bulk body at all: nothing is acknowledged, so Kafka redelivers.
+    assert client.post("/events/task-events", content=b"not json").json() == {"statuses": []}
 
 
-def test_a_store_failure_asks_for_redelivery() -> None:
+def test_a_store_failure_asks_for_redelivery_of_the_batch() -> None:
     client, dapr = _client()
     store = dapr.state("kv")
 
-    async def broken(key: str, value: Any) -> bool:
+    async def broken(ops: Any) -> None:
         raise RuntimeError("database is down")
 
-    store.create = broken  # type: ignore[method-assign]
-    resp = client.post("/events/task-events", json=_cloudevent(_event().model_dump(mode="json")))
-    assert resp.json() == {"status": "RETRY"}
+    store.transact = broken  # type: ignore[method-assign]
+    body = bulk_delivery(*(_cloudevent(_event().model_dump(mode="json")) for _ in range(2)))
+    assert _statuses(client.post("/events/task-events", json=body)) == {"0": "RETRY", "1": "RETRY"}
+    assert store.rows == {}
 
 
 def test_dead_letters_are_kept_for_inspection() -> None:
@@ -81,6 +119,8 @@ def test_dead_letters_are_kept_for_inspection() -> None:
     assert client.post("/events/dead-letters", json=body).json() == {"status": "SUCCESS"}
     entry = dapr.state("kv").rows[dead_letter_key("c1")][0]
     assert entry["data"] == {"type": "task.created", "junk": True}
+    # Sent there by an app (not forwarded by Dapr): still says where it failed.
+    assert entry["topic"] == "task-events"
 
 
 def test_health_readiness_and_metrics() -> None:
@@ -90,7 +130,7 @@ def test_health_readiness_and_metrics() -> None:
     dapr.is_ready = False
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"] == {"sidecar": False}
-    client.post("/events/task-events", json=_cloudevent({"type": "nope"}))
+    client.post("/events/reminders", json=_cloudevent({"type": "nope"}, topic="reminders"))
     # Metrics live on their own port (the scraper's), not on the app port.
     assert 'taskwave_events_total{function="audit"' in generate_latest().decode()
     assert client.get("/metrics", headers={"dapr-api-token": ""}).status_code == 401
