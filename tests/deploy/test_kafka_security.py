@@ -200,7 +200,8 @@ def test_each_sidecar_signs_in_as_its_own_user(case: str) -> None:
 def test_keda_reads_lag_as_a_describe_only_user(case: str) -> None:
     r = render(case)
     keda = r.one("KafkaUser", "kafka-keda")
-    topics, groups = set(), set()
+    topics: set[str] = set()
+    groups: set[str] = set()
     for acl in _acls(keda):
         assert acl["operations"] == ["Describe"], acl
         res = acl["resource"]
