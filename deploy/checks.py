@@ -8,8 +8,8 @@ or the time is up. Nothing here changes the cluster.
   * sidecar: every pod of a Dapr-enabled Deployment has a ready `daprd` container;
   * dapr: each Component, Configuration, Resiliency and Subscription exists;
   * keda: each ScaledObject is Ready=True and its HorizontalPodAutoscaler exists;
-  * kafka / topic: Strimzi's Kafka and every KafkaTopic are Ready=True (when the chart
-    manages Kafka).
+  * kafka / topic / user: Strimzi's Kafka, every KafkaTopic and every KafkaUser are
+    Ready=True (when the chart manages Kafka).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from deploy.expected import CUSTOM, Expected
 
 @dataclass(frozen=True)
 class Finding:
-    check: str  # rollout, sidecar, dapr, keda, hpa, kafka, topic, ...
+    check: str  # rollout, sidecar, dapr, keda, hpa, kafka, topic, user, ...
     subject: str  # kind/name
     ok: bool
     detail: str
@@ -161,7 +161,7 @@ def scaled_object(apis: Apis, namespace: str, name: str, hpa: str) -> list[Findi
 
 
 def strimzi(apis: Apis, namespace: str, kind: str, name: str) -> Finding:
-    check = "kafka" if kind == "Kafka" else "topic"
+    check = {"Kafka": "kafka", "KafkaTopic": "topic", "KafkaUser": "user"}[kind]
     subject = f"{kind.lower()}/{name}"
     obj = _get_custom(apis, namespace, kind, name)
     if obj is None:
@@ -179,6 +179,7 @@ def observe(apis: Apis, namespace: str, exp: Expected) -> list[Finding]:
         found += scaled_object(apis, namespace, name, hpa)
     found += [strimzi(apis, namespace, "Kafka", name) for name in exp.kafkas]
     found += [strimzi(apis, namespace, "KafkaTopic", name) for name in exp.topics]
+    found += [strimzi(apis, namespace, "KafkaUser", name) for name in exp.kafka_users]
     return found
 
 

@@ -31,6 +31,7 @@ CUSTOM: dict[str, CustomKind] = {
     "ScaledObject": CustomKind("keda.sh", "v1alpha1", "scaledobjects"),
     "Kafka": CustomKind("kafka.strimzi.io", "v1", "kafkas"),
     "KafkaTopic": CustomKind("kafka.strimzi.io", "v1", "kafkatopics"),
+    "KafkaUser": CustomKind("kafka.strimzi.io", "v1", "kafkausers"),
 }
 
 
@@ -45,6 +46,8 @@ class Expected:
     scaled_objects: dict[str, str] = field(default_factory=dict)
     kafkas: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+    # KafkaUsers: until the User Operator made one's Secret, its function's pods wait.
+    kafka_users: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     # Deployment name -> its pod selector (matchLabels).
     selectors: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -70,7 +73,8 @@ def needed_secrets(docs: Iterable[Doc]) -> tuple[str, ...]:
     Image pull secrets, the Dapr token secrets (pod annotations), the Secrets the Dapr
     secret store may read (a Role's resourceNames on secrets), every secretKeyRef,
     envFrom secretRef and secret volume, and KEDA TriggerAuthentication secretTargetRefs.
-    Secrets the chart itself renders are not needed beforehand.
+    Secrets the chart itself renders are not needed beforehand, nor those the Strimzi
+    operators make for it: each KafkaUser's (same name) and each Kafka's cluster CA.
     """
     docs = list(docs)
     names: set[str] = set()
@@ -101,8 +105,22 @@ def needed_secrets(docs: Iterable[Doc]) -> tuple[str, ...]:
                     names.update(rule.get("resourceNames") or [])
         if doc["kind"] == "TriggerAuthentication":
             names.update(r["name"] for r in doc["spec"].get("secretTargetRef") or [])
-    rendered = set(_names(docs, "Secret"))
+    rendered = set(_names(docs, "Secret")) | strimzi_secrets(docs)
     return tuple(sorted(names - rendered))
+
+
+def strimzi_secrets(docs: Iterable[Doc]) -> set[str]:
+    """The Secrets Strimzi writes for the rendered objects: a KafkaUser's credentials
+    (named as the user) and a Kafka cluster's CA certificate (<cluster>-cluster-ca-cert)."""
+    made: set[str] = set()
+    for doc in docs:
+        if not doc["apiVersion"].startswith("kafka.strimzi.io/"):
+            continue
+        if doc["kind"] == "KafkaUser":
+            made.add(doc["metadata"]["name"])
+        elif doc["kind"] == "Kafka":
+            made.add(f"{doc['metadata']['name']}-cluster-ca-cert")
+    return made
 
 
 def _hpa_name(doc: Doc) -> str:
@@ -137,6 +155,7 @@ def expected(docs: Iterable[Doc]) -> Expected:
         },
         kafkas=_names(docs, "Kafka"),
         topics=_names(docs, "KafkaTopic"),
+        kafka_users=_names(docs, "KafkaUser"),
         secrets=needed_secrets(docs),
         selectors={
             d["metadata"]["name"]: dict(d["spec"]["selector"]["matchLabels"]) for d in deployments

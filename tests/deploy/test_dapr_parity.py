@@ -16,7 +16,7 @@ LOCAL_RESILIENCY = model.local_docs("resiliency")
 
 # Metadata that differs by design between the local stack and a cluster
 # (helm/taskwave/templates/dapr-components.yaml explains each).
-CLUSTER_ONLY = {"saslUsername", "saslPassword", "saslMechanism"}
+CLUSTER_ONLY = {"saslUsername", "saslPassword", "saslMechanism", "caCert"}
 DIFFERS = {"brokers", "authType", "disableTls"}
 LOCAL_ONLY = {"secretsFile", "multiValued"}  # the local file secret store
 

@@ -24,8 +24,23 @@ def test_the_needed_secrets_are_exactly_what_the_chart_names(rendered: Rendered)
     secrets = set(needed_secrets(rendered.docs))
     pull = {s["name"] for d in rendered.of_kind("Deployment")
             for s in d["spec"]["template"]["spec"].get("imagePullSecrets") or []}  # fmt: skip
-    sasl = {"kafka-sasl"} if rendered.of_kind("TriggerAuthentication") else set()
+    auths = {d["metadata"]["name"] for d in rendered.of_kind("TriggerAuthentication")}
+    sasl = {"kafka-sasl"} & auths  # external Kafka's credentials
     assert secrets == TOKENS | STORE | pull | sasl
+
+
+def test_what_strimzi_makes_is_waited_for_not_demanded(rendered: Rendered) -> None:
+    # The KafkaUsers' password Secrets and the cluster CA exist only once Strimzi's
+    # operators made them, after the install: the pre-flight must not ask for them.
+    users = {d["metadata"]["name"] for d in rendered.of_kind("KafkaUser")}
+    kafkas = {d["metadata"]["name"] for d in rendered.of_kind("Kafka")}
+    made = users | {f"{k}-cluster-ca-cert" for k in kafkas}
+    assert not made & set(needed_secrets(rendered.docs))
+    assert set(expected(rendered.docs).kafka_users) == users
+    if users:  # they are named by the sidecars' annotations and KEDA's authentication
+        refs = {r["name"] for d in rendered.of_kind("TriggerAuthentication")
+                for r in d["spec"]["secretTargetRef"]}  # fmt: skip
+        assert refs <= made
 
 
 def test_a_secret_the_chart_renders_itself_is_not_demanded(rendered: Rendered) -> None:

@@ -167,6 +167,8 @@ class Controllers:
             self.strimzi("kafkas", name, True)
         for name in self.exp.topics:
             self.strimzi("kafkatopics", name, True)
+        for name in self.exp.kafka_users:
+            self.strimzi("kafkausers", name, True)
 
 
 # --- fixtures ---------------------------------------------------------------------------
@@ -252,6 +254,7 @@ def test_once_all_is_well_the_same_command_passes(
     checked = (
         len(exp.deployments) + len(exp.dapr_apps) + len(exp.dapr)
         + 2 * len(exp.scaled_objects) + len(exp.kafkas) + len(exp.topics)
+        + len(exp.kafka_users)
     )  # fmt: skip
     assert rows[-1] == f"{checked + 4} ok, 0 failed"  # + tag, release, secrets, smoke
     assert any(r.startswith("sidecar") and "deployment/todo-api" in r for r in rows)

@@ -4,7 +4,9 @@ JSON, query parameters from theirs, path parameters from real ids and junk, as a
 user. Bodies are drawn from each schema by `_draw_schema` (hypothesis, which the tests
 already pin; hypothesis-jsonschema 0.23 does not run on today's hypothesis). Bounded
 in time (FUZZ_SECONDS). No answer may be a 5xx, and afterwards every row
-of todo-api's outbox is drained (published and cleared)."""
+of todo-api's outbox is drained (published and cleared) and every consumer group on
+task-events, task-updates and reminders is at zero lag (read from Kafka's admin API,
+as KEDA reads it): nothing the fuzzing caused is stuck in front of a consumer."""
 
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from hypothesis import strategies as st
 
 from functions.todo_api.outbox import PENDING
 from shared.dapr.sidecar import DaprSidecar
+from shared.topics import Topic
 from stack.services import Stack
 from tests.integration.api import User, poll
+from tests.integration.kafka import GroupLag, group_lags, stale_group
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +132,18 @@ async def _pending(todo_api: DaprSidecar) -> int:
     return total
 
 
+TOPICS = {t.value for t in Topic}  # task-events, task-updates, reminders
+# The groups of the functions that consume them on `pubsub` (its consumerGroup is the
+# app id); realtime's are one per sidecar, "realtime-<uuid>".
+GROUPS = {"recurring", "reminders", "audit"}
+
+
+def _lagging(lags: list[GroupLag]) -> list[GroupLag]:
+    """Groups with messages left. An empty realtime group belongs to a sidecar that is
+    gone (one group per sidecar start): nobody will read it, and it expires."""
+    return [g for g in lags if g.total and not (g.group.startswith("realtime-") and g.members == 0)]
+
+
 def test_fuzzing_the_api_gets_no_5xx_and_leaves_the_outbox_drained(
     stack: Stack, sidecars: dict[str, DaprSidecar]
 ) -> None:
@@ -186,3 +202,26 @@ def test_fuzzing_the_api_gets_no_5xx_and_leaves_the_outbox_drained(
     assert total > 100 and not failures, (routes, failures[:10])
     drained = poll(lambda: asyncio.run(_pending(sidecars["todo-api"])) == 0, timeout=60)
     assert drained, "outbox rows left pending after the fuzz run"
+
+    bootstrap = stack.config.kafka_bootstrap
+    lags: list[GroupLag] = []
+
+    def caught_up() -> bool:
+        nonlocal lags
+        lags = group_lags(bootstrap, TOPICS)
+        return not _lagging(lags)
+
+    # Dapr commits consumed offsets about once a second.
+    settled = poll(caught_up, timeout=60, every=1.0)
+    print("consumer lag after the fuzz run:", {g.group: g.lag for g in lags})
+    assert settled, [g for g in _lagging(lags)]
+    groups = {g.group for g in lags}
+    assert GROUPS <= groups, GROUPS - groups  # every consumer was measured, not skipped
+    assert any(g.group.startswith("realtime-") and g.members for g in lags)
+    consumed = {t for g in lags for t in g.lag}
+    assert consumed == TOPICS, consumed
+    # The reading above can see lag: a group left at offset 0 of task-events has some.
+    with stale_group(bootstrap, Topic.TASK_EVENTS.value) as stale:
+        seen = {g.group: g for g in group_lags(bootstrap, TOPICS)}
+        assert seen[stale].lag[Topic.TASK_EVENTS.value] > 0
+        assert _lagging([seen[stale]]) == [seen[stale]]

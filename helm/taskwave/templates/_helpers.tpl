@@ -39,17 +39,86 @@ app.kubernetes.io/component: function
 {{ printf "%s/%s/taskwave-%s:%s" $img.registry $img.owner .app (default .root.Chart.AppVersion $img.tag) }}
 {{- end }}
 
-{{/* Kafka bootstrap servers for Dapr and KEDA. */}}
+{{/* Kafka bootstrap servers for Dapr and KEDA: Strimzi's TLS listener (9093) or its
+plaintext one (9092), or the external cluster's. */}}
 {{- define "taskwave.kafkaBrokers" -}}
 {{- if eq .Values.kafka.mode "strimzi" -}}
-{{ printf "%s-kafka-bootstrap.%s.svc:9092" .Values.kafka.strimzi.clusterName .Release.Namespace }}
+{{ printf "%s-kafka-bootstrap.%s.svc:%d" .Values.kafka.strimzi.clusterName .Release.Namespace (ternary 9093 9092 (eq (include "taskwave.kafkaScram" .) "true")) }}
 {{- else -}}
 {{ required "kafka.external.brokers is required when kafka.mode is external" .Values.kafka.external.brokers }}
 {{- end }}
 {{- end }}
 
+{{/* External Kafka with SASL (one shared credential from kafka.external.sasl). */}}
 {{- define "taskwave.kafkaSasl" -}}
 {{- and (eq .Values.kafka.mode "external") .Values.kafka.external.sasl.enabled -}}
+{{- end }}
+
+{{/* Strimzi Kafka behind TLS + SCRAM-SHA-512, with a KafkaUser per function. */}}
+{{- define "taskwave.kafkaScram" -}}
+{{- and (eq .Values.kafka.mode "strimzi") (eq .Values.kafka.strimzi.security "scram-tls") -}}
+{{- end }}
+
+{{/* The Secret (key ca.crt) with the CA that signs Strimzi's broker certificates. */}}
+{{- define "taskwave.kafkaClusterCa" -}}
+{{ printf "%s-cluster-ca-cert" .Values.kafka.strimzi.clusterName }}
+{{- end }}
+
+{{/*
+The KafkaUser (= SCRAM user name, and the name of the Secret the User Operator writes
+its password to) of one app id; "kafka-{appID}" is the same name as Dapr resolves it.
+*/}}
+{{- define "taskwave.kafkaUser" -}}
+{{ printf "kafka-%s" . }}
+{{- end }}
+
+{{/* The sidecar's environment variable with its own Kafka password (envRef in the
+pub/sub components; dapr.io/env-from-secret on the pod fills it). */}}
+{{- define "taskwave.kafkaPasswordEnv" -}}
+KAFKA_SASL_PASSWORD
+{{- end }}
+
+{{/*
+The topics each function publishes to through Dapr (tests/deploy compares them with
+the code's publish calls). Its consumed topics, dead-letter topics and consumer group
+come from "taskwave.subscriptions"; together they are its KafkaUser's ACLs.
+*/}}
+{{- define "taskwave.publishes" -}}
+todo-api: [task-events, task-updates]
+reminders: [reminders, task-updates]
+{{- end }}
+
+{{/*
+What each function may do on Kafka, derived from the publishes and subscriptions:
+  {app: {read: [topics], write: [topics], group: name, groupPattern: literal|prefix}}
+A function writes the topics it publishes and the dead-letter topics of its own
+subscriptions (its sidecar sends the undeliverable messages there), reads the topics
+it subscribes to, in its consumer group: the app id on `pubsub`; on `pubsub-fanout`
+(realtime) one group per pod, "<app>-<pod name>", hence a prefix.
+*/}}
+{{- define "taskwave.kafkaAccess" -}}
+{{- $subs := include "taskwave.subscriptions" . | fromYamlArray }}
+{{- $pubs := include "taskwave.publishes" . | fromYaml }}
+{{- $out := dict }}
+{{- range $app, $fn := .Values.functions }}
+{{- $read := list }}
+{{- $write := get $pubs $app | default list }}
+{{- $fanout := false }}
+{{- range $subs }}
+{{- if eq .app $app }}
+{{- $read = append $read .topic }}
+{{- if .dlq }}{{ $write = append $write .dlq }}{{ end }}
+{{- if eq .pubsub "pubsub-fanout" }}{{ $fanout = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- $access := dict "read" ($read | uniq | sortAlpha) "write" ($write | uniq | sortAlpha) }}
+{{- if $read }}
+{{- $_ := set $access "group" (ternary (printf "%s-" $app) $app $fanout) }}
+{{- $_ := set $access "groupPattern" (ternary "prefix" "literal" $fanout) }}
+{{- end }}
+{{- $_ := set $out $app $access }}
+{{- end }}
+{{- toYaml $out }}
 {{- end }}
 
 {{/*
@@ -84,7 +153,26 @@ defaults are older than 2.1, which Kafka 4 no longer accepts, so both say it.
   value: "{appID}"
 - name: version
   value: {{ include "taskwave.kafkaProtocolVersion" . | quote }}
-{{- if eq (include "taskwave.kafkaSasl" .) "true" }}
+{{- if eq (include "taskwave.kafkaScram" .) "true" }}
+# Each sidecar signs in as its own app's KafkaUser (kafka-users.yaml): the user name
+# is templated by Dapr, the password is the sidecar's environment variable, which the
+# injector fills from that KafkaUser's Secret (dapr.io/env-from-secret, deployments.yaml).
+# A secretKeyRef here would give every app in the scopes the same credential.
+- name: authType
+  value: password
+- name: saslMechanism
+  value: SHA-512
+- name: saslUsername
+  value: {{ include "taskwave.kafkaUser" "{appID}" | quote }}
+- name: saslPassword
+  envRef: {{ include "taskwave.kafkaPasswordEnv" . }}
+# The brokers' certificates are signed by Strimzi's cluster CA (resolved by the Dapr
+# operator from the Secret Strimzi keeps).
+- name: caCert
+  secretKeyRef:
+    name: {{ include "taskwave.kafkaClusterCa" . }}
+    key: ca.crt
+{{- else if eq (include "taskwave.kafkaSasl" .) "true" }}
 - name: authType
   value: password
 - name: saslMechanism
@@ -97,12 +185,24 @@ defaults are older than 2.1, which Kafka 4 no longer accepts, so both say it.
   secretKeyRef:
     name: {{ .Values.kafka.external.sasl.existingSecret }}
     key: password
+{{- with .Values.kafka.external.caSecret }}
+{{- if .name }}
+- name: caCert
+  secretKeyRef:
+    name: {{ .name }}
+    key: {{ .key }}
+{{- end }}
+{{- end }}
 {{- else }}
 - name: authType
   value: none
 {{- end }}
 - name: disableTls
-  value: {{ and (eq .Values.kafka.mode "external") .Values.kafka.external.tls | not | quote }}
+  value: {{ include "taskwave.kafkaTls" . | eq "true" | not | quote }}
+{{- end }}
+
+{{- define "taskwave.kafkaTls" -}}
+{{- or (eq (include "taskwave.kafkaScram" .) "true") (and (eq .Values.kafka.mode "external") .Values.kafka.external.tls) -}}
 {{- end }}
 
 {{/*
@@ -124,10 +224,14 @@ an empty topic none, so a quiet dead-letter topic never keeps a function up.
     offsetResetPolicy: earliest
     allowIdleConsumers: "false"
     version: {{ include "taskwave.kafkaProtocolVersion" .root | quote }}
-    {{- if and (eq .root.Values.kafka.mode "external") .root.Values.kafka.external.tls }}
+    {{- if eq (include "taskwave.kafkaTls" .root) "true" }}
     tls: enable
     {{- end }}
-    {{- if eq (include "taskwave.kafkaSasl" .root) "true" }}
+    {{- if eq (include "taskwave.kafkaScram" .root) "true" }}
+    sasl: scram_sha512
+  authenticationRef:
+    name: {{ include "taskwave.kafkaUser" "keda" }}
+    {{- else if eq (include "taskwave.kafkaSasl" .root) "true" }}
     {{- $keda := dict "PLAINTEXT" "plaintext" "SHA-256" "scram_sha256" "SHA-512" "scram_sha512" }}
     sasl: {{ get $keda .root.Values.kafka.external.sasl.mechanism | quote }}
   authenticationRef:
