@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.topics import Topic
+from shared.topics import Topic, dead_letter
 from tests.deploy import model
 from tests.deploy.conftest import VALUES_FILES, Rendered, render
 
@@ -80,6 +80,13 @@ def _expected_access(r: Rendered, app_id: str) -> dict[str, Any]:
     read = {s["spec"]["topic"] for s in subs}
     write = code_publishes(app_id) | {
         s["spec"]["deadLetterTopic"] for s in subs if s["spec"].get("deadLetterTopic")
+    }
+    # With routing rules or in bulk the app dead-letters its DROPs itself
+    # (shared/web/pubsub.DeadLetters), to the topic Dapr would have used.
+    write |= {
+        dead_letter(Topic(s["spec"]["topic"]))
+        for s in subs
+        if "rules" in s["spec"]["routes"] or s["spec"].get("bulkSubscribe", {}).get("enabled")
     }
     group = None
     if subs:

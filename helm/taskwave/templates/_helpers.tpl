@@ -108,6 +108,8 @@ it subscribes to, in its consumer group: the app id on `pubsub`; on `pubsub-fano
 {{- if eq .app $app }}
 {{- $read = append $read .topic }}
 {{- if .dlq }}{{ $write = append $write .dlq }}{{ end }}
+{{- /* a subscription with rules or in bulk: the app dead-letters its DROPs itself */ -}}
+{{- if .ownDlq }}{{ $write = append $write .ownDlq }}{{ end }}
 {{- if eq .pubsub "pubsub-fanout" }}{{ $fanout = true }}{{ end }}
 {{- end }}
 {{- end }}
@@ -246,9 +248,9 @@ triggers are derived from this list too: a function's Kafka triggers are exactly
 the topics it subscribes to on `pubsub`.
 */}}
 {{- define "taskwave.subscriptions" -}}
-- {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", app: recurring, match: 'event.type == "task.completed" && has(event.data.task) && has(event.data.task.recurrence) && event.data.task.recurrence != null'}
-- {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", app: reminders, match: 'event.type.startsWith("task.") && has(event.data.task) && has(event.data.task.reminders) && (size(event.data.task.reminders) > 0 || (has(event.data.changed) && "reminders" in event.data.changed))'}
-- {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", app: audit, bulk: {max: 100, awaitMs: 200}}
+- {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: recurring, match: 'event.type == "task.completed" && has(event.data.task) && has(event.data.task.recurrence) && event.data.task.recurrence != null'}
+- {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: reminders, match: 'event.type.startsWith("task.") && has(event.data.task) && has(event.data.task.reminders) && (size(event.data.task.reminders) > 0 || (has(event.data.changed) && "reminders" in event.data.changed))'}
+- {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: audit, bulk: {max: 100, awaitMs: 200}}
 - {name: audit-reminders, pubsub: pubsub, topic: reminders, route: /events/reminders, dlq: reminders-dlq, app: audit}
 - {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}
 - {name: audit-reminders-dlq, pubsub: pubsub, topic: reminders-dlq, route: /events/dead-letters, dlq: "", app: audit}
