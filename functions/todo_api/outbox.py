@@ -57,6 +57,9 @@ PENDING = "todo-api.outbox"
 QUERY_PAGE = 1000
 
 
+_CLEAR_ATTEMPTS = 4  # 0.2 + 0.4 + 0.8 s between them
+
+
 def _key(event: Event) -> str:
     return f"outbox|{event.event_id}"
 
@@ -273,14 +276,26 @@ class Outbox:
         del self.stats.batches[:-100]
 
     async def _clear(self, items: list[Pending]) -> None:
-        """Delete the rows of published events (one transaction per store)."""
+        """Delete the rows of published events (one transaction per store). A failed
+        delete is tried again before the rows are left to the sweeper, which would
+        publish them once more."""
         by_store: dict[str, list[StateOp]] = {}
         for p in items:
             by_store.setdefault(p.store, []).append(StateOp.delete(p.key))
         try:
-            await asyncio.gather(*(self._stores[s].transact(ops) for s, ops in by_store.items()))
-        except Exception as exc:  # published already: the sweeper sends them once more
-            log.warning("outbox rows of %d published events not cleared: %r", len(items), exc)
+            for attempt in range(_CLEAR_ATTEMPTS):
+                try:
+                    await asyncio.gather(
+                        *(self._stores[s].transact(ops) for s, ops in by_store.items())
+                    )
+                    return
+                except Exception as exc:  # deletes are idempotent: retry them all
+                    if attempt == _CLEAR_ATTEMPTS - 1:
+                        log.warning(
+                            "outbox rows of %d published events not cleared: %r", len(items), exc
+                        )
+                    else:
+                        await asyncio.sleep(0.2 * 2**attempt)
         finally:
             self._clearing.difference_update(p.key for p in items)
 
@@ -347,6 +362,9 @@ class Outbox:
 
     async def sweep(self, now: datetime, *, startup: bool = False) -> int:
         """Publish the rows nobody is relaying, oldest first; returns how many."""
+        # Rows the relay is clearing now may still be in what the query reads, and be
+        # gone from `_clearing` by the time they are looked at: published already.
+        in_flight = set(self._clearing)
         rows = await self._pending_rows()
         owners = {r.owner for r in rows} - {self.owner}
         alive = await self._alive(owners, now)
@@ -355,7 +373,7 @@ class Outbox:
         for row in rows:
             young = now - datetime.fromisoformat(row.created_at) < self._grace
             if row.owner == self.owner:
-                if row.key in self._queued or row.key in self._clearing:
+                if row.key in self._queued or row.key in self._clearing or row.key in in_flight:
                     continue  # the relay has it
                 if young and not (startup or overflow):
                     continue  # committed a moment ago: its request hands it to the relay

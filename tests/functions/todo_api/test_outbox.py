@@ -189,6 +189,53 @@ async def test_the_sweeper_takes_what_a_crash_left_and_leaves_live_replicas_alon
     assert [r["event"]["list_id"] for r in _pending(dapr)] == ["l10"]  # pod-b's own
 
 
+async def test_a_row_cleared_while_the_sweeper_reads_is_not_published_again() -> None:
+    """The sweeper's query can still see a row the relay has published and is deleting;
+    that delete may finish before the sweeper looks at the row."""
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1")
+    outbox.committed(await _commit(outbox, dapr, _event("u1", 1)))
+    release = asyncio.Event()
+    transact = kv.transact
+
+    async def slow_delete(ops: list[StateOp]) -> None:
+        await release.wait()
+        await transact(ops)
+
+    kv.transact = slow_delete  # type: ignore[method-assign]
+    assert await outbox.relay_once() == 1  # published; its row is being cleared
+    query = kv.query
+
+    async def query_then_clear(q: dict[str, Any]) -> Any:
+        found = await query(q)  # still sees the row
+        release.set()
+        await asyncio.sleep(0.01)  # the delete finishes meanwhile
+        return found
+
+    kv.query = query_then_clear  # type: ignore[method-assign]
+    assert await outbox.sweep(NOW + timedelta(seconds=10)) == 0
+    assert len(dapr.publisher.on("task-events")) == 1 and _pending(dapr) == []
+
+
+async def test_a_failed_clear_is_retried_before_the_sweeper_would_publish_again() -> None:
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1")
+    outbox.committed(await _commit(outbox, dapr, _event("u1", 1)))
+    transact, failures = kv.transact, [EtagMismatch("store busy")]
+
+    async def flaky(ops: list[StateOp]) -> None:
+        if failures:
+            raise failures.pop()
+        await transact(ops)
+
+    kv.transact = flaky  # type: ignore[method-assign]
+    await outbox.drain()
+    assert _pending(dapr) == [] and await outbox.sweep(NOW + timedelta(seconds=10)) == 0
+    assert len(dapr.publisher.on("task-events")) == 1
+
+
 async def test_a_row_committed_a_moment_ago_is_left_to_its_request() -> None:
     dapr = FakeDapr()
     kv = dapr.state("kv")
