@@ -193,6 +193,8 @@ def test_create_edit_complete_and_delete_by_form(devices: Devices) -> None:
     # A conflicting change from another device while the form is open: If-Match → 412,
     # the page reloads the task, keeps our edit on top, says so; saving again works.
     task_item(page, "Water all the plants").get_by_role("button", name="Edit").click()
+    # The form holds version 2 (the field may still show the last edit before it loads).
+    expect(page.locator("#task-form-version")).to_have_text("Version 2")
     expect(page.locator("#t-title")).to_have_value("Water all the plants")
     other_device.http.patch(f"/tasks/{saved['id']}", json={"priority": "urgent"})
     page.fill("#t-title", "Water the plants on the balcony")
