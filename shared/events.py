@@ -124,6 +124,11 @@ class EventBase(_Model):
 class _TaskEvent(EventBase):
     task_id: str
     task: TaskSnapshot
+    undoes: UUID | None = Field(
+        default=None,
+        description="Set when this change is an undo from the history: the event it undoes "
+        "(audit shows it as undone by this one).",
+    )
 
 
 class TaskCreated(_TaskEvent):

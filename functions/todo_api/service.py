@@ -140,7 +140,9 @@ class TaskService:
 
     # -- writes -------------------------------------------------------------------------
 
-    async def create(self, user: User, body: TaskCreate, now: datetime) -> tuple[TaskSnapshot, str]:
+    async def create(
+        self, user: User, body: TaskCreate, now: datetime, *, undoes: str | None = None
+    ) -> tuple[TaskSnapshot, str]:
         list_id = body.list_id or user.default_list
         require(user, list_id, WRITE)
         await self._within_limits(user, len(body.reminders))
@@ -153,7 +155,12 @@ class TaskService:
             now=now,
         )
         event = TaskCreated(
-            user_id=user.id, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
+            user_id=user.id,
+            list_id=task.list_id,
+            task_id=task.id,
+            task=task,
+            occurred_at=now,
+            undoes=undoes,
         )
         await self._commit(
             event, [self._store.insert_op(task)], {list_id: task.model_dump(mode="json")}
@@ -180,7 +187,14 @@ class TaskService:
                 )
 
     async def update(
-        self, user: User, task_id: str, patch: TaskPatch, if_match: str | None, now: datetime
+        self,
+        user: User,
+        task_id: str,
+        patch: TaskPatch,
+        if_match: str | None,
+        now: datetime,
+        *,
+        undoes: str | None = None,
     ) -> tuple[TaskSnapshot, str]:
         async with self._locked(task_id):
             task, store_etag = await self._visible(user, task_id, WRITE)
@@ -198,6 +212,7 @@ class TaskService:
                 task=updated,
                 changed=changed,
                 occurred_at=now,
+                undoes=undoes,
             )
             rows: dict[str, dict[str, Any] | None] = {}
             if "list_id" in changed:
@@ -206,17 +221,35 @@ class TaskService:
             return await self._write(updated, store_etag, event, rows)
 
     async def complete(
-        self, user: User, task_id: str, if_match: str | None, now: datetime
+        self,
+        user: User,
+        task_id: str,
+        if_match: str | None,
+        now: datetime,
+        *,
+        undoes: str | None = None,
     ) -> tuple[TaskSnapshot, str]:
-        return await self._transition(user, task_id, if_match, now, completing=True)
+        return await self._transition(user, task_id, if_match, now, True, undoes)
 
     async def reopen(
-        self, user: User, task_id: str, if_match: str | None, now: datetime
+        self,
+        user: User,
+        task_id: str,
+        if_match: str | None,
+        now: datetime,
+        *,
+        undoes: str | None = None,
     ) -> tuple[TaskSnapshot, str]:
-        return await self._transition(user, task_id, if_match, now, completing=False)
+        return await self._transition(user, task_id, if_match, now, False, undoes)
 
     async def _transition(
-        self, user: User, task_id: str, if_match: str | None, now: datetime, *, completing: bool
+        self,
+        user: User,
+        task_id: str,
+        if_match: str | None,
+        now: datetime,
+        completing: bool,
+        undoes: str | None,
     ) -> tuple[TaskSnapshot, str]:
         async with self._locked(task_id):
             task, store_etag = await self._visible(user, task_id, WRITE)
@@ -232,6 +265,7 @@ class TaskService:
                 task_id=task_id,
                 task=changed,
                 occurred_at=now,
+                undoes=undoes,
             )
             rows: dict[str, dict[str, Any] | None] = {task.list_id: changed.model_dump(mode="json")}
             return await self._write(changed, store_etag, event, rows)
@@ -249,12 +283,20 @@ class TaskService:
             raise PreconditionFailed(task.id) from exc
         return task, etag(task)
 
-    async def delete(self, user: User, task_id: str, if_match: str | None, now: datetime) -> None:
+    async def delete(
+        self,
+        user: User,
+        task_id: str,
+        if_match: str | None,
+        now: datetime,
+        *,
+        undoes: str | None = None,
+    ) -> None:
         async with self._locked(task_id):
             task, store_etag = await self._visible(user, task_id, WRITE)
             if not _etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
-            await self._delete(task, store_etag, user.id, now)
+            await self._delete(task, store_etag, user.id, now, undoes=undoes)
 
     async def _delete(
         self,
@@ -263,9 +305,15 @@ class TaskService:
         actor: str,
         now: datetime,
         members: list[str] | None = None,
+        undoes: str | None = None,
     ) -> None:
         event = TaskDeleted(
-            user_id=actor, list_id=task.list_id, task_id=task.id, task=task, occurred_at=now
+            user_id=actor,
+            list_id=task.list_id,
+            task_id=task.id,
+            task=task,
+            occurred_at=now,
+            undoes=undoes,
         )
         ops = self._store.delete_ops(task, store_etag, now)
         try:

@@ -5,7 +5,8 @@ was when deleted), so the state before event E is the task in the event before E
 the same task. Undoing a creation deletes the task; undoing a deletion makes it again
 (as a new task: a deleted id stays deleted, so recurring never revives it); undoing a
 change writes the earlier fields back (and reopens or completes). The caller does it
-through the normal service writes, so it is a new version with its own event.
+through the normal service writes, so it is a new version with its own event; each of
+those events names the one it undoes (`undoes`), which audit shows on both entries.
 """
 
 from __future__ import annotations

@@ -123,7 +123,9 @@ class UndoApi:
                 plan.newer,
             )
         if plan.action == "delete":
-            await guarded(self.service.delete(user, task_id, etag, now), "task")
+            await guarded(
+                self.service.delete(user, task_id, etag, now, undoes=body.event_id), "task"
+            )
             out = UndoOut(undone=body.event_id, action="deleted", task=None)
             return JSONResponse(out.model_dump(mode="json"))
 
@@ -132,23 +134,27 @@ class UndoApi:
         changes = patch_to(current, plan.target)
         if changes:
             patch = TaskPatch.model_validate(changes)
-            task, etag = await guarded(self.service.update(user, task_id, patch, etag, now), "task")
+            task, etag = await guarded(
+                self.service.update(user, task_id, patch, etag, now, undoes=body.event_id), "task"
+            )
         if task.status != plan.target.status:
             move = (
                 self.service.complete if plan.target.status == "completed" else self.service.reopen
             )
-            task, etag = await guarded(move(user, task_id, etag, now), "task")
+            task, etag = await guarded(move(user, task_id, etag, now, undoes=body.event_id), "task")
         if plan.event_type == "task.completed" and current.series_id is not None:
-            await self._drop_next_occurrence(user, current, now)
+            await self._drop_next_occurrence(user, current, now, body.event_id)
         return self._answer(body.event_id, "reverted", task, etag, 200)
 
-    async def _drop_next_occurrence(self, user: User, done: TaskSnapshot, now: datetime) -> None:
+    async def _drop_next_occurrence(
+        self, user: User, done: TaskSnapshot, now: datetime, undoes: str
+    ) -> None:
         """The occurrence that completion made, unless someone changed it since (version
         1 only). One recurring has not made yet is left alone: it will be made."""
         assert done.series_id is not None
         following = occurrence_id(done.series_id, done.occurrence + 1)
         try:
-            await self.service.delete(user, following, "1", now)
+            await self.service.delete(user, following, "1", now, undoes=undoes)
         except (NotFound, Forbidden, PreconditionFailed):
             pass
 
@@ -172,13 +178,17 @@ class UndoApi:
             {k: fields[k] for k in TaskCreate.model_fields if k in fields}
         )
         try:
-            task, etag = await guarded(self.service.create(user, create, now), "list")
+            task, etag = await guarded(
+                self.service.create(user, create, now, undoes=event_id), "list"
+            )
         except BaseException:
             await self.kv.delete(marker)  # nothing was made: may be tried again
             raise
         await self.kv.save(marker, {"task_id": task.id, "at": now.isoformat()})
         if target.status == "completed":
-            task, etag = await guarded(self.service.complete(user, task.id, etag, now), "task")
+            task, etag = await guarded(
+                self.service.complete(user, task.id, etag, now, undoes=event_id), "task"
+            )
         return self._answer(event_id, "restored", task, etag, 201)
 
     def _answer(

@@ -173,3 +173,32 @@ def test_undo_follows_the_permission_table(users: Users) -> None:
     assert undo(users, "bob", task["id"], event_id=edit)[0] == 404
     status, body = undo(users, "ann", task["id"], event_id="not-an-event")
     assert status == 422 and body["error"]["details"][0]["field"] == "event_id"
+
+
+def test_every_write_of_an_undo_names_the_event_it_undoes(users: Users) -> None:
+    _, task = users.call("ann", "POST", "/tasks", {"title": "t"})
+    users.call("ann", "PATCH", f"/tasks/{task['id']}", {"title": "u"})
+    users.call("ann", "POST", f"/tasks/{task['id']}/complete")
+    created, edit, done = history(users, task["id"])
+    assert [e["undoes"] for e in (created, edit, done)] == [None, None, None]
+
+    # Before the edit: its fields, and open again (it was completed after): two writes.
+    status, body = undo(users, "ann", task["id"], event_id=edit["event_id"], force=True)
+    assert status == 200, body
+    fields, reopened = history(users, task["id"])[3:]
+    assert (fields["type"], fields["changed"], reopened["type"]) == (
+        "task.updated",
+        ["title"],
+        "task.reopened",
+    )
+    assert fields["undoes"] == reopened["undoes"] == edit["event_id"]
+
+    status, body = undo(users, "ann", task["id"], event_id=created["event_id"], force=True)
+    assert status == 200 and body["action"] == "deleted", body
+    deleted = history(users, task["id"])[-1]
+    assert (deleted["type"], deleted["undoes"]) == ("task.deleted", created["event_id"])
+
+    status, body = undo(users, "ann", task["id"], event_id=deleted["event_id"])
+    assert status == 201, body
+    [remade] = history(users, body["task"]["id"])
+    assert (remade["type"], remade["undoes"]) == ("task.created", deleted["event_id"])
