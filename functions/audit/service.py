@@ -1,10 +1,16 @@
-"""What audit does with a delivery, independent of HTTP: store once, list per user."""
+"""What audit does with a delivery, independent of HTTP: store once, list per user.
+
+An undo from the history is a normal write whose event names the event it undoes
+(`undoes`). Audit keeps a marker row per undone event (the first undo to arrive wins),
+so a listed entry says who undid it and when (`undone_by`), and an undo says what it
+undid (`undo_of`), even when the two are in different pages or tasks (undoing a
+deletion makes a new task)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import Event
@@ -27,6 +33,19 @@ def event_key(event_id: str) -> str:
 
 def dead_letter_key(cloudevent_id: str) -> str:
     return f"deadletter|{cloudevent_id}"
+
+
+def undone_key(event_id: str) -> str:
+    return f"undone|{event_id}"
+
+
+def summary(event: dict[str, Any]) -> dict[str, Any]:
+    """What an entry shows of another event: who did what to which task, and when."""
+    task = event.get("task") or {}
+    out = {k: event.get(k) for k in ("event_id", "type", "user_id", "occurred_at", "task_id")}
+    if "changed" in event:
+        out["changed"] = event["changed"]
+    return out | {"title": task.get("title")}
 
 
 def entry_for(event: Event, delivery: Delivery, now: datetime) -> dict[str, Any]:
@@ -53,6 +72,16 @@ class AuditLog:
 
     async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
         """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
+        undoes = getattr(event, "undoes", None)
+        if undoes is not None:
+            # Before the entry, so a read that lists the undo shows the original as undone.
+            # One undo can be several events (fields, then the status): `create` reads
+            # first, as duplicates are common here.
+            mark = {
+                "list_id": event.list_id,
+                "by": summary(event.model_dump(mode="json")),
+            }
+            await self._store.create(undone_key(str(undoes)), mark)
         # Nearly every delivery is new: one call, not a read and then a write.
         created = await self._store.insert(
             event_key(str(event.event_id)), entry_for(event, delivery, now)
@@ -122,4 +151,38 @@ class AuditLog:
         page = await query_page(
             self._store, flt={"AND": terms}, sort=_SORT, limit=limit, cursor=cursor
         )
-        return Page([row["event"] for row in page.items], page.next_cursor)
+        visible = None if list_ids is None else set(list_ids)
+        items = await self._with_undos([row["event"] for row in page.items], visible)
+        return Page(items, page.next_cursor)
+
+    async def _with_undos(
+        self, events: list[dict[str, Any]], lists: set[str] | None
+    ) -> list[dict[str, Any]]:
+        """`undone_by` on the events an undo took back and `undo_of` on the undos, as far
+        as the caller may see them (`lists`; None: no limit). One bulk read per page."""
+        shown = {str(e.get("event_id")): e for e in events}
+        tasks = [i for i, e in shown.items() if str(e.get("type", "")).startswith("task.")]
+        elsewhere = {str(e["undoes"]) for e in events if e.get("undoes")} - shown.keys()
+        keys = [undone_key(i) for i in tasks] + [event_key(i) for i in sorted(elsewhere)]
+        if not keys:
+            return events
+        found = {item.key: item.value for item in await self._store.get_bulk(keys)}
+
+        def seen(row: Any) -> TypeGuard[dict[str, Any]]:
+            return isinstance(row, dict) and (lists is None or row.get("list_id") in lists)
+
+        out = []
+        for event in events:
+            extra: dict[str, Any] = {}
+            mark = found.get(undone_key(str(event.get("event_id"))))
+            if seen(mark):
+                extra["undone_by"] = mark["by"]
+            if undoes := event.get("undoes"):
+                original = shown.get(str(undoes))
+                if original is None:
+                    row = found.get(event_key(str(undoes)))
+                    original = row["event"] if seen(row) else None
+                if original is not None:
+                    extra["undo_of"] = summary(original)
+            out.append(event | extra if extra else event)
+        return out

@@ -333,3 +333,86 @@ def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
     resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
     assert resp.status_code == 422
     assert resp.json()["error"]["details"][0]["field"] == field
+
+
+def _at(second: float) -> str:
+    return (NOW + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+
+
+def test_an_undo_marks_the_entry_it_undid_and_names_it() -> None:
+    client, dapr = _setup()
+    edit = _task_event("alice", "t1", 1, changed=["title"])
+    later = _task_event("alice", "t1", 2)
+    # One undo, two events (the fields, then the status): the first names the undoer.
+    undo = _task_event("bob", "t1", 3, undoes=edit.event_id)
+    status = _task_event("bob", "t1", 3.5, undoes=edit.event_id)
+    for event in (edit, later, undo, status, undo):  # and a redelivery
+        _deliver(client, event)
+    items = {i["event_id"]: i for i in _get(client, list_ids="l1")["items"]}
+    assert items[str(edit.event_id)]["undone_by"] == {
+        "event_id": str(undo.event_id),
+        "type": "task.updated",
+        "user_id": "bob",
+        "occurred_at": _at(3),
+        "task_id": "t1",
+        "changed": [],
+        "title": "x",
+    }
+    assert items[str(undo.event_id)]["undo_of"] == {
+        "event_id": str(edit.event_id),
+        "type": "task.updated",
+        "user_id": "alice",
+        "occurred_at": _at(1),
+        "task_id": "t1",
+        "changed": ["title"],
+        "title": "x",
+    }
+    assert items[str(status.event_id)]["undo_of"]["event_id"] == str(edit.event_id)
+    assert "undone_by" not in items[str(later.event_id)]
+    assert "undo_of" not in items[str(later.event_id)]
+    # Stored apart from the entry: the event itself is as published.
+    stored = dapr.state("kv").rows[event_key(str(edit.event_id))][0]
+    assert "undone_by" not in stored["event"]
+
+
+def test_the_links_hold_across_pages_and_tasks() -> None:
+    """Undoing a deletion makes a new task: the undo is in another task's history."""
+    client, _ = _setup()
+    deleted = _task_event("alice", "t1", 1)
+    remade = _task_event("alice", "t2", 2, undoes=deleted.event_id)
+    for event in (deleted, remade):
+        _deliver(client, event)
+    [old] = _get(client, list_ids="l1", task_id="t1")["items"]
+    [new] = _get(client, list_ids="l1", task_id="t2")["items"]
+    assert old["undone_by"]["event_id"] == str(remade.event_id)
+    assert (new["undo_of"]["event_id"], new["undo_of"]["task_id"]) == (
+        str(deleted.event_id),
+        "t1",
+    )
+    first, second = _walk(client, 1, list_ids="l1")
+    assert first["undone_by"]["task_id"] == "t2"
+    assert second["undo_of"]["task_id"] == "t1"
+
+
+def test_links_to_a_list_the_caller_is_not_in_are_left_out() -> None:
+    client, _ = _setup()
+    moved = _task_event("alice", "t1", 1, list_id="l1")
+    # Undone after the task moved to l2 (the undo's event is in the list it is in now).
+    undo = _task_event("alice", "t1", 2, list_id="l2", undoes=moved.event_id)
+    for event in (moved, undo):
+        _deliver(client, event)
+    [only_l1] = _get(client, list_ids="l1")["items"]
+    [only_l2] = _get(client, list_ids="l2")["items"]
+    assert "undone_by" not in only_l1
+    assert only_l2["undoes"] == str(moved.event_id) and "undo_of" not in only_l2
+    both = _get(client, list_ids="l1,l2")["items"]
+    assert both[0]["undone_by"]["event_id"] == str(undo.event_id)
+    assert both[1]["undo_of"]["event_id"] == str(moved.event_id)
+
+
+def test_an_undo_whose_original_was_never_recorded_still_lists() -> None:
+    client, _ = _setup()
+    undo = _task_event("alice", "t1", 1, undoes=uuid.uuid4())
+    _deliver(client, undo)
+    [item] = _get(client, list_ids="l1")["items"]
+    assert item["undoes"] == str(undo.undoes) and "undo_of" not in item
