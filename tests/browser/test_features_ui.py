@@ -4,6 +4,8 @@ history-undo.png)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip(
@@ -66,17 +68,29 @@ def test_undo_from_the_history_restores_the_earlier_version(devices: Devices) ->
     task_item(page, "Call the electrician").get_by_role("button", name="History").click()
     rows = page.locator("#history-list li.history-entry")
     expect(rows).to_have_count(2, timeout=AUDIT_FILLS_MS)
-    screenshot(page, "history-undo")
+    expect(rows.locator(".history-undone")).to_have_count(0)
     rows.nth(1).get_by_role("button", name="Undo", exact=False).click()
     expect(rows).to_have_count(3, timeout=AUDIT_FILLS_MS)  # the undo is a change too
     assert user.http.get(f"/tasks/{made['id']}").json()["title"] == "Call the plumber"
     expect(task_item(page, "Call the plumber")).to_be_visible()
+    # The entry undone says by whom and when; the undo says what it undid.
+    expect(rows.nth(1)).to_have_attribute("data-undone", "true")
+    expect(rows.nth(1).locator(".history-undone")).to_have_text(
+        re.compile(r"^Undone by you at .*2\d{3}, \d\d:\d\d$")
+    )
+    expect(rows.nth(2).locator(".history-undo-of")).to_have_text(
+        re.compile(r"^Undo of: you changed title \(.+\)$")
+    )
+    expect(rows.nth(0).locator(".history-undone")).to_have_count(0)
+    screenshot(page, "history-undo")
 
     # Undoing the older entry now asks first (the task changed since); yes undoes it.
     page.once("dialog", lambda dialog: dialog.accept())
     rows.nth(0).get_by_role("button", name="Undo", exact=False).click()
     expect(rows).to_have_count(4, timeout=AUDIT_FILLS_MS)
     expect(rows.nth(3)).to_have_attribute("data-type", "task.deleted")
+    expect(rows.nth(3).locator(".history-undo-of")).to_contain_text("Undo of: you created this")
+    expect(rows.nth(0).locator(".history-undone")).to_contain_text("Undone by you at")
     assert user.http.get(f"/tasks/{made['id']}").status_code == 404
 
 

@@ -1,6 +1,6 @@
 // The chat panel: POST /api/v1/chat {message, conversation_id} → {reply, actions, conversation_id}.
 
-import { el } from "./tasks.js";
+import { el } from "./dom.js";
 
 const ACTION_LABEL = {
   create: "Created",

@@ -1,9 +1,17 @@
 // Form errors from the API envelope, shown next to the fields they name, and the task
 // form: task JSON <-> form controls.
 
+import { $ } from "./dom.js";
 import { isValidZone, toLocalInputs, toRfc3339, zonedToInstant } from "./time.js";
 
 let errorIds = 0;
+
+/** The line above the task form saying what happened meanwhile (null: none). */
+export function formNotice(text) {
+  const n = $("task-form-notice");
+  n.textContent = text ?? "";
+  n.hidden = !text;
+}
 
 /** Remove every error shown in `form`. */
 export function clearErrors(form) {

@@ -6,99 +6,15 @@
 // times until that event is in it. Entries are keyed by event_id: a page read twice, or
 // an event seen both live and in the log, never shows twice.
 
-import { icon } from "./icons.js";
+import { $, isShown, onCloseButtons } from "./dom.js";
+import { entryItem, taskIdOf } from "./history-entry.js";
 import { canWrite } from "./lists.js";
-import { el } from "./tasks.js";
-import { formatInstant, relativeTime } from "./time.js";
-
-const $ = (id) => document.getElementById(id);
 
 const PAGE_SIZE = 20;
 const MAX_LIMIT = 500; // the API's largest page
 // Reads after a live event (ms after it): audit usually has it within a few seconds.
 const POLL_DELAYS = [700, 1500, 2500, 4000, 6000, 9000];
 const TICK_MS = 30000; // relative times ("2 minutes ago") follow the clock
-
-// Field names of task.updated's `changed`, in the order a person thinks of them.
-const FIELD_ORDER = ["title", "description", "due_at", "timezone", "priority", "tags", "recurrence", "reminders", "status", "list_id"];
-export const FIELD_WORDS = {
-  title: "title",
-  description: "description",
-  due_at: "due date",
-  timezone: "time zone",
-  priority: "priority",
-  tags: "tags",
-  recurrence: "repeat",
-  reminders: "reminders",
-  status: "status",
-  list_id: "list",
-};
-
-/** The id of the task an event (from the feed or the log) is about, if any. */
-export function taskIdOf(ev) {
-  return ev?.task_id ?? ev?.task?.id ?? null;
-}
-
-/** "you" and "someone" start a sentence capitalised; a username stays as it is. */
-function atStart(actor) {
-  return actor === "you" || actor === "someone" ? actor[0].toUpperCase() + actor.slice(1) : actor;
-}
-
-function sortChanged(changed) {
-  const rank = (f) => {
-    const i = FIELD_ORDER.indexOf(f);
-    return i < 0 ? FIELD_ORDER.length : i;
-  };
-  return [...(changed ?? [])].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
-}
-
-/**
- * What one event says, in words: {kind, actor, text, detail}. `actor` is a display name
- * ("you", a username, "someone") or null for events nobody "did" (reminders);
- * `who(id)` names a user, `listName(id)` a list, `tz` is the viewer's zone.
- */
-export function describeEvent(ev, { who, listName, tz }) {
-  const task = ev.task ?? {};
-  const actor = who(ev.user_id);
-  const when = (iso, zone) => formatInstant(iso, zone || tz, tz);
-  switch (ev.type) {
-    case "task.created":
-      return { kind: "created", actor, text: "created this", detail: task.title ? `“${task.title}”` : "" };
-    case "task.updated": {
-      const changed = sortChanged(ev.changed);
-      const fields = changed.filter((f) => f !== "list_id");
-      const parts = [];
-      if (fields.length) parts.push(`changed ${fields.map((f) => FIELD_WORDS[f] ?? f.replace(/_/g, " ")).join(", ")}`);
-      if (changed.includes("list_id")) {
-        const name = listName(task.list_id ?? ev.list_id);
-        parts.push(name ? `moved it to “${name}”` : "moved it to another list");
-      }
-      const details = [];
-      for (const f of fields) {
-        if (f === "title") details.push(`Title: “${task.title ?? ""}”`);
-        else if (f === "due_at") details.push(task.due_at ? `Due: ${when(task.due_at, task.timezone)}` : "No due date");
-        else if (f === "priority" && task.priority) details.push(`Priority: ${task.priority}`);
-        else if (f === "tags") details.push(task.tags?.length ? `Tags: ${task.tags.map((t) => `#${t}`).join(" ")}` : "No tags");
-      }
-      return { kind: "updated", actor, text: parts.join(" and ") || "edited it", detail: details.join(" · ") };
-    }
-    case "task.completed":
-      return { kind: "completed", actor, text: "completed it", detail: "" };
-    case "task.reopened":
-      return { kind: "reopened", actor, text: "reopened it", detail: "" };
-    case "task.deleted":
-      return { kind: "deleted", actor, text: "deleted it", detail: "" };
-    // A reminder's user_id is whom it is for, not who did something.
-    case "reminder.scheduled":
-      return { kind: "reminder", actor: null, text: "Reminder scheduled", detail: `For ${who(ev.user_id)}, at ${when(ev.fire_at)}` };
-    case "reminder.due":
-      return { kind: "reminder", actor: null, text: `Reminder sent to ${who(ev.user_id)}`, detail: ev.due_at ? `Due ${when(ev.due_at)}` : "" };
-    case "reminder.cancelled":
-      return { kind: "reminder-off", actor: null, text: "Reminder cancelled", detail: `It was set for ${when(ev.fire_at)}` };
-    default:
-      return { kind: "other", actor, text: `caused “${String(ev.type ?? "a change")}”`, detail: "" };
-  }
-}
 
 // Changes of the task itself; reminders follow from them.
 const UNDOABLE = new Set(["task.created", "task.updated", "task.completed", "task.reopened", "task.deleted"]);
@@ -121,7 +37,7 @@ export class HistoryDialog {
       if (button) this.undo(button);
     });
     $("history-retry").addEventListener("click", () => this.retry());
-    for (const b of this.dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => this.close());
+    onCloseButtons(this.dialog, () => this.close());
     this.dialog.addEventListener("close", () => {
       if (this.dialog.open) return; // reopened before this (queued) event ran
       const opener = this.returnFocus;
@@ -129,7 +45,7 @@ export class HistoryDialog {
       this.reset();
       // The row may have been redrawn meanwhile: its new History button, then.
       const again = taskId ? document.getElementById(`task-${taskId}`)?.querySelector("[data-action=history]") : null;
-      const target = opener?.isConnected && !opener.closest("[hidden]") ? opener : again ?? $("new-task");
+      const target = isShown(opener) ? opener : again ?? $("new-task");
       target?.focus();
     });
   }
@@ -145,6 +61,7 @@ export class HistoryDialog {
     this.lastCursor = null; // the cursor the last page was read with
     this.gone = false;
     this.waitingFor = new Set(); // event ids seen live, not yet in the log
+    this.undoing = new Set(); // entries undone from here, until the log marks them so
     this.pollStep = 0;
     this.pollTimer = null;
     this.ticker = null;
@@ -298,6 +215,7 @@ export class HistoryDialog {
 
   afterRead(before, { announceNew = true } = {}) {
     for (const id of this.ids) this.waitingFor.delete(id);
+    for (const e of this.items) if (e.undone_by) this.undoing.delete(e.event_id);
     const added = [...this.ids].filter((id) => !before.has(id)).length;
     this.render();
     const atEnd = !this.nextCursor;
@@ -318,6 +236,9 @@ export class HistoryDialog {
   needsPoll() {
     if (this.nextCursor) return false; // newer entries come with "Show more"
     if (this.waitingFor.size) return true;
+    // The mark "undone by" comes with audit's record of the undo (for a deletion undone:
+    // another task's event, which this history never hears of live).
+    if (this.items.some((e) => this.undoing.has(e.event_id))) return true;
     const newest = this.items.reduce((v, e) => Math.max(v, e.task?.version ?? 0), 0);
     return newest < this.task.version; // e.g. opened right after a change
   }
@@ -327,6 +248,7 @@ export class HistoryDialog {
     clearTimeout(this.pollTimer);
     if (this.pollStep >= POLL_DELAYS.length) {
       this.waitingFor.clear(); // given up for now: the next event or opening tries again
+      this.undoing.clear();
       return;
     }
     this.pollStep += 1;
@@ -415,6 +337,8 @@ export class HistoryDialog {
       const { data } = await this.opts.api.undoTask(taskId, button.dataset.undo, { force });
       const verb = { deleted: "deleted the task", restored: "restored the task", reverted: "restored the earlier version" };
       this.status(`Undone: ${verb[data.action] ?? "done"}.`);
+      this.undoing.add(button.dataset.undo);
+      this.pollStep = 0;
       this.enqueue((session) => this.load({ session }));
     } catch (err) {
       if (err.status === 412 && !force) {
@@ -445,33 +369,7 @@ export class HistoryDialog {
     // Viewers read the history; only who may change the task is offered Undo.
     const mayWrite = canWrite(this.opts.lists.get(this.task.list_id)?.role);
     const focused = this.listEl.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
-    const nodes = this.items.map((ev) => {
-      const d = describeEvent(ev, ctx);
-      const what = d.actor
-        ? el("p", { class: "history-what" }, el("span", { class: "actor", dataset: { userId: ev.user_id } }, atStart(d.actor)), ` ${d.text}`)
-        : el("p", { class: "history-what" }, d.text);
-      const absolute = formatInstant(ev.occurred_at, tz, null);
-      return el(
-        "li",
-        { class: "history-entry", tabindex: "-1", dataset: { eventId: ev.event_id, type: ev.type, kind: d.kind } },
-        el("span", { class: "history-mark", "aria-hidden": "true" }, d.kind.startsWith("reminder") ? icon("bell") : null),
-        el("div", { class: "history-body" },
-          what,
-          d.detail ? el("p", { class: "history-detail", text: d.detail }) : null,
-          el("p", { class: "history-when" },
-            el("time", { datetime: ev.occurred_at, title: absolute, text: relativeTime(ev.occurred_at, now) }),
-            el("span", { class: "history-abs" }, ` · ${absolute}`),
-            UNDOABLE.has(ev.type) && mayWrite
-              ? el("button", {
-                  type: "button",
-                  class: "btn small history-undo",
-                  dataset: { undo: ev.event_id },
-                  "aria-label": `Undo: ${d.text}`,
-                  text: "Undo",
-                })
-              : null)),
-      );
-    });
+    const nodes = this.items.map((ev) => entryItem(ev, ctx, { now, undo: UNDOABLE.has(ev.type) && mayWrite }));
     this.listEl.replaceChildren(...nodes);
     if (focused) [...this.listEl.children].find((li) => li.dataset.eventId === focused)?.focus();
     $("history-more").hidden = !this.nextCursor || this.gone;

@@ -1,9 +1,9 @@
 // Lists and sharing: the lists the user is a member of (GET /lists, kept current by the
 // list.* events of the live feed), the picker that chooses which one the task list
-// shows, and the small dialog that names a list (create / rename).
+// shows (listsview.js wires it, and the dialog that names a list, on the page).
 
 import { icon } from "./icons.js";
-import { el } from "./tasks.js";
+import { el } from "./dom.js";
 
 export const ROLE_LABEL = { owner: "Owner", editor: "Editor", viewer: "Viewer" };
 export const ROLE_HINT = {
@@ -15,6 +15,9 @@ export const ROLE_HINT = {
 export function canWrite(role) {
   return role === "owner" || role === "editor";
 }
+
+/** "an owner", "an editor", "a viewer". */
+export const article = (role) => (role === "editor" || role === "owner" ? `an ${role}` : `a ${role}`);
 
 export function roleOf(snapshot, userId) {
   return snapshot?.members?.find((m) => m.user_id === userId)?.role ?? null;

@@ -1,7 +1,7 @@
 // Toasts (in-page, announced by aria-live regions) and reminder notifications: the
 // Notification API when the user granted it, a toast otherwise.
 
-import { el } from "./tasks.js";
+import { el } from "./dom.js";
 
 const polite = () => document.getElementById("toasts");
 const assertive = () => document.getElementById("alerts");

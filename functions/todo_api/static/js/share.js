@@ -4,11 +4,9 @@
 // else can leave the list. renderInvitations shows the invitations waiting for you.
 
 import { ApiError } from "./api.js";
+import { $, el, isShown, onCloseButtons } from "./dom.js";
 import { clearErrors, showErrors } from "./forms.js";
 import { ROLE_HINT, ROLE_LABEL } from "./lists.js";
-import { el } from "./tasks.js";
-
-const $ = (id) => document.getElementById(id);
 
 export class ShareDialog {
   /**
@@ -38,10 +36,10 @@ export class ShareDialog {
       const button = e.target.closest("button[data-remove]");
       if (button) this.remove(button.dataset.remove, button);
     });
-    for (const b of this.dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => this.close());
+    onCloseButtons(this.dialog, () => this.close());
     this.dialog.addEventListener("close", () => {
       this.listId = null;
-      const target = this.returnFocus?.isConnected && !this.returnFocus.closest("[hidden]") ? this.returnFocus : null;
+      const target = isShown(this.returnFocus) ? this.returnFocus : null;
       (target ?? document.getElementById("list-picker")?.querySelector("[aria-current=true]"))?.focus();
     });
   }

@@ -2,6 +2,7 @@
 // Matching and ordering mirror functions/todo_api/search.py so that an event puts a task
 // exactly where a reload would.
 
+import { el } from "./dom.js";
 import { icon } from "./icons.js";
 import { describeDuration, formatInstant } from "./time.js";
 
@@ -164,26 +165,6 @@ export function describeRecurrence(rec) {
   if (rec.basis === "completion") text += " (after completion)";
   return text;
 }
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "dataset") {
-      for (const [dk, dv] of Object.entries(v)) if (dv !== undefined && dv !== null) node.dataset[dk] = dv;
-    }
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-export { el };
 
 /**
  * One task as a list item; buttons carry data-action and are real <button>s.
