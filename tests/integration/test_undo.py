@@ -1,6 +1,8 @@
 """Undo from history on the real stack: the history comes from audit (Kafka, then
 service invocation), the undo is a normal write. Update, completion of a repeating
-task (its occurrence goes too), deletion, and a 412 over a newer change."""
+task (its occurrence goes too), deletion, and a 412 over a newer change. The undo's
+events name the event they undo, and audit links the two: `undone_by` on the original,
+`undo_of` on the undo (also across tasks: undoing a deletion makes a new task)."""
 
 from __future__ import annotations
 
@@ -49,7 +51,26 @@ def test_undo_an_update_and_a_412_over_a_newer_change(base: str) -> None:
     )
     assert resp.status_code == 200, resp.text
     assert (resp.json()["task"]["priority"], resp.json()["task"]["version"]) == ("medium", 4)
-    assert logged(ann, task["id"], 4)[-1]["type"] == "task.updated"
+    log = logged(ann, task["id"], 4)
+    undo, undone = log[-1], log[2]
+    assert (undo["type"], undo["changed"]) == ("task.updated", ["priority"])
+    assert undo["undoes"] == events[2]["event_id"]
+    assert (undo["undo_of"]["event_id"], undo["undo_of"]["changed"]) == (
+        events[2]["event_id"],
+        ["priority"],
+    )
+    # The original says who undid it and when, in the same read that shows the undo.
+    assert undone["event_id"] == events[2]["event_id"]
+    assert undone["undone_by"] == {
+        "event_id": undo["event_id"],
+        "type": "task.updated",
+        "user_id": ann.id,
+        "occurred_at": undo["occurred_at"],
+        "task_id": task["id"],
+        "changed": ["priority"],
+        "title": "final",
+    }
+    assert ["undone_by" in e for e in log] == [False, False, True, False]
 
 
 def test_undo_a_completion_removes_the_occurrence_it_made(base: str) -> None:
@@ -65,6 +86,18 @@ def test_undo_a_completion_removes_the_occurrence_it_made(base: str) -> None:
     assert resp.status_code == 200, resp.text
     assert resp.json()["task"]["status"] == "open"
     assert ann.http.get(f"/tasks/{following}").status_code == 404
+    reopened = logged(ann, task["id"], 3)[-1]
+    assert (reopened["type"], reopened["undo_of"]["event_id"]) == (
+        "task.reopened",
+        done["event_id"],
+    )
+    # The occurrence it made went by the same undo: its deletion says so too.
+    gone = logged(ann, following, 2)[-1]
+    assert (gone["type"], gone["undoes"]) == ("task.deleted", done["event_id"])
+    assert gone["undo_of"]["task_id"] == task["id"]
+    # Either event of the undo may reach audit first: that one is "undone by".
+    completion = next(e for e in logged(ann, task["id"], 3) if e["event_id"] == done["event_id"])
+    assert completion["undone_by"]["event_id"] in {reopened["event_id"], gone["event_id"]}
 
 
 def test_undo_a_deletion_restores_the_task(base: str) -> None:
@@ -82,3 +115,11 @@ def test_undo_a_deletion_restores_the_task(base: str) -> None:
         [{"before": None, "at": "2027-01-01T09:00:00Z"}],
     )
     assert ann.http.get(f"/tasks/{back['id']}").status_code == 200
+    # A new task: the undo is in its history, the deletion it undid in the old one's.
+    [remade] = logged(ann, back["id"], 1)
+    assert remade["type"] == "task.created"
+    assert (remade["undo_of"]["event_id"], remade["undo_of"]["task_id"]) == (
+        deleted["event_id"],
+        task["id"],
+    )
+    assert logged(ann, task["id"], 2)[-1]["undone_by"]["task_id"] == back["id"]
