@@ -1,16 +1,16 @@
 """What audit does with a delivery, independent of HTTP: store once, list per user.
 
 An undo from the history is a normal write whose event names the event it undoes
-(`undoes`). Audit keeps a marker row per undone event (the first undo to arrive wins),
-so a listed entry says who undid it and when (`undone_by`), and an undo says what it
-undid (`undo_of`), even when the two are in different pages or tasks (undoing a
-deletion makes a new task)."""
+(`undoes`). Recording it links the two entries, beside the events as published: the
+original gets `undone_by` (the first undo to arrive wins) and the undo `undo_of`, so a
+listing needs no second read, whatever page or task each is in (undoing a deletion
+makes a new task). Each link names its list: a caller sees it only if they are in it."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 
 from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import Event
@@ -35,14 +35,14 @@ def dead_letter_key(cloudevent_id: str) -> str:
     return f"deadletter|{cloudevent_id}"
 
 
-def undone_key(event_id: str) -> str:
-    return f"undone|{event_id}"
+LINKS = ("undone_by", "undo_of")
 
 
 def summary(event: dict[str, Any]) -> dict[str, Any]:
-    """What an entry shows of another event: who did what to which task, and when."""
+    """What an entry shows of another event: who did what to which task, when, in which list."""
     task = event.get("task") or {}
-    out = {k: event.get(k) for k in ("event_id", "type", "user_id", "occurred_at", "task_id")}
+    keys = ("event_id", "type", "user_id", "occurred_at", "task_id", "list_id")
+    out = {k: event.get(k) for k in keys}
     if "changed" in event:
         out["changed"] = event["changed"]
     return out | {"title": task.get("title")}
@@ -72,20 +72,10 @@ class AuditLog:
 
     async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
         """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
-        undoes = getattr(event, "undoes", None)
-        if undoes is not None:
-            # Before the entry, so a read that lists the undo shows the original as undone.
-            # One undo can be several events (fields, then the status): `create` reads
-            # first, as duplicates are common here.
-            mark = {
-                "list_id": event.list_id,
-                "by": summary(event.model_dump(mode="json")),
-            }
-            await self._store.create(undone_key(str(undoes)), mark)
+        key, entry = event_key(str(event.event_id)), entry_for(event, delivery, now)
+        await self._link_undos({key: entry})
         # Nearly every delivery is new: one call, not a read and then a write.
-        created = await self._store.insert(
-            event_key(str(event.event_id)), entry_for(event, delivery, now)
-        )
+        created = await self._store.insert(key, entry)
         if not created:
             log.info("event %s already recorded; redelivery ignored", event.event_id)
         return created
@@ -99,6 +89,7 @@ class AuditLog:
             event_key(str(event.event_id)): entry_for(event, delivery, now)
             for event, delivery in received
         }
+        await self._link_undos(entries)
         for _ in range(_ATTEMPTS):
             try:
                 await self._store.transact([StateOp.insert(k, v) for k, v in entries.items()])
@@ -111,6 +102,39 @@ class AuditLog:
                 continue
             return len(entries)
         raise RuntimeError("audit batch kept conflicting; asking for redelivery")
+
+    async def _link_undos(self, entries: dict[str, dict[str, Any]]) -> None:
+        """The undos among `entries` (in arrival order) get `undo_of`, and what they undid
+        `undone_by`: in the batch itself, or in its stored entry, written before the
+        undo's entry so a read that lists the undo shows the original as undone."""
+        for entry in entries.values():
+            undoes = entry["event"].get("undoes")
+            if not undoes:
+                continue
+            key = event_key(str(undoes))
+            if (beside := entries.get(key)) is not None:
+                beside.setdefault("undone_by", summary(entry["event"]))
+                original: dict[str, Any] | None = beside["event"]
+            else:
+                original = await self._mark_undone(key, entry["event"])
+            if original is not None:
+                entry["undo_of"] = summary(original)
+
+    async def _mark_undone(self, key: str, undo: dict[str, Any]) -> dict[str, Any] | None:
+        """`undone_by` on the stored entry `key`, unless an earlier undo has it (one undo
+        is often two events: the fields, then the status); the event undone, or None when
+        audit never recorded it."""
+        item = await self._store.get(key)
+        if item is None or not isinstance(item.value, dict):
+            return None
+        row: dict[str, Any] = item.value
+        if not row.get("undone_by"):
+            try:
+                await self._store.save(key, row | {"undone_by": summary(undo)}, etag=item.etag)
+            except EtagMismatch:
+                pass  # only an undo writes an entry: another undo of it won, just now
+        event: dict[str, Any] = row["event"]
+        return event
 
     async def record_dead_letter(
         self, data: dict[str, Any], delivery: Delivery, now: datetime
@@ -151,38 +175,18 @@ class AuditLog:
         page = await query_page(
             self._store, flt={"AND": terms}, sort=_SORT, limit=limit, cursor=cursor
         )
-        visible = None if list_ids is None else set(list_ids)
-        items = await self._with_undos([row["event"] for row in page.items], visible)
-        return Page(items, page.next_cursor)
+        lists = None if list_ids is None else set(list_ids)
+        return Page([_listed(row, lists) for row in page.items], page.next_cursor)
 
-    async def _with_undos(
-        self, events: list[dict[str, Any]], lists: set[str] | None
-    ) -> list[dict[str, Any]]:
-        """`undone_by` on the events an undo took back and `undo_of` on the undos, as far
-        as the caller may see them (`lists`; None: no limit). One bulk read per page."""
-        shown = {str(e.get("event_id")): e for e in events}
-        tasks = [i for i, e in shown.items() if str(e.get("type", "")).startswith("task.")]
-        elsewhere = {str(e["undoes"]) for e in events if e.get("undoes")} - shown.keys()
-        keys = [undone_key(i) for i in tasks] + [event_key(i) for i in sorted(elsewhere)]
-        if not keys:
-            return events
-        found = {item.key: item.value for item in await self._store.get_bulk(keys)}
 
-        def seen(row: Any) -> TypeGuard[dict[str, Any]]:
-            return isinstance(row, dict) and (lists is None or row.get("list_id") in lists)
-
-        out = []
-        for event in events:
-            extra: dict[str, Any] = {}
-            mark = found.get(undone_key(str(event.get("event_id"))))
-            if seen(mark):
-                extra["undone_by"] = mark["by"]
-            if undoes := event.get("undoes"):
-                original = shown.get(str(undoes))
-                if original is None:
-                    row = found.get(event_key(str(undoes)))
-                    original = row["event"] if seen(row) else None
-                if original is not None:
-                    extra["undo_of"] = summary(original)
-            out.append(event | extra if extra else event)
-        return out
+def _listed(row: dict[str, Any], lists: set[str] | None) -> dict[str, Any]:
+    """The event as published, with the undo links whose list the caller is in (`lists`;
+    None: any)."""
+    event: dict[str, Any] = row["event"]
+    links = {
+        name: link
+        for name in LINKS
+        if isinstance(link := row.get(name), dict)
+        and (lists is None or link.get("list_id") in lists)
+    }
+    return event | links if links else event

@@ -67,6 +67,7 @@ def test_undo_an_update_and_a_412_over_a_newer_change(base: str) -> None:
         "user_id": ann.id,
         "occurred_at": undo["occurred_at"],
         "task_id": task["id"],
+        "list_id": ann.default_list,
         "changed": ["priority"],
         "title": "final",
     }

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from functions.audit.app import create_app
-from functions.audit.service import ENTRY, event_key
+from functions.audit.service import ENTRY, AuditLog, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import (
@@ -27,6 +27,7 @@ from shared.events import (
     TaskUpdated,
 )
 from shared.paging import BadCursor, SortKey, query_page
+from shared.web.pubsub import Delivery
 from tests.sidecar import bulk_delivery
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -355,6 +356,7 @@ def test_an_undo_marks_the_entry_it_undid_and_names_it() -> None:
         "user_id": "bob",
         "occurred_at": _at(3),
         "task_id": "t1",
+        "list_id": "l1",
         "changed": [],
         "title": "x",
     }
@@ -364,15 +366,17 @@ def test_an_undo_marks_the_entry_it_undid_and_names_it() -> None:
         "user_id": "alice",
         "occurred_at": _at(1),
         "task_id": "t1",
+        "list_id": "l1",
         "changed": ["title"],
         "title": "x",
     }
     assert items[str(status.event_id)]["undo_of"]["event_id"] == str(edit.event_id)
     assert "undone_by" not in items[str(later.event_id)]
     assert "undo_of" not in items[str(later.event_id)]
-    # Stored apart from the entry: the event itself is as published.
+    # Beside the event in its entry: the event itself stays as published.
     stored = dapr.state("kv").rows[event_key(str(edit.event_id))][0]
-    assert "undone_by" not in stored["event"]
+    assert stored["undone_by"]["event_id"] == str(undo.event_id)
+    assert stored["event"] == edit.model_dump(mode="json")
 
 
 def test_the_links_hold_across_pages_and_tasks() -> None:
@@ -416,3 +420,51 @@ def test_an_undo_whose_original_was_never_recorded_still_lists() -> None:
     _deliver(client, undo)
     [item] = _get(client, list_ids="l1")["items"]
     assert item["undoes"] == str(undo.undoes) and "undo_of" not in item
+
+
+async def test_two_undos_of_one_entry_at_once_keep_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = FakeDapr().state("kv")
+    log = AuditLog(store)
+    delivery = Delivery("c", "task-events", "pubsub", {})
+    edit = _task_event("alice", "t1", 1)
+    first = _task_event("bob", "t1", 2, undoes=edit.event_id)
+    second = _task_event("carol", "t1", 3, undoes=edit.event_id)
+    await log.record(edit, delivery, NOW)
+    save = store.save
+
+    async def overtaken(key: str, value: Any, *, etag: str | None = None) -> None:
+        monkeypatch.setattr(store, "save", save)
+        await log.record(first, delivery, NOW)  # between our read and our write
+        await save(key, value, etag=etag)
+
+    monkeypatch.setattr(store, "save", overtaken)
+    assert await log.record(second, delivery, NOW)
+    row = store.rows[event_key(str(edit.event_id))][0]
+    assert row["undone_by"]["user_id"] == "bob"
+    both = [store.rows[event_key(str(e.event_id))][0] for e in (first, second)]
+    assert [r["undo_of"]["event_id"] for r in both] == [str(edit.event_id)] * 2
+
+
+def test_one_batch_links_an_undo_to_an_entry_stored_or_beside_it() -> None:
+    client, _ = _setup()
+    stored = _task_event("alice", "t1", 1)
+    _deliver(client, stored)
+    beside = _task_event("alice", "t2", 2)
+    batch = [
+        beside,
+        _task_event("bob", "t2", 3, undoes=beside.event_id),
+        _task_event("bob", "t1", 4, undoes=stored.event_id),
+        _task_event("carol", "t1", 5, undoes=stored.event_id),  # a second undo of it
+    ]
+    resp = client.post("/events/task-events", json=bulk_delivery(*(_cloudevent(e) for e in batch)))
+    assert [s["status"] for s in resp.json()["statuses"]] == ["SUCCESS"] * 4
+    items = {i["event_id"]: i for i in _get(client, list_ids="l1")["items"]}
+    assert items[str(beside.event_id)]["undone_by"]["event_id"] == str(batch[1].event_id)
+    assert items[str(stored.event_id)]["undone_by"]["user_id"] == "bob"  # the first
+    assert [items[str(e.event_id)]["undo_of"]["event_id"] for e in batch[1:]] == [
+        str(beside.event_id),
+        str(stored.event_id),
+        str(stored.event_id),
+    ]
