@@ -31,6 +31,7 @@ from functions.todo_api.chat.llm import (
     quoted,
     tool_calls,
 )
+from functions.todo_api.chat.memory_store import ConversationStore
 from functions.todo_api.chat.task_actions import TaskActions
 from functions.todo_api.chat.understand import understand
 from functions.todo_api.lists import ListService
@@ -72,6 +73,7 @@ class ChatEngine:
         lists: ListService | None = None,
     ) -> None:
         self._kv = kv
+        self._memory = ConversationStore(kv)
         self._llm = llm
         self._service = service
         self._list_service = lists
@@ -82,9 +84,7 @@ class ChatEngine:
         self, user: User, message: str, conversation_id: str | None, now: datetime
     ) -> Reply:
         cid = conversation_id or uuid.uuid4().hex
-        key = f"chat|{user.id}|{cid}"
-        item = await self._kv.get(key)
-        memory = Memory.load(item.value if item else None)
+        memory = await self._memory.load(user.id, cid)
         intent = understand(message, now, user.timezone)
         reply = None
         # A yes or no to the question just asked is answered here: the model never saw it.
@@ -108,7 +108,7 @@ class ChatEngine:
         if len(done) == 1:
             memory.last_action = {"type": done[0]["type"], "task_id": done[0]["task_id"]}
         reply.conversation_id = cid
-        await self._kv.save(key, dataclasses.asdict(memory))
+        await self._memory.save(user.id, cid, memory)
         return reply
 
     async def _llm_turn(
