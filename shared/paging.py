@@ -9,7 +9,8 @@ those already-seen rows apart, so a page may come back shorter but never repeats
 Isolation: the Query API runs over the whole table, not only this app's key prefix, so
 every filter MUST include a field only this app writes (a `kind` discriminator).
 
-audit pages its log with it, reminders its delivered notifications.
+audit pages its log with it, reminders its delivered notifications; the HTTP answer
+(a page, or a 422 naming the bad parameter) is shared/web/paging.py's.
 """
 
 from __future__ import annotations
@@ -18,25 +19,24 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.dapr import StateStore
-from shared.web.errors import ApiError
+from shared.dapr.query import field_at
 
 # Enough for a page to absorb rows inserted meanwhile; past it the cursor just continues.
 _MAX_ROUNDS = 8
 
 
 class BadPageParams(ValueError):
+    """A listing parameter (`field`) that names no page: the caller's mistake."""
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-    def as_api_error(self) -> ApiError:
-        return ApiError(422, str(self), details=[{"field": self.field, "message": str(self)}])
 
 
 class BadCursor(BadPageParams):
@@ -91,17 +91,6 @@ def page_request(
     return PageRequest(user_id, limit, query.get("cursor") or None)
 
 
-async def page_body(
-    query: Mapping[str, str], fetch: Callable[[PageRequest], Awaitable[Page]]
-) -> dict[str, Any]:
-    """An internal listing route's answer: the page asked for in `query`, or a 422 that
-    names the bad parameter (a bad cursor included)."""
-    try:
-        return (await fetch(page_request(query))).body()
-    except BadPageParams as exc:
-        raise exc.as_api_error() from exc
-
-
 def _scope(flt: Mapping[str, Any], sort: Sequence[SortKey]) -> str:
     text = json.dumps([flt, [(k.path, k.descending) for k in sort]], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -126,15 +115,6 @@ def _decode(cursor: str, scope: str, width: int) -> tuple[int, list[str] | None]
     if not isinstance(offset, int) or offset < 0 or not valid_key:
         raise BadCursor("invalid cursor")
     return offset, after
-
-
-def field_at(value: Any, dotted: str) -> Any:
-    """`a.b.c` inside a JSON value, as the state Query API reads a field; None if absent."""
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _key(value: dict[str, Any], sort: Sequence[SortKey]) -> list[str]:

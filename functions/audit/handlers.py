@@ -10,12 +10,11 @@ from starlette.routing import Route
 from functions.audit.service import AuditLog
 from functions.audit.settings import Settings
 from shared.events import Event
-from shared.paging import page_body
 from shared.web.identity import require_caller
+from shared.web.paging import page_body
 from shared.web.pubsub import (
     DeadLetters,
     Delivery,
-    Outcome,
     bulk_event_endpoint,
     event_endpoint,
     raw_endpoint,
@@ -25,17 +24,14 @@ NAME = "audit"
 
 
 def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> list[Route]:
-    async def on_event(event: Event, delivery: Delivery) -> Outcome:
+    async def on_event(event: Event, delivery: Delivery) -> None:
         await audit.record(event, delivery, datetime.now(UTC))
-        return Outcome.SUCCESS
 
-    async def on_batch(received: list[tuple[Event, Delivery]]) -> list[Outcome]:
+    async def on_batch(received: list[tuple[Event, Delivery]]) -> None:
         await audit.record_many(received, datetime.now(UTC))
-        return [Outcome.SUCCESS] * len(received)
 
-    async def on_dead_letter(data: dict[str, Any], delivery: Delivery) -> Outcome:
+    async def on_dead_letter(data: dict[str, Any], delivery: Delivery) -> None:
         await audit.record_dead_letter(data, delivery, datetime.now(UTC))
-        return Outcome.SUCCESS
 
     async def list_entries(request: Request) -> Response:
         require_caller(request, settings.internal_callers, settings.app_api_token)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.dapr import EtagMismatch, StateOp, StateStore
+from shared.delivery import Delivery, Retryable
 from shared.events import Event
 from shared.paging import Page, SortKey, query_page, sortable_time
-from shared.web.pubsub import DLQ_SUFFIX, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class AuditLog:
                     return 0
                 continue
             return len(entries)
-        raise RuntimeError("audit batch kept conflicting; asking for redelivery")
+        raise Retryable("the batch kept conflicting with redeliveries")
 
     async def _link_undos(self, entries: dict[str, dict[str, Any]]) -> None:
         """The undos among `entries` (in arrival order) get `undo_of`, and what they undid
@@ -145,7 +145,7 @@ class AuditLog:
             "data": data,
             # Where it failed: Dapr forwards the original envelope; an app that
             # dead-letters itself publishes to `<topic>-dlq` (shared.web.pubsub.DeadLetters).
-            "topic": delivery.topic.removesuffix(DLQ_SUFFIX),
+            "topic": delivery.failed_on,
             "cloudevent_id": delivery.cloudevent_id,
             "envelope_type": delivery.envelope.get("type"),
             "recorded_at": now.astimezone(UTC).isoformat(),

@@ -11,7 +11,7 @@ from functions.realtime.ws import SocketLimits, serve_socket
 from shared.dapr import DaprError, Invoker
 from shared.events import Event
 from shared.tokens import Tokens
-from shared.web.pubsub import Delivery, Outcome, event_endpoint
+from shared.web.pubsub import Delivery, event_endpoint
 
 NAME = "realtime"
 SESSION_CHECK = "internal/v1/sessions/check"
@@ -27,7 +27,7 @@ def routes(
         per_user=settings.max_sockets_per_user,
     )
 
-    async def on_update(event: Event, delivery: Delivery) -> Outcome:
+    async def on_update(event: Event, delivery: Delivery) -> None:
         # A shared list's change comes once per member, keyed by (and addressed to) them.
         hub.publish(
             event.recipient or event.user_id,
@@ -39,7 +39,6 @@ def routes(
                 "event": event.model_dump(mode="json"),
             },
         )
-        return Outcome.SUCCESS
 
     async def still_valid(token: str) -> bool | None:
         """todo-api knows sign-outs (the token version and ids in the user row)."""

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.dapr import DaprError, Invoker
+from shared.delivery import Retryable, Unprocessable
 from shared.events import TaskCompleted, TaskSnapshot
 from shared.internal_api import OccurrenceRequest, occurrence_path
-from shared.web.pubsub import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,16 @@ class Recurrer:
         self._next_due = next_due
         self._todo_api = todo_api
 
-    async def on_completed(self, event: TaskCompleted, now: datetime) -> Outcome:
+    async def on_completed(self, event: TaskCompleted, now: datetime) -> None:
+        """Ask todo-api for the next occurrence. Raises Unprocessable when no retry can
+        make it (an unusable recurrence, a request todo-api refuses), Retryable when a
+        later one may (todo-api away or busy)."""
         try:
             request = next_request(event, self._next_due, now)
         except ValueError as exc:
-            log.error("task %s has an unusable recurrence: %s", event.task_id, exc)
-            return Outcome.DROP
+            raise Unprocessable(f"task {event.task_id} has an unusable recurrence: {exc}") from exc
         if request is None:
-            return Outcome.SUCCESS
+            return
         try:
             resp = await self._invoker.invoke(
                 self._todo_api,
@@ -69,8 +71,7 @@ class Recurrer:
                 json=request.model_dump(mode="json"),
             )
         except DaprError as exc:
-            log.warning("todo-api unreachable for %s: %s", request.task_id, exc)
-            return Outcome.RETRY
+            raise Retryable(f"todo-api unreachable for {request.task_id}: {exc}") from exc
         if resp.status in (200, 201):
             log.info(
                 "occurrence %s of series %s is %s",
@@ -78,11 +79,10 @@ class Recurrer:
                 request.series_id,
                 "created" if resp.status == 201 else "already there",
             )
-            return Outcome.SUCCESS
+            return
         if 400 <= resp.status < 500 and resp.status not in (408, 429):
             # A request todo-api refuses will be refused again: dead-letter it.
-            log.error(
-                "todo-api refused occurrence %s: %s %s", request.task_id, resp.status, resp.body
+            raise Unprocessable(
+                f"todo-api refused occurrence {request.task_id}: {resp.status} {resp.body}"
             )
-            return Outcome.DROP
-        return Outcome.RETRY
+        raise Retryable(f"todo-api answered {resp.status} for occurrence {request.task_id}")

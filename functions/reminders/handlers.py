@@ -15,11 +15,11 @@ from functions.reminders.scheduler import ReminderScheduler
 from functions.reminders.service import ReminderFirer, ReminderJob
 from functions.reminders.settings import Settings
 from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
-from shared.paging import page_body
 from shared.telemetry import linked_span
 from shared.web.errors import error_response, validation_details
 from shared.web.identity import require_caller
-from shared.web.pubsub import DeadLetters, Delivery, Outcome, event_endpoint
+from shared.web.paging import page_body
+from shared.web.pubsub import DeadLetters, Delivery, event_endpoint
 
 NAME = "reminders"
 
@@ -56,10 +56,9 @@ def routes(
             return error_response(503, f"list membership unavailable: {exc}")
         return JSONResponse({"job": name, "published": fired})
 
-    async def on_task_event(event: Event, _: Delivery) -> Outcome:
+    async def on_task_event(event: Event, _: Delivery) -> None:
         if isinstance(event, _TASK_EVENTS) and event.primary:
             await scheduler.on_task_event(event, datetime.now(UTC))
-        return Outcome.SUCCESS
 
     async def list_notifications(request: Request) -> Response:
         require_caller(request, settings.internal_callers, settings.app_api_token)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.dapr.errors import DaprError, EtagMismatch
 from shared.dapr.interfaces import InvokeResponse, JobSpec, StateItem, StateOp
-from shared.paging import field_at
+from shared.dapr.query import field_at
 
 
 @dataclass

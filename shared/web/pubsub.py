@@ -1,11 +1,13 @@
 """Receiving events from Dapr pub/sub: one CloudEvent in, SUCCESS / RETRY / DROP out.
 
 Dapr delivers the CloudEvent it built at publish time; our event is its `data`.
-Anything that does not validate is a poison message: DROP sends it to the
-subscription's dead-letter topic instead of blocking the partition. So is an event
-the handler cannot compute (ValueError, OverflowError: a date past year 9999, a
-value the store refuses): retrying cannot fix it. Any other failure gets RETRY,
-so Dapr's resiliency policy redelivers it.
+Handlers return nothing when done and raise when not; `settle` is the one place that
+turns that into Dapr's answer (shared/delivery.py has the errors). Anything that does not
+validate is a poison message: DROP sends it to the subscription's dead-letter topic
+instead of blocking the partition. So is an event the service calls Unprocessable, or
+cannot compute (ValueError, OverflowError: a date past year 9999, a value the store
+refuses): retrying cannot fix it. Retryable, and any other failure, gets RETRY, so
+Dapr's resiliency policy redelivers it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -25,8 +26,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from shared.dapr import DaprError, Publisher
+from shared.delivery import DLQ_SUFFIX, Delivery, Retryable, Unprocessable
 from shared.events import Event, parse_event
 from shared.web.metrics import EVENT_LATENCY, EVENTS
+
+__all__ = [
+    "DLQ_SUFFIX",
+    "DeadLetters",
+    "Delivery",
+    "Outcome",
+    "Retryable",
+    "Unprocessable",
+    "bulk_event_endpoint",
+    "event_endpoint",
+    "raw_endpoint",
+    "settle",
+]
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("taskwave.pubsub")
@@ -38,25 +53,32 @@ class Outcome(StrEnum):
     DROP = "DROP"
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What Dapr tells us about one delivery, besides the event itself."""
-
-    cloudevent_id: str
-    topic: str
-    pubsub: str
-    envelope: dict[str, Any]
-    # Where Kafka stored it (Dapr passes them as `__partition` / `__offset` headers):
-    # the same numbers on every consumer, so they can order and resume streams.
-    partition: int | None = None
-    offset: int | None = None
+EventHandler = Callable[[Event, Delivery], Awaitable[None]]
+RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[None]]
+# A batch of valid events in, all handled or none (the batch is redelivered whole).
+BatchHandler = Callable[[list[tuple[Event, Delivery]]], Awaitable[None]]
 
 
-EventHandler = Callable[[Event, Delivery], Awaitable[Outcome | None]]
-RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[Outcome | None]]
-# A batch of valid events in, one outcome per event out (same order).
-DLQ_SUFFIX = "-dlq"  # shared.topics.dead_letter's naming
-BatchHandler = Callable[[list[tuple[Event, Delivery]]], Awaitable[list[Outcome]]]
+async def settle(work: Awaitable[None], what: str) -> Outcome:
+    """What becomes of the delivery `work` handles (`what` names it in the log): done is
+    SUCCESS; Unprocessable, ValueError and OverflowError DROP; Retryable and any other
+    failure RETRY."""
+    try:
+        await work
+    except (Unprocessable, ValueError, OverflowError) as exc:  # ValidationError included
+        log.error("cannot handle %s, dropped to dead letters: %r", what, exc)
+        return Outcome.DROP
+    except Retryable as exc:
+        log.warning("%s not handled now, asking for redelivery: %s", what, exc)
+        return Outcome.RETRY
+    except Exception:
+        log.exception("handler failed on %s; asking for redelivery", what)
+        return Outcome.RETRY
+    return Outcome.SUCCESS
+
+
+def _named(delivery: Delivery) -> str:
+    return f"{delivery.topic} (id {delivery.cloudevent_id})"
 
 
 class DeadLetters:
@@ -68,15 +90,13 @@ class DeadLetters:
     def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
 
-    async def keep(self, data: dict[str, Any], delivery: Delivery) -> Outcome:
-        topic = delivery.topic.removesuffix(DLQ_SUFFIX) + DLQ_SUFFIX
+    async def keep(self, data: dict[str, Any], delivery: Delivery) -> None:
+        topic = delivery.failed_on + DLQ_SUFFIX
         try:
             await self._publisher.publish(topic, data, cloudevent_id=delivery.cloudevent_id)
         except DaprError as exc:
-            log.warning("could not dead-letter %s: %s", delivery.cloudevent_id, exc)
-            return Outcome.RETRY
-        log.warning("%s (id %s) sent to %s", delivery.topic, delivery.cloudevent_id, topic)
-        return Outcome.SUCCESS
+            raise Retryable(f"could not dead-letter it: {exc}") from exc
+        log.warning("%s sent to %s", _named(delivery), topic)
 
 
 def _reply(outcome: Outcome) -> JSONResponse:
@@ -136,18 +156,13 @@ def event_endpoint(
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     """A Starlette endpoint that validates the event and calls `handler` with it."""
 
-    async def raw(data: dict[str, Any], delivery: Delivery) -> Outcome | None:
+    async def raw(data: dict[str, Any], delivery: Delivery) -> None:
         try:
             event = parse_event(data)
         except ValidationError as exc:
-            log.warning(
-                "poison message on %s (id %s) dropped to dead letters: %s",
-                delivery.topic,
-                delivery.cloudevent_id,
-                exc.errors(include_url=False, include_input=False),
-            )
-            return Outcome.DROP
-        return await handler(event, delivery)
+            problems = exc.errors(include_url=False, include_input=False)
+            raise Unprocessable(f"poison message: {problems}") from exc
+        await handler(event, delivery)
 
     return raw_endpoint(function, raw, dead_letters)
 
@@ -197,23 +212,7 @@ def raw_endpoint(
                 "taskwave.event.type": event_type,
             },
         ):
-            try:
-                outcome = await handler(data, delivery) or Outcome.SUCCESS
-            except (ValueError, OverflowError) as exc:  # ValidationError is a ValueError
-                log.error(
-                    "cannot handle %s (id %s), dropped to dead letters: %r",
-                    delivery.topic,
-                    delivery.cloudevent_id,
-                    exc,
-                )
-                outcome = Outcome.DROP
-            except Exception:
-                log.exception(
-                    "handler failed on %s (id %s); asking for redelivery",
-                    delivery.topic,
-                    delivery.cloudevent_id,
-                )
-                outcome = Outcome.RETRY
+            outcome = await settle(handler(data, delivery), _named(delivery))
             # One line per handling, in its span: grep a trace id, find what each
             # consumer did with the event.
             log.info(
@@ -226,7 +225,7 @@ def raw_endpoint(
         EVENT_LATENCY.labels(function, delivery.topic).observe(time.perf_counter() - start)
         EVENTS.labels(function, delivery.topic, event_type, outcome.value.lower()).inc()
         if outcome is Outcome.DROP and dead_letters is not None:
-            outcome = await dead_letters.keep(data, delivery)
+            outcome = await settle(dead_letters.keep(data, delivery), _named(delivery))
         return _reply(outcome)
 
     return endpoint
@@ -278,11 +277,7 @@ def bulk_event_endpoint(
                 )
                 EVENTS.labels(function, delivery.topic, "", "drop").inc()
                 raw = data if isinstance(data := envelope.get("data"), dict) else {"data": data}
-                try:
-                    statuses[entry_id] = await poison(raw, delivery) or Outcome.SUCCESS
-                except Exception:
-                    log.exception("could not keep poison message %s", delivery.cloudevent_id)
-                    statuses[entry_id] = Outcome.RETRY
+                statuses[entry_id] = await settle(poison(raw, delivery), _named(delivery))
         start = time.perf_counter()
         topic = valid[0][2].topic if valid else ""
         with tracer.start_as_current_span(
@@ -295,12 +290,15 @@ def bulk_event_endpoint(
                 "messaging.batch.message_count": len(valid),
             },
         ):
-            try:
-                outcomes = await handler([(e, d) for _, e, d in valid]) if valid else []
-            except Exception:
-                log.exception("batch of %d on %s failed; asking for redelivery", len(valid), topic)
-                outcomes = [Outcome.RETRY] * len(valid)
-        for (entry_id, event, _), outcome in zip(valid, outcomes, strict=True):
+            outcome = Outcome.SUCCESS
+            if valid:
+                batch = [(e, d) for _, e, d in valid]
+                outcome = await settle(handler(batch), f"batch of {len(valid)} on {topic}")
+            # Never DROP a batch whole: its other events would go to dead letters with it.
+            if outcome is Outcome.DROP:
+                log.warning("the batch on %s is redelivered whole instead", topic)
+                outcome = Outcome.RETRY
+        for entry_id, event, _ in valid:
             statuses[entry_id] = outcome
             EVENTS.labels(function, topic, event.type, outcome.value.lower()).inc()
         if valid:

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from functions.recurring.service import Recurrer, next_request
 from shared.dapr import DaprError, InvokeResponse
 from shared.dapr.fake import FakeInvoker
+from shared.delivery import Retryable, Unprocessable
 from shared.events import TaskCompleted, TaskSnapshot
 from shared.internal_api import occurrence_id
-from shared.web.pubsub import Outcome
 
 NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
@@ -61,7 +63,8 @@ def test_no_request_without_recurrence_or_after_the_series_ends() -> None:
     assert next_request(_completed({"frequency": "daily"}), lambda t, n: None, NOW) is None
 
 
-async def _run(status: int | Exception) -> tuple[Outcome, FakeInvoker]:
+async def _run(status: int | Exception) -> tuple[type[Exception] | None, FakeInvoker]:
+    """What on_completed raised (None: nothing, done), and the calls it made."""
     invoker = FakeInvoker()
 
     async def todo_api(
@@ -72,29 +75,32 @@ async def _run(status: int | Exception) -> tuple[Outcome, FakeInvoker]:
         return InvokeResponse(status, {}, {})
 
     invoker.apps["todo-api"] = todo_api
-    outcome = await Recurrer(invoker, _tomorrow, "todo-api").on_completed(
-        _completed({"frequency": "daily"}), NOW
-    )
-    return outcome, invoker
+    try:
+        await Recurrer(invoker, _tomorrow, "todo-api").on_completed(
+            _completed({"frequency": "daily"}), NOW
+        )
+    except (Retryable, Unprocessable) as exc:
+        return type(exc), invoker
+    return None, invoker
 
 
-async def test_outcomes_follow_todo_api_answers() -> None:
-    assert (await _run(201))[0] == Outcome.SUCCESS
-    assert (await _run(200))[0] == Outcome.SUCCESS  # already created: a replay
-    assert (await _run(422))[0] == Outcome.DROP
-    assert (await _run(503))[0] == Outcome.RETRY
-    assert (await _run(429))[0] == Outcome.RETRY
-    assert (await _run(DaprError("down")))[0] == Outcome.RETRY
+async def test_errors_follow_todo_api_answers() -> None:
+    assert (await _run(201))[0] is None
+    assert (await _run(200))[0] is None  # already created: a replay
+    assert (await _run(422))[0] is Unprocessable
+    assert (await _run(503))[0] is Retryable
+    assert (await _run(429))[0] is Retryable
+    assert (await _run(DaprError("down")))[0] is Retryable
     _, invoker = await _run(201)
     app, method, path, _ = invoker.calls[0]
     assert (app, method, path) == ("todo-api", "PUT", f"internal/v1/tasks/{occurrence_id('s1', 2)}")
 
 
-async def test_an_unusable_recurrence_is_dead_lettered() -> None:
+async def test_an_unusable_recurrence_is_unprocessable() -> None:
     def broken(task: TaskSnapshot, now: datetime) -> datetime | None:
         raise ValueError("the series cannot continue")
 
-    outcome = await Recurrer(FakeInvoker(), broken, "todo-api").on_completed(
-        _completed({"rrule": "FREQ=DAILY"}), NOW
-    )
-    assert outcome == Outcome.DROP
+    with pytest.raises(Unprocessable, match="unusable recurrence"):
+        await Recurrer(FakeInvoker(), broken, "todo-api").on_completed(
+            _completed({"rrule": "FREQ=DAILY"}), NOW
+        )
