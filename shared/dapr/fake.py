@@ -150,6 +150,8 @@ class FakePublisher:
         payload = (
             data.model_dump(mode="json") if isinstance(data, BaseModel) else copy.deepcopy(data)
         )
+        if cloudevent_id is None and isinstance(data, BaseModel) and "event_id" in payload:
+            cloudevent_id = str(payload["event_id"])  # as the sidecar names an event's envelope
         self.messages.append(Published(topic, payload, partition_key, "", cloudevent_id))
 
     async def publish_many(

@@ -94,7 +94,10 @@ class _Http:
                 headers=hdrs,
                 timeout=aiohttp.ClientTimeout(total=timeout_s) if timeout_s else None,
             ) as resp:
-                answer = Response(method, path, resp.status, dict(resp.headers), await resp.read())
+                # Header names in lower case: daprd sends `Etag` (Go's canonical form),
+                # and a plain dict lookup of "etag" would miss it.
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                answer = Response(method, path, resp.status, headers, await resp.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DaprError(f"sidecar unreachable: {exc!r}") from exc
         if answer.status_code not in ok:
