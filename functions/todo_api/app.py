@@ -14,6 +14,7 @@ from functions.todo_api.chat.llm import LlmClient
 from functions.todo_api.handlers import NAME, Api
 from functions.todo_api.http import API
 from functions.todo_api.limits import Limits
+from functions.todo_api.list_cache import ListCache
 from functions.todo_api.lists import Lists, ListService
 from functions.todo_api.mcp_app import PATH as MCP_PATH
 from functions.todo_api.mcp_app import TaskwaveMcp
@@ -22,7 +23,7 @@ from functions.todo_api.passwords import Passwords
 from functions.todo_api.preview_routes import PreviewApi
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
-from functions.todo_api.store import ListCache, TaskStore
+from functions.todo_api.store import TaskStore
 from functions.todo_api.undo_routes import UndoApi
 from functions.todo_api.web import Hsts, web_routes
 from shared.dapr import Dapr, DaprError

@@ -1,7 +1,7 @@
 """Task use cases, independent of HTTP. Each write is ONE state transaction: the task
 row and the event's outbox row; after the commit the relay publishes the event to
 task-events and a copy per member of the task's list(s) to task-updates
-(functions/todo_api/outbox.py), and the search cache moves with it (store.py).
+(functions/todo_api/outbox.py), and the search cache moves with it (list_cache.py).
 
 Who may do what is the caller's role in the task's list: viewers read, editors and
 owners also write; outsiders get NotFound, exactly as for a task that does not exist.
@@ -22,11 +22,12 @@ from functions.todo_api import domain
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused
 from functions.todo_api.limits import LimitReached, Limits
+from functions.todo_api.list_cache import ListCache
 from functions.todo_api.lists import READ, WRITE, Lists, require
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.search import search
-from functions.todo_api.store import Conflict, ListCache, TaskStore
+from functions.todo_api.store import Conflict, TaskStore
 from shared.dapr import StateOp
 from shared.domain.series import next_due
 from shared.events import (
