@@ -184,8 +184,12 @@ async def test_the_sweeper_takes_what_a_crash_left_and_leaves_live_replicas_alon
     restarted = Outbox({"kv": kv}, kv, dapr.publisher, owner="pod-a")
     later = NOW + timedelta(seconds=30)
     assert await restarted.sweep(later, startup=True) == 4
-    published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
-    assert published == [*(p.event.list_id for p in mine), "l20"]
+    published = [m.data for m in dapr.publisher.messages if m.topic == "task-events"]
+    # Oldest first, each user in commit order (users' batches interleave).
+    assert [e["list_id"] for e in published if e["user_id"] == "u1"] == [
+        p.event.list_id for p in mine
+    ]
+    assert sorted(e["list_id"] for e in published) == ["l0", "l1", "l2", "l20"]
     assert [r["event"]["list_id"] for r in _pending(dapr)] == ["l10"]  # pod-b's own
 
 
@@ -346,7 +350,28 @@ async def test_a_batch_holds_one_event_per_kafka_key() -> None:
     events = [_event(u, n) for n, u in enumerate(["u1", "u2", "u1", "u3", "u1"])]
     for event in events:
         outbox.committed(await _commit(outbox, dapr, event))
-    assert [await outbox.relay_once() for _ in range(4)] == [2, 2, 1, 0]
+    # u3's event does not wait behind u1's second one; u1's keep their order.
+    assert [await outbox.relay_once() for _ in range(4)] == [3, 1, 1, 0]
     await outbox.drain()  # the rows' clearing overlaps the next batch
     published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
-    assert published == [e.list_id for e in events] and _pending(dapr) == []
+    assert published == ["l0", "l1", "l3", "l2", "l4"] and _pending(dapr) == []
+    assert outbox.backlog == 0
+
+
+def test_a_batch_takes_every_key_once_and_keeps_each_keys_order() -> None:
+    """Items whose keys overlap (a member's copies) wait together; the rest go."""
+    from functions.todo_api.outbox import Pending, _one_per_key
+
+    def item(user: str, n: int, members: tuple[str, ...]) -> Pending:
+        return Pending("kv", _event(user, n), members, (), "t", n)
+
+    queue = [
+        item("u1", 0, ("u1", "m")),
+        item("u2", 1, ("u2", "m")),  # m's copy is taken: waits, and so does u2
+        item("u2", 2, ("u2",)),
+        item("u3", 3, ("u3",)),
+        item("u1", 4, ("u1",)),
+    ]
+    assert [p.seq for p in _one_per_key(queue, 10, 10)] == [0, 3]
+    assert [p.seq for p in _one_per_key(queue, 1, 10)] == [0]
+    assert [p.seq for p in _one_per_key(queue, 10, 2)] == [0]
