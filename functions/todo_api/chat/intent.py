@@ -77,6 +77,10 @@ class Intent:
     role: str | None = None  # share: "editor" or "viewer" (anything else is refused)
     name: str = ""  # list_create / list_rename: the new name
     fallback: Intent | None = None  # the other reading, if this one's target is not there
+    # What the reply should also say about how the message was read ("repeats at most daily").
+    note: str = ""
+    # More requests in the same message ("mark X done and add Y"), run after this one.
+    then: list[Intent] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """A plain dict for tests and the `actions` the API returns."""
@@ -99,6 +103,8 @@ class Intent:
             out["name"] = self.name
         if self.fallback is not None:
             out["fallback"] = self.fallback.summary()
+        if self.then:
+            out["then"] = [i.summary() for i in self.then]
         return out
 
 

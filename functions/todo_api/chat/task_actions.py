@@ -400,6 +400,8 @@ class TaskActions:
             if fields["list_id"] not in user.roles:
                 return Reply("I couldn't find that list.")
             changes["list_id"] = fields["list_id"]
+        if "reminders" in fields:
+            changes["reminders"] = list(fields["reminders"])
         if "note" in fields:
             changes["description"] = "\n".join(x for x in (task.description, fields["note"]) if x)
         if "priority_step" in fields:

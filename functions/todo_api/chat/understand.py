@@ -86,7 +86,7 @@ _LATEST = re.compile(
     re.I,
 )
 _REDO = re.compile(
-    r"^(?:i\s+|we\s+)?(?:need to|have to|must|gotta|got to|should|want to|will|'ll)\s+"
+    r"^(?:(?:i\s+|we\s+)?(?:need to|have to|must|gotta|got to|should|want to|will|'ll)\s+)?"
     r"(?P<all>(?:redo|re-do)\s+(?P<x>.+)|do\s+(?P<y>.+?)\s+(?:again|over))$",
     re.I,
 )
@@ -106,6 +106,8 @@ _COMPLETE = re.compile(
     r"(?:complete|finish|finished|done with|all done with|check off|tick off|close|strike off"
     r"|strike out|strike through|strike|cross off|cross out|knock out|knocked out|wrap up"
     r"|wrapped up|mark off|cross)\s+(?P<b>.+)|"
+    r"(?:put|place|add)\s+(?:a\s+)?(?:check(?:\s*mark)?|tick|checkmark|✓|✔)\s+"
+    r"(?:next to|by|beside|on|against)\s+(?P<f>.+)|(?:check[- ]?mark|tick mark)\s+(?P<g>.+)|"
     r"(?:strike|cross|tick|check|knock|mark|scratch|take)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:of\s+)?"
     r"(?:my|the|our)\s+(?:[\w-]+\s+)?(?:list|to-?do list|todo list))?|"
     r"(?:done|finished|completed|complete|✓|✔|☑|✅|\[x\]|mark(?:ed)? (?:as )?(?:done|complete[d]?"
@@ -540,6 +542,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
     if (changed := _update(text, now, tz)) is not None:
         return changed
+    if (m := _REOPEN.match(text)) and m.group("c"):
+        return Intent("reopen", ref=_ref(m.group("c")))  # "move X back to not done"
     if moving := move_into(text, now, tz):
         words, tasklist = moving
         return Intent("move", ref=_ref(words), tasklist=tasklist)
@@ -575,7 +579,7 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     if m := _COMPLETE.match(text):
         if m.group("it"):
             return Intent("complete", ref=Ref(it=True))
-        target = m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
+        target = _first(m, "a", "b", "c", "d", "e", "f", "g")
         return _scoped_all("complete", target) or Intent("complete", ref=_ref(target))
     if m := _DELETE.match(text):
         target = m.group("a")
@@ -606,15 +610,54 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return made
     if _LIST.search(text):
         return _list(text, now, tz)
-    # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task.
+    # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task;
+    # but not a sentence about one ("the dentist is ... now"): that would be a garbled title.
     when, _ = find_when(text, now, tz)
     prio, _ = _priority(text)
+    if _ABOUT_A_TASK.match(text):
+        return Intent("unknown")
     if when is not None or TAG.search(text) or _EVERY.search(text) or prio:
         return _create(text, now, tz)
     return Intent("unknown")
 
 
+_ABOUT_A_TASK = re.compile(
+    r"^(?:the|my|our|that|this)\s+[\w'’ -]+?\s+(?:is|are|was|were|isn't|aren't|wasn't|weren't"
+    r"|has|have|hasn't|haven't|got|needs|should|shouldn't|can|can't|will|won't|'s|’s)\s",
+    re.I,
+)
+
+
 _PLACEHOLDER = "Qx"
+
+
+# "every 2 hours", "every 30 minutes", "hourly": more often than a task can repeat.
+_SUB_DAILY = re.compile(
+    r"\b(?:every|each)\s+(?P<n>\d+|an?|one|two|three|half an?)?\s*(?P<u>hours?|hrs?|minutes?"
+    r"|mins?)\b|\b(?:hourly|every hour)\b",
+    re.I,
+)
+
+
+def _sub_daily(text: str, now: datetime, tz: str) -> tuple[datetime, str, tuple[int, int]] | None:
+    """The first time a sub-daily rule falls, what to tell the person, and where it was."""
+    m = _SUB_DAILY.search(text)
+    if m is None:
+        return None
+    raw = (m.group("n") or "1").lower()
+    n = 30 if raw.startswith("half") else {"a": 1, "an": 1, "one": 1, "two": 2}.get(raw, 0)
+    n = n or (int(raw) if raw.isdigit() else 3)
+    in_minutes = (m.group("u") or "h").lower().startswith("m") or raw.startswith("half")
+    minutes = n if in_minutes else 60 * n
+    first = now.astimezone(ZoneInfo(tz)).replace(second=0, microsecond=0)
+    first += timedelta(minutes=minutes)
+    said = "every " + (f"{minutes} minutes" if minutes < 60 or minutes % 60 else
+                       f"{minutes // 60} hour{'s' if minutes > 60 else ''}")  # fmt: skip
+    note = (
+        f"Tasks can repeat at most daily, so I couldn't make it repeat {said}: "
+        f"it's due once, at {first:%H:%M}."
+    )
+    return first, note, (m.start(), m.end())
 
 
 def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
@@ -624,6 +667,9 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         text = f"{_PLACEHOLDER}{quoted.group('rest')}"
     tags_said, prio_said, spans = _attrs(text)
     task: dict[str, Any] = {}
+    often = _sub_daily(_mask(text, spans), now, tz)
+    if often is not None:
+        spans.append(often[2])
     reminder, rspan = _reminder(_mask(text, spans), now, tz)
     if rspan:
         spans.append(rspan)
@@ -670,6 +716,8 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         clock = parse_time(text[rspan[0] : rspan[1]])
         if clock is not None and parse_day_free(text[rspan[0] : rspan[1]]):
             reminder = {"at": when.replace(hour=clock[0].hour, minute=clock[0].minute).isoformat()}
+    if often is not None and when is None:
+        when = often[0]
     spans += wspans
     prio, pspans = (prio_said, []) if prio_said else _priority(_mask(text, spans))
     spans += pspans
@@ -680,6 +728,10 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     title = re.sub(r"\b(?:with\s+)?priority\b", "", title, flags=re.I).strip(" ,.-")
     title = re.sub(r"\s*[,;]\s*(?=[,;]|$)|\s+-\s+(?=-|$)", "", title).strip(" ,.;:-")
     title = re.sub(r"\s+(?:-\s+)+", " - ", title)
+    # What was cut out of brackets or between dashes leaves them empty: "(tag: yard)".
+    title = re.sub(r"\(\s*\)|\[\s*\]", " ", title)
+    title = re.sub(r"\s*[–—]+\s*(?=[–—,;]|$)|^\s*[–—]+\s*", " ", title)
+    title = re.sub(r"\s+", " ", title).strip(" ,.;:-–—")
     # "add a high priority task to renew my visa": the words about the task are not its title.
     title = (
         re.sub(
@@ -708,7 +760,7 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         task["recurrence"] = rec
     if reminder is not None:
         task["reminders"] = [reminder]
-    return Intent("create", task=task, tasklist=tasklist)
+    return Intent("create", task=task, tasklist=tasklist, note=often[1] if often else "")
 
 
 def _capital(title: str) -> str:
@@ -927,7 +979,10 @@ _HOSTILE = re.compile(
     r"|\b(?:wipe|erase|nuke|destroy|reset|purge|format)\s+(?:out\s+)?(?:my\s+|the\s+|your\s+)?"
     r"(?:whole\s+|entire\s+)?(?:account|database|db|everything|all data|data|server|system)"
     r"|\bdrop\s+table\b|<\s*script|\bother (?:users|people)'?s?\b|\beveryone'?s\b|\ball users\b"
-    r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b",
+    r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:everything\s+|all\s+)?(?:the above|above|what i said"
+    r" before|previous|earlier)\b|\b(?:every|each|any|another) user'?s?\b|\ball (?:the )?tables\b"
+    r"|\bpretend (?:you(?:'re| are)|to be)\b|\byou are now\b|\bjailbreak\b",
     re.I,
 )
 _CLAUSE_THEN_IT = re.compile(
@@ -1059,15 +1114,19 @@ _STEP = re.compile(
     r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<a>.+)$"
     r"|^(?P<down>lower|decrease|reduce|drop|downgrade|lessen)\s+(?:the\s+)?"
     r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<b>.+)$"
-    r"|^(?:deprioriti[sz]e|downgrade|de-prioriti[sz]e)\s+(?P<c>.+)$",
+    r"|^(?:deprioriti[sz]e|downgrade|de-prioriti[sz]e)\s+(?P<c>.+)$"
+    r"|^(?:(?P<up2>raise|increase|bump up|bump|boost|lift|up)|(?P<down2>lower|decrease|reduce|drop"
+    r"|downgrade))\s+(?:the\s+)?(?P<d>.+?)(?:'s|’s)\s+(?:priority|importance|urgency)$",
     re.I,
 )
 _MATTERS = re.compile(
-    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?)\s+(?:now\s+)?(?P<d>more|less|way more"
+    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?|(?P<neg>isn't|isn’t|aren't|aren’t))"
+    r"\s+(?:now\s+|really\s+|actually\s+)?(?P<d>more|less|way more"
     r"|way less|much more|much less|a lot more|a lot less|not (?:that |so |very |really )?"
-    r"|no longer"
+    r"|no longer|(?:that |so |very |really )"
     r"|(?:really |very |super )?)\s*(?P<w>important|urgent|pressing|a priority|critical)?"
-    r"(?:\s+(?:now|anymore|than before|today|these days))?$"
+    r"(?:\s+(?:now|anymore|any more|than before|today|these days|after all"
+    r"|than (?:i|we) (?:thought|expected)))*$"
     r"|^(?P<c>.+?)\s+(?:can wait|is not a priority|isn't a priority|is low priority"
     r"|is high priority|is top priority)(?:\s+(?:now|anymore))?$",
     re.I,
@@ -1116,6 +1175,31 @@ _ADD_REMINDER = re.compile(
     re.I,
 )
 _INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead$", re.I)
+_NEW_DUE = re.compile(
+    r"^(?P<a>.+?)\s+(?:has|got|gets|now has)\s+(?:a\s+)?new\s+(?:deadline|due date|date|time|slot)"
+    r"(?:\s*:|\s+of|\s+on|\s+for|\s+at|\s+-)?\s+(?P<b>.+)$"
+    r"|^(?:the\s+)?new\s+(?:deadline|due date|date|time)\s+(?:for|of|on)\s+(?P<a2>.+?)\s+"
+    r"(?:is|will be|:)\s+(?P<b2>.+)$"
+    r"|^(?P<a3>.+?)(?:'s|’s)\s+(?:new\s+)?(?:deadline|due date|date|time)\s+"
+    r"(?:is|changed to|moved to|is now|has moved to|will be)\s+(?P<b3>.+)$",
+    re.I,
+)
+_NO_REMINDER = re.compile(
+    r"^(?:remove|clear|delete|drop|cancel|turn off|take off|take away|get rid of|stop)\s+"
+    r"(?:all\s+)?"
+    r"(?:the\s+|my\s+|its\s+)?(?:reminders?|alerts?|notifications?|nudges?)\s+(?:on|of|from|for"
+    r"|about)\s+(?P<a>.+)$"
+    r"|^(?:take|get)\s+(?:the\s+)?(?:reminders?|alerts?)\s+off\s+(?:of\s+)?(?P<b>.+)$"
+    r"|^(?:don't|do not|dont|no need to|stop)\s+(?:remind|nudge|ping|alert)(?:ing)?\s+me\s+"
+    r"(?:about\s+|of\s+)?(?P<c>.+?)(?:\s+(?:anymore|any more))?$"
+    r"|^(?:i\s+)?(?:don't|do not)\s+need\s+(?:a|the|any)\s+reminders?\s+(?:for|on|about)\s+"
+    r"(?P<d>.+)$",
+    re.I,
+)
+# "… to high priority and due monday": several new values at once.
+_AND_ATTRS = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)")
+# "is at 3pm, not 2:30", "friday instead of thursday": the old value said too.
+_NOT_OLD = re.compile(r"\s*,?\s+(?:not|instead of|rather than)\s+(?:on\s+|at\s+)?[\w:.' ]+$", re.I)
 
 
 def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, bool, bool, str]:
@@ -1133,7 +1217,43 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
     return when, has_day, has_time, left
 
 
+def _several_changes(words: str, target: str, now: datetime, tz: str) -> Intent | None:
+    """ "change the report to high priority and due monday": each part is a priority, a due
+    date or tags; anything else means this is not such a change."""
+    parts = [p for p in _AND_ATTRS.split(target) if p.strip()]
+    if len(parts) < 2:
+        return None
+    task: dict[str, Any] = {}
+    kind = "update"
+    for part in parts:
+        part = part.strip()
+        tags, prio, spans = _attrs(" " + part)
+        prio = prio or _priority(part)[0]
+        if prio is None and re.fullmatch(r"(?:urgent|high|medium|low)", part, re.I):
+            prio = part.lower()
+        if (
+            prio is not None
+            and not _cut(part, _priority(part)[1]).strip(" ,")
+            or (
+                prio
+                and not re.sub(r"\b(?:priority|prio|a|an)\b", "", _cut(" " + part, spans)).strip()
+            )
+        ):
+            task["priority"] = prio
+            continue
+        if tags and not _cut(" " + part, spans).strip():
+            task["add_tags"] = [*task.get("add_tags", []), *tags]
+            continue
+        changed = _due_change(words, part, now, tz)
+        if changed is None:
+            return None
+        task.update(changed.task)
+        kind = "reschedule"
+    return Intent(kind, task=task, ref=_ref(words))  # type: ignore[arg-type]
+
+
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
+    phrase = _NOT_OLD.sub("", phrase.strip())
     phrase = re.sub(
         r"^(?:be\s+|happen\s+|take place\s+)?(?:due\s+)?", "", phrase.strip(), flags=re.I
     )
@@ -1238,6 +1358,13 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if prio == "top priority":
             prio = "urgent"
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
+    if m := _NEW_DUE.match(plain):
+        changed = _due_change(_first(m, "a", "a2", "a3"), _first(m, "b", "b2", "b3"), now, tz)
+        if changed is not None:
+            return changed
+    if m := _NO_REMINDER.match(plain):
+        words = _first(m, "a", "b", "c", "d")
+        return Intent("update", task={"reminders": []}, ref=_ref(words))
     if m := _NO_DUE.match(plain):
         return Intent("update", task={"due_at": None}, ref=_ref(_first(m, "a", "b", "c")))
     if m := _NO_REPEAT.match(plain):
@@ -1258,8 +1385,9 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 "remind", task={"reminder": reminder}, ref=_ref(m.group("a")), fallback=made
             )
     if m := _STEP.match(plain):
-        step = 1 if m.group("up") else -1
-        return Intent("update", task={"priority_step": step}, ref=_ref(_first(m, "a", "b", "c")))
+        step = 1 if m.group("up") or m.group("up2") else -1
+        words = _first(m, "a", "b", "c", "d")
+        return Intent("update", task={"priority_step": step}, ref=_ref(words))
     if m := _RECUR.match(plain):
         rule = _first(m, "r", "r2", "r3", "r4", "r5")
         rule = {"annual": "yearly"}.get(rule.lower(), rule)
@@ -1287,6 +1415,8 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if (changed := _due_change(words, phrase, now, tz)) is not None:
             return changed
         target = phrase.strip(_Q_CHARS)
+        if (several := _several_changes(words, target, now, tz)) is not None:
+            return several
         prio, pspans = _priority(target)
         if prio and not _cut(target, pspans).strip(" ,"):
             return Intent("update", task={"priority": prio}, ref=_ref(words))
@@ -1307,6 +1437,8 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 prio = "urgent"
             return Intent("update", task={"priority": prio}, ref=_ref(m.group("c")))
         degree = (m.group("d") or "").strip().lower()
+        if m.group("neg"):
+            degree = "not " + degree
         word = (m.group("w") or "").lower()
         if degree.endswith("more") and word:
             return Intent("update", task={"priority_step": 1}, ref=_ref(m.group("a")))
@@ -1315,6 +1447,16 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 return Intent("update", task={"priority_step": -1}, ref=_ref(m.group("a")))
         if word in ("urgent", "critical") and not degree:
             return Intent("update", task={"priority": "urgent"}, ref=_ref(m.group("a")))
+        subject = m.group("a")
+        if (
+            word
+            and degree in ("", "really", "very", "so", "super", "that")
+            and re.match(r"^(?:the|my|our)\s", subject, re.I)
+            and not re.search(r"[\s,](?:it|this|that)$", subject, re.I)
+        ):
+            # "the dentist is really important": that task matters more.
+            prio = "urgent" if word in ("urgent", "critical") else "high"
+            return Intent("update", task={"priority": prio}, ref=_ref(subject))
     return None
 
 
@@ -1376,7 +1518,8 @@ def _remind_first(text: str, now: datetime, tz: str) -> Intent | None:
 # --- attributes said in words -------------------------------------------------------------
 
 _TAG_WORD = (
-    r"#?(?!(?:high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every|tomorrow|today"
+    r"#?(?!(?:a|an|the|high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every"
+    r"|tomorrow|today"
     r"|tonight|next|not|it|and|importance|prio)\b)[\w][\w-]{0,39}"
 )
 _TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
@@ -1388,7 +1531,7 @@ _TAG_PHRASE = re.compile(
     r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?"
     r"|(?:give|add|assign)\s+it\s+(?:the\s+|a\s+)?(?:tags?|labels?)\s+"
     r"|(?:and\s+)?(?:should|must|needs to|to)\s+be\s+(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?)"
-    rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
+    rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)–—]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
     r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
     r"|next\b|every\b|in\s+\d))",
     re.I,
@@ -1446,6 +1589,12 @@ _LONE_PRIO = re.compile(
 )
 
 
+_CATEGORY = re.compile(
+    r"(?<=\S)\s*,?\s+(?:in|under|into)\s+(?:the\s+)?#?(?P<t>[\w-]{1,40})\s+(?:category|tag|label)\b",
+    re.I,
+)
+
+
 def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
     """Tags and priority said in words anywhere ("…, tag it home, low priority", "label
     finance", "priority: high", "it's urgent", "not important"), and where they were."""
@@ -1457,6 +1606,9 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
             continue  # "tag the photos" is a task
         words = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*", m.group("t"))
         tags += [w.strip("# ").lower() for w in words if w.strip("# ")]
+        spans.append((m.start(), m.end()))
+    for m in _CATEGORY.finditer(_mask(text, spans)):
+        tags.append(m.group("t").lower())  # "in the pets category"
         spans.append((m.start(), m.end()))
     masked = _mask(text, spans)
     for pattern, fixed in _PRIO_PHRASE:
