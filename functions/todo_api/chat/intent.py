@@ -2,7 +2,8 @@
 call (llm.py), and carried out by the engine.
 
 An intent names one ordinary API operation (create, list, search, complete, reopen,
-delete, update, reschedule, remind, move; and for lists: lists, members, list_create,
+delete, update, reschedule, remind, move; preview, the dates a repeating rule or task falls
+on; and for lists: lists, members, list_create,
 list_rename, list_delete, share, unshare, leave) with its fields, or a conversational
 move (confirm, deny, help, greet, unknown). Which task "it" or "the second one" means,
 and which of the user's lists "groceries" names, is left as a reference for the engine,
@@ -30,6 +31,7 @@ Kind = Literal[
     "reschedule",
     "remind",
     "move",
+    "preview",
     ListKind,
     "confirm",
     "deny",

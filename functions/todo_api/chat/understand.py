@@ -450,19 +450,117 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
         if pattern.match(text):
             return Intent(kind)  # type: ignore[arg-type]
-    parts = sentences(normalize(text))
+    text = normalize(text)
+    if (fixed := _corrected(text, now, tz)) is not None:
+        return fixed
+    return _message(text, now, tz)
+
+
+def _message(text: str, now: datetime, tz: str) -> Intent:
+    parts = sentences(text)
     # "add pay the vet bill. tag: pets. priority: high.": attributes said as sentences of
     # their own belong to the request before them.
     for i in range(len(parts) - 1, 0, -1):
         if _ATTR_SENTENCE.match(parts[i]):
             parts[i - 1 : i + 1] = [parts[i - 1].rstrip(".!") + ", " + parts[i]]
     if len(parts) == 1:
-        return _sentence(parts[0], now, tz)
+        return _clauses(parts[0], now, tz) or _sentence(parts[0], now, tz)
     # "I'm exhausted. can you add x": the sentence that asks for something; chatter around
-    # it ("great, thanks!", "you suck.") is no request.
-    read = [_sentence(p, now, tz) for p in parts]
+    # it ("great, thanks!", "you suck.") is no request. Several requests are all done.
+    read = [_clauses(p, now, tz) or _sentence(p, now, tz) for p in parts]
     asked = [i for i in read if i.kind not in ("unknown", "greet", "help")]
+    if len(asked) > 1 and all(i.kind in _WRITES and not i.then for i in asked):
+        return _chain(asked)
     return asked[-1] if asked else read[-1]
+
+
+# --- several requests, and corrections ------------------------------------------------------
+
+_WRITES = frozenset(
+    {"create", "complete", "reopen", "delete", "update", "reschedule", "remind", "move"}
+)
+# "mark X done and add Y", "complete the report, then delete the pizza one".
+_THEN = re.compile(
+    r"\s*(?:,\s*|;\s*)?\b(?:and(?:\s+then)?|then|also|plus|&)\s+(?=(?:please\s+|also\s+)?(?:add"
+    r"|create|mark|complete|finish|delete|remove|cancel|remind me to|move|reschedule|postpone"
+    r"|push|tick off|check off|cross off|rename|reopen|un-?tick|set up|schedule|put)\b)"
+    r"|\s*;\s*(?=\w)",
+    re.I,
+)
+
+
+def _chain(intents: list[Intent]) -> Intent:
+    first = intents[0]
+    first.then = intents[1:]
+    return first
+
+
+def _clauses(text: str, now: datetime, tz: str) -> Intent | None:
+    """Several requests in one sentence, each a command of its own; None when it is one."""
+    parts = [p.strip(" ,") for p in _THEN.split(text) if p and p.strip(" ,")]
+    if len(parts) < 2:
+        return None
+    read = [_sentence(p, now, tz) for p in parts]
+    if not all(i.kind in _WRITES and not i.then for i in read):
+        return None
+    if read[0].kind == "create" and any(i.kind == "remind" for i in read[1:]):
+        return None  # "add X and remind me at 5": the reminder is the new task's
+    return _chain(read)
+
+
+# "add buy milk tomorrow, no wait, friday", "move the dentist to friday, I mean thursday",
+# "add buy eggs. actually make that a dozen eggs", "mark call mom done, no, the dentist".
+_CORRECTION = re.compile(
+    r"\s*(?:[,;.!]+|\s--?|\s[–—])\s*(?:no\s*,?\s*wait|wait\s*,?\s*no|no\s*,?\s*sorry|sorry\s*,?"
+    r"(?:\s*i\s+mean[t]?)?|i\s+mean[t]?|or rather|correction|make that|no\s*[,.!:]|actually\s*,?"
+    r"\s*make\s+(?:that|it)|scratch that\s*,?(?:\s*make it)?|oops)\s*[,:.!]*\s+(?P<after>.+)$",
+    re.I,
+)
+_BARE_CLOCK = re.compile(r"^(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?$", re.I)
+
+
+def _corrected(text: str, now: datetime, tz: str) -> Intent | None:
+    """A message that corrects itself: what it says after the correction wins."""
+    m = _CORRECTION.search(text)
+    if m is None or m.start() == 0:
+        return None
+    before, after = text[: m.start()].strip(), m.group("after").strip(" .!")
+    after = re.sub(r"^(?:make|change)\s+(?:that|it)(?:\s+to)?\s+", "", after, flags=re.I)
+    first = _message(before, now, tz)
+    if first.kind not in _WRITES or first.then:
+        return None
+    if _BARE_CLOCK.match(after) and not after.lower().startswith("at"):
+        after = f"at {after}"  # "at 5 -- sorry, 6"
+    when, spans = find_when(after, now, tz)
+    if when is not None and not _cut(after, spans):
+        # Only the when changes: the first request with the new date or time.
+        cut = _cut_when(before, now, tz)
+        again = _message(f"{cut} {after}", now, tz)
+        return again if again.kind == first.kind else None
+    second = _message(after, now, tz)
+    if second.kind in _WRITES and second.kind != "create":
+        return second
+    if first.kind == "create":
+        if second.kind == "create" and re.match(r"^(?:add|create|put|new)\b", after, re.I):
+            return second
+        # "make that a dozen eggs": the new title; what else was said still holds.
+        made = _create(after, now, tz)
+        made.task = {**{k: v for k, v in first.task.items() if k != "title"}, **made.task}
+        made.tasklist = made.tasklist or first.tasklist
+        return made if made.task.get("title") else None
+    if first.ref is not None and not first.ref.it and len(after.split()) <= 6:
+        first.ref = _ref(after)  # "mark call mom done, no, the dentist": another task
+        first.fallback = None
+        return first
+    return None
+
+
+def _cut_when(text: str, now: datetime, tz: str) -> str:
+    """The text without its date and time (the spans find_when read)."""
+    _, spans = find_when(text, now, tz)
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return re.sub(r"\s+(?:on|at|by|for)?\s*$", "", re.sub(r"\s+", " ", text)).strip()
 
 
 _ATTR_SENTENCE = re.compile(
@@ -1040,6 +1138,8 @@ def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Inte
     """A question is answered and never writes: a listing (with its filters), a search, or
     the tasks it asks about ("when's the dentist?", "have I called mom?")."""
     plain = re.sub(r"^(?:how|what)\s+about\s+", "", text.strip().rstrip("?!. "), flags=re.I)
+    if (asked := _preview(plain)) is not None:
+        return asked
     listed = list_command(plain, read_task)
     if listed is not None and listed.kind in ("lists", "members"):
         return listed
@@ -1058,6 +1158,41 @@ def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Inte
     if re.match(r"^how many\b", plain, re.I):
         intent.filters["count"] = True
     return intent
+
+
+_WHEN_Q = re.compile(
+    r"^(?:when|what days?|which days?|what dates?|on what days?|on which days?|how often)\b", re.I
+)
+_REPEATS_Q = re.compile(
+    r"\b(?:does|do|will|would|is|are)\s+(?P<x>.+?)\s+(?:repeat|recur|come (?:up|around|round)"
+    r" again|happen again|repeat again)(?:\s+next)?$",
+    re.I,
+)
+
+
+def _preview(question: str) -> Intent | None:
+    """ "when would 'every other thursday' fall?": the rule's next dates; "when does call mom
+    repeat?": that task's series. None for other questions."""
+    text = re.sub(r"[\"“”‘’]|(?<!\w)'|'(?!\w)", " ", question).strip()
+    if not _WHEN_Q.match(text):
+        return None
+    if m := _REPEATS_Q.search(text):
+        return Intent("preview", ref=_ref(m.group("x")))
+    rec, span, implied = _recurrence(text)
+    if rec is None or not re.search(
+        r"\b(?:would|will|does|do|fall|falls|land|lands|be|happen|mean|give|occur)\b", text, re.I
+    ):
+        return None
+    day = re.search(r"\bon the (\d{1,2})", implied or "")
+    if day and rec.get("frequency") == "monthly":
+        interval = rec.get("interval", 1)
+        every = f";INTERVAL={interval}" if interval > 1 else ""
+        rule = f"FREQ=MONTHLY;BYMONTHDAY={day.group(1)}{every}"
+        rec = {"rrule": rule}
+    task: dict[str, Any] = {"recurrence": rec}
+    if clock := parse_time(text):
+        task["at"] = clock[0]
+    return Intent("preview", task=task)
 
 
 # --- updates in natural form -----------------------------------------------------------------
