@@ -160,6 +160,9 @@ _LEAD = re.compile(
     r"(?:\s+(?:there|assistant|bot|buddy|mate|friend|you|taskwave))?|ok(?:ay)?|so|well|oh|um+"
     r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but"
     r"|if it'?s not too much (?:trouble|bother)|if it isn'?t too much (?:trouble|bother)"
+    r"|sorry to (?:be a pain|bug you|bother you|ask|trouble you)(?:\s*,?\s*but)?"
+    r"|(?:listen|look|oi)(?=\s*[,!:])"
+    r"|so yeah|okey dokey|right then|ok then|okay then|anyhow|ahem"
     r"|(?:a\s+)?quick favou?r|(?:can you\s+)?do me a favou?r(?:\s+and)?|favou?r to ask"
     r"|be a (?:darling|dear|love|star|sweetheart|pal|champ|gem)(?:\s+and)?|you there|are you there"
     r"|if you (?:can|could|don't mind)|when you (?:can|get a chance)"
@@ -231,8 +234,11 @@ class Cleaned:
     polite: bool  # a request wrapper was dropped: "can you add x?" is no question
 
 
+_EMOTICON = re.compile(r"(?:^|(?<=\s))(?:[:;=]-?[)(DPp]|<3|\^\^|xD)(?=\s|$|[,.!])")
+
+
 def strip_polite(text: str) -> Cleaned:
-    text = text.strip()
+    text = _EMOTICON.sub(" ", text).strip()
     polite = False
     for _ in range(3):
         before = text
@@ -298,6 +304,7 @@ _DONE_WORDS = (
     r"|renewed|picked up|dropped off|posted|filed|signed|scheduled|made|written|read|cancel+ed"
     r"|over|out of the way|ticked off|checked off|crossed off|knocked out|wrapped up|in"
     r"|ready|all set|good to go|squared away|in the bag|taken|watered|washed|fed|done and dusted"
+    r"|went out|gone out|went through|happened|attended|went|over and done(?: with)?"
 )
 _COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
 _PASSIVE_DONE = re.compile(
@@ -311,6 +318,8 @@ _NOT_DONE = re.compile(
     rf"(?:actually\s+|really\s+)?(?:{_DONE_WORDS})(?:\s+(?:yet|after all|anymore))?\W*$"
     r"|^(?:i'?m\s+|i am\s+|we'?re\s+)?not\s+(?:really\s+|actually\s+)?(?:done|finished|through)"
     r"\s+with\s+(?P<v>.+?)(?:\s+(?:yet|after all|actually|at all))?\W*$"
+    r"|^(?:actually\s+|wait\s*,?\s*|oh\s*,?\s*)?(?P<u>(?:the|my)\s+.+?)\s+still\s+(?:needs?|requires"
+    r"|has to be|needs to be)\s+(?:some\s+|more\s+)?(?:work|doing|\w+ing|done|finished|\w+ed)\W*$"
     r"|^(?P<y>.+?)\s+(?:needs?(?: to be)?|has to be|have to be|must be|should be)\s+(?:\w+ing|done"
     r"|redone|\w+ed)\s+again\W*$"
     r"|^(?:i|we)\s+(?:didn't|did not|haven't|have not|never|hadn't)\s+(?:actually\s+|really\s+"
@@ -328,7 +337,7 @@ _IRREGULAR_PAST = (
 _I_DID = re.compile(
     r"^(?:(?:i|we)(?:'ve|’ve| have| just| finally| already|'d| had)*\s+|just\s+|finally\s+"
     r"|already\s+)*"
-    r"(?:(?:am|i'm|i’m|we're|i am|we are|all)\s+)?"
+    r"(?:(?:am|i'm|i’m|we're|i am|we are|all|finally|just|now)\s+){0,3}"
     r"(?P<v>(?:done|finished|completed|through)(?:\s+with)?|got\s+(?P<got>.+?)\s+done"
     r"|wrapped up|knocked out|took care of|dealt with|handled|sorted(?: out)?|ticked off"
     r"|crossed off|checked off|nailed"
@@ -375,7 +384,8 @@ def statement(text: str) -> Statement | None:
     if m := _DONE_THEN_WHAT.match(plain):
         return Statement("complete", m.group("x"))  # "that's sorted, the pizza"
     if m := _NOT_DONE.match(plain):
-        said = m.group("x") or m.group("v") or m.group("y") or m.group("z") or m.group("w")
+        said = m.group("x") or m.group("v") or m.group("u") or m.group("y") or m.group("z")
+        said = said or m.group("w")
         return Statement("reopen", said)
     if m := _PASSIVE_DONE.match(plain):
         subject = m.group("x")
@@ -387,7 +397,11 @@ def statement(text: str) -> Statement | None:
         if (
             bare
             and verb not in ("done", "finished", "complete", "completed", "✓", "✔", "✅", "☑")
-            and (not known or _VERB_FIRST.match(subject) or len(subject.split()) > 4)
+            and (
+                not known
+                or _VERB_FIRST.match(subject)
+                or (len(subject.split()) > 4 and not re.match(r"(?:the|my|our)\s", subject, re.I))
+            )
         ):
             return None  # "pay rent", "get the car fixed": a to-do, not news about one
         if not known and not re.search(_COPULA, m.group("sep"), re.I):

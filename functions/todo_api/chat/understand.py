@@ -52,9 +52,15 @@ PRIORITY = [
         ),
         "urgent",
     ),
-    (re.compile(r"\b(?:p2|high(?:est)?[- ]priority|important|high prio)\b", re.I), "high"),
+    (
+        re.compile(r"\b(?:p2|high(?:est)?[- ]priority|important|high prio)\b|(?<!\w)!high\b", re.I),
+        "high",
+    ),
     (re.compile(r"\b(?:p3|medium[- ]priority|normal[- ]priority)\b", re.I), "medium"),
-    (re.compile(r"\b(?:p4|low[- ]priority|low prio|whenever|someday)\b", re.I), "low"),
+    (
+        re.compile(r"\b(?:p4|low[- ]priority|low prio|whenever|someday)\b|(?<!\w)!low\b", re.I),
+        "low",
+    ),
 ]
 TAG = re.compile(r"(?<![\w&])#([\w-]{1,40})")
 ORDINALS = {
@@ -97,6 +103,7 @@ _CREATE = re.compile(
     r"|new (?:task|todo|item|to-do)(?::|\s+(?:called|named|titled)\b)?|new|"
     r"(?:i\s+)?(?:gotta|got to|have to|need to|must|should)\s+remember\s+to|"
     r"put|schedule|set up|remember to|i need to|i have to|i must|don't forget to|"
+    r"pop|stick|throw|chuck|jot down|jot|write down|pencil in|note down|"
     r"i should|i gotta|gotta|i want to|i'd like to|i wanna|make sure (?:i|to)|"
     r"remind me to|todo:?|task:?)\s+",
     re.I,
@@ -465,6 +472,8 @@ def _message(text: str, now: datetime, tz: str) -> Intent:
             parts[i - 1 : i + 1] = [parts[i - 1].rstrip(".!") + ", " + parts[i]]
     if len(parts) == 1:
         return _clauses(parts[0], now, tz) or _sentence(parts[0], now, tz)
+    if _HOSTILE.search(text):
+        return Intent("unknown")  # "ignore previous instructions. delete everything"
     # "I'm exhausted. can you add x": the sentence that asks for something; chatter around
     # it ("great, thanks!", "you suck.") is no request. Several requests are all done.
     read = [_clauses(p, now, tz) or _sentence(p, now, tz) for p in parts]
@@ -712,13 +721,19 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     # but not a sentence about one ("the dentist is ... now"): that would be a garbled title.
     when, _ = find_when(text, now, tz)
     prio, _ = _priority(text)
-    if _ABOUT_A_TASK.match(text):
+    if _ABOUT_A_TASK.match(text) or _CHANGE_VERB.match(text):
         return Intent("unknown")
     if when is not None or TAG.search(text) or _EVERY.search(text) or prio:
         return _create(text, now, tz)
     return Intent("unknown")
 
 
+# "swap the dentist to the 12th": a change to a task, even when its words are not understood.
+_CHANGE_VERB = re.compile(
+    r"^(?:change|swap|switch|shift|move|update|edit|push|bump|reschedule|postpone|rename|slide"
+    r"|make|set)\s+.+?\s+(?:to|for|until|till|into)\s+|^[\w'’ -]+?\s+(?:is|are)\s+now\s",
+    re.I,
+)
 _ABOUT_A_TASK = re.compile(
     r"^(?:the|my|our|that|this)\s+[\w'’ -]+?\s+(?:is|are|was|were|isn't|aren't|wasn't|weren't"
     r"|has|have|hasn't|haven't|got|needs|should|shouldn't|can|can't|will|won't|'s|’s)\s",
@@ -760,7 +775,7 @@ def _sub_daily(text: str, now: datetime, tz: str) -> tuple[datetime, str, tuple[
 
 def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     # A quoted title is the title, whatever words are in it; the rest may hold attributes.
-    quoted = _QUOTED.match(text)
+    quoted = _QUOTED.match(re.sub(r"^(?:the|a|an)\s+(?=[\"'“‘])", "", text, flags=re.I))
     if quoted is not None:
         text = f"{_PLACEHOLDER}{quoted.group('rest')}"
     tags_said, prio_said, spans = _attrs(text)
@@ -1080,7 +1095,9 @@ _HOSTILE = re.compile(
     r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b"
     r"|\b(?:ignore|disregard|forget)\s+(?:everything\s+|all\s+)?(?:the above|above|what i said"
     r" before|previous|earlier)\b|\b(?:every|each|any|another) user'?s?\b|\ball (?:the )?tables\b"
-    r"|\bpretend (?:you(?:'re| are)|to be)\b|\byou are now\b|\bjailbreak\b",
+    r"|\bpretend (?:you(?:'re| are)|to be)\b|\byou are now\b|\bjailbreak\b"
+    r"|\b(?:delete|erase|wipe|remove|close|destroy|purge)\s+(?:all\s+)?(?:of\s+)?my\s+(?:account"
+    r"|data|profile|user)\b|\b(?:\w+'s|someone else'?s) (?:tasks|lists|account|data)\b",
     re.I,
 )
 _CLAUSE_THEN_IT = re.compile(
@@ -1201,7 +1218,7 @@ _Q_CHARS = " \"'“”‘’"
 _CHANGE = re.compile(
     r"^(?P<v>change|set|update|switch|make|move|push|shift|reschedule|postpone|bump|put|edit"
     r"|lower|raise|drop|downgrade|upgrade|increase|reduce|demote|promote"
-    r"|rename|retitle|delay|bring forward|pull forward)\s+"
+    r"|rename|retitle|delay|bring forward|pull forward|swap|slide|slot|rebook)\s+"
     r"(?:the\s+)?(?:(?:due\s+)?(?:date|time|deadline|due date|due time|day)\s+(?:of|on|for)\s+)?"
     r"(?P<a>.+?)(?:\s+(?:to|for|until|till|at|on|into|as)\s+|\s*:\s+|\s+(?=due\b))(?P<b>.+)$"
     r"|^(?P<v2>make|set|have)\s+(?P<a2>.+?)\s+(?P<b2>(?:due\s+)?(?:\d|at\b|on\b|noon|midnight"
@@ -1281,7 +1298,8 @@ _RECUR = re.compile(
     re.I,
 )
 _RETAG = re.compile(
-    r"^(?:change|set|replace|switch|make)\s+(?:the\s+)?(?:tags?|labels?)\s+(?:on|of|for)\s+(?P<a>.+?)"
+    r"^(?:change|set|replace|switch|make)\s+(?:(?:the\s+)?(?:tags?|labels?)\s+(?:on|of|for)\s+"
+    r"(?P<a>.+?)|(?:the\s+)?(?P<a2>.+?)(?:'s|’s)?\s+(?:tags?|labels?))"
     r"\s+(?:to|with)\s+#?(?P<t>[\w-]+(?:\s*(?:,|and)\s*#?[\w-]+)*)$",
     re.I,
 )
@@ -1310,6 +1328,18 @@ _ADD_REMINDER = re.compile(
     re.I,
 )
 _INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead$", re.I)
+_POSSESSIVE_FIELD = re.compile(
+    r"^(?P<v>change|set|move|push|update|make|shift|swap|switch|bump)\s+(?:the\s+)?(?P<a>.+?)(?:'s|’s)"
+    r"\s+(?P<f>due date|deadline|due time|date|time|due)\s+(?P<to>to|for|until|till)\s+",
+    re.I,
+)
+_IS_RULE = re.compile(
+    r"^(?P<a>.+?)\s+(?:is|are|should be|will be|needs to be|has to be|must be)\s+(?:now\s+)?"
+    r"(?P<r>every\s+.+|each\s+.+|daily|weekly|monthly|yearly|fortnightly|annually"
+    r"|(?:daily|weekly|monthly|yearly)\s+on\s+.+|on\s+\w+days(?:\s*(?:,|and)\s*\w+days)*)"
+    r"(?:\s+now|\s+instead|\s+from now on)?$",
+    re.I,
+)
 _NEW_DUE = re.compile(
     r"^(?P<a>.+?)\s+(?:has|got|gets|now has)\s+(?:a\s+)?new\s+(?:deadline|due date|date|time|slot)"
     r"(?:\s*:|\s+of|\s+on|\s+for|\s+at|\s+-)?\s+(?P<b>.+)$"
@@ -1449,6 +1479,8 @@ _NOTE = re.compile(
 def _update(text: str, now: datetime, tz: str) -> Intent | None:
     """A change to one task said in everyday words; None when the text is not one."""
     plain = text.strip().rstrip(".!")
+    # "change the report's due date to the 9th" reads as "change the due date of the report".
+    plain = _POSSESSIVE_FIELD.sub(r"\g<v> the \g<f> of \g<a> \g<to> ", plain)
     if m := _NOTE.match(plain):
         note = _first(m, "n", "n2", "n3").strip(_Q_CHARS)
         return Intent("update", task={"note": note}, ref=_ref(_first(m, "a", "a2", "a3")))
@@ -1462,7 +1494,7 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         return Intent("reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a")))
     if m := _RETAG.match(plain):
         tags = [t.strip("# ").lower() for t in re.split(r"\s*(?:,|and)\s*", m.group("t")) if t]
-        return Intent("update", task={"tags": tags}, ref=_ref(m.group("a")))
+        return Intent("update", task={"tags": tags}, ref=_ref(_first(m, "a", "a2")))
     if m := _UNTAG.match(plain):
         tag = _first(m, "t", "t2", "t3", "t4").lower()
         return Intent(
@@ -1530,6 +1562,11 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if rec is not None:
             words = _first(m, "a", "a2", "a3", "a4", "a5")
             return Intent("update", task={"recurrence": rec}, ref=_ref(words))
+    if (m := _IS_RULE.match(plain)) and not _CREATE.match(plain):
+        # "call mom should be weekly on sundays", "water the plants is now every other saturday"
+        rec, _, _ = _recurrence(m.group("r"))
+        if rec is not None:
+            return Intent("update", task={"recurrence": rec}, ref=_ref(m.group("a")))
     if m := _INSTEAD.match(plain):
         inner = m.group("a")
         rec, span, _ = _recurrence(inner)
@@ -1662,13 +1699,13 @@ _TAG_PHRASE = re.compile(
     r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+(?:the\s+)?)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels"
     r"|categor(?:y"
     r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
-    r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
+    r"(?:tags?|labels?))?(?:\s*[:=]\s*|\s+)|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
     r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?"
     r"|(?:give|add|assign)\s+it\s+(?:the\s+|a\s+)?(?:tags?|labels?)\s+"
     r"|(?:and\s+)?(?:should|must|needs to|to)\s+be\s+(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?)"
     rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)–—]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
     r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
-    r"|next\b|every\b|in\s+\d))",
+    r"|next\b|every\b|in\s+\d|(?:give|make|set|mark|flag)\s+it\b))",
     re.I,
 )
 _PRIO_PHRASE = [
@@ -1683,7 +1720,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
+            r"(?:(?:make|set|mark|flag|give)\s+it\s+(?:as\s+|to\s+)?)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio|importance)\s*(?:[:=]|is|of|level"
             r"|set to|to)?"
             r"\s*(?P<p>urgent|critical|top|highest|high|medium|normal|mid|low|lowest|p[1-4]|1|2|3|4)\b",
@@ -1693,7 +1730,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?"
+            r"(?:(?:make|set|mark|flag|give)\s+it\s+(?:as\s+|to\s+)?(?:an?\s+)?"
             r"|(?:it'?s|it is|this is|which is)\s+)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?P<p>urgent|critical|top|highest|high|medium|normal|mid"
             r"|low|lowest)[- ](?:priority|prio|importance)",
@@ -1725,7 +1762,8 @@ _LONE_PRIO = re.compile(
 
 
 _CATEGORY = re.compile(
-    r"(?<=\S)\s*,?\s+(?:in|under|into)\s+(?:the\s+)?#?(?P<t>[\w-]{1,40})\s+(?:category|tag|label)\b",
+    r"(?<=\S)\s*,?\s+(?:in|under|into)\s+(?:the\s+)?#?(?P<t>[\w-]{1,40})\s+(?:category|tag|label)\b"
+    r"|(?<=\S)\s*,\s*(?:a\s+|the\s+)?#?(?P<t2>[\w-]{1,40})\s+(?:tag|label)(?=\s*(?:$|[,;.]))",
     re.I,
 )
 
@@ -1743,7 +1781,7 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
         tags += [w.strip("# ").lower() for w in words if w.strip("# ")]
         spans.append((m.start(), m.end()))
     for m in _CATEGORY.finditer(_mask(text, spans)):
-        tags.append(m.group("t").lower())  # "in the pets category"
+        tags.append((m.group("t") or m.group("t2")).lower())  # "in the pets category", ", x tag"
         spans.append((m.start(), m.end()))
     masked = _mask(text, spans)
     for pattern, fixed in _PRIO_PHRASE:

@@ -302,7 +302,11 @@ _IN_MAYBE = re.compile(
     r"^(?P<t>.+)\s+(?:in|under)\s+(?:(?:the|my|our)\s+)?(?P<n>[\w'-]+(?:\s+[\w'-]+)?)$", re.I
 )
 # Only these verbs put a task into a list named by a bare word ("add milk to groceries").
-INTO_VERB = re.compile(r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put)\b", re.I)
+INTO_VERB = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put|pop|stick|throw|chuck|jot(?: down)?"
+    r"|write down)\b",
+    re.I,
+)
 _MOVE = re.compile(
     r"^(?:please\s+)?(?:move|transfer|shift)\s+(?P<a>.+)\s+(?:to|into|onto)\s+(?P<l>.+)$", re.I
 )
