@@ -731,7 +731,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
 # "swap the dentist to the 12th": a change to a task, even when its words are not understood.
 _CHANGE_VERB = re.compile(
     r"^(?:change|swap|switch|shift|move|update|edit|push|bump|reschedule|postpone|rename|slide"
-    r"|make|set)\s+.+?\s+(?:to|for|until|till|into)\s+|^[\w'’ -]+?\s+(?:is|are)\s+now\s",
+    r"|make|set)\s+.+?\s+(?:to|for|until|till|into)\s+|^[\w'’ -]+?\s+(?:is|are)\s+now\s"
+    r"|^(?:i|we)\s+(?:just\s+)?(?:moved|pushed|rescheduled|postponed|shifted|changed|bumped)\s",
     re.I,
 )
 _ABOUT_A_TASK = re.compile(
@@ -1240,6 +1241,9 @@ _MOVED = re.compile(
     r"|to)\s+(?P<a6>.+)$"
     r"|^(?:bring|pull|move|push|shift)\s+(?P<a8>.+?)\s+(?:forward|earlier|up|back|later|out)\s+"
     r"(?:to|until|till|for)\s+(?P<b8>.+)$"
+    r"|^(?:i|we)\s+(?:just\s+|have\s+|'ve\s+)?(?:moved|pushed|rescheduled|postponed|shifted"
+    r"|changed|bumped|delayed)\s+(?P<a9>.+?)\s+(?:back\s+|forward\s+)?(?:to|until|till|for)\s+"
+    r"(?P<b9>.+)$"
     r"|^(?:i'll|i will|i'm going to|i am going to|i'm gonna|gonna|let's|lets|i can|i plan to"
     r"|i want to)\s+(?:do|handle|tackle|get to|work on|finish)\s+(?P<a7>.+?)\s+(?P<b7>(?:on|at|by"
     r"|tomorrow|today|tonight|next|this|in)\b.+)$",
@@ -1278,7 +1282,7 @@ _MATTERS = re.compile(
     r"|no longer|(?:that |so |very |really )"
     r"|(?:really |very |super )?)\s*(?P<w>important|urgent|pressing|a priority|critical)?"
     r"(?:\s+(?:now|anymore|any more|than before|today|these days|after all"
-    r"|than (?:i|we) (?:thought|expected)))*$"
+    r"|than (?:i|we) (?:thought|expected)|than (?:the\s+|my\s+)?[\w' -]+))*$"
     r"|^(?P<c>.+?)\s+(?:can wait|is not a priority|isn't a priority|is low priority"
     r"|is high priority|is top priority)(?:\s+(?:now|anymore))?$",
     re.I,
@@ -1331,6 +1335,17 @@ _INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead$", re.I)
 _POSSESSIVE_FIELD = re.compile(
     r"^(?P<v>change|set|move|push|update|make|shift|swap|switch|bump)\s+(?:the\s+)?(?P<a>.+?)(?:'s|’s)"
     r"\s+(?P<f>due date|deadline|due time|date|time|due)\s+(?P<to>to|for|until|till)\s+",
+    re.I,
+)
+_SAME_TIME_NEXT_WEEK = re.compile(
+    r"(?:(?:at\s+)?(?:the\s+)?same time\s*,?\s+next week|next week\s*,?\s+(?:at\s+)?(?:the\s+)?"
+    r"same (?:time|day(?: and time)?))",
+    re.I,
+)
+# "the plants need watering every sunday now": the task's rule.
+_NEEDS_RULE = re.compile(
+    r"^(?P<a>.+?)\s+(?:needs?|need)\s+(?P<g>\w+ing|to be \w+ed)\s+(?P<r>every\s+.+|daily|weekly"
+    r"|monthly|yearly|on\s+\w+days(?:\s*(?:,|and)\s*\w+days)*)(?:\s+now|\s+from now on)?$",
     re.I,
 )
 _IS_RULE = re.compile(
@@ -1419,6 +1434,8 @@ def _several_changes(words: str, target: str, now: datetime, tz: str) -> Intent 
 
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
     phrase = _NOT_OLD.sub("", phrase.strip())
+    if _SAME_TIME_NEXT_WEEK.fullmatch(phrase):
+        return Intent("reschedule", task={"shift": "1 week"}, ref=_ref(ref_words))
     phrase = re.sub(
         r"^(?:be\s+|happen\s+|take place\s+)?(?:due\s+)?", "", phrase.strip(), flags=re.I
     )
@@ -1447,7 +1464,8 @@ _GIVE_REMINDER = re.compile(
     r"^(?:give|set|add|put)\s+(?P<a>.+?)\s+an?\s+(?:reminder|alert|notification)\s+(?P<w>.+)$", re.I
 )
 _SHOULD_BE = re.compile(
-    r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s)"
+    r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s"
+    r"|can be|could be|may be|can go|can stay)"
     r"\s+(?:now\s+)?(?:an?\s+)?(?:(?P<p>urgent|critical|top|high|medium|normal|low)\s+(?:priority"
     r"|prio)|(?P<u>urgent|critical|top priority))(?:\s+now|\s+from now on)?$",
     re.I,
@@ -1501,8 +1519,8 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
             "update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4"))
         )
     if m := _MOVED.match(plain):
-        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7", "a8")
-        phrase = _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
+        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9")
+        phrase = _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9")
         changed = _due_change(words, phrase, now, tz)
         if changed is not None:
             if m.group("a7"):
@@ -1561,6 +1579,11 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         rec, _, _ = _recurrence(rule if rule.lower().startswith("every") else rule)
         if rec is not None:
             words = _first(m, "a", "a2", "a3", "a4", "a5")
+            return Intent("update", task={"recurrence": rec}, ref=_ref(words))
+    if (m := _NEEDS_RULE.match(plain)) and not _CREATE.match(plain):
+        rec, _, _ = _recurrence(m.group("r"))
+        if rec is not None:
+            words = f"{m.group('a')} {re.sub(r'^to be ', '', m.group('g'))}"
             return Intent("update", task={"recurrence": rec}, ref=_ref(words))
     if (m := _IS_RULE.match(plain)) and not _CREATE.match(plain):
         # "call mom should be weekly on sundays", "water the plants is now every other saturday"
