@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
+from starlette.requests import Request
 
-from functions.todo_api.auth import Accounts
+from functions.todo_api.auth import Accounts, User
 from functions.todo_api.calendar_routes import CalendarApi
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
@@ -77,7 +78,14 @@ def create_app(
                 return None  # a local model server may need no key
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
-    chat = ChatEngine(service, kv, llm, list_service)
+
+    async def api_user(request: Request) -> User:
+        return await api.user(request)  # `api` is made below: it needs the chat
+
+    undo = UndoApi(
+        service, api_user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes, kv
+    )
+    chat = ChatEngine(service, kv, llm, list_service, undo)
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -91,9 +99,7 @@ def create_app(
     api.extra += CalendarApi(
         service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
     ).endpoints()
-    api.extra += UndoApi(
-        service, api.user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes, kv
-    ).endpoints()
+    api.extra += undo.endpoints()
     mcp = TaskwaveMcp(service, list_service, api.user)
     background: list[asyncio.Task[None]] = []
 

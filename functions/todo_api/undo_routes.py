@@ -11,6 +11,7 @@ client confirms with `force: true`; `If-Match` makes the write conditional as al
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -49,6 +50,14 @@ class UndoOut(BaseModel):
     task: TaskOut | None = Field(description="The task now (none after undoing a creation).")
 
 
+@dataclass(frozen=True)
+class Undone:
+    action: Literal["deleted", "restored", "reverted"]
+    task: TaskSnapshot | None  # None after undoing a creation
+    etag: str | None
+    status: int
+
+
 def _matches(if_match: str | None, version: int) -> bool:
     if if_match is None or if_match.strip() == "*":
         return True
@@ -72,7 +81,8 @@ class UndoApi:
         self.audit_app_id = audit_app_id
         self.max_body_bytes = max_body_bytes
 
-    async def _history(self, user: User, task_id: str) -> list[dict[str, Any]]:
+    async def history(self, user: User, task_id: str) -> list[dict[str, Any]]:
+        """The task's audit log, oldest first (every event of the lists the user is in)."""
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while len(items) < MAX_HISTORY:
@@ -99,11 +109,23 @@ class UndoApi:
     async def undo(self, request: Request) -> Response:
         user = await self.user(request)
         body = await parse_body(request, UndoRequest, self.max_body_bytes)
-        task_id = request.path_params["task_id"]
-        if_match = request.headers.get("if-match")
+        done = await self.apply(
+            user, request.path_params["task_id"], body, request.headers.get("if-match")
+        )
+        if done.task is None:
+            out = UndoOut(undone=body.event_id, action="deleted", task=None)
+            return JSONResponse(out.model_dump(mode="json"))
+        assert done.etag is not None and done.action != "deleted"
+        return self._answer(body.event_id, done.action, done.task, done.etag, done.status)
+
+    async def apply(
+        self, user: User, task_id: str, body: UndoRequest, if_match: str | None = None
+    ) -> Undone:
+        """The undo itself, for this route and the chat ("undo that"): ApiError 412 when
+        the task changed after that event and `force` is not set."""
         await guarded(self.service.visible_task_list(user, task_id), "task")
         try:
-            plan = plan_undo(await self._history(user, task_id), task_id, body.event_id)
+            plan = plan_undo(await self.history(user, task_id), task_id, body.event_id)
         except NotUndoable as exc:
             raise ApiError(
                 422, str(exc), details=[{"field": "event_id", "message": str(exc)}]
@@ -126,8 +148,7 @@ class UndoApi:
             await guarded(
                 self.service.delete(user, task_id, etag, now, undoes=body.event_id), "task"
             )
-            out = UndoOut(undone=body.event_id, action="deleted", task=None)
-            return JSONResponse(out.model_dump(mode="json"))
+            return Undone("deleted", None, None, 200)
 
         assert plan.target is not None
         task = current
@@ -144,7 +165,7 @@ class UndoApi:
             task, etag = await guarded(move(user, task_id, etag, now, undoes=body.event_id), "task")
         if plan.event_type == "task.completed" and current.series_id is not None:
             await self._drop_next_occurrence(user, current, now, body.event_id)
-        return self._answer(body.event_id, "reverted", task, etag, 200)
+        return Undone("reverted", task, etag, 200)
 
     async def _drop_next_occurrence(
         self, user: User, done: TaskSnapshot, now: datetime, undoes: str
@@ -160,7 +181,7 @@ class UndoApi:
 
     async def _restore(
         self, user: User, event_id: str, target: TaskSnapshot, now: datetime
-    ) -> Response:
+    ) -> Undone:
         """A deleted task made again, once per deletion: the marker row is taken first
         (insert-if-absent), so a second click or a retry cannot make a second copy."""
         marker = f"undo-restore:{event_id}"
@@ -189,7 +210,7 @@ class UndoApi:
             task, etag = await guarded(
                 self.service.complete(user, task.id, etag, now, undoes=event_id), "task"
             )
-        return self._answer(event_id, "restored", task, etag, 201)
+        return Undone("restored", task, etag, 201)
 
     def _answer(
         self,

@@ -34,6 +34,8 @@ class Memory:
     clarify: dict[str, Any] | None = None
     # What the last turn did to a task ({"type": "task.created", "task_id": ...}): "undo".
     last_action: dict[str, Any] | None = None
+    # The tasks this conversation wrote to, newest first: where "undo the last change" looks.
+    changed: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, value: Any) -> Memory:

@@ -37,7 +37,10 @@ from functions.todo_api.chat.understand import understand
 from functions.todo_api.lists import ListService
 from functions.todo_api.service import Forbidden, NotFound, PreconditionFailed, TaskService
 from functions.todo_api.store import id_key, memberships_of
+from functions.todo_api.undo import TASK_EVENTS
+from functions.todo_api.undo_routes import UndoApi, UndoRequest
 from shared.dapr import StateStore
+from shared.web.errors import ApiError
 
 HELP = (
     "I can add, list, search, complete, reopen, delete, rename and reschedule tasks, and "
@@ -50,8 +53,11 @@ LLM_ROUNDS = 4
 CLARIFY_FOR = timedelta(minutes=10)
 # "undo" right after one of these takes it back: a new task is deleted, a completion reopened.
 _UNDOABLE = ("task.created", "task.completed", "task.reopened")
+_WROTE = ("task.created", "task.completed", "task.reopened", "task.updated", "task.deleted")
 _UNDO = re.compile(
-    r"^(?:undo|undo (?:that|it|this|the last (?:one|thing|action|change))|revert(?: that| it)?"
+    r"^(?:(?:please\s+|can you\s+|could you\s+)?(?:undo|undo (?:that|it|this|my last change"
+    r"|the last (?:one|thing|action|change|edit)|what i (?:just )?did)|revert(?: that| it| the"
+    r" last change)?|reverse that)"
     r"|take (?:that|it) back|never ?mind,? undo(?: that)?|oops,? undo(?: that)?)\W*$",
     re.I,
 )
@@ -71,9 +77,11 @@ class ChatEngine:
         kv: StateStore,
         llm: LlmClient | None = None,
         lists: ListService | None = None,
+        undo: UndoApi | None = None,
     ) -> None:
         self._kv = kv
         self._memory = ConversationStore(kv)
+        self._undo_api = undo
         self._llm = llm
         self._service = service
         self._list_service = lists
@@ -98,15 +106,26 @@ class ChatEngine:
         if reply is None and asked is not None:
             reply = await self._answer_clarify(user, message, intent, asked, memory, now)
         undone, memory.last_action = memory.last_action, None
-        if reply is None and undone is not None and _UNDO.match(message.strip()):
-            reply = await self._undo(user, undone, memory, now)
+        if reply is None and _UNDO.match(message.strip()):
+            reply = await self._undo_last(user, undone, memory, now)
         if reply is None:
             reply = await self._act(user, intent, memory, now)
+            if intent.note and any(a.get("type") == "task.created" for a in reply.actions):
+                reply.reply += " " + intent.note
+            for more in intent.then:
+                # "mark X done and add Y": each request in turn, one reply.
+                next_reply = await self._act(user, more, memory, now)
+                reply = Reply(
+                    f"{reply.reply}\n{next_reply.reply}", [*reply.actions, *next_reply.actions]
+                )
             if any(a.get("type") == "clarify" and "task_ids" in a for a in reply.actions):
                 memory.clarify = {"message": message, "until": (now + CLARIFY_FOR).isoformat()}
         done = [a for a in reply.actions if a.get("type") in _UNDOABLE and a.get("task_id")]
         if len(done) == 1:
             memory.last_action = {"type": done[0]["type"], "task_id": done[0]["task_id"]}
+        wrote = [str(a["task_id"]) for a in reply.actions if a.get("type") in _WROTE]
+        if wrote:  # the tasks "undo the last change" looks at first
+            memory.changed = list(dict.fromkeys([*reversed(wrote), *memory.changed]))[:5]
         reply.conversation_id = cid
         await self._memory.save(user.id, cid, memory)
         return reply
@@ -192,6 +211,8 @@ class ChatEngine:
                 return await self._run(user, intent, memory, now)
             if "list_id" in pending:
                 return await self._lists.delete(user, pending, memory, now)
+            if "undo" in pending:  # yes: undo it over the newer change
+                return await self._apply_undo(user, pending["undo"], memory, now, force=True)
             return await self._tasks.delete_many(user, pending["ids"], memory, now)
         if intent.kind == "deny":
             return Reply("OK, I left everything as it was." if pending else "OK.")
@@ -209,6 +230,8 @@ class ChatEngine:
             return await self._lists.act(user, intent, memory, now)
         if intent.kind == "create":
             return await self._tasks.create(user, intent, memory, now)
+        if intent.kind == "preview":
+            return await self._tasks.preview(user, intent, memory, now)
         if intent.kind in ("list", "search"):
             return await self._tasks.show(user, intent, memory, now)
         if intent.kind == "delete" and intent.ref is not None and intent.ref.all:
@@ -276,6 +299,103 @@ class ChatEngine:
             actions += done.actions
         memory.last = [t.id for t in found]
         return Reply("\n".join(said), actions)
+
+    async def _undo_last(
+        self, user: User, undone: dict[str, Any] | None, memory: Memory, now: datetime
+    ) -> Reply | None:
+        """ "undo that": the caller's last change, through the same undo as POST
+        /tasks/{id}/undo (asking first over a newer change). Without the audit log, what
+        the last turn did to one task is taken back; None: nothing to undo."""
+        if self._undo_api is not None:
+            try:
+                last = await self._last_change(user, undone, memory, now)
+            except ApiError:
+                last = None  # the audit log is unavailable: the turn's own memory
+            else:
+                if last is None and undone is None:
+                    return Reply("There's nothing of yours I can undo.")
+            # Right after a turn, only that turn's own event is undone this way (the audit
+            # log may not have it yet: then the turn's memory takes it back).
+            if last is not None and (undone is None or last["type"] == undone.get("type")):
+                return await self._apply_undo(user, last, memory, now, force=False)
+        if undone is None:
+            return None
+        return await self._undo(user, undone, memory, now)
+
+    async def _last_change(
+        self, user: User, undone: dict[str, Any] | None, memory: Memory, now: datetime
+    ) -> dict[str, Any] | None:
+        """The newest task event the caller caused, among the tasks the chat changed and
+        the ones changed most recently: {task_id, event_id, type, title}."""
+        assert self._undo_api is not None
+        if undone is not None:
+            candidates = [str(undone["task_id"])]
+        else:
+            candidates = [*memory.changed]
+            candidates += [t.id for t in await self._tasks.recently_changed(user, now)]
+        best: dict[str, Any] | None = None
+        for task_id in dict.fromkeys(candidates):
+            try:
+                history = await self._undo_api.history(user, task_id)
+            except ApiError as exc:
+                if exc.status == 503:
+                    raise
+                continue
+            mine = [
+                e
+                for e in history
+                if e.get("task_id") == task_id
+                and e.get("type") in TASK_EVENTS
+                and e.get("user_id") == user.id
+            ]
+            if not mine:
+                continue
+            last = mine[-1]
+            if best is None or str(last.get("occurred_at", "")) > best["at"]:
+                best = {
+                    "task_id": task_id,
+                    "event_id": str(last["event_id"]),
+                    "type": last["type"],
+                    "title": str((last.get("task") or {}).get("title", "")),
+                    "at": str(last.get("occurred_at", "")),
+                }
+        return best
+
+    async def _apply_undo(
+        self, user: User, last: dict[str, Any], memory: Memory, now: datetime, *, force: bool
+    ) -> Reply:
+        assert self._undo_api is not None
+        title = last.get("title") or "that task"
+        what = {
+            "task.created": f"adding “{title}”",
+            "task.updated": f"the change to “{title}”",
+            "task.completed": f"completing “{title}”",
+            "task.reopened": f"reopening “{title}”",
+            "task.deleted": f"deleting “{title}”",
+        }.get(str(last.get("type")), f"the last change to “{title}”")
+        body = UndoRequest(event_id=str(last["event_id"]), force=force)
+        try:
+            done = await self._undo_api.apply(user, str(last["task_id"]), body)
+        except ApiError as exc:
+            if exc.status == 412:
+                memory.ask(now, undo={k: last[k] for k in ("task_id", "event_id", "type", "title")})
+                return Reply(
+                    f"“{title}” changed after {what.split(' “')[0]}. Undo {what} anyway? "
+                    "(yes / no)",
+                    [{"type": "confirm", "undo": last["event_id"]}],
+                )
+            if exc.status == 409:
+                return Reply(f"I already undid {what}.")
+            return Reply(f"I couldn't undo {what}: {exc.message}.")
+        action: dict[str, Any] = {"type": "task.undone", "task_id": last["task_id"],
+                                  "event_id": last["event_id"], "action": done.action}  # fmt: skip
+        if done.task is not None:
+            action["task_id"] = done.task.id
+            memory.focus = done.task.id
+        else:
+            memory.focus = None
+        memory.changed = [t for t in memory.changed if t != last["task_id"]]
+        return Reply(f"Undid {what}.", [action])
 
     async def _undo(
         self, user: User, undone: dict[str, Any], memory: Memory, now: datetime

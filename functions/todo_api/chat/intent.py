@@ -2,7 +2,8 @@
 call (llm.py), and carried out by the engine.
 
 An intent names one ordinary API operation (create, list, search, complete, reopen,
-delete, update, reschedule, remind, move; and for lists: lists, members, list_create,
+delete, update, reschedule, remind, move; preview, the dates a repeating rule or task falls
+on; and for lists: lists, members, list_create,
 list_rename, list_delete, share, unshare, leave) with its fields, or a conversational
 move (confirm, deny, help, greet, unknown). Which task "it" or "the second one" means,
 and which of the user's lists "groceries" names, is left as a reference for the engine,
@@ -30,6 +31,7 @@ Kind = Literal[
     "reschedule",
     "remind",
     "move",
+    "preview",
     ListKind,
     "confirm",
     "deny",
@@ -77,6 +79,10 @@ class Intent:
     role: str | None = None  # share: "editor" or "viewer" (anything else is refused)
     name: str = ""  # list_create / list_rename: the new name
     fallback: Intent | None = None  # the other reading, if this one's target is not there
+    # What the reply should also say about how the message was read ("repeats at most daily").
+    note: str = ""
+    # More requests in the same message ("mark X done and add Y"), run after this one.
+    then: list[Intent] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """A plain dict for tests and the `actions` the API returns."""
@@ -99,6 +105,8 @@ class Intent:
             out["name"] = self.name
         if self.fallback is not None:
             out["fallback"] = self.fallback.summary()
+        if self.then:
+            out["then"] = [i.summary() for i in self.then]
         return out
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 _NUMBER = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty": 40, "forty-five": 45, "fourty": 40,
+    "thirty": 30, "forty": 40, "forty-five": 45, "fourty": 40, "fifty": 50, "sixty": 60,
 }  # fmt: skip
 _HOURS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})"
 _MINUTES = r"(?:five|ten|quarter|a quarter|twenty|twenty[- ]five|half|\d{1,2})"
@@ -60,11 +60,20 @@ _REWRITES = [
      r"on the \1"),
     (re.compile(r"\bbi-?weekly\b", re.I), "every 2 weeks"),
     (re.compile(r"\bbi-?monthly\b", re.I), "every 2 months"),
+    (re.compile(r"\b(?:every|each)\s+quarter\b|\bonce\s+a\s+quarter\b", re.I), "every 3 months"),
+    (re.compile(r"\btwice\s+a\s+month\b", re.I), "every 2 weeks"),
+    (re.compile(r"\bonce\s+a\s+(day|week|month|year)\b", re.I), r"every \1"),
     (re.compile(r"\bevery\s+(\d+)(?:st|nd|rd|th)\s+", re.I), r"every \1 "),
     (re.compile(r"\bevery\s+third\s+", re.I), "every 3 "),
     (re.compile(r"(?<!every )(?<!each )\b(?:on\s+)?(weekdays|weekends)\b", re.I), r"every \1"),
 ]  # fmt: skip
 _FORTNIGHT = re.compile(r"\bin\s+a\s+fortnight\b", re.I)
+_FORTNIGHT_FROM = re.compile(r"\b(?:a|one)\s+fortnight\s+(?=from\b|after\b)", re.I)
+_ORDINAL_DAY = re.compile(
+    r"\b(?P<on>on\s+)?the\s+(?P<w>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+    r"|tenth|eleventh|twelfth|fifteenth|twentieth|thirtieth)\b(?=\s+of\b)",
+    re.I,
+)
 # "at 2 in the afternoon", "8:15 in the morning", "at 11 at night"
 _IN_THE = re.compile(
     r"\b(\d{1,2}(?::\d{2})?)\s+(in the morning|in the afternoon|in the evening|at night)\b", re.I
@@ -72,7 +81,7 @@ _IN_THE = re.compile(
 _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "fifteenth": 15,
-    "twentieth": 20,
+    "twentieth": 20, "thirtieth": 30,
 }  # fmt: skip
 _DAY_OF_EVERY_MONTH = re.compile(
     r"\b(?:on\s+)?the\s+(?P<d>\d{1,2}(?:st|nd|rd|th)?|"
@@ -89,6 +98,10 @@ def _day_of_month(m: re.Match[str]) -> str:
     n = _ORDINAL_WORDS.get(day) or int(re.sub(r"\D", "", day))
     suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n not in (11, 12, 13) else 0, "th")
     return f"every month on the {n}{suffix}"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10 if n not in (11, 12, 13) else 0, 'th') }"
 
 
 def _number(word: str) -> int:
@@ -121,6 +134,7 @@ def normalize(text: str) -> str:
     text = _SHORTHAND.sub(lambda m: _SHORT[m.group(0).lower()], text)
     text = _PAST_TO.sub(_clock, text)
     text = _OCLOCK.sub(lambda m: f"at {_number(m.group('h'))}:00", text)
+    text = _FORTNIGHT_FROM.sub("2 weeks ", text)
     text = _FROM_NOW.sub(lambda m: f"in {_number(m.group('n'))} {m.group('u')}", text)
     text = _FORTNIGHT.sub("in 2 weeks", text)
     for pattern, repl in _REWRITES:
@@ -129,6 +143,10 @@ def normalize(text: str) -> str:
         lambda m: m.group(1) + ("am" if m.group(2).lower() == "in the morning" else "pm"), text
     )
     text = _DAY_OF_EVERY_MONTH.sub(_day_of_month, text)
+    # "on the first of next month": the date grammar reads "the 1st of".
+    text = _ORDINAL_DAY.sub(
+        lambda m: f"{m.group('on') or ''}the {_ordinal(_ORDINAL_WORDS[m.group('w').lower()])}", text
+    )
     text = _NUM_IN.sub(lambda m: f"{m.group('w')} {_number(m.group('n'))}", text)
     return text
 
@@ -140,8 +158,14 @@ _LEAD = re.compile(
     r"|hiya|heya"
     r"|howdy|sup|hey hey|greetings|dear assistant)"
     r"(?:\s+(?:there|assistant|bot|buddy|mate|friend|you|taskwave))?|ok(?:ay)?|so|well|oh|um+"
-    r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but|if it'?s not"
-    r" too much (?:trouble|bother)|if you (?:can|could|don't mind)|when you (?:can|get a chance)"
+    r"|uh+|hmm+|great|cool|sorry to bother you|sorry for the bother|sorry to ask|but"
+    r"|if it'?s not too much (?:trouble|bother)|if it isn'?t too much (?:trouble|bother)"
+    r"|sorry to (?:be a pain|bug you|bother you|ask|trouble you)(?:\s*,?\s*but)?"
+    r"|(?:listen|look|oi)(?=\s*[,!:])"
+    r"|so yeah|okey dokey|right then|ok then|okay then|anyhow|ahem"
+    r"|(?:a\s+)?quick favou?r|(?:can you\s+)?do me a favou?r(?:\s+and)?|favou?r to ask"
+    r"|be a (?:darling|dear|love|star|sweetheart|pal|champ|gem)(?:\s+and)?|you there|are you there"
+    r"|if you (?:can|could|don't mind)|when you (?:can|get a chance)"
     r"|perfect|awesome|nice|thanks(?: a lot| so much)?|thank you(?: so much)?|thx|ty|alright"
     r"|all right|right|also|and|one more(?: thing)?|another(?: one)?|quick one|next"
     r"|please|pls|plz|kindly|sorry|excuse me|wait|actually|oops|btw|by the way|anyway|anyways"
@@ -167,7 +191,15 @@ _REQUEST = re.compile(
     r"|just\s+|(?:can|could|may) i (?:ask you to|get you to)\s+|help me\s+(?=add|create|make)"
     r"|i (?:was|am) (?:wondering|hoping) (?:if|whether) (?:you|u) (?:could|can|would|might)\s+"
     r"|i wonder if (?:you|u) (?:could|can|would)\s+|do you think (?:you|u) (?:could|can)\s+"
-    r"|is it possible (?:for you )?to\s+|(?:you )?(?:can|could) you\s+)+",
+    r"|is it possible (?:for you )?to\s+|(?:you )?(?:can|could) you\s+"
+    r"|(?:would|will) it be (?:possible|ok|okay|alright) (?:for you )?to\s+"
+    r"|i'?d (?:really |so |very much )?(?:love|like|appreciate) it if (?:you|u)"
+    r" (?:could|would|can)\s+"
+    r"|(?:could|can|may) i (?:trouble|bother) you (?:to|for)\s+|(?:i|we) need you to\s+"
+    r"|(?:could|would|can) you (?:be so kind|kindly) (?:as to\s+|and\s+)?"
+    r"|(?:it'?d|it would) be (?:great|nice|awesome|helpful|lovely|amazing) if (?:you|u)"
+    r" (?:could|would)\s+"
+    r")+",
     re.I,
 )
 _TAIL = re.compile(
@@ -202,8 +234,11 @@ class Cleaned:
     polite: bool  # a request wrapper was dropped: "can you add x?" is no question
 
 
+_EMOTICON = re.compile(r"(?:^|(?<=\s))(?:[:;=]-?[)(DPp]|<3|\^\^|xD)(?=\s|$|[,.!])")
+
+
 def strip_polite(text: str) -> Cleaned:
-    text = text.strip()
+    text = _EMOTICON.sub(" ", text).strip()
     polite = False
     for _ in range(3):
         before = text
@@ -269,6 +304,7 @@ _DONE_WORDS = (
     r"|renewed|picked up|dropped off|posted|filed|signed|scheduled|made|written|read|cancel+ed"
     r"|over|out of the way|ticked off|checked off|crossed off|knocked out|wrapped up|in"
     r"|ready|all set|good to go|squared away|in the bag|taken|watered|washed|fed|done and dusted"
+    r"|went out|gone out|went through|happened|attended|went|over and done(?: with)?"
 )
 _COPULA = r"(?:is|are|'s|’s|was|were|has been|have been|got|been|be)"
 _PASSIVE_DONE = re.compile(
@@ -280,6 +316,10 @@ _PASSIVE_DONE = re.compile(
 _NOT_DONE = re.compile(
     rf"^(?P<x>.+?)\s+(?:is(?:n't| not)|are(?:n't| not)|was(?:n't| not)|were(?:n't| not))\s+"
     rf"(?:actually\s+|really\s+)?(?:{_DONE_WORDS})(?:\s+(?:yet|after all|anymore))?\W*$"
+    r"|^(?:i'?m\s+|i am\s+|we'?re\s+)?not\s+(?:really\s+|actually\s+)?(?:done|finished|through)"
+    r"\s+with\s+(?P<v>.+?)(?:\s+(?:yet|after all|actually|at all))?\W*$"
+    r"|^(?:actually\s+|wait\s*,?\s*|oh\s*,?\s*)?(?P<u>(?:the|my)\s+.+?)\s+still\s+(?:needs?|requires"
+    r"|has to be|needs to be)\s+(?:some\s+|more\s+)?(?:work|doing|\w+ing|done|finished|\w+ed)\W*$"
     r"|^(?P<y>.+?)\s+(?:needs?(?: to be)?|has to be|have to be|must be|should be)\s+(?:\w+ing|done"
     r"|redone|\w+ed)\s+again\W*$"
     r"|^(?:i|we)\s+(?:didn't|did not|haven't|have not|never|hadn't)\s+(?:actually\s+|really\s+"
@@ -297,7 +337,7 @@ _IRREGULAR_PAST = (
 _I_DID = re.compile(
     r"^(?:(?:i|we)(?:'ve|’ve| have| just| finally| already|'d| had)*\s+|just\s+|finally\s+"
     r"|already\s+)*"
-    r"(?:(?:am|i'm|i’m|we're|i am|we are|all)\s+)?"
+    r"(?:(?:am|i'm|i’m|we're|i am|we are|all|finally|just|now)\s+){0,3}"
     r"(?P<v>(?:done|finished|completed|through)(?:\s+with)?|got\s+(?P<got>.+?)\s+done"
     r"|wrapped up|knocked out|took care of|dealt with|handled|sorted(?: out)?|ticked off"
     r"|crossed off|checked off|nailed"
@@ -323,6 +363,14 @@ _VERB_FIRST = re.compile(
 )
 
 
+_DONE_THEN_WHAT = re.compile(
+    r"^(?:that'?s|that is|it'?s|it is|all|now)?\s*(?:done|sorted|handled|finished|taken care of"
+    r"|dealt with|all done|complete[d]?|out of the way)\s*[,:–—-]+\s*(?:the\s+|my\s+)?"
+    r"(?P<x>[^,]+?)(?:\s+(?:one|task|thing))?\W*$",
+    re.I,
+)
+
+
 @dataclass
 class Statement:
     kind: str  # "complete" | "reopen"
@@ -333,8 +381,12 @@ def statement(text: str) -> Statement | None:
     """A sentence saying a task is done ("electricity bill is paid", "booked the flights",
     "i'm done calling mom") or not done after all ("the card isn't sent yet")."""
     plain = text.strip().rstrip("!.")
+    if m := _DONE_THEN_WHAT.match(plain):
+        return Statement("complete", m.group("x"))  # "that's sorted, the pizza"
     if m := _NOT_DONE.match(plain):
-        return Statement("reopen", m.group("x") or m.group("y") or m.group("z") or m.group("w"))
+        said = m.group("x") or m.group("v") or m.group("u") or m.group("y") or m.group("z")
+        said = said or m.group("w")
+        return Statement("reopen", said)
     if m := _PASSIVE_DONE.match(plain):
         subject = m.group("x")
         bare = not m.group("sep").strip()
@@ -345,7 +397,11 @@ def statement(text: str) -> Statement | None:
         if (
             bare
             and verb not in ("done", "finished", "complete", "completed", "✓", "✔", "✅", "☑")
-            and (not known or _VERB_FIRST.match(subject) or len(subject.split()) > 4)
+            and (
+                not known
+                or _VERB_FIRST.match(subject)
+                or (len(subject.split()) > 4 and not re.match(r"(?:the|my|our)\s", subject, re.I))
+            )
         ):
             return None  # "pay rent", "get the car fixed": a to-do, not news about one
         if not known and not re.search(_COPULA, m.group("sep"), re.I):

@@ -4,7 +4,7 @@ as REST; which list a task goes to or is shown from comes from ListActions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,8 @@ from functions.todo_api.errors import Refused
 from functions.todo_api.lists import WRITE
 from functions.todo_api.models import SearchParams, TaskCreate, TaskPatch
 from functions.todo_api.service import Forbidden, NotFound, PreconditionFailed, TaskService
+from shared.domain.describe import say_when, when_would
+from shared.domain.recurrence import Recurrence
 from shared.domain.reminders import ReminderSpec
 from shared.events import ListSnapshot, TaskSnapshot
 
@@ -124,7 +126,10 @@ class TaskActions:
             return Reply(str(exc))
         memory.focus, memory.last = task.id, [task.id]
         extras = []
-        if task.recurrence is not None:
+        if task.recurrence is not None and task.due_at is not None:
+            # The rule in words and the next two dates, to check it was understood.
+            extras.append("repeats " + say_when(task.recurrence, task.due_at, task.timezone, 2))
+        elif task.recurrence is not None:
             extras.append("repeating")
         if task.reminders:
             extras.append(plural(len(task.reminders), "reminder"))
@@ -136,6 +141,36 @@ class TaskActions:
             action["list_id"] = into.id
             where = f" to {into.name}" if into.id != user.default_list else ""
         return Reply(f"Added “{task.title}”{where}{_when(task, user.timezone)}{tail}.", [action])
+
+    async def preview(self, user: User, intent: Intent, memory: Memory, now: datetime) -> Reply:
+        """ "when would every other thursday fall?": the rule in words and its next dates;
+        "when does call mom repeat?": that task's. Reads only."""
+        rule = intent.task.get("recurrence")
+        if rule is not None:
+            try:
+                rec = Recurrence.model_validate(rule)
+                at = intent.task.get("at") or time(9, 0)
+                said = when_would(rec, user.timezone, now, at=at, n=3)
+                return Reply(said[:1].upper() + said[1:] + ".")
+            except ValueError:
+                return Reply("I can't work out the dates for that rule.")
+        target = await self.resolve(user, intent.ref or Ref(it=True), memory, now)
+        if not isinstance(target, TaskSnapshot):
+            return target
+        memory.focus = target.id
+        if target.recurrence is None or target.due_at is None:
+            return Reply(f"“{target.title}” doesn't repeat{_when(target, user.timezone)}.")
+        said = say_when(target.recurrence, target.due_at, target.timezone, 3)
+        return Reply(
+            f"“{target.title}” repeats {said}.",
+            [{"type": "tasks.listed", "task_ids": [target.id], "total": 1}],
+        )
+
+    async def recently_changed(self, user: User, now: datetime) -> list[TaskSnapshot]:
+        """The caller's tasks changed most recently (where "undo" looks besides the chat's)."""
+        params = SearchParams.model_validate({"status": "all", "limit": 3, "sort": ["-updated_at"]})
+        rows, _, _ = await self._service.search(user, params, now)
+        return [TaskSnapshot.model_validate(r) for r in rows]
 
     async def show(self, user: User, intent: Intent, memory: Memory, now: datetime) -> Reply:
         """A listing or a search; what it shows is what "the second one" means next."""
@@ -400,6 +435,8 @@ class TaskActions:
             if fields["list_id"] not in user.roles:
                 return Reply("I couldn't find that list.")
             changes["list_id"] = fields["list_id"]
+        if "reminders" in fields:
+            changes["reminders"] = list(fields["reminders"])
         if "note" in fields:
             changes["description"] = "\n".join(x for x in (task.description, fields["note"]) if x)
         if "priority_step" in fields:

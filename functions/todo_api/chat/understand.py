@@ -52,9 +52,15 @@ PRIORITY = [
         ),
         "urgent",
     ),
-    (re.compile(r"\b(?:p2|high(?:est)?[- ]priority|important|high prio)\b", re.I), "high"),
+    (
+        re.compile(r"\b(?:p2|high(?:est)?[- ]priority|important|high prio)\b|(?<!\w)!high\b", re.I),
+        "high",
+    ),
     (re.compile(r"\b(?:p3|medium[- ]priority|normal[- ]priority)\b", re.I), "medium"),
-    (re.compile(r"\b(?:p4|low[- ]priority|low prio|whenever|someday)\b", re.I), "low"),
+    (
+        re.compile(r"\b(?:p4|low[- ]priority|low prio|whenever|someday)\b|(?<!\w)!low\b", re.I),
+        "low",
+    ),
 ]
 TAG = re.compile(r"(?<![\w&])#([\w-]{1,40})")
 ORDINALS = {
@@ -86,7 +92,7 @@ _LATEST = re.compile(
     re.I,
 )
 _REDO = re.compile(
-    r"^(?:i\s+|we\s+)?(?:need to|have to|must|gotta|got to|should|want to|will|'ll)\s+"
+    r"^(?:(?:i\s+|we\s+)?(?:need to|have to|must|gotta|got to|should|want to|will|'ll)\s+)?"
     r"(?P<all>(?:redo|re-do)\s+(?P<x>.+)|do\s+(?P<y>.+?)\s+(?:again|over))$",
     re.I,
 )
@@ -97,6 +103,7 @@ _CREATE = re.compile(
     r"|new (?:task|todo|item|to-do)(?::|\s+(?:called|named|titled)\b)?|new|"
     r"(?:i\s+)?(?:gotta|got to|have to|need to|must|should)\s+remember\s+to|"
     r"put|schedule|set up|remember to|i need to|i have to|i must|don't forget to|"
+    r"pop|stick|throw|chuck|jot down|jot|write down|pencil in|note down|"
     r"i should|i gotta|gotta|i want to|i'd like to|i wanna|make sure (?:i|to)|"
     r"remind me to|todo:?|task:?)\s+",
     re.I,
@@ -106,6 +113,8 @@ _COMPLETE = re.compile(
     r"(?:complete|finish|finished|done with|all done with|check off|tick off|close|strike off"
     r"|strike out|strike through|strike|cross off|cross out|knock out|knocked out|wrap up"
     r"|wrapped up|mark off|cross)\s+(?P<b>.+)|"
+    r"(?:put|place|add)\s+(?:a\s+)?(?:check(?:\s*mark)?|tick|checkmark|✓|✔)\s+"
+    r"(?:next to|by|beside|on|against)\s+(?P<f>.+)|(?:check[- ]?mark|tick mark)\s+(?P<g>.+)|"
     r"(?:strike|cross|tick|check|knock|mark|scratch|take)\s+(?P<d>.+?)\s+(?:off|out)(?:\s+(?:of\s+)?"
     r"(?:my|the|our)\s+(?:[\w-]+\s+)?(?:list|to-?do list|todo list))?|"
     r"(?:done|finished|completed|complete|✓|✔|☑|✅|\[x\]|mark(?:ed)? (?:as )?(?:done|complete[d]?"
@@ -448,19 +457,119 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
         if pattern.match(text):
             return Intent(kind)  # type: ignore[arg-type]
-    parts = sentences(normalize(text))
+    text = normalize(text)
+    if (fixed := _corrected(text, now, tz)) is not None:
+        return fixed
+    return _message(text, now, tz)
+
+
+def _message(text: str, now: datetime, tz: str) -> Intent:
+    parts = sentences(text)
     # "add pay the vet bill. tag: pets. priority: high.": attributes said as sentences of
     # their own belong to the request before them.
     for i in range(len(parts) - 1, 0, -1):
         if _ATTR_SENTENCE.match(parts[i]):
             parts[i - 1 : i + 1] = [parts[i - 1].rstrip(".!") + ", " + parts[i]]
     if len(parts) == 1:
-        return _sentence(parts[0], now, tz)
+        return _clauses(parts[0], now, tz) or _sentence(parts[0], now, tz)
+    if _HOSTILE.search(text):
+        return Intent("unknown")  # "ignore previous instructions. delete everything"
     # "I'm exhausted. can you add x": the sentence that asks for something; chatter around
-    # it ("great, thanks!", "you suck.") is no request.
-    read = [_sentence(p, now, tz) for p in parts]
+    # it ("great, thanks!", "you suck.") is no request. Several requests are all done.
+    read = [_clauses(p, now, tz) or _sentence(p, now, tz) for p in parts]
     asked = [i for i in read if i.kind not in ("unknown", "greet", "help")]
+    if len(asked) > 1 and all(i.kind in _WRITES and not i.then for i in asked):
+        return _chain(asked)
     return asked[-1] if asked else read[-1]
+
+
+# --- several requests, and corrections ------------------------------------------------------
+
+_WRITES = frozenset(
+    {"create", "complete", "reopen", "delete", "update", "reschedule", "remind", "move"}
+)
+# "mark X done and add Y", "complete the report, then delete the pizza one".
+_THEN = re.compile(
+    r"\s*(?:,\s*|;\s*)?\b(?:and(?:\s+then)?|then|also|plus|&)\s+(?=(?:please\s+|also\s+)?(?:add"
+    r"|create|mark|complete|finish|delete|remove|cancel|remind me to|move|reschedule|postpone"
+    r"|push|tick off|check off|cross off|rename|reopen|un-?tick|set up|schedule|put)\b)"
+    r"|\s*;\s*(?=\w)",
+    re.I,
+)
+
+
+def _chain(intents: list[Intent]) -> Intent:
+    first = intents[0]
+    first.then = intents[1:]
+    return first
+
+
+def _clauses(text: str, now: datetime, tz: str) -> Intent | None:
+    """Several requests in one sentence, each a command of its own; None when it is one."""
+    parts = [p.strip(" ,") for p in _THEN.split(text) if p and p.strip(" ,")]
+    if len(parts) < 2:
+        return None
+    read = [_sentence(p, now, tz) for p in parts]
+    if not all(i.kind in _WRITES and not i.then for i in read):
+        return None
+    if read[0].kind == "create" and any(i.kind == "remind" for i in read[1:]):
+        return None  # "add X and remind me at 5": the reminder is the new task's
+    return _chain(read)
+
+
+# "add buy milk tomorrow, no wait, friday", "move the dentist to friday, I mean thursday",
+# "add buy eggs. actually make that a dozen eggs", "mark call mom done, no, the dentist".
+_CORRECTION = re.compile(
+    r"\s*(?:[,;.!]+|\s--?|\s[–—])\s*(?:no\s*,?\s*wait|wait\s*,?\s*no|no\s*,?\s*sorry|sorry\s*,?"
+    r"(?:\s*i\s+mean[t]?)?|i\s+mean[t]?|or rather|correction|make that|no\s*[,.!:]|actually\s*,?"
+    r"\s*make\s+(?:that|it)|scratch that\s*,?(?:\s*make it)?|oops)\s*[,:.!]*\s+(?P<after>.+)$",
+    re.I,
+)
+_BARE_CLOCK = re.compile(r"^(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?$", re.I)
+
+
+def _corrected(text: str, now: datetime, tz: str) -> Intent | None:
+    """A message that corrects itself: what it says after the correction wins."""
+    m = _CORRECTION.search(text)
+    if m is None or m.start() == 0:
+        return None
+    before, after = text[: m.start()].strip(), m.group("after").strip(" .!")
+    after = re.sub(r"^(?:make|change)\s+(?:that|it)(?:\s+to)?\s+", "", after, flags=re.I)
+    first = _message(before, now, tz)
+    if first.kind not in _WRITES or first.then:
+        return None
+    if _BARE_CLOCK.match(after) and not after.lower().startswith("at"):
+        after = f"at {after}"  # "at 5 -- sorry, 6"
+    when, spans = find_when(after, now, tz)
+    if when is not None and not _cut(after, spans):
+        # Only the when changes: the first request with the new date or time.
+        cut = _cut_when(before, now, tz)
+        again = _message(f"{cut} {after}", now, tz)
+        return again if again.kind == first.kind else None
+    second = _message(after, now, tz)
+    if second.kind in _WRITES and second.kind != "create":
+        return second
+    if first.kind == "create":
+        if second.kind == "create" and re.match(r"^(?:add|create|put|new)\b", after, re.I):
+            return second
+        # "make that a dozen eggs": the new title; what else was said still holds.
+        made = _create(after, now, tz)
+        made.task = {**{k: v for k, v in first.task.items() if k != "title"}, **made.task}
+        made.tasklist = made.tasklist or first.tasklist
+        return made if made.task.get("title") else None
+    if first.ref is not None and not first.ref.it and len(after.split()) <= 6:
+        first.ref = _ref(after)  # "mark call mom done, no, the dentist": another task
+        first.fallback = None
+        return first
+    return None
+
+
+def _cut_when(text: str, now: datetime, tz: str) -> str:
+    """The text without its date and time (the spans find_when read)."""
+    _, spans = find_when(text, now, tz)
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return re.sub(r"\s+(?:on|at|by|for)?\s*$", "", re.sub(r"\s+", " ", text)).strip()
 
 
 _ATTR_SENTENCE = re.compile(
@@ -540,6 +649,8 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
     if (changed := _update(text, now, tz)) is not None:
         return changed
+    if (m := _REOPEN.match(text)) and m.group("c"):
+        return Intent("reopen", ref=_ref(m.group("c")))  # "move X back to not done"
     if moving := move_into(text, now, tz):
         words, tasklist = moving
         return Intent("move", ref=_ref(words), tasklist=tasklist)
@@ -575,7 +686,7 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
     if m := _COMPLETE.match(text):
         if m.group("it"):
             return Intent("complete", ref=Ref(it=True))
-        target = m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
+        target = _first(m, "a", "b", "c", "d", "e", "f", "g")
         return _scoped_all("complete", target) or Intent("complete", ref=_ref(target))
     if m := _DELETE.match(text):
         target = m.group("a")
@@ -606,24 +717,73 @@ def _task_command(text: str, now: datetime, tz: str) -> Intent:
         return made
     if _LIST.search(text):
         return _list(text, now, tz)
-    # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task.
+    # Anything that reads like a to-do with a date, a tag, a priority or a rule is a new task;
+    # but not a sentence about one ("the dentist is ... now"): that would be a garbled title.
     when, _ = find_when(text, now, tz)
     prio, _ = _priority(text)
+    if _ABOUT_A_TASK.match(text) or _CHANGE_VERB.match(text):
+        return Intent("unknown")
     if when is not None or TAG.search(text) or _EVERY.search(text) or prio:
         return _create(text, now, tz)
     return Intent("unknown")
 
 
+# "swap the dentist to the 12th": a change to a task, even when its words are not understood.
+_CHANGE_VERB = re.compile(
+    r"^(?:change|swap|switch|shift|move|update|edit|push|bump|reschedule|postpone|rename|slide"
+    r"|make|set)\s+.+?\s+(?:to|for|until|till|into)\s+|^[\w'’ -]+?\s+(?:is|are)\s+now\s"
+    r"|^(?:i|we)\s+(?:just\s+)?(?:moved|pushed|rescheduled|postponed|shifted|changed|bumped)\s",
+    re.I,
+)
+_ABOUT_A_TASK = re.compile(
+    r"^(?:the|my|our|that|this)\s+[\w'’ -]+?\s+(?:is|are|was|were|isn't|aren't|wasn't|weren't"
+    r"|has|have|hasn't|haven't|got|needs|should|shouldn't|can|can't|will|won't|'s|’s)\s",
+    re.I,
+)
+
+
 _PLACEHOLDER = "Qx"
+
+
+# "every 2 hours", "every 30 minutes", "hourly": more often than a task can repeat.
+_SUB_DAILY = re.compile(
+    r"\b(?:every|each)\s+(?P<n>\d+|an?|one|two|three|half an?)?\s*(?P<u>hours?|hrs?|minutes?"
+    r"|mins?)\b|\b(?:hourly|every hour)\b",
+    re.I,
+)
+
+
+def _sub_daily(text: str, now: datetime, tz: str) -> tuple[datetime, str, tuple[int, int]] | None:
+    """The first time a sub-daily rule falls, what to tell the person, and where it was."""
+    m = _SUB_DAILY.search(text)
+    if m is None:
+        return None
+    raw = (m.group("n") or "1").lower()
+    n = 30 if raw.startswith("half") else {"a": 1, "an": 1, "one": 1, "two": 2}.get(raw, 0)
+    n = n or (int(raw) if raw.isdigit() else 3)
+    in_minutes = (m.group("u") or "h").lower().startswith("m") or raw.startswith("half")
+    minutes = n if in_minutes else 60 * n
+    first = now.astimezone(ZoneInfo(tz)).replace(second=0, microsecond=0)
+    first += timedelta(minutes=minutes)
+    said = "every " + (f"{minutes} minutes" if minutes < 60 or minutes % 60 else
+                       f"{minutes // 60} hour{'s' if minutes > 60 else ''}")  # fmt: skip
+    note = (
+        f"Tasks can repeat at most daily, so I couldn't make it repeat {said}: "
+        f"it's due once, at {first:%H:%M}."
+    )
+    return first, note, (m.start(), m.end())
 
 
 def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     # A quoted title is the title, whatever words are in it; the rest may hold attributes.
-    quoted = _QUOTED.match(text)
+    quoted = _QUOTED.match(re.sub(r"^(?:the|a|an)\s+(?=[\"'“‘])", "", text, flags=re.I))
     if quoted is not None:
         text = f"{_PLACEHOLDER}{quoted.group('rest')}"
     tags_said, prio_said, spans = _attrs(text)
     task: dict[str, Any] = {}
+    often = _sub_daily(_mask(text, spans), now, tz)
+    if often is not None:
+        spans.append(often[2])
     reminder, rspan = _reminder(_mask(text, spans), now, tz)
     if rspan:
         spans.append(rspan)
@@ -670,6 +830,8 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         clock = parse_time(text[rspan[0] : rspan[1]])
         if clock is not None and parse_day_free(text[rspan[0] : rspan[1]]):
             reminder = {"at": when.replace(hour=clock[0].hour, minute=clock[0].minute).isoformat()}
+    if often is not None and when is None:
+        when = often[0]
     spans += wspans
     prio, pspans = (prio_said, []) if prio_said else _priority(_mask(text, spans))
     spans += pspans
@@ -680,6 +842,10 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
     title = re.sub(r"\b(?:with\s+)?priority\b", "", title, flags=re.I).strip(" ,.-")
     title = re.sub(r"\s*[,;]\s*(?=[,;]|$)|\s+-\s+(?=-|$)", "", title).strip(" ,.;:-")
     title = re.sub(r"\s+(?:-\s+)+", " - ", title)
+    # What was cut out of brackets or between dashes leaves them empty: "(tag: yard)".
+    title = re.sub(r"\(\s*\)|\[\s*\]", " ", title)
+    title = re.sub(r"\s*[–—]+\s*(?=[–—,;]|$)|^\s*[–—]+\s*", " ", title)
+    title = re.sub(r"\s+", " ", title).strip(" ,.;:-–—")
     # "add a high priority task to renew my visa": the words about the task are not its title.
     title = (
         re.sub(
@@ -708,7 +874,7 @@ def _create(text: str, now: datetime, tz: str, *, into: bool = False) -> Intent:
         task["recurrence"] = rec
     if reminder is not None:
         task["reminders"] = [reminder]
-    return Intent("create", task=task, tasklist=tasklist)
+    return Intent("create", task=task, tasklist=tasklist, note=often[1] if often else "")
 
 
 def _capital(title: str) -> str:
@@ -927,7 +1093,12 @@ _HOSTILE = re.compile(
     r"|\b(?:wipe|erase|nuke|destroy|reset|purge|format)\s+(?:out\s+)?(?:my\s+|the\s+|your\s+)?"
     r"(?:whole\s+|entire\s+)?(?:account|database|db|everything|all data|data|server|system)"
     r"|\bdrop\s+table\b|<\s*script|\bother (?:users|people)'?s?\b|\beveryone'?s\b|\ball users\b"
-    r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b",
+    r"|\bsudo\b|\badmin (?:mode|access|rights)\b|\bdelete (?:the|your) (?:database|server)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:everything\s+|all\s+)?(?:the above|above|what i said"
+    r" before|previous|earlier)\b|\b(?:every|each|any|another) user'?s?\b|\ball (?:the )?tables\b"
+    r"|\bpretend (?:you(?:'re| are)|to be)\b|\byou are now\b|\bjailbreak\b"
+    r"|\b(?:delete|erase|wipe|remove|close|destroy|purge)\s+(?:all\s+)?(?:of\s+)?my\s+(?:account"
+    r"|data|profile|user)\b|\b(?:\w+'s|someone else'?s) (?:tasks|lists|account|data)\b",
     re.I,
 )
 _CLAUSE_THEN_IT = re.compile(
@@ -985,6 +1156,8 @@ def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Inte
     """A question is answered and never writes: a listing (with its filters), a search, or
     the tasks it asks about ("when's the dentist?", "have I called mom?")."""
     plain = re.sub(r"^(?:how|what)\s+about\s+", "", text.strip().rstrip("?!. "), flags=re.I)
+    if (asked := _preview(plain)) is not None:
+        return asked
     listed = list_command(plain, read_task)
     if listed is not None and listed.kind in ("lists", "members"):
         return listed
@@ -1005,13 +1178,48 @@ def _question(text: str, now: datetime, tz: str, read_task: Callable[[str], Inte
     return intent
 
 
+_WHEN_Q = re.compile(
+    r"^(?:when|what days?|which days?|what dates?|on what days?|on which days?|how often)\b", re.I
+)
+_REPEATS_Q = re.compile(
+    r"\b(?:does|do|will|would|is|are)\s+(?P<x>.+?)\s+(?:repeat|recur|come (?:up|around|round)"
+    r" again|happen again|repeat again)(?:\s+next)?$",
+    re.I,
+)
+
+
+def _preview(question: str) -> Intent | None:
+    """ "when would 'every other thursday' fall?": the rule's next dates; "when does call mom
+    repeat?": that task's series. None for other questions."""
+    text = re.sub(r"[\"“”‘’]|(?<!\w)'|'(?!\w)", " ", question).strip()
+    if not _WHEN_Q.match(text):
+        return None
+    if m := _REPEATS_Q.search(text):
+        return Intent("preview", ref=_ref(m.group("x")))
+    rec, span, implied = _recurrence(text)
+    if rec is None or not re.search(
+        r"\b(?:would|will|does|do|fall|falls|land|lands|be|happen|mean|give|occur)\b", text, re.I
+    ):
+        return None
+    day = re.search(r"\bon the (\d{1,2})", implied or "")
+    if day and rec.get("frequency") == "monthly":
+        interval = rec.get("interval", 1)
+        every = f";INTERVAL={interval}" if interval > 1 else ""
+        rule = f"FREQ=MONTHLY;BYMONTHDAY={day.group(1)}{every}"
+        rec = {"rrule": rule}
+    task: dict[str, Any] = {"recurrence": rec}
+    if clock := parse_time(text):
+        task["at"] = clock[0]
+    return Intent("preview", task=task)
+
+
 # --- updates in natural form -----------------------------------------------------------------
 
 _Q_CHARS = " \"'“”‘’"
 _CHANGE = re.compile(
     r"^(?P<v>change|set|update|switch|make|move|push|shift|reschedule|postpone|bump|put|edit"
     r"|lower|raise|drop|downgrade|upgrade|increase|reduce|demote|promote"
-    r"|rename|retitle|delay|bring forward|pull forward)\s+"
+    r"|rename|retitle|delay|bring forward|pull forward|swap|slide|slot|rebook)\s+"
     r"(?:the\s+)?(?:(?:due\s+)?(?:date|time|deadline|due date|due time|day)\s+(?:of|on|for)\s+)?"
     r"(?P<a>.+?)(?:\s+(?:to|for|until|till|at|on|into|as)\s+|\s*:\s+|\s+(?=due\b))(?P<b>.+)$"
     r"|^(?P<v2>make|set|have)\s+(?P<a2>.+?)\s+(?P<b2>(?:due\s+)?(?:\d|at\b|on\b|noon|midnight"
@@ -1033,6 +1241,9 @@ _MOVED = re.compile(
     r"|to)\s+(?P<a6>.+)$"
     r"|^(?:bring|pull|move|push|shift)\s+(?P<a8>.+?)\s+(?:forward|earlier|up|back|later|out)\s+"
     r"(?:to|until|till|for)\s+(?P<b8>.+)$"
+    r"|^(?:i|we)\s+(?:just\s+|have\s+|'ve\s+)?(?:moved|pushed|rescheduled|postponed|shifted"
+    r"|changed|bumped|delayed)\s+(?P<a9>.+?)\s+(?:back\s+|forward\s+)?(?:to|until|till|for)\s+"
+    r"(?P<b9>.+)$"
     r"|^(?:i'll|i will|i'm going to|i am going to|i'm gonna|gonna|let's|lets|i can|i plan to"
     r"|i want to)\s+(?:do|handle|tackle|get to|work on|finish)\s+(?P<a7>.+?)\s+(?P<b7>(?:on|at|by"
     r"|tomorrow|today|tonight|next|this|in)\b.+)$",
@@ -1059,15 +1270,19 @@ _STEP = re.compile(
     r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<a>.+)$"
     r"|^(?P<down>lower|decrease|reduce|drop|downgrade|lessen)\s+(?:the\s+)?"
     r"(?:priority|importance|urgency)\s+(?:of|on|for)\s+(?P<b>.+)$"
-    r"|^(?:deprioriti[sz]e|downgrade|de-prioriti[sz]e)\s+(?P<c>.+)$",
+    r"|^(?:deprioriti[sz]e|downgrade|de-prioriti[sz]e)\s+(?P<c>.+)$"
+    r"|^(?:(?P<up2>raise|increase|bump up|bump|boost|lift|up)|(?P<down2>lower|decrease|reduce|drop"
+    r"|downgrade))\s+(?:the\s+)?(?P<d>.+?)(?:'s|’s)\s+(?:priority|importance|urgency)$",
     re.I,
 )
 _MATTERS = re.compile(
-    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?)\s+(?:now\s+)?(?P<d>more|less|way more"
+    r"^(?P<a>.+?)\s+(?:is|are|'s|’s|matters?|feels?|seems?|(?P<neg>isn't|isn’t|aren't|aren’t))"
+    r"\s+(?:now\s+|really\s+|actually\s+)?(?P<d>more|less|way more"
     r"|way less|much more|much less|a lot more|a lot less|not (?:that |so |very |really )?"
-    r"|no longer"
+    r"|no longer|(?:that |so |very |really )"
     r"|(?:really |very |super )?)\s*(?P<w>important|urgent|pressing|a priority|critical)?"
-    r"(?:\s+(?:now|anymore|than before|today|these days))?$"
+    r"(?:\s+(?:now|anymore|any more|than before|today|these days|after all"
+    r"|than (?:i|we) (?:thought|expected)|than (?:the\s+|my\s+)?[\w' -]+))*$"
     r"|^(?P<c>.+?)\s+(?:can wait|is not a priority|isn't a priority|is low priority"
     r"|is high priority|is top priority)(?:\s+(?:now|anymore))?$",
     re.I,
@@ -1087,7 +1302,8 @@ _RECUR = re.compile(
     re.I,
 )
 _RETAG = re.compile(
-    r"^(?:change|set|replace|switch|make)\s+(?:the\s+)?(?:tags?|labels?)\s+(?:on|of|for)\s+(?P<a>.+?)"
+    r"^(?:change|set|replace|switch|make)\s+(?:(?:the\s+)?(?:tags?|labels?)\s+(?:on|of|for)\s+"
+    r"(?P<a>.+?)|(?:the\s+)?(?P<a2>.+?)(?:'s|’s)?\s+(?:tags?|labels?))"
     r"\s+(?:to|with)\s+#?(?P<t>[\w-]+(?:\s*(?:,|and)\s*#?[\w-]+)*)$",
     re.I,
 )
@@ -1116,6 +1332,54 @@ _ADD_REMINDER = re.compile(
     re.I,
 )
 _INSTEAD = re.compile(r"^(?P<a>.+?)\s+instead$", re.I)
+_POSSESSIVE_FIELD = re.compile(
+    r"^(?P<v>change|set|move|push|update|make|shift|swap|switch|bump)\s+(?:the\s+)?(?P<a>.+?)(?:'s|’s)"
+    r"\s+(?P<f>due date|deadline|due time|date|time|due)\s+(?P<to>to|for|until|till)\s+",
+    re.I,
+)
+_SAME_TIME_NEXT_WEEK = re.compile(
+    r"(?:(?:at\s+)?(?:the\s+)?same time\s*,?\s+next week|next week\s*,?\s+(?:at\s+)?(?:the\s+)?"
+    r"same (?:time|day(?: and time)?))",
+    re.I,
+)
+# "the plants need watering every sunday now": the task's rule.
+_NEEDS_RULE = re.compile(
+    r"^(?P<a>.+?)\s+(?:needs?|need)\s+(?P<g>\w+ing|to be \w+ed)\s+(?P<r>every\s+.+|daily|weekly"
+    r"|monthly|yearly|on\s+\w+days(?:\s*(?:,|and)\s*\w+days)*)(?:\s+now|\s+from now on)?$",
+    re.I,
+)
+_IS_RULE = re.compile(
+    r"^(?P<a>.+?)\s+(?:is|are|should be|will be|needs to be|has to be|must be)\s+(?:now\s+)?"
+    r"(?P<r>every\s+.+|each\s+.+|daily|weekly|monthly|yearly|fortnightly|annually"
+    r"|(?:daily|weekly|monthly|yearly)\s+on\s+.+|on\s+\w+days(?:\s*(?:,|and)\s*\w+days)*)"
+    r"(?:\s+now|\s+instead|\s+from now on)?$",
+    re.I,
+)
+_NEW_DUE = re.compile(
+    r"^(?P<a>.+?)\s+(?:has|got|gets|now has)\s+(?:a\s+)?new\s+(?:deadline|due date|date|time|slot)"
+    r"(?:\s*:|\s+of|\s+on|\s+for|\s+at|\s+-)?\s+(?P<b>.+)$"
+    r"|^(?:the\s+)?new\s+(?:deadline|due date|date|time)\s+(?:for|of|on)\s+(?P<a2>.+?)\s+"
+    r"(?:is|will be|:)\s+(?P<b2>.+)$"
+    r"|^(?P<a3>.+?)(?:'s|’s)\s+(?:new\s+)?(?:deadline|due date|date|time)\s+"
+    r"(?:is|changed to|moved to|is now|has moved to|will be)\s+(?P<b3>.+)$",
+    re.I,
+)
+_NO_REMINDER = re.compile(
+    r"^(?:remove|clear|delete|drop|cancel|turn off|take off|take away|get rid of|stop)\s+"
+    r"(?:all\s+)?"
+    r"(?:the\s+|my\s+|its\s+)?(?:reminders?|alerts?|notifications?|nudges?)\s+(?:on|of|from|for"
+    r"|about)\s+(?P<a>.+)$"
+    r"|^(?:take|get)\s+(?:the\s+)?(?:reminders?|alerts?)\s+off\s+(?:of\s+)?(?P<b>.+)$"
+    r"|^(?:don't|do not|dont|no need to|stop)\s+(?:remind|nudge|ping|alert)(?:ing)?\s+me\s+"
+    r"(?:about\s+|of\s+)?(?P<c>.+?)(?:\s+(?:anymore|any more))?$"
+    r"|^(?:i\s+)?(?:don't|do not)\s+need\s+(?:a|the|any)\s+reminders?\s+(?:for|on|about)\s+"
+    r"(?P<d>.+)$",
+    re.I,
+)
+# "… to high priority and due monday": several new values at once.
+_AND_ATTRS = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)")
+# "is at 3pm, not 2:30", "friday instead of thursday": the old value said too.
+_NOT_OLD = re.compile(r"\s*,?\s+(?:not|instead of|rather than)\s+(?:on\s+|at\s+)?[\w:.' ]+$", re.I)
 
 
 def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, bool, bool, str]:
@@ -1133,7 +1397,45 @@ def _when_parts(phrase: str, now: datetime, tz: str) -> tuple[datetime | None, b
     return when, has_day, has_time, left
 
 
+def _several_changes(words: str, target: str, now: datetime, tz: str) -> Intent | None:
+    """ "change the report to high priority and due monday": each part is a priority, a due
+    date or tags; anything else means this is not such a change."""
+    parts = [p for p in _AND_ATTRS.split(target) if p.strip()]
+    if len(parts) < 2:
+        return None
+    task: dict[str, Any] = {}
+    kind = "update"
+    for part in parts:
+        part = part.strip()
+        tags, prio, spans = _attrs(" " + part)
+        prio = prio or _priority(part)[0]
+        if prio is None and re.fullmatch(r"(?:urgent|high|medium|low)", part, re.I):
+            prio = part.lower()
+        if (
+            prio is not None
+            and not _cut(part, _priority(part)[1]).strip(" ,")
+            or (
+                prio
+                and not re.sub(r"\b(?:priority|prio|a|an)\b", "", _cut(" " + part, spans)).strip()
+            )
+        ):
+            task["priority"] = prio
+            continue
+        if tags and not _cut(" " + part, spans).strip():
+            task["add_tags"] = [*task.get("add_tags", []), *tags]
+            continue
+        changed = _due_change(words, part, now, tz)
+        if changed is None:
+            return None
+        task.update(changed.task)
+        kind = "reschedule"
+    return Intent(kind, task=task, ref=_ref(words))  # type: ignore[arg-type]
+
+
 def _due_change(ref_words: str, phrase: str, now: datetime, tz: str) -> Intent | None:
+    phrase = _NOT_OLD.sub("", phrase.strip())
+    if _SAME_TIME_NEXT_WEEK.fullmatch(phrase):
+        return Intent("reschedule", task={"shift": "1 week"}, ref=_ref(ref_words))
     phrase = re.sub(
         r"^(?:be\s+|happen\s+|take place\s+)?(?:due\s+)?", "", phrase.strip(), flags=re.I
     )
@@ -1162,7 +1464,8 @@ _GIVE_REMINDER = re.compile(
     r"^(?:give|set|add|put)\s+(?P<a>.+?)\s+an?\s+(?:reminder|alert|notification)\s+(?P<w>.+)$", re.I
 )
 _SHOULD_BE = re.compile(
-    r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s)"
+    r"^(?P<a>.+?)\s+(?:should be|needs to be|must be|has to be|is now|are now|is|are|becomes|'s"
+    r"|can be|could be|may be|can go|can stay)"
     r"\s+(?:now\s+)?(?:an?\s+)?(?:(?P<p>urgent|critical|top|high|medium|normal|low)\s+(?:priority"
     r"|prio)|(?P<u>urgent|critical|top priority))(?:\s+now|\s+from now on)?$",
     re.I,
@@ -1194,6 +1497,8 @@ _NOTE = re.compile(
 def _update(text: str, now: datetime, tz: str) -> Intent | None:
     """A change to one task said in everyday words; None when the text is not one."""
     plain = text.strip().rstrip(".!")
+    # "change the report's due date to the 9th" reads as "change the due date of the report".
+    plain = _POSSESSIVE_FIELD.sub(r"\g<v> the \g<f> of \g<a> \g<to> ", plain)
     if m := _NOTE.match(plain):
         note = _first(m, "n", "n2", "n3").strip(_Q_CHARS)
         return Intent("update", task={"note": note}, ref=_ref(_first(m, "a", "a2", "a3")))
@@ -1207,15 +1512,15 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         return Intent("reschedule", task={"shift": f"{n} {m.group('u')}"}, ref=_ref(m.group("a")))
     if m := _RETAG.match(plain):
         tags = [t.strip("# ").lower() for t in re.split(r"\s*(?:,|and)\s*", m.group("t")) if t]
-        return Intent("update", task={"tags": tags}, ref=_ref(m.group("a")))
+        return Intent("update", task={"tags": tags}, ref=_ref(_first(m, "a", "a2")))
     if m := _UNTAG.match(plain):
         tag = _first(m, "t", "t2", "t3", "t4").lower()
         return Intent(
             "update", task={"remove_tags": [tag]}, ref=_ref(_first(m, "a", "a2", "a3", "a4"))
         )
     if m := _MOVED.match(plain):
-        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7", "a8")
-        phrase = _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
+        words = _first(m, "a", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9")
+        phrase = _first(m, "b", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9")
         changed = _due_change(words, phrase, now, tz)
         if changed is not None:
             if m.group("a7"):
@@ -1238,6 +1543,13 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if prio == "top priority":
             prio = "urgent"
         return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
+    if m := _NEW_DUE.match(plain):
+        changed = _due_change(_first(m, "a", "a2", "a3"), _first(m, "b", "b2", "b3"), now, tz)
+        if changed is not None:
+            return changed
+    if m := _NO_REMINDER.match(plain):
+        words = _first(m, "a", "b", "c", "d")
+        return Intent("update", task={"reminders": []}, ref=_ref(words))
     if m := _NO_DUE.match(plain):
         return Intent("update", task={"due_at": None}, ref=_ref(_first(m, "a", "b", "c")))
     if m := _NO_REPEAT.match(plain):
@@ -1258,8 +1570,9 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 "remind", task={"reminder": reminder}, ref=_ref(m.group("a")), fallback=made
             )
     if m := _STEP.match(plain):
-        step = 1 if m.group("up") else -1
-        return Intent("update", task={"priority_step": step}, ref=_ref(_first(m, "a", "b", "c")))
+        step = 1 if m.group("up") or m.group("up2") else -1
+        words = _first(m, "a", "b", "c", "d")
+        return Intent("update", task={"priority_step": step}, ref=_ref(words))
     if m := _RECUR.match(plain):
         rule = _first(m, "r", "r2", "r3", "r4", "r5")
         rule = {"annual": "yearly"}.get(rule.lower(), rule)
@@ -1267,6 +1580,16 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if rec is not None:
             words = _first(m, "a", "a2", "a3", "a4", "a5")
             return Intent("update", task={"recurrence": rec}, ref=_ref(words))
+    if (m := _NEEDS_RULE.match(plain)) and not _CREATE.match(plain):
+        rec, _, _ = _recurrence(m.group("r"))
+        if rec is not None:
+            words = f"{m.group('a')} {re.sub(r'^to be ', '', m.group('g'))}"
+            return Intent("update", task={"recurrence": rec}, ref=_ref(words))
+    if (m := _IS_RULE.match(plain)) and not _CREATE.match(plain):
+        # "call mom should be weekly on sundays", "water the plants is now every other saturday"
+        rec, _, _ = _recurrence(m.group("r"))
+        if rec is not None:
+            return Intent("update", task={"recurrence": rec}, ref=_ref(m.group("a")))
     if m := _INSTEAD.match(plain):
         inner = m.group("a")
         rec, span, _ = _recurrence(inner)
@@ -1287,6 +1610,8 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         if (changed := _due_change(words, phrase, now, tz)) is not None:
             return changed
         target = phrase.strip(_Q_CHARS)
+        if (several := _several_changes(words, target, now, tz)) is not None:
+            return several
         prio, pspans = _priority(target)
         if prio and not _cut(target, pspans).strip(" ,"):
             return Intent("update", task={"priority": prio}, ref=_ref(words))
@@ -1307,6 +1632,8 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 prio = "urgent"
             return Intent("update", task={"priority": prio}, ref=_ref(m.group("c")))
         degree = (m.group("d") or "").strip().lower()
+        if m.group("neg"):
+            degree = "not " + degree
         word = (m.group("w") or "").lower()
         if degree.endswith("more") and word:
             return Intent("update", task={"priority_step": 1}, ref=_ref(m.group("a")))
@@ -1315,6 +1642,16 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 return Intent("update", task={"priority_step": -1}, ref=_ref(m.group("a")))
         if word in ("urgent", "critical") and not degree:
             return Intent("update", task={"priority": "urgent"}, ref=_ref(m.group("a")))
+        subject = m.group("a")
+        if (
+            word
+            and degree in ("", "really", "very", "so", "super", "that")
+            and re.match(r"^(?:the|my|our)\s", subject, re.I)
+            and not re.search(r"[\s,](?:it|this|that)$", subject, re.I)
+        ):
+            # "the dentist is really important": that task matters more.
+            prio = "urgent" if word in ("urgent", "critical") else "high"
+            return Intent("update", task={"priority": prio}, ref=_ref(subject))
     return None
 
 
@@ -1376,7 +1713,8 @@ def _remind_first(text: str, now: datetime, tz: str) -> Intent | None:
 # --- attributes said in words -------------------------------------------------------------
 
 _TAG_WORD = (
-    r"#?(?!(?:high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every|tomorrow|today"
+    r"#?(?!(?:a|an|the|high|low|medium|urgent|top|normal|priority|prio|due|by|on|at|every"
+    r"|tomorrow|today"
     r"|tonight|next|not|it|and|importance|prio)\b)[\w][\w-]{0,39}"
 )
 _TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
@@ -1384,13 +1722,13 @@ _TAG_PHRASE = re.compile(
     r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+(?:the\s+)?)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels"
     r"|categor(?:y"
     r"|ize|ise))(?:\s+(?:it|this|that|them|as))?(?:\s+(?:with|as|under|in))?(?:\s+(?:the\s+)?"
-    r"(?:tags?|labels?))?\s*[:=]?\s+|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
+    r"(?:tags?|labels?))?(?:\s*[:=]\s*|\s+)|(?:under|in)\s+(?:the\s+)?(?:tag|label|category)\s+"
     r"|(?:put|file|list)\s+it\s+under\s+(?:the\s+)?(?:tag\s+)?"
     r"|(?:give|add|assign)\s+it\s+(?:the\s+|a\s+)?(?:tags?|labels?)\s+"
     r"|(?:and\s+)?(?:should|must|needs to|to)\s+be\s+(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?)"
-    rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
+    rf"(?P<t>{_TAG_LIST})\s*(?=$|[,;.)–—]|\s+-\s|\s+(?:and\s+)?(?:with\s+)?(?:(?:a\s+)?(?:high|low"
     r"|medium|urgent|top|normal)\b|priority\b|due\b|by\b|on\b|at\b|tomorrow\b|today\b|tonight\b"
-    r"|next\b|every\b|in\s+\d))",
+    r"|next\b|every\b|in\s+\d|(?:give|make|set|mark|flag)\s+it\b))",
     re.I,
 )
 _PRIO_PHRASE = [
@@ -1405,7 +1743,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?)?"
+            r"(?:(?:make|set|mark|flag|give)\s+it\s+(?:as\s+|to\s+)?)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?:priority|prio|importance)\s*(?:[:=]|is|of|level"
             r"|set to|to)?"
             r"\s*(?P<p>urgent|critical|top|highest|high|medium|normal|mid|low|lowest|p[1-4]|1|2|3|4)\b",
@@ -1415,7 +1753,7 @@ _PRIO_PHRASE = [
     ),
     (
         re.compile(
-            r"(?:(?:make|set|mark|flag)\s+it\s+(?:as\s+|to\s+)?"
+            r"(?:(?:make|set|mark|flag|give)\s+it\s+(?:as\s+|to\s+)?(?:an?\s+)?"
             r"|(?:it'?s|it is|this is|which is)\s+)?"
             r"(?:(?:with|at|as)\s+)?(?:an?\s+)?(?P<p>urgent|critical|top|highest|high|medium|normal|mid"
             r"|low|lowest)[- ](?:priority|prio|importance)",
@@ -1446,6 +1784,13 @@ _LONE_PRIO = re.compile(
 )
 
 
+_CATEGORY = re.compile(
+    r"(?<=\S)\s*,?\s+(?:in|under|into)\s+(?:the\s+)?#?(?P<t>[\w-]{1,40})\s+(?:category|tag|label)\b"
+    r"|(?<=\S)\s*,\s*(?:a\s+|the\s+)?#?(?P<t2>[\w-]{1,40})\s+(?:tag|label)(?=\s*(?:$|[,;.]))",
+    re.I,
+)
+
+
 def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
     """Tags and priority said in words anywhere ("…, tag it home, low priority", "label
     finance", "priority: high", "it's urgent", "not important"), and where they were."""
@@ -1457,6 +1802,9 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
             continue  # "tag the photos" is a task
         words = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*", m.group("t"))
         tags += [w.strip("# ").lower() for w in words if w.strip("# ")]
+        spans.append((m.start(), m.end()))
+    for m in _CATEGORY.finditer(_mask(text, spans)):
+        tags.append((m.group("t") or m.group("t2")).lower())  # "in the pets category", ", x tag"
         spans.append((m.start(), m.end()))
     masked = _mask(text, spans)
     for pattern, fixed in _PRIO_PHRASE:

@@ -296,8 +296,17 @@ _INTO_DEFAULT = re.compile(
     re.I,
 )
 _INTO_MAYBE = re.compile(r"^(?P<t>.+)\s+(?:to|onto|into)\s+(?:(?:the|my|our)\s+)?(?P<n>.+)$", re.I)
+# "add kibble under pets", "add milk in groceries": a short name at the end (only a list
+# called exactly so takes the task; "meet sam in the park" stays a title without one).
+_IN_MAYBE = re.compile(
+    r"^(?P<t>.+)\s+(?:in|under)\s+(?:(?:the|my|our)\s+)?(?P<n>[\w'-]+(?:\s+[\w'-]+)?)$", re.I
+)
 # Only these verbs put a task into a list named by a bare word ("add milk to groceries").
-INTO_VERB = re.compile(r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put)\b", re.I)
+INTO_VERB = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put|pop|stick|throw|chuck|jot(?: down)?"
+    r"|write down)\b",
+    re.I,
+)
 _MOVE = re.compile(
     r"^(?:please\s+)?(?:move|transfer|shift)\s+(?P<a>.+)\s+(?:to|into|onto)\s+(?P<l>.+)$", re.I
 )
@@ -312,7 +321,7 @@ def into_list(title: str, maybe: bool) -> tuple[str, ListRef | None]:
         if m := pattern.match(title):
             target = list_ref(m.group("n"))
             return m.group("t").strip(" ,.-"), target  # a to-do list is no list: just the title
-    if maybe and (m := _INTO_MAYBE.match(title)):
+    if maybe and (m := _INTO_MAYBE.match(title) or _IN_MAYBE.match(title)):
         target = list_ref(m.group("n"), maybe=True)
         if target is not None and target.name:
             target.title = m.group("t").strip(" ,.-")

@@ -34,7 +34,10 @@ DAY_WORDS = {
     "this afternoon": time(15, 0),
 }
 DAY = re.compile(
-    r"\b(?:(?P<rel>day after tomorrow|today|tonight|tomorrow|this (?:evening|morning|afternoon))"
+    r"\b(?:(?P<off>an?|one|two|three|four|\d{1,2})\s+(?P<offu>days?|weeks?)\s+(?:from|after)\s+"
+    rf"(?:(?P<offnext>next|this|coming)\s+)?(?P<anchor>tomorrow|{_WD})"
+    r"|(?P<rel>(?:the\s+)?day after tomorrow|today|tonight|tomorrow"
+    r"|this (?:evening|morning|afternoon))"
     rf"|(?:on\s+)?(?P<next>next|this|coming)?\s*(?P<wd>{_WD})\b"
     r"|(?:on\s+)?the\s+(?P<ord>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(?P<ordmonth>"
     + MONTHS
@@ -44,12 +47,12 @@ DAY = re.compile(
     r"|(?P<iso>\d{4}-\d{2}-\d{2})"
     r"|(?:on\s+)?(?P<slash>\d{1,2}/\d{1,2}(?:/\d{2,4})?)"
     r"|in\s+(?P<n>\d+|an?|one|two|three|a couple of)\s+"
-    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
-    r"|(?P<nextweek>next week|next month|end of (?:the )?(?:day|week|month)"
+    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
+    r"|(?P<nextweek>next week|next month|next year|end of (?:the )?(?:day|week|month)"
     r"|(?:this|next|the)\s+weekend))\b",
     re.I,
 )
-_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "a couple of": 2}
+_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "a couple of": 2}
 
 
 @dataclass(frozen=True)
@@ -180,8 +183,16 @@ def _parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int,
         return None
     today = now.date()
     base = now.replace(tzinfo=None)
+    if m.group("anchor"):
+        # "a week from monday", "two days after tomorrow": that day, then the offset.
+        anchor = _parse_day(f"{m.group('offnext') or ''} {m.group('anchor')}".strip(), now)
+        if anchor is None or anchor[0] is None:
+            return None
+        n = _NUM.get(m.group("off").lower()) or int(m.group("off"))
+        step = timedelta(weeks=n) if m.group("offu").lower().startswith("week") else timedelta(n)
+        return anchor[0] + step, None, m.start(), m.end(), False
     if rel := m.group("rel"):
-        rel = rel.lower()
+        rel = re.sub(r"^the\s+", "", rel.lower())
         if rel == "day after tomorrow":
             return today + timedelta(days=2), None, m.start(), m.end(), False
         if rel == "tomorrow":
@@ -226,7 +237,8 @@ def _parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int,
             "day": timedelta(days=n),
             "week": timedelta(weeks=n),
         }
-        exact = now + steps.get(unit, relativedelta(months=n))
+        later = relativedelta(years=n) if unit == "year" else relativedelta(months=n)
+        exact = now + steps.get(unit, later)
         return (
             exact.date(),
             exact.time().replace(second=0, microsecond=0),
@@ -242,6 +254,8 @@ def _parse_day(text: str, now: datetime) -> tuple[date | None, time | None, int,
         return today + timedelta(days=ahead), None, m.start(), m.end(), False
     if phrase == "next month":
         return (today.replace(day=1) + relativedelta(months=1)), None, m.start(), m.end(), False
+    if phrase == "next year":  # a year from today: no better guess for "renew it next year"
+        return today + relativedelta(years=1), None, m.start(), m.end(), False
     if "day" in phrase:
         return today, time(18, 0), m.start(), m.end(), False
     if "week" in phrase:

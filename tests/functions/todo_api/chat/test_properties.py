@@ -21,7 +21,7 @@ from tests.functions.todo_api.chat.test_engine import Chat
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("America/New_York"))
 TZ = "America/New_York"
 # What a question may become: nothing here writes.
-READ_ONLY = {"list", "search", "lists", "members", "help", "greet", "unknown", "deny"}
+READ_ONLY = {"list", "search", "preview", "lists", "members", "help", "greet", "unknown", "deny"}
 
 # Words a question may be about, commands included ("have I deleted the report?").
 WORDS = [
