@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from starlette.applications import Starlette
 
-from functions.realtime.handlers import NAME, routes
+from functions.realtime.handlers import NAME, routes, session_check, sessions
 from functions.realtime.hub import Hub, Retention
 from functions.realtime.settings import Settings
 from shared.dapr import Dapr
@@ -25,15 +23,20 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
             idle_s=settings.retention_idle_s,
         ),
     )
-    tokens = Tokens(sidecar.secrets, settings.jwt_secret, ttl=timedelta(0))  # verifies only
+    tokens = Tokens(sidecar.secrets, public=settings.jwt_public_secret)  # verifies only
+    check = session_check(sidecar.invoker, settings)
+    authenticated = sessions(tokens, check)
 
     app = create_function_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=routes(hub, tokens, settings, sidecar.invoker),
+        routes=routes(hub, authenticated, settings, check),
         public=("/ws",),  # users authenticate on the socket; events come from the sidecar
-        ready_checks={"signing_key": tokens.ready},
+        ready_checks={"token_keys": tokens.ready},
+        # A handshake's Authorization header, if any; a browser's token comes in the
+        # socket's first frame, checked by the same backend (functions/realtime/ws.py).
+        authentication=authenticated,
     )
     app.state.hub = hub
     return app

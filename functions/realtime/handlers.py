@@ -7,10 +7,11 @@ from starlette.websockets import WebSocket
 
 from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
-from functions.realtime.ws import SocketLimits, serve_socket
+from functions.realtime.ws import SessionCheck, SocketLimits, serve_socket
 from shared.dapr import DaprError, Invoker
 from shared.events import Event
-from shared.tokens import Tokens
+from shared.tokens import BadToken, Claims, Tokens
+from shared.web.auth import BearerTokens
 from shared.web.pubsub import Delivery, event_endpoint
 
 NAME = "realtime"
@@ -18,8 +19,44 @@ SESSION_CHECK = "internal/v1/sessions/check"
 log = logging.getLogger(__name__)
 
 
+def session_check(invoker: Invoker, settings: Settings) -> SessionCheck:
+    async def still_valid(token: str) -> bool | None:
+        """todo-api knows sign-outs (the token version and ids in the user row)."""
+        try:
+            resp = await invoker.invoke(
+                settings.todo_api_app_id, SESSION_CHECK, json={"token": token}
+            )
+        except DaprError as exc:
+            log.warning("todo-api unreachable for a token check: %s", exc)
+            return None
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            return None
+        return bool(resp.body.get("valid"))
+
+    return still_valid
+
+
+def sessions(tokens: Tokens, check: SessionCheck | None) -> BearerTokens[str]:
+    """Who a token stands for (their user id): signed by a published key, unexpired, and
+    not signed out as far as todo-api can tell now."""
+
+    async def resolve(token: str) -> tuple[str, Claims] | None:
+        try:
+            claims = await tokens.claims(token)
+        except BadToken:
+            return None
+        if check is not None and await check(token) is False:
+            return None
+        return claims.user_id, claims
+
+    return BearerTokens(resolve)
+
+
 def routes(
-    hub: Hub, tokens: Tokens, settings: Settings, invoker: Invoker | None = None
+    hub: Hub,
+    authenticated: BearerTokens[str],
+    settings: Settings,
+    check: SessionCheck | None = None,
 ) -> list[BaseRoute]:
     limits = SocketLimits(
         max_message_bytes=settings.ws_max_message_bytes,
@@ -40,29 +77,15 @@ def routes(
             },
         )
 
-    async def still_valid(token: str) -> bool | None:
-        """todo-api knows sign-outs (the token version and ids in the user row)."""
-        assert invoker is not None
-        try:
-            resp = await invoker.invoke(
-                settings.todo_api_app_id, SESSION_CHECK, json={"token": token}
-            )
-        except DaprError as exc:
-            log.warning("todo-api unreachable for a token check: %s", exc)
-            return None
-        if resp.status != 200 or not isinstance(resp.body, dict):
-            return None
-        return bool(resp.body.get("valid"))
-
     async def socket(ws: WebSocket) -> None:
         await serve_socket(
             ws,
             hub,
-            tokens,
+            authenticated,
             limits,
             heartbeat_s=settings.heartbeat_s,
             auth_timeout_s=settings.auth_timeout_s,
-            check=still_valid if invoker is not None else None,
+            check=check,
             recheck_s=settings.token_recheck_s,
         )
 

@@ -10,7 +10,9 @@ class Settings(FunctionSettings):
     # realtime has its own pub/sub component whose consumer group is unique per
     # replica, so every replica sees every event.
     pubsub: str = "pubsub-fanout"
-    jwt_secret: str = "jwt"
+    # The public keys that verify bearer tokens ({kid: PEM}); realtime never holds the
+    # private key, so it cannot mint a token (shared/tokens.py).
+    jwt_public_secret: str = "jwt-public"
     queue_size: int = Field(default=1000, ge=1, description="Per-connection send buffer.")
     # What is kept for resume: per user by count and bytes, in all by bytes, and a user
     # with no socket and no event for retention_idle_s is forgotten (a resume resyncs).

@@ -2,13 +2,15 @@
 
 Protocol (JSON text frames):
   client → {"type": "auth", "token": "...", "after": <seq>|null}   (the first frame: never
-           in the URL, which proxies and access logs keep)
+           in the URL, which proxies and access logs keep; a client that sent
+           `Authorization: Bearer` on the handshake may leave `token` out)
   server → {"type": "hello", "user_id", "seq": <latest known>|null}
            {"type": "event", "seq", "topic", "event": {...}}      (in seq order)
            {"type": "resync", "reason"}   — missed events are not all known here: reload
            {"type": "ping", "at"}         — heartbeat
 Close codes: 4401 bad or missing token, or (later) expired or signed out, 4408 no auth
-in time, 4409 too slow (resync), 1009 a message above the size limit (before or after
+in time, 1013 the token cannot be checked now (try again later), 4409 too slow
+(resync), 1009 a message above the size limit (before or after
 auth), 4429 too many sockets for the user. Too many sockets from one address are refused
 at the handshake (403).
 """
@@ -30,7 +32,8 @@ from prometheus_client import Gauge
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from functions.realtime.hub import Connection, Hub
-from shared.tokens import BadToken, Tokens
+from shared.tokens import BadToken
+from shared.web.auth import BearerTokens, SignedIn, Unavailable
 from shared.web.edge import client_address
 from shared.web.metrics import REFUSED
 
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 CONNECTIONS = Gauge("taskwave_websocket_connections", "Open WebSocket connections.")
 
 BAD_TOKEN, AUTH_TIMEOUT, TOO_SLOW, TOO_MANY = 4401, 4408, 4409, 4429
-TOO_BIG = 1009  # RFC 6455: message too big
+TOO_BIG, TRY_LATER = 1009, 1013  # RFC 6455: message too big; try again later
 
 
 class MessageTooBig(Exception):
@@ -103,7 +106,7 @@ async def _credentials(ws: WebSocket, timeout: float, limit: int) -> tuple[str, 
 async def serve_socket(
     ws: WebSocket,
     hub: Hub,
-    tokens: Tokens,
+    sessions: BearerTokens[str],
     limits: SocketLimits,
     *,
     heartbeat_s: float,
@@ -120,7 +123,7 @@ async def serve_socket(
         await _serve(
             ws,
             hub,
-            tokens,
+            sessions,
             limits,
             heartbeat_s=heartbeat_s,
             auth_timeout_s=auth_timeout_s,
@@ -134,7 +137,7 @@ async def serve_socket(
 async def _serve(
     ws: WebSocket,
     hub: Hub,
-    tokens: Tokens,
+    sessions: BearerTokens[str],
     limits: SocketLimits,
     *,
     heartbeat_s: float,
@@ -145,16 +148,22 @@ async def _serve(
     await ws.accept()
     try:
         token, after = await _credentials(ws, auth_timeout_s, limits.max_message_bytes)
-        claims = await tokens.claims(token)
-        user_id = claims.user_id
-        if check is not None and await check(token) is False:
-            raise BadToken("signed out")
+        # The first frame's token, through the same backend as a handshake header's
+        # (which the edge already checked: ws.user).
+        user = await sessions.sign_in(ws, token) if token else ws.scope.get("user")
+        if not isinstance(user, SignedIn):
+            raise BadToken("invalid, expired, signed-out or missing token")
+        user_id, claims = str(user.principal), user.claims
     except TimeoutError:
         await ws.close(AUTH_TIMEOUT, "authenticate within the time limit")
         return
     except MessageTooBig:
         REFUSED.labels("realtime", "ws_too_big").inc()
         await ws.close(TOO_BIG, "message too big")
+        return
+    except Unavailable as exc:
+        log.warning("websocket token not checked now: %s", exc)
+        await ws.close(TRY_LATER, "try again shortly")
         return
     except (BadToken, ValueError, WebSocketDisconnect) as exc:
         with contextlib.suppress(RuntimeError):
@@ -180,7 +189,7 @@ async def _serve(
                     await ws.send_json(message)
                 # Anything queued meanwhile that the backlog already covered goes once.
                 conn.skip = sent
-        session = _Session(token, claims.expires_at, check, recheck_s)
+        session = _Session(user.token, claims.expires_at, check, recheck_s)
         await _pump(ws, conn, heartbeat_s, limits.max_message_bytes, session)
     except WebSocketDisconnect:
         pass

@@ -8,7 +8,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from functions.todo_api.auth import Accounts, User
+from functions.todo_api.auth import Accounts, Sessions, User
 from functions.todo_api.calendar_routes import CalendarApi
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
@@ -31,6 +31,7 @@ from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
 from shared.web.app import create_function_app
+from shared.web.auth import BearerTokens
 
 
 def create_app(
@@ -66,7 +67,12 @@ def create_app(
     )
     service = TaskService(tasks, cache, outbox, lists, limits)
     list_service = ListService(kv, outbox, service.purge_list, limits)
-    tokens = Tokens(sidecar.secrets, settings.jwt_secret, settings.token_ttl)
+    tokens = Tokens(
+        sidecar.secrets,
+        public=settings.jwt_public_secret,
+        signing=settings.jwt_secret,
+        ttl=settings.token_ttl,
+    )
     llm = None
     if settings.llm_endpoint:
         secrets = sidecar.secrets
@@ -94,7 +100,8 @@ def create_app(
         wait_s=settings.hash_wait_s,
     )
     accounts = Accounts(kv, outbox, passwords)
-    api = Api(service, list_service, accounts, tokens, settings, sidecar.invoker, chat)
+    sessions = Sessions(tokens, accounts)
+    api = Api(service, list_service, accounts, sessions, settings, sidecar.invoker, chat)
     api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
     api.extra += CalendarApi(
         service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
@@ -122,7 +129,9 @@ def create_app(
         routes=[*(ep.route() for ep in api.endpoints()), *web_routes(), *mcp.routes()],
         # The REST API and MCP (bearer tokens), the web page; /internal/ is the sidecar's.
         public=(f"{API}/", "/", "/static/", MCP_PATH, f"{MCP_PATH}/"),
-        ready_checks={"signing_key": tokens.ready},
+        ready_checks={"token_keys": tokens.ready},
+        # Bearer tokens become request.user before any handler (REST and /mcp alike).
+        authentication=BearerTokens(sessions.resolve),
         on_startup=[start_relay, mcp.start],
         on_shutdown=[mcp.stop, stop_relay, passwords.aclose, *([llm.aclose] if llm else [])],
     )

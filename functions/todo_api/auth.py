@@ -23,7 +23,7 @@ from functions.todo_api.store import (
 )
 from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import ListCreated, ListSnapshot, Member, Role
-from shared.tokens import Claims
+from shared.tokens import BadToken, Claims, Tokens
 
 # Tokens signed out one by one that a user row remembers; past it, signing out one
 # signs out all (the version moves), so the row stays small.
@@ -149,6 +149,26 @@ class Accounts:
     async def by_id(self, user_id: str) -> User | None:
         item = await self._kv.get(id_key(user_id))
         return _user(item.value) if item else None
+
+
+class Sessions:
+    """Who a bearer token stands for now: its signature and expiry (Tokens), then the
+    account, which knows the token's sign-outs. The edge's authentication backend and
+    realtime's session check both ask this."""
+
+    def __init__(self, tokens: Tokens, accounts: Accounts) -> None:
+        self.tokens = tokens
+        self.accounts = accounts
+
+    async def resolve(self, token: str) -> tuple[User, Claims] | None:
+        try:
+            claims = await self.tokens.claims(token)
+        except BadToken:
+            return None
+        user = await self.accounts.by_id(claims.user_id)
+        if user is None or not user.accepts(claims):
+            return None
+        return user, claims
 
 
 def _user(record: dict[str, Any]) -> User:

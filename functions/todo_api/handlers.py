@@ -14,11 +14,12 @@ from functions.todo_api import domain
 from functions.todo_api.auth import (
     Accounts,
     BadCredentials,
+    Sessions,
     User,
     UsernameTaken,
 )
 from functions.todo_api.chat.engine import ChatEngine
-from functions.todo_api.http import API, guarded, parse_body
+from functions.todo_api.http import API, account, guarded, parse_body, session
 from functions.todo_api.list_handlers import ListsApi
 from functions.todo_api.lists import ListService
 from functions.todo_api.models import (
@@ -47,7 +48,6 @@ from functions.todo_api.throttle import from_settings as throttles
 from shared.dapr import DaprError, Invoker
 from shared.events import TaskSnapshot
 from shared.internal_api import OccurrenceRequest
-from shared.tokens import BadToken, Claims, Tokens
 from shared.web.edge import client_address
 from shared.web.errors import ApiError
 from shared.web.identity import require_caller
@@ -79,7 +79,7 @@ class Api:
         service: TaskService,
         lists: ListService,
         accounts: Accounts,
-        tokens: Tokens,
+        sessions: Sessions,
         settings: Settings,
         invoker: Invoker,
         chat: ChatEngine,
@@ -89,7 +89,8 @@ class Api:
         self.service = service
         self.lists = ListsApi(lists, self.user, settings)
         self.accounts = accounts
-        self.tokens = tokens
+        self.sessions = sessions
+        self.tokens = sessions.tokens
         self.settings = settings
         self.logins, self.registrations = throttles(settings, BadCredentials)
         self.extra: list[Endpoint] = []  # routes of other modules (app.py adds them)
@@ -100,35 +101,16 @@ class Api:
         )
 
     async def user(self, request: Request) -> User:
-        return (await self._session(request))[0]
-
-    async def _session(self, request: Request) -> tuple[User, Claims]:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise ApiError(401, "missing bearer token", code="unauthorized")
-        found = await self._check(token.strip())
-        if found is None:
-            raise ApiError(401, "invalid, expired or signed-out token", code="unauthorized")
-        return found
-
-    async def _check(self, token: str) -> tuple[User, Claims] | None:
-        """The token's user if it is valid now: signed, unexpired, not signed out."""
-        try:
-            claims = await self.tokens.claims(token)
-        except BadToken:
-            return None
-        user = await self.accounts.by_id(claims.user_id)
-        if user is None or not user.accepts(claims):
-            return None
-        return user, claims
+        """The signed-in user (the edge's authentication backend set it); 401 if none."""
+        return account(request)
 
     async def sign_out(self, request: Request) -> Response:
-        _, claims = await self._session(request)
+        claims = session(request).claims
         await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=False)
         return Response(status_code=204)
 
     async def sign_out_all(self, request: Request) -> Response:
-        _, claims = await self._session(request)
+        claims = session(request).claims
         await self.accounts.sign_out(claims, datetime.now(UTC), everywhere=True)
         return Response(status_code=204)
 
@@ -136,7 +118,7 @@ class Api:
         """realtime asks whether an open socket's token still holds (revocation)."""
         require_caller(request, self.settings.session_callers, self.settings.app_api_token)
         body = await parse_body(request, SessionCheck, self.settings.max_body_bytes)
-        return JSONResponse({"valid": await self._check(body.token) is not None})
+        return JSONResponse({"valid": await self.sessions.resolve(body.token) is not None})
 
     # -- auth ----------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""What every todo-api handler shares: reading a JSON body, and use-case refusals as
-HTTP errors."""
+"""What every todo-api handler shares: who is signed in, reading a JSON body, and
+use-case refusals as HTTP errors."""
 
 from __future__ import annotations
 
@@ -8,15 +8,29 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from pydantic import BaseModel
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from functions.todo_api import domain
+from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused, UnknownUser
 from shared.domain.bounds import unstorable
+from shared.web.auth import SignedIn, signed_in
 from shared.web.errors import ApiError
 
 API = "/api/v1"
 M = TypeVar("M", bound=BaseModel)
+
+
+def session(conn: HTTPConnection) -> SignedIn[User]:
+    """The signed-in session the edge authenticated (shared/web/auth.py); 401 if none."""
+    found = signed_in(conn)
+    if not isinstance(found.principal, User):  # another backend's user: not ours
+        raise ApiError(401, "invalid, expired or signed-out token", code="unauthorized")
+    return found
+
+
+def account(conn: HTTPConnection) -> User:
+    return session(conn).principal
 
 
 async def parse_body(request: Request, model: type[M], limit: int) -> M:

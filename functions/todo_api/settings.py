@@ -14,8 +14,10 @@ class Settings(FunctionSettings):
     internal_callers: frozenset[str] = Field(default=frozenset({"recurring", "reminders"}))
     # Who may ask whether a token still holds (open sockets close when it does not).
     session_callers: frozenset[str] = Field(default=frozenset({"realtime"}))
-    # The secret (in the `secrets` store) holding `signingKey` for bearer tokens.
+    # Secrets (in the `secrets` store) for bearer tokens: the private key that signs
+    # ({kid, privateKey}) and the public keys that verify ({kid: PEM}); shared/tokens.py.
     jwt_secret: str = "jwt"
+    jwt_public_secret: str = "jwt-public"
     token_ttl: timedelta = timedelta(hours=12)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Password hashing (Argon2id). Peak memory of hashing is hash_concurrency ×

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.authentication import AuthenticationBackend
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from shared.dapr import Dapr
 from shared.settings import FunctionSettings
 from shared.telemetry import setup_logging, setup_tracing
+from shared.web.auth import authentication as auth_middleware
 from shared.web.edge import BodyLimit, SidecarOnly, require_app_token
 from shared.web.errors import EXCEPTION_HANDLERS
 from shared.web.middleware import TelemetryMiddleware
@@ -39,10 +41,12 @@ def create_function_app(
     ready_checks: dict[str, ReadyCheck] | None = None,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    authentication: AuthenticationBackend | None = None,
 ) -> Starlette:
     """`public` names the routes anyone may call (exact paths, or prefixes ending in
     "/"); every other route answers only the Dapr sidecar (the app API token). Without
-    that token the function refuses to start (StartupRefused)."""
+    that token the function refuses to start (StartupRefused). `authentication` sets
+    `request.user` for every request and socket (shared/web/auth.py)."""
     token = require_app_token(settings.app_api_token)
     setup_logging(name, settings.log_level, settings.log_json)
     setup_tracing(name, settings.otel_endpoint)
@@ -88,6 +92,7 @@ def create_function_app(
             Middleware(TelemetryMiddleware, function=name, routes=all_routes),
             Middleware(SidecarOnly, function=name, token=token, public=(*PROBES, *public)),
             Middleware(BodyLimit, function=name, max_bytes=settings.max_body_bytes),
+            *([auth_middleware(authentication)] if authentication else []),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from shared.tokens import new_signing_key, public_pem, signing_key
 from stack.bootstrap import Tools
 from stack.components.probes import http_ok
 from stack.config import ROOT, StackConfig
@@ -96,14 +99,28 @@ class Sidecars:
         return path
 
     def write_secrets(self, pg_connection: str) -> None:
-        """Secrets the Dapr local-file store serves; the JWT key survives restarts."""
-        existing: dict[str, object] = {}
+        """Secrets the Dapr local-file store serves. The token signing key is made here
+        on first start (never committed: .run/ is ignored) and survives restarts; a
+        file from before key ids (an HS256 `signingKey`) gets a new Ed25519 key."""
+        existing: dict[str, Any] = {}
         if self.secrets_file.exists():
             existing = json.loads(self.secrets_file.read_text())
-        jwt = existing.get("jwt") or {"signingKey": secrets.token_urlsafe(48)}
-        values = {"postgres": {"connectionString": pg_connection}, "jwt": jwt}
+        signing = existing.get("jwt") or {}
+        public = dict(existing.get("jwt-public") or {})
+        if not {"kid", "privateKey"} <= signing.keys():
+            kid = f"local-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+            signing, entry = new_signing_key(kid)
+            public |= entry
+        if signing["kid"] not in public:  # e.g. the public set was edited by hand
+            public |= {signing["kid"]: public_pem(signing_key(signing).key.public_key())}
+        values = {
+            "postgres": {"connectionString": pg_connection},
+            "jwt": signing,
+            "jwt-public": public,
+        }
+        self.secrets_file.touch(mode=0o600)
+        self.secrets_file.chmod(0o600)  # before the private key is in it
         self.secrets_file.write_text(json.dumps(values, indent=2))
-        self.secrets_file.chmod(0o600)
 
     def argv(self, instance: str) -> list[str]:
         """`instance` is a function, or one of its extra instances ("realtime#2")."""

@@ -147,7 +147,13 @@ def test_install_notes_render_and_name_what_must_exist(notes_chart: Path, case: 
     assert out.returncode == 0, out.stderr
     notes = yaml.safe_load(out.stdout)["data"]["notes"]
     docs = render(case)
-    for secret in ("postgres", "jwt", "taskwave-app-token", "taskwave-dapr-api-token"):
+    for secret in (
+        "postgres",
+        "jwt",
+        "jwt-public",
+        "taskwave-app-token",
+        "taskwave-dapr-api-token",
+    ):
         assert secret in notes
     if not docs.of_kind("Kafka"):  # external Kafka: the topics to create are listed
         from shared.topics import all_topics

@@ -10,7 +10,7 @@ from deploy.expected import expected, needed_secrets
 from tests.deploy.conftest import Rendered
 
 TOKENS = {"taskwave-app-token", "taskwave-dapr-api-token"}
-STORE = {"postgres", "jwt"}  # the Dapr secret store's Role resourceNames
+STORE = {"postgres", "jwt", "jwt-public"}  # the Dapr secret store's Role resourceNames
 
 
 @pytest.mark.parametrize("cloud", ["aks", "gke", "oke"])

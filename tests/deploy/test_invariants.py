@@ -372,7 +372,8 @@ def test_each_function_reads_only_the_secrets_it_needs(rendered: Rendered) -> No
                 assert rule["verbs"] == ["get"] and rule["resourceNames"]
                 readable[app] |= set(rule["resourceNames"])
     assert readable["recurring"] == set()
-    assert readable["realtime"] == {"jwt"}
+    assert readable["realtime"] == {"jwt-public"}  # verifies only: no private key
+    assert readable["todo-api"] >= {"jwt", "jwt-public"}
     # Components that resolve their secretKeyRefs through the `secrets` store, for the
     # functions in their scopes.
     for component in rendered.of_kind("Component"):
@@ -402,7 +403,8 @@ def test_the_code_may_ask_dapr_only_for_the_secrets_it_reads(rendered: Rendered)
             if any(s["name"] == account for s in binding["subjects"]):
                 role = rendered.one("Role", binding["roleRef"]["name"])
                 rbac |= {n for rule in role["rules"] for n in rule["resourceNames"]}
-        reads = {getattr(model.settings(app), "jwt_secret", None)} - {None}
+        settings = model.settings(app)
+        reads = {getattr(settings, n, None) for n in ("jwt_secret", "jwt_public_secret")} - {None}
         readable = (allowed & rbac) if app in store["scopes"] else set()
         assert readable == reads, app
     # The connection string is resolved by the sidecars for their state stores, never

@@ -220,7 +220,9 @@ async def test_secret_is_read_from_the_secret_store(
     """(e)"""
     on_disk = json.loads(stack.sidecars.secrets_file.read_text())
     secret = await sidecars["todo-api"].secrets.get_secret("jwt")
-    assert secret == on_disk["jwt"] and len(secret["signingKey"]) >= 32
+    assert secret == on_disk["jwt"] and secret["privateKey"].startswith("-----BEGIN PRIVATE")
+    public = await sidecars["realtime"].secrets.get_secret("jwt-public")
+    assert public == on_disk["jwt-public"] and secret["kid"] in public
 
 
 async def test_drop_goes_to_dead_letters(

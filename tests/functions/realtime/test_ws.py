@@ -19,9 +19,12 @@ from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr, FakeSecrets
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.tokens import Tokens
+from tests.keys import token_secrets
 from tests.sidecar import FROM_SIDECAR
 
-KEY = {"jwt": {"signingKey": "s" * 48}}
+KEY = token_secrets()
+# realtime is given the public keys only: it verifies, it cannot sign.
+PUBLIC = {"jwt-public": KEY["jwt-public"]}
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
 
@@ -32,7 +35,7 @@ class Who:
 
 
 def token(user_id: str) -> str:
-    tokens = Tokens(FakeSecrets(KEY), "jwt", timedelta(hours=1))
+    tokens = Tokens(FakeSecrets(KEY), public="jwt-public", signing="jwt", ttl=timedelta(hours=1))
     return asyncio.run(tokens.issue(Who(user_id), datetime.now(UTC)))
 
 
@@ -73,7 +76,7 @@ def _open(client: TestClient, user_id: str, after: int | None = None) -> Iterato
 
 def _client() -> TestClient:
     return TestClient(
-        create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR
+        create_app(Settings(heartbeat_s=5), FakeDapr(secret_values=PUBLIC)), headers=FROM_SIDECAR
     )
 
 
@@ -152,10 +155,42 @@ def test_a_bad_token_gets_a_close_code(first: dict[str, Any]) -> None:
     assert closed.value.code == 4401
 
 
+def test_a_token_of_an_unpublished_key_gets_a_close_code() -> None:
+    """A key realtime was never given (someone's own, or todo-api's before it was
+    published) signs nothing it accepts."""
+    stranger = token_secrets("test-1")  # the same kid, another key
+    tokens = Tokens(
+        FakeSecrets(stranger), public="jwt-public", signing="jwt", ttl=timedelta(hours=1)
+    )
+    forged = asyncio.run(tokens.issue(Who("u1"), datetime.now(UTC)))
+    with _client().websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": forged})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401
+
+
+def test_a_handshake_header_authenticates_and_the_first_frame_still_resumes() -> None:
+    """A client that can set headers (not a browser) may authenticate the handshake;
+    the edge's backend checks it, and the first frame only says where to resume."""
+    client = _client()
+    deliver(client, "u1", 7)
+    headers = {"authorization": f"Bearer {token('u1')}"}
+    with client.websocket_connect("/ws", headers=headers) as ws:
+        ws.send_json({"type": "auth", "after": 6})
+        assert ws.receive_json() == {"type": "hello", "user_id": "u1", "seq": 7}
+        assert ws.receive_json()["seq"] == 7
+    with client.websocket_connect("/ws", headers={"authorization": "Bearer forged"}) as ws:
+        ws.send_json({"type": "auth"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401
+
+
 def test_a_token_in_the_url_is_not_taken() -> None:
     """Proxies and access logs keep URLs: the token goes in the first frame only."""
     client = TestClient(
-        create_app(Settings(auth_timeout_s=0.3), FakeDapr(secret_values=KEY)),
+        create_app(Settings(auth_timeout_s=0.3), FakeDapr(secret_values=PUBLIC)),
         headers=FROM_SIDECAR,
     )
     with client.websocket_connect(f"/ws?token={token('u1')}") as ws:
@@ -166,7 +201,7 @@ def test_a_token_in_the_url_is_not_taken() -> None:
 
 def _checked(valid: list[bool], **settings: Any) -> TestClient:
     """realtime with a todo-api that answers the session check from `valid`."""
-    dapr = FakeDapr(secret_values=KEY)
+    dapr = FakeDapr(secret_values=PUBLIC)
 
     async def todo_api(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
         assert path == "internal/v1/sessions/check" and body["token"]
@@ -195,7 +230,7 @@ def test_a_signed_out_token_is_refused_and_its_open_socket_closes() -> None:
 
 def test_an_open_socket_closes_when_its_token_expires() -> None:
     client = _checked([True], heartbeat_s=5)
-    tokens = Tokens(FakeSecrets(KEY), "jwt", timedelta(seconds=1))
+    tokens = Tokens(FakeSecrets(KEY), public="jwt-public", signing="jwt", ttl=timedelta(seconds=1))
     short = asyncio.run(tokens.issue(Who("u1"), datetime.now(UTC)))
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "auth", "token": short})
@@ -208,7 +243,7 @@ def test_an_open_socket_closes_when_its_token_expires() -> None:
 
 def _limited(**limits: Any) -> TestClient:
     settings = Settings(heartbeat_s=5, **limits)
-    return TestClient(create_app(settings, FakeDapr(secret_values=KEY)), headers=FROM_SIDECAR)
+    return TestClient(create_app(settings, FakeDapr(secret_values=PUBLIC)), headers=FROM_SIDECAR)
 
 
 @pytest.mark.parametrize("kind", ["text", "bytes"])

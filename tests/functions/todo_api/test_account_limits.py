@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
 PASSWORD = "a long passphrase"
 
@@ -33,7 +34,7 @@ class Account:
 
 
 def _client(**limits: Any) -> TestClient:
-    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+    dapr = FakeDapr(secret_values=token_secrets())
     settings = Settings(argon2_memory_kib=8 * 1024, argon2_time_cost=1, **limits)
     return TestClient(create_app(settings, dapr), base_url="http://t/api/v1/")
 

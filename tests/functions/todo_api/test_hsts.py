@@ -7,8 +7,9 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
-SECRETS = {"jwt": {"signingKey": "k" * 48}}
+SECRETS = token_secrets()
 
 
 def test_hsts_is_sent_when_configured_and_not_otherwise() -> None:

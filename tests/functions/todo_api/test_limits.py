@@ -11,12 +11,13 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
 PASSWORD = "a long passphrase"
 
 
 def _app(**settings: Any) -> Any:
-    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+    dapr = FakeDapr(secret_values=token_secrets())
     return create_app(Settings(argon2_memory_kib=8 * 1024, argon2_time_cost=1, **settings), dapr)
 
 

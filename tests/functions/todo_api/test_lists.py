@@ -14,6 +14,7 @@ from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr
 from tests import sharing_matrix
 from tests.functions.todo_api.relay import relay
+from tests.keys import token_secrets
 from tests.sidecar import FROM_SIDECAR
 
 API = "/api/v1"
@@ -21,7 +22,7 @@ API = "/api/v1"
 
 class Users:
     def __init__(self) -> None:
-        self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+        self.dapr = FakeDapr(secret_values=token_secrets())
         self.client = TestClient(create_app(dapr=self.dapr))
         self.auth: dict[str, dict[str, str]] = {}
         self.ids: dict[str, str] = {}

@@ -9,10 +9,11 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from shared.dapr import DaprError, InvokeResponse
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
 
 def _client() -> tuple[TestClient, FakeDapr, dict[str, str], str]:
-    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+    dapr = FakeDapr(secret_values=token_secrets())
     client = TestClient(create_app(dapr=dapr))
     made = client.post(
         "/api/v1/auth/register", json={"username": "ann", "password": "a passphrase"}

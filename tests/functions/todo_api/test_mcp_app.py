@@ -16,13 +16,14 @@ from mcp.client.streamable_http import streamable_http_client
 
 from functions.todo_api.app import create_app
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
 BASE = "http://testserver"
 
 
 class Stack:
     def __init__(self) -> None:
-        self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+        self.dapr = FakeDapr(secret_values=token_secrets())
         self.app = create_app(dapr=self.dapr)
         self.http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=self.app), base_url=BASE)
 

@@ -18,13 +18,14 @@ from shared.dapr import EtagMismatch, StateOp
 from shared.dapr.fake import FakeDapr
 from shared.events import ListCreated, ListSnapshot, Member, parse_event
 from tests.functions.todo_api.relay import relay
+from tests.keys import token_secrets
 
 API = "/api/v1"
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
 
 def _app() -> tuple[TestClient, FakeDapr, dict[str, str]]:
-    dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+    dapr = FakeDapr(secret_values=token_secrets())
     client = TestClient(create_app(dapr=dapr))
     creds = {"username": "ann", "password": "a passphrase"}
     client.post(f"{API}/auth/register", json=creds)

@@ -3,12 +3,19 @@ token issued so far (POST /auth/signout-all); realtime asks whether a token hold
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 from tests.sidecar import FROM_SIDECAR
 
 API = "/api/v1"
@@ -16,7 +23,7 @@ CREDS = {"username": "ann", "password": "a passphrase"}
 
 
 def _client() -> TestClient:
-    client = TestClient(create_app(dapr=FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})))
+    client = TestClient(create_app(dapr=FakeDapr(secret_values=token_secrets())))
     assert client.post(f"{API}/auth/register", json=CREDS).status_code == 201
     return client
 
@@ -62,3 +69,30 @@ def test_only_realtime_may_ask_whether_a_token_holds() -> None:
     client = _client()
     status, _ = _holds(client, _sign_in(client), caller="recurring")
     assert status == 403
+
+
+def test_a_token_forged_with_the_public_key_is_refused() -> None:
+    """HS256 keyed with the (public) verifying key, or EdDSA with an unknown kid: 401."""
+    secrets = token_secrets("k1")
+    client = TestClient(create_app(dapr=FakeDapr(secret_values=secrets)))
+    assert client.post(f"{API}/auth/register", json=CREDS).status_code == 201
+    user_id = client.get(f"{API}/me", headers=_sign_in(client)).json()["id"]
+    claims = {"sub": user_id, "iss": "taskwave", "exp": 9999999999, "ver": 0}
+    pem = secrets["jwt-public"]["k1"].encode()
+    header = _b64(json.dumps({"alg": "HS256", "kid": "k1", "typ": "JWT"}).encode())
+    body = _b64(json.dumps(claims).encode())
+    mac = hmac.new(pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    confused = f"{header}.{body}.{_b64(mac)}"
+    stranger = jwt.encode(claims, Ed25519PrivateKey.generate(), "EdDSA", headers={"kid": "k2"})
+    for forged in (confused, stranger):
+        resp = client.get(f"{API}/me", headers={"authorization": f"Bearer {forged}"})
+        assert resp.status_code == 401
+        assert resp.json()["error"] == {
+            "code": "unauthorized",
+            "message": "invalid, expired or signed-out token",
+            "details": {},
+        }
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

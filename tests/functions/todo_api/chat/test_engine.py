@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from functions.todo_api.app import create_app
 from shared.dapr.fake import FakeDapr
 from tests.functions.todo_api.relay import relay
+from tests.keys import token_secrets
 
 
 class Chat:
@@ -20,7 +21,7 @@ class Chat:
 
     def __init__(self, username: str = "ann", *, app: Chat | None = None) -> None:
         if app is None:
-            self.dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+            self.dapr = FakeDapr(secret_values=token_secrets())
             self.client = TestClient(create_app(dapr=self.dapr))
         else:
             self.dapr, self.client = app.dapr, app.client

@@ -17,8 +17,9 @@ from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from shared.dapr.fake import FakeDapr
 from tests.functions.todo_api.relay import relay
+from tests.keys import token_secrets
 
-SECRETS = {"jwt": {"signingKey": "k" * 48}, "llm": {"apiKey": "sk-test"}}
+SECRETS = {**token_secrets(), "llm": {"apiKey": "sk-test"}}
 
 
 def _call(name: str, args: dict[str, Any], n: int = 1) -> dict[str, Any]:

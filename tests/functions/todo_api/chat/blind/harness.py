@@ -36,6 +36,7 @@ from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from loadtest.stats import save, summary_ms
 from shared.dapr.fake import FakeDapr
+from tests.keys import token_secrets
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[4]
@@ -274,7 +275,7 @@ def _new_app(dapr: FakeDapr) -> TestClient:
 def _account(tz: ZoneInfo) -> tuple[FakeDapr, dict[str, str]]:
     """A Dapr state holding one registered user in `tz`, and that user's auth header."""
     if tz.key not in _accounts:
-        dapr = FakeDapr(secret_values={"jwt": {"signingKey": "k" * 48}})
+        dapr = FakeDapr(secret_values=token_secrets())
         client = _new_app(dapr)
         login = {"username": "pat", "password": "a long passphrase"}
         with time_machine.travel(_ACCOUNT_AT, tick=False):
