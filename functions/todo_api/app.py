@@ -6,14 +6,12 @@ from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
 
-from functions.todo_api.auth import Accounts, Sessions, User
-from functions.todo_api.calendar_routes import CalendarApi
+from functions.todo_api.auth import Accounts, Sessions
 from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.chat.llm import LlmClient
-from functions.todo_api.handlers import NAME, Api
-from functions.todo_api.http import API
+from functions.todo_api.gateway import Gateway
+from functions.todo_api.http import API, account
 from functions.todo_api.limits import Limits
 from functions.todo_api.list_cache import ListCache
 from functions.todo_api.lists import Lists, ListService
@@ -21,17 +19,19 @@ from functions.todo_api.mcp_app import PATH as MCP_PATH
 from functions.todo_api.mcp_app import TaskwaveMcp
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
-from functions.todo_api.preview_routes import PreviewApi
+from functions.todo_api.routes import Routes
+from functions.todo_api.routes.undo import UndoRoutes
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import TaskStore
-from functions.todo_api.undo_routes import UndoApi
 from functions.todo_api.web import Hsts, web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
 from shared.web.app import create_function_app
 from shared.web.auth import BearerTokens
+
+NAME = "todo-api"
 
 
 def create_app(
@@ -85,12 +85,8 @@ def create_app(
 
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
 
-    async def api_user(request: Request) -> User:
-        return await api.user(request)  # `api` is made below: it needs the chat
-
-    undo = UndoApi(
-        service, api_user, sidecar.invoker, settings.audit_app_id, settings.max_body_bytes, kv
-    )
+    gateway = Gateway(sidecar.invoker, settings.audit_app_id, settings.reminders_app_id)
+    undo = UndoRoutes(service, gateway, kv)  # the route, and the chat's "undo that"
     chat = ChatEngine(service, kv, llm, list_service, undo)
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
@@ -101,13 +97,18 @@ def create_app(
     )
     accounts = Accounts(kv, outbox, passwords)
     sessions = Sessions(tokens, accounts)
-    api = Api(service, list_service, accounts, sessions, settings, sidecar.invoker, chat)
-    api.extra += PreviewApi(api.user, settings.max_body_bytes).endpoints()
-    api.extra += CalendarApi(
-        service, list_service, kv, api.user, accounts.by_id, settings.max_body_bytes
-    ).endpoints()
-    api.extra += undo.endpoints()
-    mcp = TaskwaveMcp(service, list_service, api.user)
+    api = Routes(
+        service=service,
+        lists=list_service,
+        accounts=accounts,
+        sessions=sessions,
+        chat=chat,
+        gateway=gateway,
+        undo=undo,
+        kv=kv,
+        settings=settings,
+    )
+    mcp = TaskwaveMcp(service, list_service, account)
     background: list[asyncio.Task[None]] = []
 
     async def start_relay() -> None:
@@ -126,7 +127,7 @@ def create_app(
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=[*(ep.route() for ep in api.endpoints()), *web_routes(), *mcp.routes()],
+        routes=[*api.routes(), *web_routes(), *mcp.routes()],
         # The REST API and MCP (bearer tokens), the web page; /internal/ is the sidecar's.
         public=(f"{API}/", "/", "/static/", MCP_PATH, f"{MCP_PATH}/"),
         ready_checks={"token_keys": tokens.ready},

@@ -1,24 +1,31 @@
-"""What every todo-api handler shares: who is signed in, reading a JSON body, and
-use-case refusals as HTTP errors."""
+"""todo-api's HTTP edge: who is signed in, and the use case's refusals as HTTP errors.
+Every route is declared with `Endpoint` and served by the `Edge` made here
+(shared/web/routes.py); the routes themselves are in functions/todo_api/routes/."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
-from pydantic import BaseModel
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed, Refused, UnknownUser
-from shared.domain.bounds import unstorable
+from functions.todo_api.gateway import Unavailable
+from functions.todo_api.search import BadCursor
+from functions.todo_api.settings import Settings
 from shared.web.auth import SignedIn, signed_in
 from shared.web.errors import ApiError
+from shared.web.routes import Call, Edge, Endpoint
 
 API = "/api/v1"
-M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+# A route of a signed-in user, and one anyone (or a sidecar) may call.
+Signed: TypeAlias = Call[User, Any, Any]
+Anyone: TypeAlias = Call[None, Any, Any]
+Route: TypeAlias = Endpoint[Any, Any, Any]
 
 
 def session(conn: HTTPConnection) -> SignedIn[User]:
@@ -33,57 +40,52 @@ def account(conn: HTTPConnection) -> User:
     return session(conn).principal
 
 
-async def parse_body(request: Request, model: type[M], limit: int) -> M:
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(413, f"request body is larger than {limit} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ApiError(
-            422,
-            "request body is not valid JSON",
-            details=[{"field": "body", "message": "invalid JSON"}],
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(
-            422,
-            "request body must be a JSON object",
-            details=[{"field": "body", "message": "expected an object"}],
-        )
-    # Text PostgreSQL cannot hold is refused here, so it never reaches a transaction.
-    if problems := [{"field": f, "message": m} for f, m in unstorable(data)]:
-        fields = ", ".join(p["field"] for p in problems)
-        raise ApiError(422, f"invalid fields: {fields}", details=problems)
-    return model.model_validate(data)  # a ValidationError becomes a 422 naming the field
-
-
-R = TypeVar("R")
-
-
-async def guarded(call: Awaitable[R], what: str) -> R:
-    """A use case's refusals as HTTP errors (DESIGN §3: 404 hides what is not yours)."""
-    try:
-        return await call
-    except NotFound:
-        raise ApiError(404, f"no such {what}") from None
-    except Forbidden:
-        raise ApiError(
+def refusal(exc: Exception, what: str) -> ApiError | None:
+    """A use case's refusal as an HTTP error (DESIGN §3: 404 hides what is not yours)."""
+    if isinstance(exc, NotFound):
+        return ApiError(404, f"no such {what}")
+    if isinstance(exc, Forbidden):
+        return ApiError(
             403, f"your role in this list does not allow that ({what})", code="forbidden"
-        ) from None
-    except PreconditionFailed:
-        raise ApiError(
+        )
+    if isinstance(exc, PreconditionFailed):
+        return ApiError(
             412,
             f"the {what} changed since that version (ETag); read it again",
             code="precondition_failed",
-        ) from None
-    except Refused as exc:
-        raise ApiError(409, str(exc), code=exc.code) from None
-    except UnknownUser as exc:
-        raise ApiError(
+        )
+    if isinstance(exc, Refused):
+        return ApiError(409, str(exc), code=exc.code)
+    if isinstance(exc, UnknownUser):
+        return ApiError(
             422,
             "no user has that name",
             details=[{"field": "username", "message": f"unknown user {exc}"}],
-        ) from None
-    except domain.InvalidChange as exc:
-        raise ApiError(422, str(exc)) from None
+        )
+    if isinstance(exc, domain.InvalidChange):
+        return ApiError(422, str(exc))
+    if isinstance(exc, BadCursor):
+        return ApiError(422, str(exc), details=[{"field": "cursor", "message": str(exc)}])
+    if isinstance(exc, Unavailable):
+        return ApiError(503, f"the {exc.what} is unavailable right now")
+    return None
+
+
+async def guarded(call: Awaitable[R], what: str) -> R:
+    """For the odd step of a route whose refusal names something else than the route's
+    subject (undo restoring into a list, say)."""
+    try:
+        return await call
+    except Exception as exc:
+        if (refused := refusal(exc, what)) is None:
+            raise
+        raise refused from None
+
+
+def edge(settings: Settings) -> Edge[User]:
+    return Edge(
+        user=account,
+        max_body_bytes=settings.max_body_bytes,
+        app_api_token=settings.app_api_token,
+        refusal=refusal,
+    )

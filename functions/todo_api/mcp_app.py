@@ -91,7 +91,7 @@ class TaskwaveMcp:
         self,
         service: TaskService,
         lists: ListService,
-        authenticate: Callable[[Request], Awaitable[User]],
+        authenticate: Callable[[Request], User],
     ) -> None:
         self.service = service
         self.lists = lists
@@ -135,7 +135,7 @@ class TaskwaveMcp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            user = await self.authenticate(request)
+            user = self.authenticate(request)  # request.user, set by the edge
         except ApiError as exc:
             body = {"error": {"code": exc.code, "message": exc.message, "details": []}}
             headers = {"www-authenticate": 'Bearer realm="taskwave"'}

@@ -272,7 +272,9 @@ class InvitationItems(BaseModel):
 
 
 class DeclineQuery(_Strict):
-    block: bool = Field(default=False, description="Also refuse later invitations from them.")
+    block: Annotated[bool, One] = Field(
+        default=False, description="Also refuse later invitations from them."
+    )
 
 
 class ChatRequest(_Strict):

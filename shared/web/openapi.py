@@ -1,19 +1,15 @@
-"""One declaration per route serves both Starlette and the OpenAPI document, so the
-two cannot disagree."""
+"""The OpenAPI document, written from the same route declarations the edge enforces
+(shared/web/routes.py), so the two cannot disagree."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-Handler = Callable[[Request], Awaitable[Response]]
+from shared.web.routes import Endpoint
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -32,25 +28,6 @@ ERROR_SCHEMA = {
 }
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | dict[str, Any] | None = None
-    status: int = 200
-    auth: bool = True
-    errors: tuple[int, ...] = ()
-    headers_in: tuple[str, ...] = ()
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    def route(self) -> Route:
-        return Route(self.path, self.handler, methods=[self.method])
-
-
 def _schema(model: type[BaseModel] | dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, dict):
         return model
@@ -61,14 +38,14 @@ def _schema(model: type[BaseModel] | dict[str, Any], defs: dict[str, Any]) -> di
 
 
 def document(
-    endpoints: Sequence[Endpoint], *, title: str, version: str, description: str = ""
+    endpoints: Sequence[Endpoint[Any, Any, Any]], *, title: str, version: str, description: str = ""
 ) -> dict[str, Any]:
     defs: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for ep in endpoints:
         op: dict[str, Any] = {
             "summary": ep.summary,
-            "operationId": ep.handler.__name__,
+            "operationId": ep.name,
             "tags": list(ep.tags),
             "responses": {},
         }

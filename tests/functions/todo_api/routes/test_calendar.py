@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from functions.todo_api.calendar_routes import feed_hash
+from functions.todo_api.routes.calendar import feed_hash
 from tests.functions.todo_api.relay import relay
 from tests.functions.todo_api.test_lists import Users
 

@@ -7,8 +7,7 @@ what the web form sends while the user edits it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,15 +19,14 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.todo_api.auth import User
-from functions.todo_api.http import API, parse_body
+from functions.todo_api.http import API, Route
 from functions.todo_api.models import One
 from shared.domain.describe import MAX_PREVIEW, preview
 from shared.domain.recurrence import Basis, Recurrence, TimeZoneName
-from shared.web.openapi import Endpoint
+from shared.web.routes import Call, Endpoint
 
 Count = Annotated[int, Field(ge=1, le=MAX_PREVIEW)]
 
@@ -97,27 +95,18 @@ def present(rec: Recurrence, start: datetime | None, tz: str, n: int, now: datet
     return out.model_dump(mode="json")
 
 
-class PreviewApi:
-    def __init__(self, user: Callable[[Request], Awaitable[User]], max_body_bytes: int) -> None:
-        self.user = user
-        self.max_body_bytes = max_body_bytes
+class PreviewRoutes:
+    async def preview_rule(self, call: Call[User, None, PreviewQuery]) -> Response:
+        query = call.query
+        tz = query.tz or call.user.timezone
+        return JSONResponse(present(_rule(query), query.start, tz, query.n, call.now))
 
-    async def preview_rule(self, request: Request) -> Response:
-        user = await self.user(request)
-        grouped: dict[str, list[str]] = {}
-        for key, value in request.query_params.multi_items():
-            grouped.setdefault(key, []).append(value)
-        query = PreviewQuery.model_validate(grouped)
-        tz = query.tz or user.timezone
-        return JSONResponse(present(_rule(query), query.start, tz, query.n, datetime.now(UTC)))
+    async def preview_recurrence(self, call: Call[User, PreviewRequest, None]) -> Response:
+        body = call.body
+        tz = body.tz or call.user.timezone
+        return JSONResponse(present(body.recurrence, body.start, tz, body.n, call.now))
 
-    async def preview_recurrence(self, request: Request) -> Response:
-        user = await self.user(request)
-        body = await parse_body(request, PreviewRequest, self.max_body_bytes)
-        tz = body.tz or user.timezone
-        return JSONResponse(present(body.recurrence, body.start, tz, body.n, datetime.now(UTC)))
-
-    def endpoints(self) -> list[Endpoint]:
+    def endpoints(self) -> list[Route]:
         return [
             Endpoint(
                 "GET",

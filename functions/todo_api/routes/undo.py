@@ -1,38 +1,36 @@
 """POST /api/v1/tasks/{task_id}/undo: return a task to where it was before one event of
 its history (functions/todo_api/undo.py plans it; the service writes it).
 
-The history comes from audit over the same service invocation GET /audit uses, for
-the lists the caller is in. Undo is a normal write: a new version and its own event,
-the caller's role checked by the service. When the task changed after that event (its
-version is not the event's), the answer is 412 naming the newer events, unless the
-client confirms with `force: true`; `If-Match` makes the write conditional as always.
+The history comes from audit through the gateway (functions/todo_api/gateway.py), for
+the lists the caller is in, as for GET /audit. Undo is a normal write: a new version
+and its own event, the caller's role checked by the service. When the task changed
+after that event (its version is not the event's), the answer is 412 naming the newer
+events, unless the client confirms with `force: true`; `If-Match` makes the write
+conditional as always.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.todo_api import domain
 from functions.todo_api.auth import User
 from functions.todo_api.errors import Forbidden, NotFound, PreconditionFailed
-from functions.todo_api.http import API, guarded, parse_body
+from functions.todo_api.gateway import Gateway
+from functions.todo_api.http import API, Route, guarded
 from functions.todo_api.models import TaskCreate, TaskOut, TaskPatch
 from functions.todo_api.service import TaskService
 from functions.todo_api.undo import NotUndoable, patch_to, plan_undo
-from shared.dapr import DaprError, Invoker, StateStore
+from shared.dapr import StateStore
 from shared.events import TaskSnapshot
 from shared.internal_api import occurrence_id
 from shared.web.errors import ApiError
-from shared.web.openapi import Endpoint
-
-MAX_HISTORY = 2000  # events of one task read to plan an undo
+from shared.web.routes import Call, Endpoint
 
 
 class UndoRequest(BaseModel):
@@ -64,59 +62,27 @@ def _matches(if_match: str | None, version: int) -> bool:
     return str(version) in {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
 
 
-class UndoApi:
-    def __init__(
-        self,
-        service: TaskService,
-        user: Callable[[Request], Awaitable[User]],
-        invoker: Invoker,
-        audit_app_id: str,
-        max_body_bytes: int,
-        kv: StateStore,
-    ) -> None:
-        self.kv = kv
+class UndoRoutes:
+    """The route, and the undo itself (`apply`), which the chat's "undo that" uses too:
+    so `apply` maps the service's refusals itself (the chat has no HTTP edge)."""
+
+    def __init__(self, service: TaskService, gateway: Gateway, kv: StateStore) -> None:
         self.service = service
-        self.user = user
-        self.invoker = invoker
-        self.audit_app_id = audit_app_id
-        self.max_body_bytes = max_body_bytes
+        self.gateway = gateway
+        self.kv = kv
 
     async def history(self, user: User, task_id: str) -> list[dict[str, Any]]:
         """The task's audit log, oldest first (every event of the lists the user is in)."""
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while len(items) < MAX_HISTORY:
-            params = {
-                "task_id": task_id,
-                "user_id": user.id,
-                "list_ids": ",".join(sorted(user.lists)),
-                "limit": "500",
-            } | ({"cursor": cursor} if cursor else {})
-            try:
-                resp = await self.invoker.invoke(
-                    self.audit_app_id, "internal/v1/audit", http_method="GET", params=params
-                )
-            except DaprError:
-                resp = None
-            if resp is None or resp.status != 200 or not isinstance(resp.body, dict):
-                raise ApiError(503, "the audit log is unavailable right now")
-            items += resp.body.get("items", [])
-            cursor = resp.body.get("next_cursor")
-            if not cursor:
-                break
-        return items
+        return await guarded(self.gateway.task_history(user, task_id), "task")
 
-    async def undo(self, request: Request) -> Response:
-        user = await self.user(request)
-        body = await parse_body(request, UndoRequest, self.max_body_bytes)
-        done = await self.apply(
-            user, request.path_params["task_id"], body, request.headers.get("if-match")
-        )
+    async def undo(self, call: Call[User, UndoRequest, None]) -> Response:
+        body = call.body
+        done = await self.apply(call.user, call.param("task_id"), body, call.header("If-Match"))
         if done.task is None:
             out = UndoOut(undone=body.event_id, action="deleted", task=None)
             return JSONResponse(out.model_dump(mode="json"))
         assert done.etag is not None and done.action != "deleted"
-        return self._answer(body.event_id, done.action, done.task, done.etag, done.status)
+        return _answer(body.event_id, done.action, done.task, done.etag, call.now, done.status)
 
     async def apply(
         self, user: User, task_id: str, body: UndoRequest, if_match: str | None = None
@@ -212,25 +178,7 @@ class UndoApi:
             )
         return Undone("restored", task, etag, 201)
 
-    def _answer(
-        self,
-        event_id: str,
-        action: Literal["restored", "reverted"],
-        task: TaskSnapshot,
-        etag: str,
-        status: int,
-    ) -> Response:
-        body = {
-            "undone": event_id,
-            "action": action,
-            "task": domain.present(task, datetime.now(UTC)),
-        }
-        headers = {"ETag": f'"{etag}"'}
-        if status == 201:
-            headers["Location"] = f"{API}/tasks/{task.id}"
-        return JSONResponse(body, status_code=status, headers=headers)
-
-    def endpoints(self) -> list[Endpoint]:
+    def endpoints(self) -> list[Route]:
         return [
             Endpoint(
                 "POST",
@@ -241,9 +189,29 @@ class UndoApi:
                 response=UndoOut,
                 errors=(403, 404, 409, 412, 503),
                 headers_in=("If-Match",),
+                subject="task",
                 tags=("tasks",),
             )
         ]
+
+
+def _answer(
+    event_id: str,
+    action: Literal["restored", "reverted"],
+    task: TaskSnapshot,
+    etag: str,
+    now: datetime,
+    status: int,
+) -> Response:
+    body = {
+        "undone": event_id,
+        "action": action,
+        "task": domain.present(task, now),
+    }
+    headers = {"ETag": f'"{etag}"'}
+    if status == 201:
+        headers["Location"] = f"{API}/tasks/{task.id}"
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _stale(message: str, newer: list[str]) -> ApiError:

@@ -18,23 +18,22 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.todo_api import ical
 from functions.todo_api.auth import User
-from functions.todo_api.http import API, guarded, parse_body
+from functions.todo_api.http import API, Route, guarded
 from functions.todo_api.lists import READ, WRITE, ListService, require
 from functions.todo_api.models import MAX_LIMIT, ListId, One, SearchParams
 from functions.todo_api.service import TaskService
 from shared.dapr import EtagMismatch, StateOp, StateStore
 from shared.events import TaskSnapshot
 from shared.web.errors import ApiError
-from shared.web.openapi import Endpoint
+from shared.web.routes import Call, Endpoint
 
 MAX_FEEDS = 20  # per user
 ICS = "text/calendar; charset=utf-8"
@@ -111,27 +110,18 @@ class ImportReport(BaseModel):
     summary: str
 
 
-def _query(model: type[Any], request: Request) -> Any:
-    grouped: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        grouped.setdefault(key, []).append(value)
-    return model.model_validate(grouped)
-
-
-class CalendarApi:
+class CalendarRoutes:
     def __init__(
         self,
         service: TaskService,
         lists: ListService,
         kv: StateStore,
-        user: Callable[[Request], Awaitable[User]],
         user_by_id: Callable[[str], Awaitable[User | None]],
         max_body_bytes: int,
     ) -> None:
         self.service = service
         self.lists = lists
         self.kv = kv
-        self.user = user
         self.user_by_id = user_by_id
         self.max_body_bytes = max_body_bytes
 
@@ -151,8 +141,7 @@ class CalendarApi:
             if cursor is None:
                 return out
 
-    async def _calendar(self, user: User, list_id: str | None) -> Response:
-        now = datetime.now(UTC)
+    async def _calendar(self, user: User, list_id: str | None, now: datetime) -> Response:
         tasks = await guarded(self._tasks(user, list_id, now), "list")
         name = "taskwave"
         if list_id is not None:
@@ -162,10 +151,8 @@ class CalendarApi:
         body = await asyncio.to_thread(ical.export_calendar, tasks, name, now)
         return Response(body, media_type=ICS, headers={"cache-control": "no-store"})
 
-    async def export(self, request: Request) -> Response:
-        user = await self.user(request)
-        query: ExportQuery = _query(ExportQuery, request)
-        return await self._calendar(user, query.list_id)
+    async def export(self, call: Call[User, None, ExportQuery]) -> Response:
+        return await self._calendar(call.user, call.query.list_id, call.now)
 
     # -- subscriptions -------------------------------------------------------------------
 
@@ -173,16 +160,14 @@ class CalendarApi:
         item = await self.kv.get(_index_key(user_id))
         return (list(item.value.get("items", [])), item.etag) if item else ([], None)
 
-    async def create_feed(self, request: Request) -> Response:
-        user = await self.user(request)
-        body = await parse_body(request, FeedCreate, self.max_body_bytes)
+    async def create_feed(self, call: Call[User, FeedCreate, None]) -> Response:
+        user, body, now = call.user, call.body, call.now
         if body.list_id is not None:
             await guarded(_readable(user, body.list_id), "list")
         items, etag = await self._index(user.id)
         if len(items) >= MAX_FEEDS:
             raise ApiError(409, f"at most {MAX_FEEDS} subscriptions; revoke one", code="limit")
         token = secrets.token_urlsafe(32)
-        now = datetime.now(UTC)
         digest = feed_hash(token)
         feed = {
             "id": str(uuid.uuid4()),
@@ -198,20 +183,19 @@ class CalendarApi:
             await self.kv.transact(ops)
         except EtagMismatch:
             raise ApiError(409, "another change came first; try again", code="conflict") from None
-        url = f"{str(request.base_url).rstrip('/')}{API}/calendar/feeds/{token}.ics"
+        url = f"{str(call.request.base_url).rstrip('/')}{API}/calendar/feeds/{token}.ics"
         out = FeedOut(id=feed["id"], list_id=body.list_id, created_at=now, url=url)
         return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
-    async def list_feeds(self, request: Request) -> Response:
-        user = await self.user(request)
-        items, _ = await self._index(user.id)
+    async def list_feeds(self, call: Call[User, None, None]) -> Response:
+        items, _ = await self._index(call.user.id)
         out = FeedItems(items=[FeedOut.model_validate(i) for i in items])
         return JSONResponse(out.model_dump(mode="json"))
 
-    async def revoke_feed(self, request: Request) -> Response:
-        user = await self.user(request)
+    async def revoke_feed(self, call: Call[User, None, None]) -> Response:
+        user = call.user
         items, etag = await self._index(user.id)
-        feed_id = request.path_params["feed_id"]
+        feed_id = call.param("feed_id")
         gone = [i for i in items if i["id"] == feed_id]
         if not gone:
             raise ApiError(404, "no such subscription")
@@ -227,23 +211,22 @@ class CalendarApi:
             raise ApiError(409, "another change came first; try again", code="conflict") from None
         return Response(status_code=204)
 
-    async def feed(self, request: Request) -> Response:
+    async def feed(self, call: Call[None, None, None]) -> Response:
         """No bearer token: the token in the path is the credential (calendar apps poll)."""
-        token = request.path_params["token"]
+        token = call.param("token")
         item = await self.kv.get(_feed_key(feed_hash(token))) if len(token) < 100 else None
         user = await self.user_by_id(item.value["user_id"]) if item else None
         if item is None or user is None:
             raise ApiError(404, "no such calendar")
-        return await self._calendar(user, item.value.get("list_id"))
+        return await self._calendar(user, item.value.get("list_id"), call.now)
 
     # -- import --------------------------------------------------------------------------
 
-    async def import_ics(self, request: Request) -> Response:
-        user = await self.user(request)
-        query: ImportQuery = _query(ImportQuery, request)
+    async def import_ics(self, call: Call[User, None, ImportQuery]) -> Response:
+        user, query = call.user, call.query
         list_id = query.list_id or user.default_list
         await guarded(_writable(user, list_id), "list")
-        raw = await request.body()
+        raw = await call.request.body()  # an .ics file, not JSON: read here
         if len(raw) > self.max_body_bytes:
             raise ApiError(413, f"request body is larger than {self.max_body_bytes} bytes")
         try:
@@ -258,7 +241,7 @@ class CalendarApi:
         for c in plan.items:
             made: str | None = None
             if not query.dry_run:
-                now = datetime.now(UTC)
+                now = call.now
                 task, _ = await guarded(self.service.create(user, c.body, now), "list")
                 if c.completed:
                     await guarded(self.service.complete(user, task.id, None, now), "task")
@@ -291,7 +274,7 @@ class CalendarApi:
         )
         return JSONResponse(report.model_dump(mode="json"), status_code=200)
 
-    def endpoints(self) -> list[Endpoint]:
+    def endpoints(self) -> list[Route]:
         ics_body = {"type": "string", "format": "binary", "description": "text/calendar"}
         return [
             Endpoint(
