@@ -17,14 +17,12 @@ from functions.todo_api.search import BadCursor
 from functions.todo_api.settings import Settings
 from shared.web.auth import SignedIn, signed_in
 from shared.web.errors import ApiError
-from shared.web.routes import Call, Edge, Endpoint
+from shared.web.routes import Edge, Endpoint
 
 API = "/api/v1"
 R = TypeVar("R")
 
-# A route of a signed-in user, and one anyone (or a sidecar) may call.
-Signed: TypeAlias = Call[User, Any, Any]
-Anyone: TypeAlias = Call[None, Any, Any]
+# Any of todo-api's route declarations (each handler's Call says what it takes).
 Route: TypeAlias = Endpoint[Any, Any, Any]
 
 
