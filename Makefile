@@ -1,5 +1,5 @@
 # The commands people and CI use; each is a thin call to scripts/taskwave.
-.PHONY: up down status test unit chaos schemas clean
+.PHONY: up down status check test unit chaos schemas clean
 
 up:         ## install what is missing, start the whole stack, print the URLs
 	./scripts/taskwave up
@@ -9,6 +9,9 @@ down:       ## stop a stack started in another terminal
 
 status:
 	./scripts/taskwave status
+
+check:      ## the quick gate (<30 s warm): ruff lint + format check, mypy strict over all Python
+	./scripts/taskwave check
 
 test:       ## everything: lint, types, unit and integration tests on the real stack
 	./scripts/taskwave test

@@ -147,6 +147,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert any(s.get("run", "").strip() == "make test" for s in _steps(WORKFLOWS / "ci.yml"))
 
 
+def test_ci_lint_job_runs_make_check_and_gates_the_tests() -> None:
+    """`make check` fails fast in a short job of its own; the long job waits for it."""
+    assert "make check" in (ROOT / "README.md").read_text()
+    jobs = load(WORKFLOWS / "ci.yml")["jobs"]
+    lint = jobs["lint"]
+    assert [s["run"].strip() for s in lint["steps"] if "run" in s][-1] == "make check"
+    assert lint["timeout-minutes"] <= 10
+    assert jobs["test"]["needs"] in ("lint", ["lint"])
+
+
 def test_images_are_built_for_every_function_and_tagged_by_commit() -> None:
     doc = load(WORKFLOWS / "images.yml")
     job = doc["jobs"]["function"]
