@@ -125,7 +125,7 @@ def _parse_until(value: str) -> date | datetime:
         )
     try:
         if m[2] is None:
-            until: date | datetime = datetime.strptime(m[1], "%Y%m%d").date()
+            until: date | datetime = date.fromisoformat(m[1])  # YYYYMMDD, checked
         else:
             until = datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
@@ -289,7 +289,8 @@ class Recurrence(BaseModel):
         try:
             # Interval phase depends on the real start, so only ask whether the BY parts
             # can ever match at all.
-            ever = _build(probe, datetime(2000, 1, 1)).after(datetime(2000, 1, 1), inc=True)
+            probe_start = datetime(2000, 1, 1)  # noqa: DTZ001 - _build runs on naive wall time
+            ever = _build(probe, probe_start).after(probe_start, inc=True)
         except (ValueError, TypeError, IndexError) as exc:
             raise ValueError(f"invalid RRULE: {exc}") from None
         if ever is None:
