@@ -96,8 +96,8 @@ def _after(value: Any) -> int | None:
 SessionCheck = Callable[[str], Awaitable[bool | None]]
 
 
-async def _credentials(ws: WebSocket, timeout: float, limit: int) -> tuple[str, int | None]:
-    first = json.loads(await asyncio.wait_for(_receive(ws, limit), timeout))
+async def _credentials(ws: WebSocket, limit: int) -> tuple[str, int | None]:
+    first = json.loads(await _receive(ws, limit))
     if not isinstance(first, dict) or first.get("type") != "auth":
         raise BadToken("the first message must be {type: auth}")
     return str(first.get("token", "")), _after(first.get("after"))
@@ -147,7 +147,8 @@ async def _serve(
 ) -> None:
     await ws.accept()
     try:
-        token, after = await _credentials(ws, auth_timeout_s, limits.max_message_bytes)
+        async with asyncio.timeout(auth_timeout_s):  # the first frame; not the token check
+            token, after = await _credentials(ws, limits.max_message_bytes)
         # The first frame's token, through the same backend as a handshake header's
         # (which the edge already checked: ws.user).
         user = await sessions.sign_in(ws, token) if token else ws.scope.get("user")
