@@ -3,6 +3,7 @@ stopped as whole process groups."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -317,7 +318,5 @@ def describe_exit(code: int) -> str:
 
 
 def signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

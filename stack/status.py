@@ -3,6 +3,7 @@ file the supervisor keeps (stack/procs.py writes it)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -62,10 +63,8 @@ def stop_recorded(state_file: Path, timeout: float = 30.0) -> bool:
         return False
     state = json.loads(state_file.read_text())
     supervisor = int(state["supervisor"])
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(supervisor, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _exists(supervisor):
         time.sleep(0.2)
