@@ -144,7 +144,10 @@ async def _paced(count: int, rate: float, one: Callable[[int], Awaitable[None]])
     return time.perf_counter() - began
 
 
-async def _until(done: Callable[[], bool], timeout: float) -> bool:
+async def _until(
+    done: Callable[[], bool],
+    timeout: float,  # noqa: ASYNC109 - a polling deadline: False when it passes
+) -> bool:
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:

@@ -40,7 +40,7 @@ def _subscriptions() -> list[dict[str, Any]]:
 
 def _type(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "const" in prop:
         return f'`"{prop["const"]}"`'
     if "enum" in prop:

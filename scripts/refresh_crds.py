@@ -80,7 +80,7 @@ def resolve_tag(repository: str, tag: str) -> str:
 
 
 def download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (https only)
+    with urllib.request.urlopen(url, timeout=60) as response:  # https URLs only
         data: bytes = response.read()
     return data
 

@@ -66,7 +66,12 @@ def expect(status: int, wanted: int, what: str, body: Any) -> None:
         raise SmokeError(f"{what}: HTTP {status} (wanted {wanted}): {body}")
 
 
-async def wait_for_ws(ws: Any, task_id: str, event_type: str, timeout: float) -> float:
+async def wait_for_ws(
+    ws: Any,
+    task_id: str,
+    event_type: str,
+    timeout: float,  # noqa: ASYNC109 - its end is a SmokeError naming what did not arrive
+) -> float:
     """Seconds until a WebSocket message about `task_id` of `event_type` arrives."""
     started = time.monotonic()
     deadline = started + timeout
