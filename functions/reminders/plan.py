@@ -140,10 +140,13 @@ def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan
     if prev is not None and prev.deleted:
         return None  # a deleted task stays deleted, whatever arrives after
     deleting = isinstance(event, TaskDeleted)
-    if prev is not None and not deleting:
-        # The same version again is a duplicate, unless its first delivery never finished.
-        if task.version < prev.version or (task.version == prev.version and not prev.pending):
-            return None
+    # The same version again is a duplicate, unless its first delivery never finished.
+    if (
+        prev is not None
+        and not deleting
+        and (task.version < prev.version or (task.version == prev.version and not prev.pending))
+    ):
+        return None
     # Without a trustworthy record of what exists, apply everything, not a difference.
     full = prev is None or prev.pending
     old = prev.jobs if prev is not None else []
