@@ -28,6 +28,7 @@ Query API on `kind`, which a partial index makes a lookup of pending rows only
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -439,10 +440,8 @@ class Outbox:
                 if self._queue:
                     continue
                 timeout = max(0.0, next_sweep - time.monotonic())
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

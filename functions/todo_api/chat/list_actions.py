@@ -5,6 +5,7 @@ ListService and TaskService as REST; sharing.py words what they find."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -86,10 +87,8 @@ class ListActions:
     async def read_only(self, user: User, list_id: str, what: str) -> str:
         name = "that list"
         if self._lists is not None:
-            try:
+            with contextlib.suppress(NotFound, Forbidden):
                 name = (await self._lists.get(user, list_id)).name
-            except (NotFound, Forbidden):
-                pass
         return f"You can only view {name}, so you can't {what}."
 
     async def move(

@@ -404,9 +404,12 @@ def statement(text: str) -> Statement | None:
             )
         ):
             return None  # "pay rent", "get the car fixed": a to-do, not news about one
-        if not known and not re.search(_COPULA, m.group("sep"), re.I):
-            if verb not in ("got it", "check", "checked", "✓", "✔", "✅", "☑"):
-                return None
+        if (
+            not known
+            and not re.search(_COPULA, m.group("sep"), re.I)
+            and verb not in ("got it", "check", "checked", "✓", "✔", "✅", "☑")
+        ):
+            return None
         if not known and _NOT_PAST.match(verb):
             return None
         if not re.match(r"^(?:is|are|what|how|why|when|where|who)\b", subject, re.I):

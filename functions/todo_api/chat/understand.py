@@ -1615,9 +1615,13 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         prio, pspans = _priority(target)
         if prio and not _cut(target, pspans).strip(" ,"):
             return Intent("update", task={"priority": prio}, ref=_ref(words))
-        if verb in ("change", "rename", "retitle") and not re.search(r"\blist$", target, re.I):
-            if find_when(target, now, tz)[0] is None and target:
-                return Intent("update", task={"title": target}, ref=_ref(words))
+        if (
+            verb in ("change", "rename", "retitle")
+            and not re.search(r"\blist$", target, re.I)
+            and find_when(target, now, tz)[0] is None
+            and target
+        ):
+            return Intent("update", task={"title": target}, ref=_ref(words))
     if (m := _NOW_WHEN.match(plain)) and not re.match(
         r"^(?:what|when|where|who|why|how|is|are|do|does|did|i|we)\b", plain, re.I
     ):
@@ -1637,9 +1641,10 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
         word = (m.group("w") or "").lower()
         if degree.endswith("more") and word:
             return Intent("update", task={"priority_step": 1}, ref=_ref(m.group("a")))
-        if degree.endswith("less") or degree.startswith(("not", "no longer")):
-            if word or degree.endswith("less"):
-                return Intent("update", task={"priority_step": -1}, ref=_ref(m.group("a")))
+        if (degree.endswith("less") or degree.startswith(("not", "no longer"))) and (
+            word or degree.endswith("less")
+        ):
+            return Intent("update", task={"priority_step": -1}, ref=_ref(m.group("a")))
         if word in ("urgent", "critical") and not degree:
             return Intent("update", task={"priority": "urgent"}, ref=_ref(m.group("a")))
         subject = m.group("a")
@@ -1809,7 +1814,7 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
     masked = _mask(text, spans)
     for pattern, fixed in _PRIO_PHRASE:
         if (said := pattern.search(masked)) and said.start() > 0:
-            prio = fixed or _PRIO_WORD.get(said.group("p").lower().replace("-", " "), None)
+            prio = fixed or _PRIO_WORD.get(said.group("p").lower().replace("-", " "))
             if prio is None:
                 prio = _PRIO_WORD.get(said.group("p").lower())
             spans.append((said.start(), said.end()))

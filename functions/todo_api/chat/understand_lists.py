@@ -193,9 +193,7 @@ def _share(text: str) -> Intent | None:
         users, where, role = m.group("u"), m.group("l"), role or _role(m.group("v"))
     elif m := _GIVE.match(text):
         users, where, role = m.group("u"), m.group("l"), role or _role(m.group("v"))
-    elif m := _INVITE.match(text):
-        users, where = m.group("u"), m.group("l")
-    elif (m := _ADD_USER.match(text)) and (m.group("user") or role):
+    elif (m := _INVITE.match(text)) or ((m := _ADD_USER.match(text)) and (m.group("user") or role)):
         users, where = m.group("u"), m.group("l")
     elif m := _MAKE_ROLE.match(text):
         users, role = m.group("u"), _role(m.group("r"))

@@ -10,6 +10,7 @@ are functions/todo_api/store.py's.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -77,10 +78,8 @@ class Lists:
             created_at=at,
             updated_at=at,
         )
-        try:
+        with contextlib.suppress(EtagMismatch):  # upgraded meanwhile by another request
             await self._kv.save(item.key, list_row(snapshot), etag=item.etag)
-        except EtagMismatch:
-            pass  # upgraded meanwhile by another request
         return snapshot
 
     async def audience(self, list_ids: list[str]) -> dict[str, list[str]]:
@@ -204,10 +203,9 @@ class ListRepository(Lists):
         if row is None or list_id not in (row.value.get("invitations") or {}):
             return
         invitations = {k: v for k, v in row.value["invitations"].items() if k != list_id}
-        try:
+        # Changed meanwhile: a stale invitation is filtered out when listed.
+        with contextlib.suppress(EtagMismatch):
             await self._kv.save(row.key, {**row.value, "invitations": invitations}, etag=row.etag)
-        except EtagMismatch:
-            pass  # changed meanwhile; a stale invitation is filtered out when listed
 
 
 def _with_roles(

@@ -11,6 +11,7 @@ conditional as always.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -140,10 +141,8 @@ class UndoRoutes:
         1 only). One recurring has not made yet is left alone: it will be made."""
         assert done.series_id is not None
         following = occurrence_id(done.series_id, done.occurrence + 1)
-        try:
+        with contextlib.suppress(NotFound, Forbidden, PreconditionFailed):
             await self.service.delete(user, following, "1", now, undoes=undoes)
-        except (NotFound, Forbidden, PreconditionFailed):
-            pass
 
     async def _restore(
         self, user: User, event_id: str, target: TaskSnapshot, now: datetime
