@@ -85,8 +85,8 @@ def helm() -> Path:
 
 
 @pytest.fixture(params=list(VALUES_FILES), scope="session")
-def rendered(request: pytest.FixtureRequest, helm: Path) -> Iterator[Rendered]:
-    yield render(request.param)
+def rendered(request: pytest.FixtureRequest, helm: Path) -> Rendered:
+    return render(request.param)
 
 
 @cache
@@ -134,7 +134,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     _ran_against.append(f"kube-apiserver {server.version} at {server.url}")
     print(f"[apiserver] kube-apiserver {server.version} ready at {server.url}", file=sys.__stderr__)
     try:
-        api = config.new_client_from_config(config_file=str(server.kubeconfig))
+        api = config.new_client_from_config(config_file=str(server.kubeconfig))  # type: ignore[no-untyped-call]
         crds = kube_apply.install_crds(api)
         yield Kube(server, api, kube_apply.dynamic(api, folder / "discovery.json"), tuple(crds))
         api.close()

@@ -9,6 +9,7 @@ objects the new rendering no longer has are deleted afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ Doc = dict[str, Any]
 
 def dynamic(api: client.ApiClient, cache: Path) -> DynamicClient:
     # A discovery cache of its own: CRDs installed in this session must be seen.
-    return DynamicClient(api, cache_file=str(cache))
+    return DynamicClient(api, cache_file=str(cache))  # type: ignore[no-untyped-call]
 
 
 def install_crds(api: client.ApiClient, timeout: float = 60) -> list[str]:
@@ -46,6 +47,7 @@ def install_crds(api: client.ApiClient, timeout: float = 60) -> list[str]:
     for name in names:
         while True:
             crd = ext.read_custom_resource_definition(name)
+            assert crd.status is not None
             conditions = {c.type: c.status for c in (crd.status.conditions or [])}
             if conditions.get("Established") == "True":
                 break
@@ -86,7 +88,7 @@ def apply(dyn: DynamicClient, doc: Doc, namespace: str, dry_run: bool = False) -
     if dry_run:
         kwargs["dry_run"] = "All"
     try:
-        result = dyn.server_side_apply(
+        result = dyn.server_side_apply(  # type: ignore[no-untyped-call]
             resource, body=doc, namespace=namespace if resource.namespaced else None, **kwargs
         )
     except ApiException as exc:
@@ -105,14 +107,12 @@ def _is_recreated_hook(doc: Doc) -> bool:
 
 def delete(dyn: DynamicClient, doc: Doc, namespace: str) -> None:
     resource = _resource(dyn, doc)
-    try:
+    with contextlib.suppress(NotFoundError):
         resource.delete(
             name=doc["metadata"]["name"],
             namespace=namespace if resource.namespaced else None,
             body={"propagationPolicy": "Background"},
         )
-    except NotFoundError:
-        pass
 
 
 def key(doc: Doc) -> tuple[str, str, str]:

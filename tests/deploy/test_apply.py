@@ -102,17 +102,23 @@ def test_an_upgrade_to_changed_values_applies_cleanly(kube: Kube, tmp_path: Path
     _prepare(kube, namespace, after)
     k.apply_release(kube.dyn, after, namespace, previous=before)
     apps = client.AppsV1Api(kube.api)
-    image = apps.read_namespaced_deployment("todo-api", namespace).spec.template.spec.containers[0]
-    assert image.image.endswith(f":{SHA}")
+    deployment = apps.read_namespaced_deployment("todo-api", namespace)
+    assert deployment.spec is not None
+    assert deployment.spec.template.spec is not None
+    image = deployment.spec.template.spec.containers[0].image
+    assert image is not None
+    assert image.endswith(f":{SHA}")
     custom = client.CustomObjectsApi(kube.api)
     audit = custom.get_namespaced_custom_object(
         "keda.sh", "v1alpha1", namespace, "scaledobjects", "audit"
     )
+    assert isinstance(audit, dict)
     assert audit["spec"]["maxReplicaCount"] == 9
     pools = custom.list_namespaced_custom_object(
         "kafka.strimzi.io", "v1", namespace, "kafkanodepools"
-    )["items"]
-    assert [p["spec"]["replicas"] for p in pools] == [5]
+    )
+    assert isinstance(pools, dict)
+    assert [p["spec"]["replicas"] for p in pools["items"]] == [5]
 
 
 def test_an_upgrade_to_external_kafka_removes_the_strimzi_objects(
@@ -128,8 +134,10 @@ def test_an_upgrade_to_external_kafka_removes_the_strimzi_objects(
     custom = client.CustomObjectsApi(kube.api)
     for plural in ("kafkas", "kafkatopics", "kafkanodepools"):
         left = custom.list_namespaced_custom_object("kafka.strimzi.io", "v1", namespace, plural)
+        assert isinstance(left, dict)
         assert left["items"] == [], plural
     auth = custom.get_namespaced_custom_object(
         "keda.sh", "v1alpha1", namespace, "triggerauthentications", "kafka-sasl"
     )
+    assert isinstance(auth, dict)
     assert auth["spec"]["secretTargetRef"][0]["name"] == "kafka-sasl"

@@ -31,7 +31,8 @@ E2E_VERSION_VARS = {
 
 def _refresh_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("refresh_crds", ROOT / "scripts/refresh_crds.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -89,7 +90,8 @@ def test_the_readme_records_versions_commits_and_licence() -> None:
     readme = (CRDS / "README.md").read_text()
     for project, info in _sources()["projects"].items():
         assert f"`{info['tag']}` (`{info['commit']}`)" in readme, project
-        assert info["repository"] in readme and info["license"] in readme
+        assert info["repository"] in readme
+        assert info["license"] in readme
         assert re.fullmatch(r"[0-9a-f]{40}", info["commit"]), project
     assert "Apache License" in (CRDS / "LICENSE-Apache-2.0").read_text()
 

@@ -93,8 +93,10 @@ def test_components_match_the_local_ones(rendered: Rendered, name: str) -> None:
     for key in set(lm) - DIFFERS - LOCAL_ONLY:
         if name == "pubsub-fanout" and key == "consumerGroup":
             # One group per pod: {uuid} locally, {podName} in a cluster.
-            assert lm[key] == "realtime-{uuid}" and cm[key] == "realtime-{podName}"
+            assert lm[key] == "realtime-{uuid}"
+            assert cm[key] == "realtime-{podName}"
         elif key == "connectionString":
-            assert cm[key][0] == "secretKeyRef" and cm[key][2] == lm[key][2]
+            assert cm[key][0] == "secretKeyRef"
+            assert cm[key][2] == lm[key][2]
         else:
             assert cm[key] == lm[key], f"{name}.{key}"

@@ -74,21 +74,25 @@ def test_dockerfile_is_multi_stage_slim_pinned_and_non_root(app: str) -> None:
     final = all_stages[-1]
     chain = {s[0][1].split()[-1]: s for s in all_stages if " AS " in s[0][1].upper()}
     # The final stage and what it builds on: no build tools, a numeric non-root user.
-    inherited = chain[final[0][1].split()[0]] if final[0][1].split()[0] in chain else []
+    inherited = chain.get(final[0][1].split()[0], [])
     effective = inherited + final
     users = [args for ins, args in effective if ins == "USER"]
-    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    assert users
+    assert users[-1].split(":")[0].isdigit()
+    assert users[-1].split(":")[0] != "0"
     for ins, args in effective:
         assert ins != "HEALTHCHECK", "Kubernetes probes the app; no HEALTHCHECK"
         if ins == "RUN":
             assert not BUILD_TOOLS.search(args), f"build tool in the final image: {args}"
             assert "pip install" not in args
     copies = [args for ins, args in effective if ins == "COPY"]
-    assert copies and all(c.startswith("--from=build") for c in copies)
+    assert copies
+    assert all(c.startswith("--from=build") for c in copies)
     cmd = [args for ins, args in final if ins == "CMD"]
     assert cmd == [f'["python", "-m", "{FUNCTIONS[app]}"]']
     env = " ".join(args for ins, args in final if ins == "ENV")
-    assert f"APP_ID={app}" in env and "APP_PORT=8000" in env
+    assert f"APP_ID={app}" in env
+    assert "APP_PORT=8000" in env
     assert any(ins == "EXPOSE" and args == "8000" for ins, args in final)
 
 
@@ -155,7 +159,8 @@ def _hash_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "hash_requirements", ROOT / "scripts" / "hash_requirements.py"
     )
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -61,7 +61,8 @@ def test_every_function_has_a_deployment_with_dapr_annotations(rendered: Rendere
         assert ann["dapr.io/config"] in configs
         for key in ("cpu-request", "memory-request", "cpu-limit", "memory-limit"):
             assert ann.get(f"dapr.io/sidecar-{key}"), f"{app_id}: no sidecar {key}"
-        assert ann["dapr.io/app-token-secret"] and ann["dapr.io/api-token-secret"]
+        assert ann["dapr.io/app-token-secret"]
+        assert ann["dapr.io/api-token-secret"]
 
 
 def test_every_function_runs_its_module_with_the_settings_env(rendered: Rendered) -> None:
@@ -75,9 +76,11 @@ def test_every_function_runs_its_module_with_the_settings_env(rendered: Rendered
         assert env["TASKWAVE_HOST"]["value"] == "0.0.0.0"
         # Tokens only by reference.
         for name in ("APP_API_TOKEN", "DAPR_API_TOKEN"):
-            assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"]
+            assert "value" not in env[name]
+            assert env[name]["valueFrom"]["secretKeyRef"]
         image, _, tag = container["image"].rpartition(":")
-        assert image.endswith(f"/taskwave-{app_id}") and tag
+        assert image.endswith(f"/taskwave-{app_id}")
+        assert tag
 
 
 def test_every_function_is_in_the_scopes_of_the_components_it_uses(rendered: Rendered) -> None:
@@ -90,7 +93,8 @@ def test_every_function_is_in_the_scopes_of_the_components_it_uses(rendered: Ren
         for app_id in sub["scopes"]:
             assert app_id in components[sub["spec"]["pubsubname"]]["scopes"]
     for comp in components.values():
-        assert comp["scopes"] and set(comp["scopes"]) <= set(FUNCTIONS)
+        assert comp["scopes"]
+        assert set(comp["scopes"]) <= set(FUNCTIONS)
     assert components["tasks"]["scopes"] == ["todo-api"]
 
 
@@ -211,7 +215,8 @@ def test_every_topic_in_code_has_a_kafka_topic(rendered: Rendered) -> None:
     assert used <= set(topics), used - set(topics)
     replicas = kafka[0]["spec"]["kafka"]["config"]["default.replication.factor"]
     nodes = rendered.of_kind("KafkaNodePool")[0]["spec"]["replicas"]
-    assert all(t["spec"]["replicas"] <= nodes for t in topics.values()) and replicas <= nodes
+    assert all(t["spec"]["replicas"] <= nodes for t in topics.values())
+    assert replicas <= nodes
 
 
 def test_topic_retention_follows_the_code(rendered: Rendered) -> None:
@@ -230,7 +235,8 @@ def test_strimzi_kafka_is_kraft_with_a_node_pool(rendered: Rendered) -> None:
         pytest.skip("external Kafka")
     pools = rendered.of_kind("KafkaNodePool")
     assert kafka[0]["apiVersion"] == "kafka.strimzi.io/v1"
-    assert len(pools) == 1 and set(pools[0]["spec"]["roles"]) == {"controller", "broker"}
+    assert len(pools) == 1
+    assert set(pools[0]["spec"]["roles"]) == {"controller", "broker"}
     assert pools[0]["metadata"]["labels"]["strimzi.io/cluster"] == kafka[0]["metadata"]["name"]
     assert "zookeeper" not in kafka[0]["spec"]
     assert "topicOperator" in kafka[0]["spec"]["entityOperator"]
@@ -275,7 +281,8 @@ def test_every_container_has_resources_probes_and_runs_as_non_root(rendered: Ren
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(res.get(kind, {})), f"{where}: {kind}"
             if w["kind"] != "Job":  # a run-to-completion hook serves nothing to probe
-                assert c.get("livenessProbe") and c.get("readinessProbe"), where
+                assert c.get("livenessProbe"), where
+                assert c.get("readinessProbe"), where
             sc = c.get("securityContext", {})
             assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, where
             assert sc.get("runAsUser", pod_sc.get("runAsUser", 1)) != 0, where
@@ -369,7 +376,8 @@ def test_each_function_reads_only_the_secrets_it_needs(rendered: Rendered) -> No
         for binding in bindings:
             role = rendered.one("Role", binding["roleRef"]["name"])
             for rule in role["rules"]:
-                assert rule["verbs"] == ["get"] and rule["resourceNames"]
+                assert rule["verbs"] == ["get"]
+                assert rule["resourceNames"]
                 readable[app] |= set(rule["resourceNames"])
     assert readable["recurring"] == set()
     assert readable["realtime"] == {"jwt-public"}  # verifies only: no private key
@@ -439,7 +447,8 @@ def test_components_are_scoped_to_the_functions_that_use_them(rendered: Rendered
     scopes = {
         c["metadata"]["name"]: set(c.get("scopes", [])) for c in rendered.of_kind("Component")
     }
-    assert "recurring" not in scopes["kv"] and "realtime" not in scopes["kv"]
+    assert "recurring" not in scopes["kv"]
+    assert "realtime" not in scopes["kv"]
     assert "recurring" not in scopes["secrets"]
     assert scopes["tasks"] == {"todo-api"}
 

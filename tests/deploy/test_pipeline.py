@@ -184,7 +184,8 @@ def test_deploys_are_serialised_per_environment_and_cloud() -> None:
     groups = set()
     for cloud, job in called["jobs"].items():
         group = job["concurrency"]["group"]
-        assert "${{ inputs.environment }}" in group and cloud in group, group
+        assert "${{ inputs.environment }}" in group, group
+        assert cloud in group, group
         assert job["concurrency"]["cancel-in-progress"] is False  # never kill a helm upgrade
         groups.add(group)
     assert len(groups) == len(called["jobs"])
@@ -215,7 +216,8 @@ def test_a_deploy_job_outlives_helm_plus_its_rollback() -> None:
         # the readiness checks and the smoke test, and a minute to install the tool.
         assert deploy["timeout-minutes"] >= 2 * helm + checks + smoke + 1, cloud
         assert rollback["timeout-minutes"] >= helm, cloud
-        assert "--timeout" in rollback["run"] and "--wait" in rollback["run"]
+        assert "--timeout" in rollback["run"]
+        assert "--wait" in rollback["run"]
         budget = deploy["timeout-minutes"] + rollback["timeout-minutes"]
         # Checkout, logins and tool set-up get at least 5 minutes of their own.
         assert job["timeout-minutes"] >= budget + 5, cloud
@@ -288,9 +290,11 @@ def test_images_are_multi_arch_attested_signed_and_scanned() -> None:
     assert "docker/setup-qemu-action" in by_use
     build = by_use["docker/build-push-action"]["with"]
     assert build["platforms"] == "${{ env.PLATFORMS }}"
-    assert build["sbom"] is True and build["provenance"] == "mode=max"
+    assert build["sbom"] is True
+    assert build["provenance"] == "mode=max"
     runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "sigstore/cosign-installer" in by_use and "cosign sign --yes" in runs
+    assert "sigstore/cosign-installer" in by_use
+    assert "cosign sign --yes" in runs
     assert "@$DIGEST" in runs  # sign the digest that was pushed, not a movable tag
     scan = by_use["anchore/scan-action"]["with"]
     assert scan["fail-build"] is True
@@ -317,7 +321,8 @@ def test_the_deploy_tools_requirements_are_the_locked_versions_with_hashes() -> 
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("h", ROOT / "scripts" / "hash_requirements.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     pins = module.pinned(module.DEPLOY_OUT)
@@ -344,7 +349,8 @@ def test_ci_runs_in_a_plain_checkout_and_requires_the_browser() -> None:
     assert by_use["actions/setup-python"]["with"]["cache"] == "pip"
     key = by_use["actions/cache"]["with"]["key"]
     for module in ("daprd", "kube-apiserver"):  # a new pin rebuilds, an old build is reused
-        assert f"stack/go/{module}/go.mod" in key and f"stack/go/{module}/go.sum" in key
+        assert f"stack/go/{module}/go.mod" in key
+        assert f"stack/go/{module}/go.sum" in key
         assert f"stack/go/{module}/go.sum" in go_paths
 
 
@@ -495,7 +501,8 @@ def test_minikube_fits_a_standard_runner_with_every_request() -> None:
 def test_the_budget_counts_what_it_should() -> None:
     # The request sum must see every function and react to the operator settings.
     cpu, memory = taskwave_requests()
-    assert cpu >= len(FUNCTIONS) * 2 and memory >= len(FUNCTIONS) * 64
+    assert cpu >= len(FUNCTIONS) * 2
+    assert memory >= len(FUNCTIONS) * 64
     assert _operator_cpu("")["keda"] == CHART_DEFAULT_CPU["keda"]
     assert _operator_cpu("--set resources.requests.cpu=50m")["strimzi"] == 50
 

@@ -21,7 +21,8 @@ from stack.config import ROOT
 
 def _smoke() -> ModuleType:
     spec = importlib.util.spec_from_file_location("smoke", ROOT / "scripts" / "smoke.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -126,7 +127,8 @@ def test_the_dedicated_account_is_registered_once_then_reused(api: tuple[FakeApi
 def test_without_an_account_a_throw_away_user_is_made(api: tuple[FakeApi, str]) -> None:
     fake, base = api
     user, _ = _smoke().sign_in(base, None, None)
-    assert user.startswith("smoke-") and list(fake.accounts) == [user]
+    assert user.startswith("smoke-")
+    assert list(fake.accounts) == [user]
 
 
 def test_the_task_is_deleted_even_when_a_check_fails(
@@ -154,4 +156,5 @@ def test_the_account_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(smoke, "run", fake_run)
     monkeypatch.setattr("sys.argv", ["smoke.py", "--base-url", "http://127.0.0.1:9"])
     assert smoke.main() == 0
-    assert seen["username"] == "smoke-staging" and seen["password"] == "pw"
+    assert seen["username"] == "smoke-staging"
+    assert seen["password"] == "pw"

@@ -15,7 +15,6 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,8 @@ class Controllers:
 
     def roll_out(self, name: str, available: int | None = None) -> None:
         dep = self.apps.read_namespaced_deployment(name, self.ns)
+        assert dep.spec is not None
+        assert dep.metadata is not None
         want = dep.spec.replicas
         ready = want if available is None else available
         status = {
@@ -92,7 +93,7 @@ class Controllers:
             },
         }
         try:
-            self.core.create_namespaced_pod(self.ns, body)
+            self.core.create_namespaced_pod(self.ns, body)  # type: ignore[arg-type]  # a manifest dict
         except ApiException as exc:
             if exc.status != 409:
                 raise
@@ -138,7 +139,7 @@ class Controllers:
             },
         }  # fmt: skip
         try:
-            self.hpa.create_namespaced_horizontal_pod_autoscaler(self.ns, body)
+            self.hpa.create_namespaced_horizontal_pod_autoscaler(self.ns, body)  # type: ignore[arg-type]  # a manifest dict
         except ApiException as exc:
             if exc.status != 409:
                 raise
@@ -147,6 +148,7 @@ class Controllers:
         obj = self.custom.get_namespaced_custom_object(
             "kafka.strimzi.io", "v1", self.ns, plural, name
         )
+        assert isinstance(obj, dict)
         condition = {"type": "Ready", "status": "True"} if ready else {
             "type": "Ready", "status": "False", "reason": "KafkaError", "message": message,
         }  # fmt: skip
@@ -175,7 +177,7 @@ class Controllers:
 
 
 @pytest.fixture(scope="module")
-def installed(kube: Kube) -> Iterator[Controllers]:
+def installed(kube: Kube) -> Controllers:
     """taskwave installed by the real helm into the real API server, its Secrets first."""
     docs = rendered()
     k.ensure_namespace(kube.api, NAMESPACE)
@@ -185,7 +187,7 @@ def installed(kube: Kube) -> Iterator[Controllers]:
         "-f", str(VALUES), "--set", f"image.tag={SHA}", "--no-hooks",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    yield Controllers(kube, NAMESPACE, docs)
+    return Controllers(kube, NAMESPACE, docs)
 
 
 def run_tool(
@@ -232,9 +234,8 @@ def test_each_failure_is_named_on_a_line_of_its_own(
             f"deploy: topic kafkatopic/{topic}: Ready=False: KafkaError Invalid replication "
             "factor 3 > 1 brokers",
         ]
-        assert "FAILED" in table and table.splitlines()[0].split() == [
-            "CHECK", "OBJECT", "STATE", "DETAIL"
-        ]  # fmt: skip
+        assert "FAILED" in table
+        assert table.splitlines()[0].split() == ["CHECK", "OBJECT", "STATE", "DETAIL"]
         assert table.splitlines()[-1].endswith("5 failed")
     finally:
         # Put the Subscription back for the next test, as helm's next upgrade would.
@@ -306,9 +307,8 @@ def test_an_unreachable_cluster_is_one_line_not_a_traceback(
     code = cli.main([str(VALUES), "--tag", SHA, "--kubeconfig", str(kubeconfig), "--no-smoke"])
     problems = [line for line in capsys.readouterr().err.splitlines() if line.startswith("deploy:")]
     assert code == 1
-    assert len(problems) == 1 and problems[0].startswith(
-        "deploy: cluster current context: API error"
-    )
+    assert len(problems) == 1
+    assert problems[0].startswith("deploy: cluster current context: API error")
 
 
 def test_a_missing_secret_is_named_and_nothing_is_upgraded(
@@ -335,9 +335,12 @@ def _release_secret(kube: Kube) -> str:
         .list_namespaced_secret(NAMESPACE, label_selector="owner=helm,name=taskwave")
         .items
     )
-    newest = max(secrets, key=lambda s: int(s.metadata.labels["version"]))
-    name: str = newest.metadata.name
-    return name
+    labelled = [
+        (s.metadata, s.metadata.labels) for s in secrets if s.metadata and s.metadata.labels
+    ]
+    newest = max(labelled, key=lambda m: int(m[1]["version"]))[0]
+    assert newest.name is not None
+    return newest.name
 
 
 @pytest.mark.parametrize("status", ["pending-upgrade", "pending-rollback", "pending-install"])

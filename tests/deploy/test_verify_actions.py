@@ -29,7 +29,8 @@ def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "verify_actions", ROOT / "scripts" / "verify_actions.py"
     )
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -84,7 +84,9 @@ def test_there_are_the_four_workflows() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_workflow_parses(path: Path) -> None:
     doc = load(path)
-    assert doc["name"] and doc["on"] and doc["jobs"]
+    assert doc["name"]
+    assert doc["on"]
+    assert doc["jobs"]
     for job in doc["jobs"].values():
         assert "steps" in job or "uses" in job
         for step in job.get("steps", []):

@@ -102,11 +102,10 @@ def _build(tool: GoTool, binary: Path, stamp: Path) -> None:
     )
     assert proc.stdout is not None
     tail: list[str] = []
-    count, last_report = 0, started
-    for line in proc.stdout:
-        line = line.rstrip()
+    last_report = started
+    for count, raw in enumerate(proc.stdout, 1):
+        line = raw.rstrip()
         tail = (tail + [line])[-30:]
-        count += 1
         now = time.monotonic()
         if now - last_report >= 10:
             _say(f"  {tool.name}: {count} packages so far ({now - started:.0f} s), now {line}")
