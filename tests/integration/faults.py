@@ -404,7 +404,7 @@ async def settle(
     accounts: list[Account],
     acks: list[Ack],
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - a polling deadline: the verdict so far when it passes
     occurrences: Collection[str] = (),
     sockets: Sequence[Socket] = (),
     consistency: bool = True,
@@ -543,12 +543,13 @@ class Socket:
 
 
 async def open_sockets(
-    stack: Stack, client: httpx.AsyncClient, accounts: list[Account], timeout: float = 20
+    stack: Stack, client: httpx.AsyncClient, accounts: list[Account]
 ) -> list[Socket]:
     sockets = [Socket(stack, client, a) for a in accounts]
     for s in sockets:
         s.start()
-    await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in sockets)), timeout)
+    async with asyncio.timeout(20):
+        await asyncio.gather(*(s.ready.wait() for s in sockets))
     return sockets
 
 

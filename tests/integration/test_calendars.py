@@ -87,7 +87,8 @@ def test_export_then_import_into_a_new_list_gives_the_same_tasks(base: str) -> N
     )
     assert done_import.status_code == 200, done_import.text
     report = done_import.json()
-    assert report["skipped"] == [] and all(not i["not_mapped"] for i in report["items"])
+    assert report["skipped"] == []
+    assert all(not i["not_mapped"] for i in report["items"])
     assert _same(ann.search(list_id=copy)["items"]) == _same(ann.search(list_id=home)["items"])
 
     # Ordinary writes: each imported task has its task.created in the audit log.
@@ -106,7 +107,8 @@ def test_a_feed_needs_no_bearer_token_and_stops_when_revoked(base: str) -> None:
     made = bob.http.post("/calendar/subscriptions", json={})
     assert made.status_code == 201, made.text
     url = made.json()["url"]
-    assert url.startswith(base) and url.endswith(".ics")
+    assert url.startswith(base)
+    assert url.endswith(".ics")
     with httpx.Client(timeout=30) as anyone:  # a calendar app: no token, no app token
         resp = anyone.get(url)
         assert resp.status_code == 200, resp.text

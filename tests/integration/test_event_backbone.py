@@ -70,7 +70,11 @@ async def _create(client: httpx.AsyncClient, who: Account, title: str) -> tuple[
     return Ack(who.id, (got["id"], 1, "task.created"), got, sent, sent + took), None
 
 
-async def _on_topic(reader: TopicReader, ids: set[str], timeout: float) -> dict[str, Record]:
+async def _on_topic(
+    reader: TopicReader,
+    ids: set[str],
+    timeout: float,  # noqa: ASYNC109 - a polling deadline: what came by then is the answer
+) -> dict[str, Record]:
     """The first record of each task id, once all are there (or what came by the timeout)."""
     found: dict[str, Record] = {}
     deadline = time.monotonic() + timeout
@@ -132,7 +136,8 @@ async def test_a_failed_transaction_leaves_nothing_and_holds_up_nothing(
         )
         # The issue's original poison (U+0000 in a title) is refused before storage now.
         bad = await client.post("/tasks", json={"title": "a\u0000b"}, headers=ann.headers)
-        assert bad.status_code == 422 and "title" in bad.text, bad.text
+        assert bad.status_code == 422, bad.text
+        assert "title" in bad.text, bad.text
 
         acks: list[Ack] = []
         for i in range(100):

@@ -29,26 +29,28 @@ async def test_an_mcp_session_adds_and_completes_as_one_user_only(stack: Stack) 
     ann, bob = User(base), User(base)
     secret = bob.create(title="bob's secret")
     headers = {"authorization": f"Bearer {ann.token}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-        async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
-            names = {t.name for t in (await client.list_tools()).tools}
-            assert {"add_task", "list_tasks", "complete_task", "delete_task"} <= names
-            made = _data(
-                await client.call_tool(
-                    "add_task",
-                    {
-                        "title": "stretch",
-                        "due_at": "2027-03-18T09:00:00Z",
-                        "recurrence": {"frequency": "daily"},
-                    },
-                )
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+    ):
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"add_task", "list_tasks", "complete_task", "delete_task"} <= names
+        made = _data(
+            await client.call_tool(
+                "add_task",
+                {
+                    "title": "stretch",
+                    "due_at": "2027-03-18T09:00:00Z",
+                    "recurrence": {"frequency": "daily"},
+                },
             )
-            done = _data(await client.call_tool("complete_task", {"task_id": made["id"]}))
-            assert done["status"] == "completed"
-            listed = _data(await client.call_tool("list_tasks", {"status": "all"}))
-            assert secret["id"] not in [t["id"] for t in listed["items"]]
-            refused = await client.call_tool("get_task", {"task_id": secret["id"]})
-            assert refused.is_error
+        )
+        done = _data(await client.call_tool("complete_task", {"task_id": made["id"]}))
+        assert done["status"] == "completed"
+        listed = _data(await client.call_tool("list_tasks", {"status": "all"}))
+        assert secret["id"] not in [t["id"] for t in listed["items"]]
+        refused = await client.call_tool("get_task", {"task_id": secret["id"]})
+        assert refused.is_error
 
     # What the agent did is what ann sees over REST, with the series' next occurrence.
     def next_one() -> list[dict[str, Any]]:
@@ -56,5 +58,6 @@ async def test_an_mcp_session_adds_and_completes_as_one_user_only(stack: Stack) 
         return [t for t in items if t["title"] == "stretch"]
 
     following = poll(next_one, timeout=30)
-    assert following and following[0]["due_at"] == "2027-03-19T09:00:00Z"
+    assert following
+    assert following[0]["due_at"] == "2027-03-19T09:00:00Z"
     assert bob.http.get(f"/tasks/{made['id']}").status_code == 404

@@ -96,7 +96,8 @@ def test_event_from_todo_api_reaches_audit_as_one_cloudevent(
     assert not _is_cloudevent(envelope["data"]), "double-wrapped CloudEvent"
     event = parse_event(envelope["data"])
     assert isinstance(event, TaskCreated)
-    assert event.task.title == "pay rent" and event.user_id == alice.id
+    assert event.task.title == "pay rent"
+    assert event.user_id == alice.id
 
     entry = _poll(lambda: _state(stack, "audit", "kv", f"event|{event.event_id}"))
     assert entry is not None, "audit did not store the event"
@@ -168,7 +169,8 @@ async def test_job_calls_reminders_on_time(
     print(f"\njob lateness: {lateness * 1000:.0f} ms (due {due.isoformat()})")
     assert 0 <= lateness < 1.0
     records = reader.wait_for(lambda v: v.get("data", {}).get("job_name") == name)
-    assert len(records) == 1 and records[0].value["data"]["type"] == "reminder.due"
+    assert len(records) == 1
+    assert records[0].value["data"]["type"] == "reminder.due"
     assert records[0].key == bob.id.encode()  # partitioned by user
 
 
@@ -210,7 +212,8 @@ async def test_outbox_publishes_once_and_never_for_a_failed_transaction(
     assert [m["event_id"] for m in mine] == [str(ok.event_id)], mine
     assert [r.key for r in published] == [b"carol"]  # keyed by the actor
     stored = await tasks.get(key)
-    assert stored is not None and stored.value["status"] == "open"
+    assert stored is not None
+    assert stored.value["status"] == "open"
     assert published
 
 
@@ -220,9 +223,11 @@ async def test_secret_is_read_from_the_secret_store(
     """(e)"""
     on_disk = json.loads(stack.sidecars.secrets_file.read_text())
     secret = await sidecars["todo-api"].secrets.get_secret("jwt")
-    assert secret == on_disk["jwt"] and secret["privateKey"].startswith("-----BEGIN PRIVATE")
+    assert secret == on_disk["jwt"]
+    assert secret["privateKey"].startswith("-----BEGIN PRIVATE")
     public = await sidecars["realtime"].secrets.get_secret("jwt-public")
-    assert public == on_disk["jwt-public"] and secret["kid"] in public
+    assert public == on_disk["jwt-public"]
+    assert secret["kid"] in public
 
 
 async def test_drop_goes_to_dead_letters(
@@ -232,17 +237,19 @@ async def test_drop_goes_to_dead_letters(
     dlq = topic_reader(dead_letter(Topic.TASK_EVENTS))
     events = topic_reader(Topic.TASK_EVENTS.value)
     poison_id = str(uuid.uuid4())
-    resp = httpx.post(
-        f"{stack.config.dapr_url('todo-api')}/v1.0/publish/pubsub/task-events",
-        params={"metadata.cloudevent.id": poison_id, "metadata.partitionKey": "eve"},
-        json={"type": "task.created", "title": "no ids, no task: not our schema"},
-        timeout=10,
-    )
+    async with httpx.AsyncClient() as client:
+        resp = await client.post(
+            f"{stack.config.dapr_url('todo-api')}/v1.0/publish/pubsub/task-events",
+            params={"metadata.cloudevent.id": poison_id, "metadata.partitionKey": "eve"},
+            json={"type": "task.created", "title": "no ids, no task: not our schema"},
+            timeout=10,
+        )
     assert resp.status_code == 204
     dead = dlq.wait_for(lambda v: v.get("id") == poison_id)
     assert dead, "the poison message never reached the dead-letter topic"
     kept = _poll(lambda: _state(stack, "audit", "kv", f"deadletter|{poison_id}"))
-    assert kept is not None and kept["data"]["title"].startswith("no ids")
+    assert kept is not None
+    assert kept["data"]["title"].startswith("no ids")
     assert kept["topic"] == Topic.TASK_EVENTS.value
 
     # A good event behind it (same partition key) is still handled.
@@ -372,11 +379,12 @@ async def test_completing_a_repeating_task_creates_the_next_one_once(
     # A redelivered completion (the same CloudEvent again) creates nothing new.
     await sidecars["todo-api"].publisher.publish(Topic.TASK_EVENTS, event, partition_key=gina.id)
     copies = reader.wait_for(lambda v: v.get("id") == str(event.event_id), count=2, timeout=60)
-    assert len(copies) == 2 and {r.key for r in copies} == {gina.id.encode()}
+    assert len(copies) == 2
+    assert {r.key for r in copies} == {gina.id.encode()}
 
     def is_created(v: dict[str, Any]) -> bool:
         data = v.get("data", {})
-        return data.get("type") == "task.created" and data.get("task_id") == next_id
+        return bool(data.get("type") == "task.created" and data.get("task_id") == next_id)
 
     # The occurrence's own event: wait for it, then give a duplicate time to show.
     reader.wait_for(is_created, timeout=60)

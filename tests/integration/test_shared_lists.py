@@ -69,7 +69,11 @@ async def _events(ws: ClientConnection, quiet: float) -> list[dict[str, Any]]:
             got.append(message["event"])
 
 
-async def _until(ws: ClientConnection, match: Any, timeout: float = 15) -> list[dict[str, Any]]:
+async def _until(
+    ws: ClientConnection,
+    match: Any,
+    timeout: float = 15,  # noqa: ASYNC109 - a deadline across the frames it reads past
+) -> list[dict[str, Any]]:
     """Event frames up to and including the first that matches."""
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
@@ -155,7 +159,8 @@ def test_the_next_occurrence_stays_in_the_list_for_every_member(base: str) -> No
 
     for user in (ann, bob):
         found = poll(partial(next_one, user), timeout=60)
-        assert found and found[0]["list_id"] == shared["id"]
+        assert found
+        assert found[0]["list_id"] == shared["id"]
 
 
 def test_the_audit_log_follows_membership(base: str) -> None:
@@ -281,7 +286,8 @@ async def test_an_event_a_crash_left_pending_is_published_by_the_sweeper(
     await kv.transact([row])
 
     found = reader.wait_for(lambda v: v.get("id") == str(event.event_id), timeout=90)
-    assert len(found) == 1 and found[0].key == ann.id.encode()
+    assert len(found) == 1
+    assert found[0].key == ann.id.encode()
 
     async def cleared() -> bool:  # the row goes right after the publishes
         for _ in range(50):

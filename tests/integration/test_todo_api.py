@@ -47,7 +47,8 @@ def test_every_route_for_its_owner_with_one_event_per_write(base: str, topic_rea
     reader = topic_reader(Topic.TASK_EVENTS.value)
     ann = User(base, timezone="Europe/Berlin")
     me = ann.http.get("/me").json()
-    assert me["username"] == ann.name and me["timezone"] == "Europe/Berlin"
+    assert me["username"] == ann.name
+    assert me["timezone"] == "Europe/Berlin"
 
     made = ann.http.post(
         "/tasks",
@@ -64,19 +65,25 @@ def test_every_route_for_its_owner_with_one_event_per_write(base: str, topic_rea
     assert made.status_code == 201, made.text
     task = made.json()
     assert made.headers["location"] == f"/api/v1/tasks/{task['id']}"
-    assert task["tags"] == ["home", "money"] and task["timezone"] == "Europe/Berlin"
-    assert task["status"] == "open" and task["version"] == 1 and task["overdue"] is False
-    assert task["series_id"] == task["id"] and task["occurrence"] == 1
+    assert task["tags"] == ["home", "money"]
+    assert task["timezone"] == "Europe/Berlin"
+    assert task["status"] == "open"
+    assert task["version"] == 1
+    assert task["overdue"] is False
+    assert task["series_id"] == task["id"]
+    assert task["occurrence"] == 1
 
     got = ann.http.get(f"/tasks/{task['id']}")
-    assert got.status_code == 200 and got.headers["etag"] == made.headers["etag"]
+    assert got.status_code == 200
+    assert got.headers["etag"] == made.headers["etag"]
 
     patched = ann.http.patch(
         f"/tasks/{task['id']}",
         json={"title": "Pay the rent"},
         headers={"if-match": got.headers["etag"]},
     )
-    assert patched.status_code == 200 and patched.json()["version"] == 2
+    assert patched.status_code == 200
+    assert patched.json()["version"] == 2
     assert patched.headers["etag"] != got.headers["etag"]
     stale = ann.http.patch(
         f"/tasks/{task['id']}", json={"title": "stale"}, headers={"if-match": got.headers["etag"]}
@@ -84,11 +91,14 @@ def test_every_route_for_its_owner_with_one_event_per_write(base: str, topic_rea
     assert stale.status_code == 412
 
     done = ann.http.post(f"/tasks/{task['id']}/complete")
-    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert done.status_code == 200
+    assert done.json()["status"] == "completed"
     again = ann.http.post(f"/tasks/{task['id']}/complete")
-    assert again.status_code == 200 and again.json()["version"] == done.json()["version"]
+    assert again.status_code == 200
+    assert again.json()["version"] == done.json()["version"]
     reopened = ann.http.post(f"/tasks/{task['id']}/reopen")
-    assert reopened.json()["status"] == "open" and reopened.json()["completed_at"] is None
+    assert reopened.json()["status"] == "open"
+    assert reopened.json()["completed_at"] is None
 
     # The completion already made the next occurrence (recurring, on the fast path).
     deadline = time.monotonic() + 30
@@ -121,7 +131,8 @@ def test_every_route_for_its_owner_with_one_event_per_write(base: str, topic_rea
     assert all(parse_event(e).user_id == ann.id for e in events)
     # Registration made the default list, announced once (by todo-api's kv outbox).
     (inbox,) = _events_of(reader, ann, 0.5, kind="list.")
-    assert inbox["type"] == "list.created" and inbox["list_id"] == me["default_list"]
+    assert inbox["type"] == "list.created"
+    assert inbox["list_id"] == me["default_list"]
 
     assert ann.http.get("/config").json()["websocket_url"]
     spec = ann.http.get("/openapi.json").json()
@@ -162,13 +173,16 @@ def test_search_filter_sort_and_pages(base: str) -> None:
     by_title = [t["title"] for t in bob.search(sort="title")["items"]]
     assert by_title == sorted(by_title, key=str.casefold)
     by_prio = [t["priority"] for t in bob.search(sort="-priority,title")["items"]]
-    assert by_prio[0] == "urgent" and by_prio[-1] == "low"
+    assert by_prio[0] == "urgent"
+    assert by_prio[-1] == "low"
     due_desc = [t["due_at"] for t in bob.search(sort="-due_at")["items"]]
     assert due_desc == sorted(due_desc, reverse=True)
     pages = bob.all_ids(sort="due_at")
-    assert len(pages) == 9 and len(set(pages)) == 9
+    assert len(pages) == 9
+    assert len(set(pages)) == 9
     bad = bob.http.get("/tasks", params={"sort": "colour"})
-    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"].startswith("sort")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"].startswith("sort")
     assert bob.http.get("/tasks", params={"cursor": "garbage"}).status_code == 422
     assert bob.http.get("/tasks", params={"limit": 501}).status_code == 422
 
@@ -191,7 +205,8 @@ def test_users_never_see_each_other(base: str, topic_reader: Any) -> None:
     for params in ({}, {"q": "secret"}, {"tag": "private"}, {"status": "all"}):
         assert dave.search(**params)["total"] == 0
     still = carol.http.get(f"/tasks/{tid}")
-    assert still.json()["title"] == "carol's secret" and still.headers["etag"] == etag
+    assert still.json()["title"] == "carol's secret"
+    assert still.headers["etag"] == etag
     assert _events_of(reader, dave) == []
     assert [e["type"] for e in _wait_events(reader, carol, 1)] == ["task.created"]
 
@@ -223,7 +238,8 @@ def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(
     raw = erin.http.post(
         "/tasks", content=b'{"title": ', headers={"content-type": "application/json"}
     )
-    assert raw.status_code == 422 and raw.json()["error"]["details"][0]["field"] == "body"
+    assert raw.status_code == 422
+    assert raw.json()["error"]["details"][0]["field"] == "body"
     assert erin.http.post("/tasks", json=["a list"]).status_code == 422
     bad_patch = erin.http.patch(f"/tasks/{task['id']}", json={"priority": None})
     assert bad_patch.status_code == 422

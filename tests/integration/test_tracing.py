@@ -20,7 +20,8 @@ ALL = set(FUNCTIONS)
 
 def _trace_id(traceparent: str) -> str:
     version, trace_id, _span, _flags = traceparent.split("-")
-    assert version == "00" and len(trace_id) == 32
+    assert version == "00"
+    assert len(trace_id) == 32
     return trace_id
 
 
@@ -116,7 +117,8 @@ def test_a_create_with_a_reminder_is_one_trace_and_its_job_links_back(stack: Sta
         {(s.service, s.name) for s in reminded}
     )
     job_logs = poll(lambda: _logged(stack, job_trace, {"reminders", "audit"}), timeout=10)
-    assert job_logs is not None and set(job_logs) == {"reminders", "audit"}
+    assert job_logs is not None
+    assert set(job_logs) == {"reminders", "audit"}
 
 
 def test_completing_a_recurring_task_is_one_trace_through_the_next_occurrence(

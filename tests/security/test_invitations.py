@@ -59,7 +59,8 @@ async def test_an_uninvited_share_shows_the_victim_nothing_until_accepted(stack:
     assert declined.status_code == 204
     other = spammer.http.post("/lists", json={"name": "More prizes"}).json()["id"]
     again = spammer.http.put(f"/lists/{other}/members/{victim.name}", json={"role": "viewer"})
-    assert again.status_code == 409 and again.json()["error"]["code"] == "blocked"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "blocked"
     assert victim.http.get("/invitations").json()["items"] == []
     assert victim.http.post(f"/invitations/{list_id}/accept").status_code == 404
 

@@ -73,4 +73,6 @@ def test_a_forged_occurrence_request_for_another_users_list_changes_nothing(
     # The attacker's real completion still makes its next occurrence, in their own list,
     # with their own title: recurring's legitimate request is what todo-api stored.
     made = poll(lambda: [t for t in attacker.search()["items"] if t["occurrence"] == 2])
-    assert made and made[0]["title"] == "mine" and made[0]["list_id"] == attacker.default_list
+    assert made
+    assert made[0]["title"] == "mine"
+    assert made[0]["list_id"] == attacker.default_list

@@ -60,4 +60,5 @@ async def test_a_token_in_the_websocket_url_is_not_taken(stack: Stack) -> None:
     async with connect(url) as ws:
         # No auth frame: the URL's token is ignored, so the socket times out unauthenticated.
         assert await _closed_within(ws, 20) == 4408
-    assert httpx.get(stack.config.url("realtime") + "/healthz", timeout=5).status_code == 200
+    async with httpx.AsyncClient(timeout=5) as client:
+        assert (await client.get(stack.config.url("realtime") + "/healthz")).status_code == 200
