@@ -129,7 +129,8 @@ def test_health_readiness_and_metrics() -> None:
     assert client.get("/readyz").status_code == 200
     dapr.is_ready = False
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.json()["checks"] == {"sidecar": False}
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"sidecar": False}
     client.post("/events/reminders", json=_cloudevent({"type": "nope"}, topic="reminders"))
     # Metrics live on their own port (the scraper's), not on the app port.
     assert 'taskwave_events_total{function="audit"' in generate_latest().decode()

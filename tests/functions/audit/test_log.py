@@ -291,7 +291,8 @@ def test_a_cursor_only_continues_its_own_query() -> None:
         params={"user_id": "alice", "list_ids": "l2", "cursor": cursor},
         headers=TODO_API,
     )
-    assert resp.status_code == 422 and resp.json()["error"]["details"][0]["field"] == "cursor"
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == "cursor"
 
 
 async def test_query_page_rejects_tampered_cursors() -> None:
@@ -408,7 +409,8 @@ def test_links_to_a_list_the_caller_is_not_in_are_left_out() -> None:
     [only_l1] = _get(client, list_ids="l1")["items"]
     [only_l2] = _get(client, list_ids="l2")["items"]
     assert "undone_by" not in only_l1
-    assert only_l2["undoes"] == str(moved.event_id) and "undo_of" not in only_l2
+    assert only_l2["undoes"] == str(moved.event_id)
+    assert "undo_of" not in only_l2
     both = _get(client, list_ids="l1,l2")["items"]
     assert both[0]["undone_by"]["event_id"] == str(undo.event_id)
     assert both[1]["undo_of"]["event_id"] == str(moved.event_id)
@@ -419,7 +421,8 @@ def test_an_undo_whose_original_was_never_recorded_still_lists() -> None:
     undo = _task_event("alice", "t1", 1, undoes=uuid.uuid4())
     _deliver(client, undo)
     [item] = _get(client, list_ids="l1")["items"]
-    assert item["undoes"] == str(undo.undoes) and "undo_of" not in item
+    assert item["undoes"] == str(undo.undoes)
+    assert "undo_of" not in item
 
 
 async def test_two_undos_of_one_entry_at_once_keep_the_first(

@@ -13,10 +13,12 @@ def test_fan_out_reaches_every_device_of_the_user_only() -> None:
     hub = Hub(queue_size=10)
     phone, laptop, other = hub.connect("u1"), hub.connect("u1"), hub.connect("u2")
     assert hub.publish("u1", msg(1)) == 2
-    assert phone.queue.get_nowait()["seq"] == 1 and laptop.queue.get_nowait()["seq"] == 1
+    assert phone.queue.get_nowait()["seq"] == 1
+    assert laptop.queue.get_nowait()["seq"] == 1
     assert other.queue.empty()
     hub.disconnect(phone)
-    assert hub.publish("u1", msg(2)) == 1 and hub.connections == 2
+    assert hub.publish("u1", msg(2)) == 1
+    assert hub.connections == 2
 
 
 def test_a_slow_device_overflows_alone() -> None:
@@ -26,7 +28,8 @@ def test_a_slow_device_overflows_alone() -> None:
         hub.publish("u1", msg(n))
         if not fast.queue.empty():
             fast.queue.get_nowait()
-    assert slow.overflowed and not fast.overflowed
+    assert slow.overflowed
+    assert not fast.overflowed
 
 
 def test_resume_returns_exactly_what_was_missed_in_order() -> None:
@@ -43,7 +46,8 @@ def test_redelivered_messages_are_not_retained_or_sent_twice() -> None:
     conn = hub.connect("u1")
     hub.publish("u1", msg(5))
     assert hub.publish("u1", msg(5)) == 0
-    assert conn.queue.qsize() == 1 and len(hub.since("u1", 4) or []) == 1
+    assert conn.queue.qsize() == 1
+    assert len(hub.since("u1", 4) or []) == 1
 
 
 def test_unknown_history_means_resync() -> None:
@@ -83,7 +87,8 @@ def test_all_histories_together_are_bounded_least_recently_written_first() -> No
     hub = Hub(queue_size=10, retention=Retention(user_bytes=100_000, total_bytes=50_000))
     for n in range(20):
         hub.publish(f"u{n}", big(n + 1, 5000))
-    assert hub.retained_bytes <= 50_000 and hub.streams < 20
+    assert hub.retained_bytes <= 50_000
+    assert hub.streams < 20
     assert hub.since("u0", 0) is None  # forgotten: resync
     assert [m["seq"] for m in hub.since("u19", 19) or []] == [20]
 
@@ -96,7 +101,8 @@ def test_idle_users_are_forgotten_but_connected_ones_kept() -> None:
     hub.connect("online")
     clock.now += 101
     hub.publish("active", msg(3))
-    assert hub.streams == 2 and hub.since("idle", 0) is None
+    assert hub.streams == 2
+    assert hub.since("idle", 0) is None
     assert [m["seq"] for m in hub.since("online", 1) or []] == [2]
 
 
@@ -124,7 +130,8 @@ def test_a_second_copy_of_an_event_at_another_offset_is_not_sent_again() -> None
     assert hub.publish("u1", event(1, "a")) == 1
     assert hub.publish("u1", event(2, "b")) == 1
     assert hub.publish("u1", event(3, "a")) == 0  # the retry's copy of "a"
-    assert [phone.queue.get_nowait()["seq"] for _ in range(2)] == [1, 2] and phone.queue.empty()
+    assert [phone.queue.get_nowait()["seq"] for _ in range(2)] == [1, 2]
+    assert phone.queue.empty()
     assert [m["seq"] for m in hub.since("u1", 0) or []] == [1, 2]
     # Once "a" has left the retention window its id is forgotten with it.
     assert hub.publish("u1", event(4, "c")) == 1

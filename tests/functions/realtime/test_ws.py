@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from functions.realtime.app import create_app
@@ -193,10 +193,18 @@ def test_a_token_in_the_url_is_not_taken() -> None:
         create_app(Settings(auth_timeout_s=0.3), FakeDapr(secret_values=PUBLIC)),
         headers=FROM_SIDECAR,
     )
-    with client.websocket_connect(f"/ws?token={token('u1')}") as ws:
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+    with (
+        client.websocket_connect(f"/ws?token={token('u1')}") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
     assert closed.value.code == 4408  # still waiting for the auth frame
+
+
+def _read_until_closed(ws: WebSocketTestSession) -> None:
+    """Every message the server sends, until it closes the socket (WebSocketDisconnect)."""
+    while True:
+        ws.receive_json()
 
 
 def _checked(valid: list[bool], **settings: Any) -> TestClient:
@@ -204,7 +212,8 @@ def _checked(valid: list[bool], **settings: Any) -> TestClient:
     dapr = FakeDapr(secret_values=PUBLIC)
 
     async def todo_api(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
-        assert path == "internal/v1/sessions/check" and body["token"]
+        assert path == "internal/v1/sessions/check"
+        assert body["token"]
         return InvokeResponse(200, {"valid": valid[0]}, {})
 
     dapr.invoker.apps["todo-api"] = todo_api
@@ -223,9 +232,9 @@ def test_a_signed_out_token_is_refused_and_its_open_socket_closes() -> None:
         valid[0] = False  # signed out meanwhile: closed at the next check
         started = time.monotonic()
         with pytest.raises(WebSocketDisconnect) as closed:
-            while True:
-                ws.receive_json()
-        assert closed.value.code == 4401 and time.monotonic() - started < 3
+            _read_until_closed(ws)
+        assert closed.value.code == 4401
+        assert time.monotonic() - started < 3
 
 
 def test_an_open_socket_closes_when_its_token_expires() -> None:
@@ -236,8 +245,7 @@ def test_an_open_socket_closes_when_its_token_expires() -> None:
         ws.send_json({"type": "auth", "token": short})
         assert ws.receive_json()["type"] == "hello"
         with pytest.raises(WebSocketDisconnect) as closed:
-            while True:
-                ws.receive_json()
+            _read_until_closed(ws)
     assert closed.value.code == 4401
 
 
@@ -266,8 +274,7 @@ def test_a_message_over_the_limit_after_auth_closes_the_socket() -> None:
         assert ws.receive_json()["type"] == "hello"
         ws.send_text("y" * 4097)
         with pytest.raises(WebSocketDisconnect) as closed:
-            while True:
-                ws.receive_json()
+            _read_until_closed(ws)
     assert closed.value.code == 1009
 
 

@@ -40,14 +40,16 @@ def _tomorrow(task: TaskSnapshot, now: datetime) -> datetime | None:
 def test_the_next_occurrence_has_a_deterministic_id_and_keeps_the_task() -> None:
     req = next_request(_completed({"frequency": "daily"}, occurrence=4), _tomorrow, NOW)
     assert req is not None
-    assert req.task_id == occurrence_id("s1", 5) and req.occurrence == 5
+    assert req.task_id == occurrence_id("s1", 5)
+    assert req.occurrence == 5
     assert (req.title, req.list_id, req.user_id) == ("standup", "l1", "u1")
     assert req.due_at == NOW + timedelta(days=1)
 
 
 def test_the_request_names_the_completion_it_follows() -> None:
     req = next_request(_completed({"frequency": "daily"}), _tomorrow, NOW)
-    assert req is not None and (req.completed_at, req.completed_version) == (NOW, 1)
+    assert req is not None
+    assert (req.completed_at, req.completed_version) == (NOW, 1)
 
 
 def test_the_next_occurrence_stays_the_creators_whoever_completed_this_one() -> None:
@@ -55,7 +57,8 @@ def test_the_next_occurrence_stays_the_creators_whoever_completed_this_one() -> 
     done = _completed({"frequency": "daily"})
     by_other = done.model_copy(update={"task": done.task.model_copy(update={"created_by": "u0"})})
     req = next_request(by_other, _tomorrow, NOW)
-    assert req is not None and (req.user_id, req.created_by) == ("u1", "u0")
+    assert req is not None
+    assert (req.user_id, req.created_by) == ("u1", "u0")
 
 
 def test_no_request_without_recurrence_or_after_the_series_ends() -> None:

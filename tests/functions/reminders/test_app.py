@@ -48,11 +48,13 @@ def test_a_due_job_publishes_one_reminder_due_even_when_redelivered() -> None:
     assert published[1].data == published[0].data | {"recipient": "u1"}
     assert {m.partition_key for m in published} == {"u1"}
     event = parse_event(published[0].data)
-    assert isinstance(event, ReminderDue) and event.title == "call mom"
+    assert isinstance(event, ReminderDue)
+    assert event.title == "call mom"
     rows = dapr.state("kv").rows
     assert rows[fired_key(name, 1)][0]["recipients"] == ["u1"]
     row = rows[f"{fired_key(name, 1)}|to|u1"][0]
-    assert row["event_id"] == str(event.event_id) and row["lateness_s"] >= 0.2
+    assert row["event_id"] == str(event.event_id)
+    assert row["lateness_s"] >= 0.2
 
 
 def test_the_event_id_is_stable_per_reminder_occurrence() -> None:

@@ -78,7 +78,8 @@ def test_delivered_reminders_newest_first_with_what_the_ui_shows() -> None:
     assert [i["task_id"] for i in body["items"]] == ["c", "b", "a"]
     assert body["next_cursor"] is None
     first = body["items"][0]
-    assert first["title"] == "task c" and first["list_id"] == "l1"
+    assert first["title"] == "task c"
+    assert first["list_id"] == "l1"
     assert datetime.fromisoformat(first["fire_at"]) == NOW + timedelta(minutes=2)
     assert datetime.fromisoformat(first["due_at"]) == NOW + timedelta(minutes=17)
     assert set(first) >= {"event_id", "fired_at", "reminder_index", "occurrence"}

@@ -98,7 +98,8 @@ def test_a_creator_removed_before_it_fires_is_reminded_of_nothing() -> None:
     # Dealt with: a redelivered callback does nothing, even once she is back in the list.
     todo_api.put(tasklist("bob", "alice"))
     assert _fire(client) is False
-    assert dapr.publisher.messages == [] and _notified(client, "alice") == []
+    assert dapr.publisher.messages == []
+    assert _notified(client, "alice") == []
 
 
 def test_a_deleted_list_reminds_nobody() -> None:
@@ -107,7 +108,8 @@ def test_a_deleted_list_reminds_nobody() -> None:
     assert dapr.publisher.messages == []
     assert _notified(client, "alice") == []
     assert _marker(dapr)["recipients"] == []
-    assert _fire(client) is False and len(todo_api.asked) == 1  # not even asked again
+    assert _fire(client) is False
+    assert len(todo_api.asked) == 1
 
 
 def test_a_list_reminding_members_reminds_each_of_them_once() -> None:
@@ -157,7 +159,8 @@ def test_unknown_membership_is_retried_by_the_scheduler(outage: str) -> None:
         todo_api.failing = 500
     resp = client.post(f"/job/{NAME}", json=JOB)
     # Not 2xx: the scheduler retries the callback under the job's failure policy.
-    assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "unavailable"
     assert dapr.publisher.messages == []
     assert dapr.state("kv").rows == {}  # not marked fired: the retry must deliver
     todo_api.down, todo_api.failing = False, None

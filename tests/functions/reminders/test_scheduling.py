@@ -142,7 +142,8 @@ async def test_a_removed_reminder_is_cancelled() -> None:
     await scheduler.on_task_event(_updated(2, reminders=[{"before": "PT15M"}]), NOW)
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0)]
     (cancelled,) = _published(dapr, "reminder.cancelled")
-    assert cancelled["job_name"] == job_name("t1", 1) and cancelled["reminder_index"] == 1
+    assert cancelled["job_name"] == job_name("t1", 1)
+    assert cancelled["reminder_index"] == 1
     assert _state(dapr).count == 1
 
 
@@ -179,7 +180,8 @@ async def test_deletion_cancels_and_wins_over_anything_after() -> None:
     )
     assert dapr.jobs.jobs == {}
     state = _state(dapr)
-    assert state.deleted and state.count == 0
+    assert state.deleted
+    assert state.count == 0
     for late in (_updated(5, due_at=DUE + timedelta(days=2)), _created()):
         assert not await scheduler.on_task_event(late, NOW)
     assert dapr.jobs.jobs == {}
@@ -389,7 +391,8 @@ def test_only_the_primary_copy_schedules() -> None:
         assert client.post("/events/task-events", json=body).json() == {"status": "SUCCESS"}
 
     deliver(change.for_member("bob"))
-    assert dapr.jobs.jobs == {} and dapr.publisher.messages == []
+    assert dapr.jobs.jobs == {}
+    assert dapr.publisher.messages == []
     deliver(change.for_member("alice"))
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
     assert _state(dapr).version == 1
@@ -416,8 +419,11 @@ async def test_changes_that_touch_no_reminder_cost_one_write_or_none() -> None:
     assert await scheduler.on_task_event(_created(reminders=[]), now)
     assert store.rows == {}  # created without reminders: nothing to remember
     assert await scheduler.on_task_event(_updated(2, title="renamed", reminders=[]), now)
-    assert store.writes == 1 and _state(dapr).version == 2
-    assert not _state(dapr).pending and dapr.jobs.jobs == {} and _published(dapr) == []
+    assert store.writes == 1
+    assert _state(dapr).version == 2
+    assert not _state(dapr).pending
+    assert dapr.jobs.jobs == {}
+    assert _published(dapr) == []
     # A late older version that had a reminder is known stale: no job appears.
     due = now + timedelta(days=1)
     late = _updated(1, due_at=due, reminders=[{"before": "PT1H"}])

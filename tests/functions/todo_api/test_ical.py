@@ -55,12 +55,14 @@ def test_export_is_valid_icalendar_with_every_field() -> None:
     assert rent.decoded("DUE") == datetime(2027, 1, 31, 9, tzinfo=BERLIN)
     assert rent["DUE"].params["TZID"] == "Europe/Berlin"
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
-    assert rent["PRIORITY"] == 3 and filed["PRIORITY"] == 9
+    assert rent["PRIORITY"] == 3
+    assert filed["PRIORITY"] == 9
     assert [str(c) for c in rent["CATEGORIES"].cats] == ["home", "money"]
     assert rent["RRULE"]["FREQ"] == ["MONTHLY"]
     assert rent["RRULE"]["UNTIL"] == [datetime(2027, 6, 30, 21, 59, 59, tzinfo=UTC)]
     assert str(rent["STATUS"]) == "NEEDS-ACTION"
-    assert str(filed["STATUS"]) == "COMPLETED" and filed.decoded("COMPLETED") == NOW
+    assert str(filed["STATUS"]) == "COMPLETED"
+    assert filed.decoded("COMPLETED") == NOW
     alarms: list[Any] = rent.walk("VALARM")
     assert alarms[0].decoded("TRIGGER") == -timedelta(minutes=90)
     assert alarms[0]["TRIGGER"].params["RELATED"] == "END"
@@ -131,7 +133,8 @@ def test_foreign_vtodo_and_vevent_are_mapped() -> None:
     assert dentist.body.timezone == "Europe/Berlin"
     assert dentist.body.priority == "urgent"
     assert dentist.body.tags == ["health", "family-stuff"]
-    assert dentist.body.recurrence is not None and dentist.body.recurrence.rrule == "FREQ=YEARLY"
+    assert dentist.body.recurrence is not None
+    assert dentist.body.recurrence.rrule == "FREQ=YEARLY"
     assert [r.before for r in dentist.body.reminders] == ["PT15M"]
     assert dentist.not_mapped == []
     assert offsite.kind == "VEVENT"
@@ -210,4 +213,5 @@ def test_not_icalendar_is_refused_and_large_files_are_capped() -> None:
         parse(b"hello", default_tz="UTC")
     many = [f"BEGIN:VTODO\r\nSUMMARY:n{i}\r\nEND:VTODO" for i in range(MAX_IMPORT + 2)]
     plan = parse(ics(*many), default_tz="UTC")
-    assert len(plan.items) == MAX_IMPORT and len(plan.skipped) == 2
+    assert len(plan.items) == MAX_IMPORT
+    assert len(plan.skipped) == 2

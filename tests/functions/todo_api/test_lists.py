@@ -103,7 +103,8 @@ def test_search_without_a_filter_covers_every_list_of_the_member_only(users: Use
     _, bobs = users.call("bob", "GET", "/tasks")
     assert {t["title"] for t in bobs["items"]} == {"milk", "bob's own"}
     _, eves = users.call("eve", "GET", "/tasks")
-    assert eves["items"] == [] and eves["total"] == 0
+    assert eves["items"] == []
+    assert eves["total"] == 0
     assert users.call("eve", "GET", "/tasks", params={"list_id": lst["id"]})[0] == 404
     assert task["list_id"] == lst["id"]
 
@@ -117,13 +118,15 @@ def test_every_member_hears_every_change_in_their_own_feed(users: Users) -> None
     _, task = users.call("bob", "POST", "/tasks", {"title": "tickets", "list_id": lst["id"]})
     for name in ("ann", "bob"):
         (copy,) = users.updates_for(name)[before[name] :]
-        assert copy["type"] == "task.created" and copy["recipient"] == users.ids[name]
+        assert copy["type"] == "task.created"
+        assert copy["recipient"] == users.ids[name]
         assert copy["user_id"] == users.ids["bob"]  # the actor
     assert len(users.updates_for("eve")) == before["eve"]
     # The domain event itself goes to task-events once (through the outbox).
     relay(users.client)
     created = [e for e in users.dapr.publisher.on("task-events") if e.get("task_id") == task["id"]]
-    assert len(created) == 1 and created[0]["recipient"] is None
+    assert len(created) == 1
+    assert created[0]["recipient"] is None
 
 
 def test_a_removed_member_hears_their_removal_and_then_nothing(users: Users) -> None:
@@ -133,7 +136,8 @@ def test_a_removed_member_hears_their_removal_and_then_nothing(users: Users) -> 
     users.share("ann", lst["id"], "bob", "editor")
     assert users.call("ann", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
     last = users.updates_for("bob")[-1]
-    assert last["type"] == "list.member_removed" and last["member_id"] == users.ids["bob"]
+    assert last["type"] == "list.member_removed"
+    assert last["member_id"] == users.ids["bob"]
     heard = len(users.updates_for("bob"))
     users.call("ann", "POST", "/tasks", {"title": "after", "list_id": lst["id"]})
     assert len(users.updates_for("bob")) == heard
@@ -147,7 +151,8 @@ def test_a_member_can_leave_but_the_owner_cannot(users: Users) -> None:
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
     users.share("ann", lst["id"], "bob", "viewer")
     status, body = users.call("ann", "DELETE", f"/lists/{lst['id']}/members/ann")
-    assert status == 409 and body["error"]["code"] == "owner"
+    assert status == 409
+    assert body["error"]["code"] == "owner"
     assert users.call("bob", "DELETE", f"/lists/{lst['id']}/members/bob")[0] == 204
     assert users.call("bob", "GET", f"/lists/{lst['id']}")[0] == 404
     relay(users.client)
@@ -162,7 +167,8 @@ def test_sharing_refuses_what_makes_no_sense_and_changes_nothing(users: Users) -
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
     path = f"/lists/{lst['id']}/members"
     status, body = users.call("ann", "PUT", f"{path}/nobody", {"role": "editor"})
-    assert status == 422 and body["error"]["details"][0]["field"] == "username"
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "username"
     assert users.call("ann", "PUT", f"{path}/ann", {"role": "viewer"})[0] == 409
     status, body = users.call("ann", "PUT", f"{path}/ann", {"role": "owner"})
     assert status == 422  # there is one owner; ownership is not handed out by sharing
@@ -175,7 +181,8 @@ def test_sharing_twice_with_the_same_role_is_harmless(users: Users) -> None:
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
     first = users.share("ann", lst["id"], "bob", "editor")
     again = users.share("ann", lst["id"], "bob", "editor")
-    assert (first[0], again[0]) == (200, 200) and first[1]["version"] == again[1]["version"]
+    assert (first[0], again[0]) == (200, 200)
+    assert first[1]["version"] == again[1]["version"]
     relay(users.client)
     added = [e for e in users.dapr.publisher.on("task-events") if e["type"] == "list.member_added"]
     assert len(added) == 1
@@ -201,7 +208,8 @@ def test_deleting_a_list_deletes_its_tasks_with_their_events(users: Users) -> No
     assert deleted == set(ids)
     _, me = users.call("ann", "GET", "/me")
     status, body = users.call("ann", "DELETE", f"/lists/{me['default_list']}")
-    assert status == 409 and body["error"]["code"] == "default_list"
+    assert status == 409
+    assert body["error"]["code"] == "default_list"
 
 
 def test_a_move_is_heard_in_both_lists(users: Users) -> None:
@@ -214,10 +222,12 @@ def test_a_move_is_heard_in_both_lists(users: Users) -> None:
     _, task = users.call("ann", "POST", "/tasks", {"title": "t", "list_id": one["id"]})
     heard = {n: len(users.updates_for(n)) for n in ("bob", "cat")}
     status, moved = users.call("ann", "PATCH", f"/tasks/{task['id']}", {"list_id": two["id"]})
-    assert status == 200 and moved["list_id"] == two["id"]
+    assert status == 200
+    assert moved["list_id"] == two["id"]
     for name in ("bob", "cat"):  # bob sees it leave, cat sees it arrive
         (update,) = users.updates_for(name)[heard[name] :]
-        assert update["type"] == "task.updated" and update["changed"] == ["list_id"]
+        assert update["type"] == "task.updated"
+        assert update["changed"] == ["list_id"]
     assert users.call("bob", "GET", f"/tasks/{task['id']}")[0] == 404
     assert users.call("cat", "GET", f"/tasks/{task['id']}")[0] == 200
     assert [t["id"] for t in users.call("bob", "GET", "/tasks")[1]["items"]] == []
@@ -246,7 +256,8 @@ def test_reminders_read_membership_through_the_internal_route(users: Users) -> N
     _, lst = users.call("ann", "POST", "/lists", {"name": "Trip"})
     headers = {"dapr-caller-app-id": "reminders", **FROM_SIDECAR}
     got = users.client.get(f"/internal/v1/lists/{lst['id']}", headers=headers)
-    assert got.status_code == 200 and got.json()["members"][0]["username"] == "ann"
+    assert got.status_code == 200
+    assert got.json()["members"][0]["username"] == "ann"
     assert users.client.get("/internal/v1/lists/nope", headers=headers).status_code == 404
     stranger = users.client.get(
         f"/internal/v1/lists/{lst['id']}", headers={"dapr-caller-app-id": "audit", **FROM_SIDECAR}
@@ -317,11 +328,13 @@ def test_an_invitation_shows_nothing_of_the_list_until_it_is_accepted(users: Use
     users.call("ann", "POST", "/tasks", {"title": "tickets", "list_id": lst["id"]})
     heard = len(users.updates_for("bob"))
     status, body = users.call("ann", "PUT", f"/lists/{lst['id']}/members/bob", {"role": "editor"})
-    assert status == 202 and [m["username"] for m in body["members"]] == ["ann"]
+    assert status == 202
+    assert [m["username"] for m in body["members"]] == ["ann"]
     assert [(m["username"], m["role"]) for m in body["invited"]] == [("bob", "editor")]
     # bob hears of the invitation only, and sees nothing of the list
     (invited,) = users.updates_for("bob")[heard:]
-    assert invited["type"] == "list.member_invited" and invited["member_id"] == users.ids["bob"]
+    assert invited["type"] == "list.member_invited"
+    assert invited["member_id"] == users.ids["bob"]
     users.call("ann", "POST", "/tasks", {"title": "hotel", "list_id": lst["id"]})
     assert len(users.updates_for("bob")) == heard + 1
     assert users.call("bob", "GET", f"/lists/{lst['id']}")[0] == 404
@@ -334,7 +347,9 @@ def test_an_invitation_shows_nothing_of_the_list_until_it_is_accepted(users: Use
     ]
     # accepting makes him a member with the role offered
     status, joined = users.call("bob", "POST", f"/invitations/{lst['id']}/accept")
-    assert status == 200 and joined["role"] == "editor" and joined["invited"] == []
+    assert status == 200
+    assert joined["role"] == "editor"
+    assert joined["invited"] == []
     titles = {t["title"] for t in users.call("bob", "GET", "/tasks")[1]["items"]}
     assert titles == {"tickets", "hotel"}
     assert users.call("bob", "GET", "/invitations")[1]["items"] == []
@@ -380,7 +395,8 @@ def test_an_invitee_can_block_further_invitations(users: Users) -> None:
     decline = f"/invitations/{one['id']}/decline"
     assert users.call("bob", "POST", decline, params={"block": "true"})[0] == 204
     status, body = users.call("ann", "PUT", f"/lists/{two['id']}/members/bob", {"role": "viewer"})
-    assert status == 409 and body["error"]["code"] == "blocked"
+    assert status == 409
+    assert body["error"]["code"] == "blocked"
     assert users.call("ann", "GET", f"/lists/{two['id']}")[1]["invited"] == []
     assert users.call("bob", "GET", "/invitations")[1]["items"] == []
     # others still can; and bob can lift the block

@@ -105,10 +105,12 @@ async def test_an_agent_adds_completes_and_sees_only_its_own_tasks(stack: Stack)
             ("delete_task", {"task_id": bobs["id"], "confirm": True}),
         ]:
             result = await client.call_tool(tool, args)
-            assert result.is_error and "no such task" in text(result), (tool, result)
+            assert result.is_error, (tool, result)
+            assert "no such task" in text(result), (tool, result)
         # Even naming bob's list gets nothing.
         result = await client.call_tool("list_tasks", {"list_id": bobs["list_id"]})
-        assert result.is_error and "no such list" in text(result)
+        assert result.is_error
+        assert "no such list" in text(result)
 
     # The same events as the REST API: created and completed went to task-events.
     await stack.app.state.outbox.drain()
@@ -135,7 +137,8 @@ async def test_delete_needs_confirmation_and_update_reopen_work(stack: Stack) ->
             2,
         )
         bad = await client.call_tool("update_task", {"task_id": made["id"], "changes": {"x": 1}})
-        assert bad.is_error and "invalid input" in text(bad)
+        assert bad.is_error
+        assert "invalid input" in text(bad)
         data(await client.call_tool("complete_task", {"task_id": made["id"]}))
         assert data(await client.call_tool("reopen_task", {"task_id": made["id"]}))["status"] == (
             "open"
@@ -164,7 +167,8 @@ async def test_lists_are_resources_and_a_read_only_tool(stack: Stack) -> None:
         assert [t["title"] for t in body["open_tasks"]] == ["in the inbox"]
     async with stack.client(bob) as client:
         bobs = contents(await client.read_resource("taskwave://lists"))
-        assert len(bobs) == 1 and bobs[0]["id"] != lists[0]["id"]
+        assert len(bobs) == 1
+        assert bobs[0]["id"] != lists[0]["id"]
         # The SDK hides the reason ("no such list") behind its own message.
         with pytest.raises(Exception, match="Error creating resource from template"):
             await client.read_resource(f"taskwave://lists/{lists[0]['id']}")

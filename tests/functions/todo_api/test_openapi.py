@@ -33,7 +33,9 @@ def test_the_document_is_valid_openapi_shape() -> None:
     )
     assert {"201", "401", "422"} <= set(create["responses"])
     schemas = doc["components"]["schemas"]
-    assert "TaskCreate" in schemas and "Recurrence" in schemas and "Error" in schemas
+    assert "TaskCreate" in schemas
+    assert "Recurrence" in schemas
+    assert "Error" in schemas
     listing = doc["paths"]["/api/v1/tasks"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {
         "q",

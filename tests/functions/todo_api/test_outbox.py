@@ -85,7 +85,8 @@ def test_the_etag_is_the_version_and_needs_no_read_after_the_write() -> None:
     done = client.post(
         f"{API}/tasks/{made.json()['id']}/complete", headers=auth | {"if-match": '"1"'}
     )
-    assert done.status_code == 200 and done.headers["etag"] == '"2"'
+    assert done.status_code == 200
+    assert done.headers["etag"] == '"2"'
     assert tasks.transactions == before + 1  # row + stamp + event row: one transaction
     stale = client.patch(
         f"{API}/tasks/{made.json()['id']}",
@@ -98,12 +99,15 @@ def test_the_etag_is_the_version_and_needs_no_read_after_the_write() -> None:
 def test_a_failed_write_leaves_nothing_and_delays_nothing() -> None:
     client, dapr, auth = _app()
     bad = client.post(f"{API}/tasks", json={"title": "a\x00b"}, headers=auth)
-    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "title"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "title"
     far = client.post(
         f"{API}/tasks", json={"title": "x", "due_at": "2300-01-01T00:00:00Z"}, headers=auth
     )
-    assert far.status_code == 422 and far.json()["error"]["details"][0]["field"] == "due_at"
-    assert _pending(dapr) == [] and not [k for k in dapr.state("tasks").rows if "task|" in k]
+    assert far.status_code == 422
+    assert far.json()["error"]["details"][0]["field"] == "due_at"
+    assert _pending(dapr) == []
+    assert not [k for k in dapr.state("tasks").rows if "task|" in k]
     ids = [
         client.post(f"{API}/tasks", json={"title": f"t{i}"}, headers=auth).json()["id"]
         for i in range(5)
@@ -146,11 +150,13 @@ def test_a_broker_outage_holds_the_batch_and_loses_nothing() -> None:
     ]  # writes stay up
     with pytest.raises(RuntimeError):
         asyncio.run(outbox.relay_once())
-    assert outbox.backlog == 20 and len(_pending(dapr)) == 20
+    assert outbox.backlog == 20
+    assert len(_pending(dapr)) == 20
     dapr.publisher.failing = None
     relay(client)
     published = [m.data.get("task_id") for m in dapr.publisher.messages if m.topic == "task-events"]
-    assert published[-20:] == ids and _pending(dapr) == []
+    assert published[-20:] == ids
+    assert _pending(dapr) == []
 
 
 async def test_an_overflowing_queue_hands_over_to_the_sweeper_in_commit_order() -> None:
@@ -161,12 +167,14 @@ async def test_an_overflowing_queue_hands_over_to_the_sweeper_in_commit_order() 
     events = [_event("u1", n) for n in range(8)]
     for n, event in enumerate(events):
         outbox.committed(await _commit(outbox, dapr, event, NOW + timedelta(milliseconds=n)))
-    assert outbox.backlog == 3 and outbox.stats.overflowed == 1
+    assert outbox.backlog == 3
+    assert outbox.stats.overflowed == 1
     await outbox.drain()
     # The store is the queue now, even for rows younger than the grace period.
     assert await outbox.sweep(NOW) == 5
     published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
-    assert published == [e.list_id for e in events] and _pending(dapr) == []
+    assert published == [e.list_id for e in events]
+    assert _pending(dapr) == []
     outbox.committed(await _commit(outbox, dapr, _event("u1", 9)))
     assert outbox.backlog == 1  # back to the queue
 
@@ -220,7 +228,8 @@ async def test_a_row_cleared_while_the_sweeper_reads_is_not_published_again() ->
 
     kv.query = query_then_clear  # type: ignore[method-assign]
     assert await outbox.sweep(NOW + timedelta(seconds=10)) == 0
-    assert len(dapr.publisher.on("task-events")) == 1 and _pending(dapr) == []
+    assert len(dapr.publisher.on("task-events")) == 1
+    assert _pending(dapr) == []
 
 
 async def test_a_failed_clear_is_retried_before_the_sweeper_would_publish_again() -> None:
@@ -237,7 +246,8 @@ async def test_a_failed_clear_is_retried_before_the_sweeper_would_publish_again(
 
     kv.transact = flaky  # type: ignore[method-assign]
     await outbox.drain()
-    assert _pending(dapr) == [] and await outbox.sweep(NOW + timedelta(seconds=10)) == 0
+    assert _pending(dapr) == []
+    assert await outbox.sweep(NOW + timedelta(seconds=10)) == 0
     assert len(dapr.publisher.on("task-events")) == 1
 
 
@@ -326,7 +336,8 @@ def test_the_relay_publishes_each_event_in_the_trace_of_its_request(
     for message in published:
         _, trace_id, span_id, _ = message.traceparent.split("-")
         # Consumers continue the trace of the request, from its publish span.
-        assert trace_id == request_trace and span_id in producers
+        assert trace_id == request_trace
+        assert span_id in producers
 
 
 async def test_a_swept_row_is_published_in_the_trace_that_committed_it(
@@ -355,7 +366,8 @@ async def test_a_batch_holds_one_event_per_kafka_key() -> None:
     assert [await outbox.relay_once() for _ in range(4)] == [3, 1, 1, 0]
     await outbox.drain()  # the rows' clearing overlaps the next batch
     published = [m.data["list_id"] for m in dapr.publisher.messages if m.topic == "task-events"]
-    assert published == ["l0", "l1", "l3", "l2", "l4"] and _pending(dapr) == []
+    assert published == ["l0", "l1", "l3", "l2", "l4"]
+    assert _pending(dapr) == []
     assert outbox.backlog == 0
 
 

@@ -51,8 +51,10 @@ async def test_at_most_n_hashes_run_at_once_and_the_rest_get_429() -> None:
     results = await asyncio.gather(*(pw.hash("p") for _ in range(8)), return_exceptions=True)
     busy = [r for r in results if isinstance(r, HashBusy)]
     assert peak == 2
-    assert results.count("x") == 2 and len(busy) == 6
-    assert busy[0].status == 429 and busy[0].headers == {"Retry-After": "1"}
+    assert results.count("x") == 2
+    assert len(busy) == 6
+    assert busy[0].status == 429
+    assert busy[0].headers == {"Retry-After": "1"}
     await pw.aclose()
 
 

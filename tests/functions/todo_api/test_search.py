@@ -40,7 +40,10 @@ def test_filters() -> None:
         row(2, status="completed", tags=["home"]),
         row(3, due_at=None),
     ]
-    ids = lambda p: [r["id"] for r in search(rows, p, NOW)[0]]  # noqa: E731
+
+    def ids(p: SearchParams) -> list[str]:
+        return [r["id"] for r in search(rows, p, NOW)[0]]
+
     assert ids(params(q="milk", sort="title")) == ["t000", "t001"]
     assert ids(params(status="completed")) == ["t002"]
     assert ids(params(tag="home,errand")) == ["t001"]
@@ -58,7 +61,8 @@ def test_sort_puts_missing_values_last_both_ways() -> None:
     rows = [row(1), row(2, due_at=None), row(3)]
     asc = [r["id"] for r in search(rows, params(sort="due_at"), NOW)[0]]
     desc = [r["id"] for r in search(rows, params(sort="-due_at"), NOW)[0]]
-    assert asc == ["t001", "t003", "t002"] and desc == ["t003", "t001", "t002"]
+    assert asc == ["t001", "t003", "t002"]
+    assert desc == ["t003", "t001", "t002"]
 
 
 def test_priority_sorts_by_rank_not_name() -> None:

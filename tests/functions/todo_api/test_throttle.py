@@ -35,7 +35,8 @@ def test_backoff_forgets_idle_keys_and_bounds_its_table() -> None:
     b = _backoff(free=1, max_keys=10)
     b.begin("k", 0.0)
     assert b.wait("k", 0.5) == pytest.approx(0.5)
-    assert b.wait("k", 61.0) == 0 and len(b) == 0  # idle: forgotten
+    assert b.wait("k", 61.0) == 0
+    assert len(b) == 0
     for i in range(50):
         b.begin(f"k{i}", 70.0)
     assert len(b) == 10
@@ -58,10 +59,12 @@ def test_a_username_is_throttled_from_any_address_and_a_success_clears_it() -> N
             _guess(t, "Ann", f"10.0.0.{i}", 0.0)
     with pytest.raises(Throttled) as throttled:
         _guess(t, "ann", "10.0.0.9", 0.0, ok=True)  # names are case-insensitive
-    assert throttled.value.status == 429 and throttled.value.retry_after == 1
+    assert throttled.value.status == 429
+    assert throttled.value.retry_after == 1
     assert throttled.value.headers == {"Retry-After": "1"}
     _guess(t, "ann", "10.0.0.9", 1.0, ok=True)
-    assert t.per_user.wait("ann", 1.0) == 0 and len(t.per_user) == 0
+    assert t.per_user.wait("ann", 1.0) == 0
+    assert len(t.per_user) == 0
 
 
 def test_an_address_is_throttled_across_usernames() -> None:

@@ -34,12 +34,16 @@ def test_plans() -> None:
     created = plan_undo(LOG, "t", "e1")
     assert (created.action, created.version_after, created.newer) == ("delete", 1, ["e2", "e3"])
     updated = plan_undo(LOG, "t", "e2")
-    assert updated.action == "revert" and updated.target is not None
+    assert updated.action == "revert"
+    assert updated.target is not None
     assert (updated.target.title, updated.version_after) == ("a", 2)
     done = plan_undo(LOG, "t", "e3")
-    assert done.target is not None and done.target.status == "open" and done.newer == []
+    assert done.target is not None
+    assert done.target.status == "open"
+    assert done.newer == []
     deleted = plan_undo([*LOG, ev("e4", "task.deleted", snap(3, title="b"))], "t", "e4")
-    assert deleted.action == "restore" and deleted.target is not None
+    assert deleted.action == "restore"
+    assert deleted.target is not None
     assert deleted.target.title == "b"
     for bad in ("x", "r", "nope"):
         with pytest.raises(NotUndoable):

@@ -84,7 +84,8 @@ def test_add_then_refer_to_it() -> None:
     assert added["actions"][0]["type"] == "task.created"
     assert "Buy milk" in added["reply"]
     task = chat.tasks()[0]
-    assert task["tags"] == ["home"] and task["reminders"] == [{"before": "PT30M", "at": None}]
+    assert task["tags"] == ["home"]
+    assert task["reminders"] == [{"before": "PT30M", "at": None}]
     assert "Done" in chat.say("mark it done")["reply"]
     assert chat.tasks()[0]["status"] == "completed"
     assert chat.events() == ["task.created", "task.completed"]
@@ -95,7 +96,8 @@ def test_list_then_pick_by_position() -> None:
     for title in ("alpha", "bravo", "charlie"):
         chat.say(f"add {title} tomorrow")
     listing = chat.say("show my tasks")
-    assert listing["actions"][0]["type"] == "tasks.listed" and "3 tasks" in listing["reply"]
+    assert listing["actions"][0]["type"] == "tasks.listed"
+    assert "3 tasks" in listing["reply"]
     assert "Deleted" in chat.say("delete the second one")["reply"]
     assert [t["title"] for t in chat.tasks()] == ["Alpha", "Charlie"]
     chat.say("rename the first one to Aardvark")
@@ -108,7 +110,8 @@ def test_an_ambiguous_request_gets_a_question_not_a_guess() -> None:
     chat.say("add call mom")
     chat.say("add call dad")
     question = chat.say("complete call")
-    assert question["actions"][0]["type"] == "clarify" and "Which one" in question["reply"]
+    assert question["actions"][0]["type"] == "clarify"
+    assert "Which one" in question["reply"]
     assert {t["status"] for t in chat.tasks()} == {"open"}
     chat.say("the second one is done")
     assert sorted(t["status"] for t in chat.tasks()) == ["completed", "open"]
@@ -126,7 +129,8 @@ def test_deleting_several_needs_a_yes() -> None:
     assert len(chat.tasks()) == 3
     chat.say("delete all completed tasks")
     done = chat.say("yes")
-    assert len(done["actions"]) == 3 and chat.tasks() == []
+    assert len(done["actions"]) == 3
+    assert chat.tasks() == []
 
 
 def test_reschedule_and_remind() -> None:
@@ -158,11 +162,13 @@ def test_nonsense_and_hostile_input_is_answered_politely_and_changes_nothing(
 ) -> None:
     chat = Chat()
     reply = chat.say(message)
-    assert reply["reply"] and reply["actions"] in (
+    assert reply["reply"]
+    assert reply["actions"] in (
         [],
         [{"type": "tasks.listed", "task_ids": [], "total": 0}],
     )
-    assert chat.tasks() == [] and chat.events() == []
+    assert chat.tasks() == []
+    assert chat.events() == []
 
 
 def test_over_long_or_malformed_requests_are_422() -> None:
@@ -175,7 +181,8 @@ def test_over_long_or_malformed_requests_are_422() -> None:
     )
     assert bad_id.status_code == 422
     assert chat.client.post("/api/v1/chat", json={"message": "hi"}).status_code == 401
-    assert chat.tasks() == [] and chat.events() == []
+    assert chat.tasks() == []
+    assert chat.events() == []
 
 
 def test_conversations_are_private() -> None:
@@ -213,7 +220,8 @@ def test_share_with_a_role_then_change_the_role() -> None:
     shared = ann.say("share groceries with sam as a viewer")
     assert "Invited sam to Groceries" in shared["reply"]
     [action] = shared["actions"]
-    assert action["type"] == "list.member_invited" and action["role"] == "viewer"
+    assert action["type"] == "list.member_invited"
+    assert action["role"] == "viewer"
     assert "Groceries" not in sam.lists()  # nothing until sam accepts
     sam.accept()
     assert sam.lists()["Groceries"]["role"] == "viewer"
@@ -237,7 +245,8 @@ def test_share_with_a_role_then_change_the_role() -> None:
 def test_sharing_with_an_unknown_user_changes_nothing() -> None:
     ann, _ = _groceries()
     reply = ann.say("share groceries with nobody")
-    assert reply["reply"] == "I don't know a user called nobody." and reply["actions"] == []
+    assert reply["reply"] == "I don't know a user called nobody."
+    assert reply["actions"] == []
     assert ann.members("Groceries") == {"ann": "owner"}
     assert ann.events() == []
 
@@ -263,7 +272,8 @@ def test_add_to_a_named_list_and_show_it() -> None:
     ann, _ = _groceries()
     groceries = ann.lists()["Groceries"]["id"]
     added = ann.say("add eggs to my groceries list tomorrow")
-    assert "to Groceries" in added["reply"] and added["actions"][0]["list_id"] == groceries
+    assert "to Groceries" in added["reply"]
+    assert added["actions"][0]["list_id"] == groceries
     # Words that name no list stay in the title, as they always did.
     ann.say("add flight to rome")
     inbox = ann.lists()["Inbox"]["id"]
@@ -271,7 +281,8 @@ def test_add_to_a_named_list_and_show_it() -> None:
     assert [t["title"] for t in ann.tasks(groceries)] == ["Eggs", "Milk"]
     # A list named outright that does not exist: a polite answer naming the lists.
     unknown = ann.say("add bread to my hardware list")
-    assert unknown["actions"] == [] and "Inbox, Groceries" in unknown["reply"]
+    assert unknown["actions"] == []
+    assert "Inbox, Groceries" in unknown["reply"]
     shown = ann.say("what's on groceries?")
     assert "2 tasks in Groceries" in shown["reply"]
     assert shown["actions"][0]["list_id"] == groceries
@@ -314,7 +325,8 @@ def test_leave_a_shared_list() -> None:
             "username": "sam",
         }
     ]
-    assert "Groceries" not in sam.lists() and sam.tasks() == []
+    assert "Groceries" not in sam.lists()
+    assert sam.tasks() == []
     assert ann.members("Groceries") == {"ann": "owner"}
     assert ann.events() == ["list.member_removed"]
 
@@ -340,14 +352,17 @@ def test_deleting_a_list_needs_a_yes() -> None:
     asked = ann.say("delete the groceries list")
     assert "Delete the list Groceries and its 2 tasks?" in asked["reply"]
     assert "sam will lose it too" in asked["reply"]
-    assert asked["actions"][0]["type"] == "confirm" and asked["actions"][0]["count"] == 2
+    assert asked["actions"][0]["type"] == "confirm"
+    assert asked["actions"][0]["count"] == 2
     assert "left everything" in ann.say("no")["reply"]
-    assert "Groceries" in ann.lists() and len(ann.tasks()) == 2
+    assert "Groceries" in ann.lists()
+    assert len(ann.tasks()) == 2
     ann.say("delete the groceries list")
     done = ann.say("yes")
     assert done["reply"] == "Deleted the list Groceries and its 2 tasks."
     assert done["actions"][0]["type"] == "list.deleted"
-    assert "Groceries" not in ann.lists() and "Groceries" not in sam.lists()
+    assert "Groceries" not in ann.lists()
+    assert "Groceries" not in sam.lists()
     assert ann.tasks() == []
     assert ann.events() == ["list.deleted", "task.deleted", "task.deleted"]
     # The default list cannot go: said before any question is asked.

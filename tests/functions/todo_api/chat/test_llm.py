@@ -107,7 +107,8 @@ def test_tool_calls_become_ordinary_actions_for_the_token_user() -> None:
     relay(client)
     registered = len(dapr.publisher.on("task-events"))  # the new account's default list
     first = _say(client, auth, "I need to see the dentist on Jan 2nd 2030 at 10, it's important")
-    assert first["reply"] == "Added it." and first["actions"][0]["type"] == "task.created"
+    assert first["reply"] == "Added it."
+    assert first["actions"][0]["type"] == "task.created"
     second = _say(client, auth, "I went to the dentist")
     assert second["reply"] == "Marked the dentist done."
     assert [a["type"] for a in second["actions"]] == ["tasks.listed", "task.completed"]
@@ -117,7 +118,8 @@ def test_tool_calls_become_ordinary_actions_for_the_token_user() -> None:
         "task.completed",
     ]
     sent = model.requests[0]
-    assert sent["auth"] == "Bearer sk-test" and sent["tool_choice"] == "auto"
+    assert sent["auth"] == "Bearer sk-test"
+    assert sent["tool_choice"] == "auto"
     assert {t["function"]["name"] for t in sent["tools"]} >= {"create_task", "complete_task"}
     assert "user_id" not in json.dumps(sent["tools"])  # the model never names a user
 
@@ -133,7 +135,8 @@ def test_a_tool_call_naming_a_user_is_refused() -> None:
     relay(client)
     registered = len(dapr.publisher.messages)
     reply = _say(client, auth, "delete bob's task")
-    assert reply["reply"].startswith("refused:") and "user_id" in reply["reply"]
+    assert reply["reply"].startswith("refused:")
+    assert "user_id" in reply["reply"]
     relay(client)
     assert dapr.publisher.messages[registered:] == []
 
@@ -220,7 +223,8 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
         headers=auth,
         json={"message": "yes", "conversation_id": asked["conversation_id"]},
     ).json()
-    assert done["actions"][0]["type"] == "list.deleted" and model.script == []
+    assert done["actions"][0]["type"] == "list.deleted"
+    assert model.script == []
     relay(client)
     assert [m["type"] for m in dapr.publisher.on("task-events")[registered:]] == [
         "list.created",
@@ -230,7 +234,8 @@ def test_list_tools_share_and_delete_through_the_same_engine() -> None:
         "task.deleted",
     ]
     sent = json.dumps(model.requests[0]["tools"])
-    assert "share_list" in sent and "user_id" not in sent
+    assert "share_list" in sent
+    assert "user_id" not in sent
 
 
 def test_a_title_planted_by_someone_else_reaches_the_model_as_quoted_data() -> None:
@@ -241,7 +246,8 @@ def test_a_title_planted_by_someone_else_reaches_the_model_as_quoted_data() -> N
     def delete_listed(body: dict[str, Any]) -> dict[str, Any]:
         content = body["messages"][-1]["content"]
         data = json.loads(content)  # one JSON object: the title cannot break out of it
-        assert set(data) == {"result", "actions"} and planted in data["result"]
+        assert set(data) == {"result", "actions"}
+        assert planted in data["result"]
         return _call("delete_task", {"task_id": data["actions"][0]["task_ids"][0]}, 2)
 
     model = FakeModel([_call("list_tasks", {}), delete_listed])

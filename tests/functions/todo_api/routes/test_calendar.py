@@ -67,9 +67,11 @@ def test_feed_is_read_only_hashed_follows_membership_and_revocable(users: Users)
     path = f"/api/v1/calendar/feeds/{token}.ics"
     # No bearer token needed; the token itself is never stored.
     resp = users.client.get(path)
-    assert resp.status_code == 200 and summaries(resp.content) == ["milk"]
+    assert resp.status_code == 200
+    assert summaries(resp.content) == ["milk"]
     stored = repr([users.dapr.state(n).rows for n in ("kv", "tasks")])
-    assert token not in stored and feed_hash(token) in stored
+    assert token not in stored
+    assert feed_hash(token) in stored
     # Read-only: the path takes GET only.
     assert users.client.post(path).status_code in (404, 405)
     status, listed = users.call("bob", "GET", "/calendar/subscriptions")
@@ -118,7 +120,8 @@ def test_import_is_a_dry_run_first_then_creates_through_the_service(users: Users
     assert users.call("ann", "GET", "/tasks", params={"list_id": target["id"]})[1]["total"] == 0
 
     status, report = _import(users, "ann", exported, list_id=target["id"], dry_run="false")
-    assert status == 200 and report["summary"] == "imported 2 task(s)"
+    assert status == 200
+    assert report["summary"] == "imported 2 task(s)"
     _, page = users.call("ann", "GET", "/tasks", params={"list_id": target["id"]})
     _, before = users.call("ann", "GET", "/tasks", params={"list_id": done["list_id"]})
     keep = ("title", "priority", "tags", "due_at", "timezone", "recurrence", "reminders", "status")
@@ -145,5 +148,6 @@ def test_import_needs_write_access_and_valid_icalendar(users: Users) -> None:
     assert _import(users, "bob", data, list_id=shared["id"])[0] == 403
     assert _import(users, "bob", data, list_id="nope")[0] == 404
     status, body = _import(users, "bob", b"not a calendar")
-    assert status == 422 and body["error"]["details"][0]["field"] == "body"
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "body"
     assert _import(users, "bob", data, dry_run="false")[1]["summary"] == "imported 1 task(s)"

@@ -109,7 +109,8 @@ def test_creates_the_occurrence_once_with_one_event() -> None:
     events = dapr.publisher.on("task-events")
     assert len(events) == 1
     event = parse_event(events[0])
-    assert isinstance(event, TaskCreated) and event.task.occurrence == 3
+    assert isinstance(event, TaskCreated)
+    assert event.task.occurrence == 3
 
 
 def test_a_series_ends_with_its_list() -> None:
@@ -118,7 +119,8 @@ def test_a_series_ends_with_its_list() -> None:
     resp = client.put(
         f"/{occurrence_path(req.task_id)}", content=req.model_dump_json(), headers=RECURRING
     )
-    assert resp.status_code == 410 and _made(dapr) is None
+    assert resp.status_code == 410
+    assert _made(dapr) is None
     relay(client)
     assert dapr.publisher.messages == []
 
@@ -135,7 +137,8 @@ def test_refuses_other_callers_and_forged_headers() -> None:
         put = client.put(path, content=req.model_dump_json(), headers=headers)
         assert put.status_code == status
     relay(client)
-    assert dapr.publisher.messages == [] and _made(dapr) is None
+    assert dapr.publisher.messages == []
+    assert _made(dapr) is None
 
 
 def test_rejects_an_id_not_derived_from_the_series() -> None:
@@ -145,7 +148,8 @@ def test_rejects_an_id_not_derived_from_the_series() -> None:
         content=_request().model_dump_json(),
         headers=RECURRING,
     )
-    assert resp.status_code == 422 and _made(dapr) is None
+    assert resp.status_code == 422
+    assert _made(dapr) is None
 
 
 def test_bad_input_is_a_422_naming_the_field() -> None:
@@ -177,7 +181,8 @@ def test_the_occurrence_is_made_from_the_stored_task_not_the_request() -> None:
     assert body["due_at"].startswith("2027-01-03T08:00")
     assert (body["status"], body["occurrence"], body["version"]) == ("open", 3, 1)
     stored = _made(dapr)
-    assert stored is not None and stored["created_by"] == "u1"
+    assert stored is not None
+    assert stored["created_by"] == "u1"
     relay(client)
     (event,) = [parse_event(m) for m in dapr.publisher.on("task-events")]
     assert event.user_id == "u1"
@@ -202,7 +207,8 @@ def test_a_forged_request_for_another_users_list_is_refused_and_changes_nothing(
 
 def test_an_open_previous_occurrence_makes_no_next_one() -> None:
     client, dapr = _setup(previous=_previous(status="open", completed_at=None))
-    assert _put(client, _request())[0] == 409 and _made(dapr) is None
+    assert _put(client, _request())[0] == 409
+    assert _made(dapr) is None
 
 
 def test_a_task_reopened_before_its_completion_was_handled_still_continues_its_series() -> None:
@@ -219,21 +225,26 @@ def test_a_task_reopened_before_its_completion_was_handled_still_continues_its_s
     status, body = _put(
         client, _request().model_copy(update={"completed_at": done_at, "completed_version": 3})
     )
-    assert status == 201 and body["due_at"].startswith("2027-01-03T08:00")
+    assert status == 201
+    assert body["due_at"].startswith("2027-01-03T08:00")
     # A claim that is not older than what is stored is not a completion that happened.
     for claim in ({"completed_version": 4}, {"completed_at": datetime(2028, 1, 1, tzinfo=UTC)}):
         client, dapr = _setup(previous=reopened)
         req = _request().model_copy(update={"completed_at": done_at, "completed_version": 3})
-        assert _put(client, req.model_copy(update=claim))[0] == 409 and _made(dapr) is None
+        assert _put(client, req.model_copy(update=claim))[0] == 409
+        assert _made(dapr) is None
 
 
 def test_a_deleted_previous_occurrence_still_continues_its_series() -> None:
     client, dapr = _setup(deleted=True)
     status, body = _put(client, _request())
-    assert status == 201 and body["title"] == "stretch" and body["list_id"] == "l1"
+    assert status == 201
+    assert body["title"] == "stretch"
+    assert body["list_id"] == "l1"
     assert _made(dapr) is not None
 
 
 def test_a_series_without_a_rule_any_more_ends() -> None:
     client, dapr = _setup(previous=_previous(recurrence=None))
-    assert _put(client, _request())[0] == 410 and _made(dapr) is None
+    assert _put(client, _request())[0] == 410
+    assert _made(dapr) is None

@@ -39,7 +39,8 @@ def test_the_user_comes_from_the_token_never_from_the_query() -> None:
     task = client.post("/api/v1/tasks", json={"title": "t"}, headers=auth).json()
     inbox = client.get("/api/v1/me", headers=auth).json()["default_list"]
     ok = client.get("/api/v1/audit", params={"task_id": task["id"], "limit": 5}, headers=auth)
-    assert ok.status_code == 200 and ok.json() == {"items": [], "next_cursor": None}
+    assert ok.status_code == 200
+    assert ok.json() == {"items": [], "next_cursor": None}
     # The lists are the caller's memberships, looked up by todo-api, never asked for.
     assert seen == [
         f"internal/v1/audit?limit=5&task_id={task['id']}&user_id={user_id}&list_ids={inbox}"
@@ -47,7 +48,8 @@ def test_the_user_comes_from_the_token_never_from_the_query() -> None:
     # A task the caller cannot see has no audit log the caller can see.
     assert client.get("/api/v1/audit", params={"task_id": "t1"}, headers=auth).status_code == 404
     sneaky = client.get("/api/v1/audit", params={"user_id": "someone-else"}, headers=auth)
-    assert sneaky.status_code == 422 and len(seen) == 1
+    assert sneaky.status_code == 422
+    assert len(seen) == 1
     assert client.get("/api/v1/audit").status_code == 401
 
 
@@ -59,4 +61,5 @@ def test_an_unreachable_log_is_a_503_not_a_500() -> None:
 
     dapr.invoker.apps["reminders"] = down
     resp = client.get("/api/v1/notifications", headers=auth)
-    assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "unavailable"

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
-import yaml  # type: ignore[import-untyped]
+import yaml
 from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
@@ -591,7 +591,7 @@ class _Judge:
             n = len(task.get("reminders") or [])
             want_n = int(spec["reminders"])
             if (want_n == 0 and n) or n < want_n:
-                checks.append(f"{n} reminders, expected {'none' if not want_n else want_n}")
+                checks.append(f"{n} reminders, expected {want_n or 'none'}")
         if "remind_at" in spec:
             checks.append(self._remind_at(task, spec["remind_at"]))
         if "list" in spec:
@@ -600,9 +600,11 @@ class _Judge:
                 checks.append(f"in list {name!r}, expected {spec['list']!r}")
         if "status" in spec and task["status"] != spec["status"]:
             checks.append(f"status {task['status']}, expected {spec['status']}")
-        if "description_has" in spec:
-            if spec["description_has"].lower() not in (task.get("description") or "").lower():
-                checks.append(f"description {task.get('description')!r}")
+        if (
+            "description_has" in spec
+            and spec["description_has"].lower() not in (task.get("description") or "").lower()
+        ):
+            checks.append(f"description {task.get('description')!r}")
         if was is not None:
             checks.extend(self._unchanged_fields(task, was, spec))
         problems = [c for c in checks if c]
@@ -754,10 +756,13 @@ def _recurrence(got: dict[str, Any] | None, want: dict[str, Any] | None) -> str 
     assert expected is not None
     if have["frequency"] != expected["frequency"] or have["interval"] != expected["interval"]:
         return f"repeats {have}, expected {want}"
-    if expected["weekdays"] and have["weekdays"] != expected["weekdays"]:
-        # "every thursday" may also be a weekly rule anchored on a Thursday due date.
-        if not (have["weekdays"] is None and len(expected["weekdays"]) == 1):
-            return f"repeats {have}, expected {want}"
+    # "every thursday" may also be a weekly rule anchored on a Thursday due date.
+    if (
+        expected["weekdays"]
+        and have["weekdays"] != expected["weekdays"]
+        and not (have["weekdays"] is None and len(expected["weekdays"]) == 1)
+    ):
+        return f"repeats {have}, expected {want}"
     return None
 
 

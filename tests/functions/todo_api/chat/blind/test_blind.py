@@ -34,7 +34,8 @@ def test_the_two_sets_share_no_utterance() -> None:
 
 def test_the_blind_set_says_it_stays_untouched() -> None:
     head = harness.corpus_path("blind").read_text()[:600]
-    assert "DO NOT EDIT" in head and "no access to the chat's code" in head
+    assert "DO NOT EDIT" in head
+    assert "no access to the chat's code" in head
 
 
 @pytest.mark.parametrize("name", harness.SETS)
@@ -319,7 +320,8 @@ def test_a_crash_in_the_chat_is_a_failed_case() -> None:
         return status, str(body)
 
     outcome = harness.run_case(case, corpus, bad_request)
-    assert not outcome.passed and "HTTP 422" in outcome.reason
+    assert not outcome.passed
+    assert "HTTP 422" in outcome.reason
 
 
 @pytest.mark.parametrize(
