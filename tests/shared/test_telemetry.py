@@ -65,7 +65,8 @@ def test_current_traceparent_names_the_active_span(spans: InMemorySpanExporter) 
     with trace.get_tracer("t").start_as_current_span("work") as span:
         tp = current_traceparent()
     assert tp == traceparent_of(span.get_span_context())
-    assert span_context(tp) is not None and span_context("garbage") is None
+    assert span_context(tp) is not None
+    assert span_context("garbage") is None
 
 
 def test_producer_spans_put_each_message_in_the_trace_that_made_it(
@@ -84,10 +85,12 @@ def test_producer_spans_put_each_message_in_the_trace_that_made_it(
         by_name.setdefault(s.name, []).append(s)
     producers = by_name["publish"]
     (batch,) = by_name["publish batch"]
-    assert len(producers) == 3 and len(carried) == 3
+    assert len(producers) == 3
+    assert len(carried) == 3
     parents = [span_context(a), None, span_context(b)]
     for producer, parent, tp in zip(producers, parents, carried, strict=True):
-        assert producer.kind is SpanKind.PRODUCER and producer.context is not None
+        assert producer.kind is SpanKind.PRODUCER
+        assert producer.context is not None
         # Each message carries its own producer span, a child of its request's span ...
         assert tp == traceparent_of(producer.context)
         if parent is None:
@@ -100,7 +103,8 @@ def test_producer_spans_put_each_message_in_the_trace_that_made_it(
             )
     # The batch (and so the sidecar call made inside it) is a trace of its own that
     # links to every message, instead of joining one user action's trace.
-    assert batch.parent is None and batch.context is not None
+    assert batch.parent is None
+    assert batch.context is not None
     assert batch_tp == traceparent_of(batch.context)
     assert {link.context.span_id for link in batch.links} == {
         p.context.span_id for p in producers if p.context is not None

@@ -76,7 +76,8 @@ def test_ports_are_overridable_and_free_ports_never_collide(
 ) -> None:
     monkeypatch.setenv(env_name("todo-api.app"), "9999")
     ports = resolve_ports(free=False)
-    assert ports["todo-api.app"] == 9999 and ports["kafka"] == 9092
+    assert ports["todo-api.app"] == 9999
+    assert ports["kafka"] == 9092
     free = resolve_ports(free=True)
     assert free["todo-api.app"] == 9999
     assert len(set(free.values())) == len(free)

@@ -38,7 +38,8 @@ def test_the_repository_folder_is_the_charts_and_holds_the_outbox_index() -> Non
     assert migrations.DEFAULT_DIR.parent.name == "taskwave"  # one copy, inside the chart
     assert "010_outbox_pending_index.sql" in [f.name for f in found]
     statements = [s for s in found[0].read_text().split(";") if "CREATE" in s]
-    assert statements and all("IF NOT EXISTS" in s for s in statements)  # idempotent
+    assert statements
+    assert all("IF NOT EXISTS" in s for s in statements)
 
 
 def test_the_folder_is_overridable_and_a_typo_fails(

@@ -57,7 +57,9 @@ def test_a_killed_process_comes_back_and_the_others_keep_running(
     assert _until(lambda: crashing.pid != old and crashing.alive), "not restarted"
     assert crashing.state is State.RUNNING
     assert (crashing.restarts, crashing.book.last_exit) == (1, -9)
-    assert steady.pid == steady_pid and steady.alive and steady.restarts == 0
+    assert steady.pid == steady_pid
+    assert steady.alive
+    assert steady.restarts == 0
     stack_log = tmp_path / "logs" / "stack.log"
     restarted = f"[stack] crashing restarted (pid {crashing.pid}, restart #1)"
     # The pid changes a moment before the monitor logs it and writes the status file.
@@ -129,7 +131,8 @@ def test_with_restarts_off_an_exit_is_reported_and_stays_down(tmp_path: Path) ->
         proc = sup.start("setup-error", ["sh", "-c", "exit 2"])
         assert _until(lambda: sup.dead() == [proc])
         time.sleep(0.5)
-        assert proc.state is State.EXITED and proc.restarts == 0
+        assert proc.state is State.EXITED
+        assert proc.restarts == 0
         log = (tmp_path / "logs" / "stack.log").read_text()
         assert "[stack] setup-error exited with code 2; see " in log
     finally:
@@ -198,7 +201,8 @@ def test_a_process_that_cannot_start_again_keeps_backing_off(tmp_path: Path) -> 
         log = (tmp_path / "logs" / "stack.log").read_text()
         assert "[stack] server could not start (" in log
         assert "next try in 0.4 s" in log
-        assert proc.state is State.BACKOFF and proc.restarts == 0
+        assert proc.state is State.BACKOFF
+        assert proc.restarts == 0
         script.write_text("#!/bin/sh\nexec sleep 300\n")
         script.chmod(0o755)
         assert _until(lambda: proc.alive and proc.restarts == 1, timeout=5)

@@ -12,7 +12,7 @@ def test_delays_double_from_one_second_up_to_the_cap() -> None:
     assert [policy.delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
     # A crash loop that never ends never overflows.
     assert policy.delay(10_000) == 30
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least once"):
         policy.delay(0)
 
 

@@ -96,7 +96,9 @@ def test_a_process_stopped_on_purpose_stays_down_until_started(stack: Stack) -> 
     assert "scheduler" not in {p.name for p in stack.sup.procs}
     assert not stack.scheduler.ready()
     proc = stack.start_process("scheduler")
-    assert proc.pid != old and proc.restarts == 0 and stack.scheduler.ready()
+    assert proc.pid != old
+    assert proc.restarts == 0
+    assert stack.scheduler.ready()
 
 
 def test_wait_restarted_says_when_nothing_came_back(stack: Stack) -> None:

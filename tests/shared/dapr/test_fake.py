@@ -12,12 +12,14 @@ async def test_etags_make_writes_conditional() -> None:
     store = FakeDapr().state("s")
     await store.save("k", {"v": 1})
     item = await store.get("k")
-    assert item is not None and item.etag
+    assert item is not None
+    assert item.etag
     await store.save("k", {"v": 2}, etag=item.etag)
     with pytest.raises(EtagMismatch):
         await store.save("k", {"v": 3}, etag=item.etag)
     again = await store.get("k")
-    assert again is not None and again.value == {"v": 2}
+    assert again is not None
+    assert again.value == {"v": 2}
 
 
 async def test_create_is_insert_only() -> None:
@@ -25,7 +27,8 @@ async def test_create_is_insert_only() -> None:
     assert await store.create("k", 1) is True
     assert await store.create("k", 2) is False
     item = await store.get("k")
-    assert item is not None and item.value == 1
+    assert item is not None
+    assert item.value == 1
 
 
 async def test_transaction_is_all_or_nothing() -> None:
@@ -35,7 +38,8 @@ async def test_transaction_is_all_or_nothing() -> None:
         await store.transact([StateOp.upsert("b", 1), StateOp.insert("a", {"n": 2})])
     assert await store.get("b") is None
     item = await store.get("a")
-    assert item is not None and item.value == {"n": 1}
+    assert item is not None
+    assert item.value == {"n": 1}
 
 
 async def test_a_failing_publisher_publishes_nothing() -> None:
@@ -59,7 +63,8 @@ async def test_query_filters_sorts_and_pages() -> None:
             "page": {"limit": 2},
         }
     )
-    assert [i.value["n"] for i in page] == [3, 2] and token
+    assert [i.value["n"] for i in page] == [3, 2]
+    assert token
     rest, token = await store.query(
         {
             "filter": {"EQ": {"owner": "a"}},
@@ -67,4 +72,5 @@ async def test_query_filters_sorts_and_pages() -> None:
             "page": {"limit": 2, "token": token},
         }
     )
-    assert [i.value["n"] for i in rest] == [0] and token is None
+    assert [i.value["n"] for i in rest] == [0]
+    assert token is None

@@ -66,9 +66,11 @@ def test_feb_29_yearly_uses_feb_28_in_common_years() -> None:
 
 def test_count_ends_the_preview_early() -> None:
     dates, ends = occurrences(Recurrence(frequency="daily", count=3), at(2026, 5, 1), BERLIN, 5)
-    assert len(dates) == 3 and ends
+    assert len(dates) == 3
+    assert ends
     dates, ends = occurrences(Recurrence(frequency="daily", count=3), at(2026, 5, 1), BERLIN, 3)
-    assert len(dates) == 3 and ends  # the third is the last
+    assert len(dates) == 3
+    assert ends
 
 
 def test_until_is_inclusive_and_ends_the_preview() -> None:
@@ -155,8 +157,9 @@ def test_say_when_names_the_next_two_dates() -> None:
 
 
 def test_bad_arguments_are_refused() -> None:
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - naive on purpose: refused
     with pytest.raises(ValueError, match="aware"):
-        occurrences(Recurrence(frequency="daily"), datetime(2026, 1, 1), BERLIN, 3)
+        occurrences(Recurrence(frequency="daily"), naive, BERLIN, 3)
     with pytest.raises(ValueError, match="n must be"):
         occurrences(Recurrence(frequency="daily"), at(2026, 1, 1), BERLIN, 0)
     with pytest.raises(ValueError, match="unknown time zone"):

@@ -538,12 +538,15 @@ def test_next_occurrence_rejects_unknown_zone() -> None:
         )
 
 
+NAIVE = datetime(2024, 1, 1)  # noqa: DTZ001 - naive on purpose: refused
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"now": datetime(2024, 1, 1)}, "now must be timezone-aware"),
-        ({"series_start": datetime(2024, 1, 1)}, "series_start must be timezone-aware"),
-        ({"completed_at": datetime(2024, 1, 1)}, "completed_at must be timezone-aware"),
+        ({"now": NAIVE}, "now must be timezone-aware"),
+        ({"series_start": NAIVE}, "series_start must be timezone-aware"),
+        ({"completed_at": NAIVE}, "completed_at must be timezone-aware"),
         ({"occurrence": 0}, "occurrence is 1-based"),
     ],
 )
@@ -570,4 +573,5 @@ def test_result_is_utc_and_independent_of_input_offsets() -> None:
         occurrence=1,
     )
     assert got == at(2024, 6, 4)
-    assert got is not None and got.tzinfo is UTC
+    assert got is not None
+    assert got.tzinfo is UTC

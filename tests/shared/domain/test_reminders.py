@@ -62,7 +62,8 @@ def test_valid_specs_normalise() -> None:
     assert ReminderSpec(before="P366D").before == "P366D"
     spec = ReminderSpec.model_validate({"at": "2024-06-10T09:00:00+02:00"})
     assert spec.at == datetime(2024, 6, 10, 7, tzinfo=UTC)
-    assert spec.at is not None and spec.at.tzinfo is UTC
+    assert spec.at is not None
+    assert spec.at.tzinfo is UTC
     assert ReminderSpec.model_validate_json(spec.model_dump_json()) == spec
 
 
@@ -94,8 +95,9 @@ def test_before_is_elapsed_time_across_dst() -> None:
 def test_before_needs_a_due_date() -> None:
     with pytest.raises(ValueError, match="needs a due date"):
         reminder_times([ReminderSpec(before="PT15M")], None)
+    naive = datetime(2024, 6, 10, 9)  # noqa: DTZ001 - naive on purpose: refused
     with pytest.raises(ValueError, match="timezone-aware"):
-        reminder_times([ReminderSpec(before="PT15M")], datetime(2024, 6, 10, 9))
+        reminder_times([ReminderSpec(before="PT15M")], naive)
 
 
 def test_at_needs_no_due_date() -> None:

@@ -91,7 +91,8 @@ def test_non_public_routes_need_the_app_token(method: str, path: str, sent: str 
     assert resp.json()["error"]["code"] == "unauthorized"
     assert read == []  # the handler never ran
     ok = client.request(method, path, headers={"dapr-api-token": TOKEN}, content=b"{}")
-    assert ok.status_code == 200 and read == [2]
+    assert ok.status_code == 200
+    assert read == [2]
 
 
 def test_public_routes_and_probes_need_no_token() -> None:
@@ -107,7 +108,8 @@ def test_public_routes_and_probes_need_no_token() -> None:
 
 def test_is_public_matches_exact_paths_and_slash_prefixes() -> None:
     public = ("/", "/api/v1/", "/ws")
-    assert is_public("/", public) and is_public("/api/v1/tasks", public)
+    assert is_public("/", public)
+    assert is_public("/api/v1/tasks", public)
     assert is_public("/ws", public)
     for path in ("/api/v1", "/api/v1x", "/ws/x", "/wsx", "/internal/v1/tasks/1", "//"):
         assert not is_public(path, public), path
@@ -128,7 +130,8 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
     client, read = _app()
     headers = {"dapr-api-token": TOKEN, "content-length": str(LIMIT + 1)}
     resp = client.post("/events/topic", headers=headers, content=b"x" * (LIMIT + 1))
-    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "payload_too_large"
     assert read == []
     # Public routes too.
     assert client.post("/api/v1/open", content=b"x" * (LIMIT + 1)).status_code == 413
@@ -143,7 +146,8 @@ def test_a_chunked_body_is_cut_off_at_the_limit() -> None:
             yield b"y" * 512
 
     resp = client.post("/api/v1/open", content=chunks(LIMIT // 512 + 1))
-    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "payload_too_large"
     assert read == []
     assert client.post("/api/v1/open", content=chunks(LIMIT // 512)).json() == {"read": LIMIT}
 

@@ -34,8 +34,10 @@ def test_a_dependency_that_is_away_is_a_503_with_the_envelope(exc: DaprError) ->
     assert resp.status_code == 503
     assert resp.headers["retry-after"] == "1"
     error = resp.json()["error"]
-    assert error["code"] == "unavailable" and error["details"] == {}
-    assert "ERR_" not in error["message"] and "sidecar" not in error["message"]
+    assert error["code"] == "unavailable"
+    assert error["details"] == {}
+    assert "ERR_" not in error["message"]
+    assert "sidecar" not in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,8 @@ def test_the_response_carries_the_traceparent_of_its_server_span(
     resp = client.get("/hello", headers={"traceparent": CALLER})
     assert resp.status_code == 200
     (span,) = [s for s in spans.get_finished_spans() if s.name == "GET /hello"]
-    assert span.context is not None and span.parent is not None
+    assert span.context is not None
+    assert span.parent is not None
     _, trace_id, span_id, _ = resp.headers["traceparent"].split("-")
     # The caller's trace, continued: a person can paste it into Jaeger's query API.
     assert trace_id == "0af7651916cd43dd8448eb211c80319c" == f"{span.context.trace_id:032x}"
@@ -78,13 +79,15 @@ def test_an_unhandled_error_is_a_500_with_its_trace_and_an_error_line_in_it(
     assert (error["trace_id"], error["span_id"]) == (trace_id, span_id)
     (span,) = [s for s in spans.get_finished_spans() if s.name == "POST /boom"]
     assert span.status.is_ok is False
-    assert span.attributes is not None and span.attributes["http.response.status_code"] == 500
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == 500
 
 
 def test_probes_and_scrapes_are_not_traced(spans: InMemorySpanExporter) -> None:
     client, _ = _client()
     resp = client.get("/healthz")
-    assert resp.status_code == 200 and "traceparent" not in resp.headers
+    assert resp.status_code == 200
+    assert "traceparent" not in resp.headers
     assert spans.get_finished_spans() == ()
 
 
@@ -104,5 +107,6 @@ def test_log_lines_name_the_route_not_a_path_that_may_hold_a_secret() -> None:
     client = TestClient(app, raise_server_exceptions=False)
     assert client.get("/feeds/s3cr3t-token.ics").status_code == 500
     ours = [x for x in _lines(stream) if not x["logger"].startswith("httpx")]  # the client
-    assert ours and not any("s3cr3t-token" in json.dumps(x) for x in ours)
+    assert ours
+    assert not any("s3cr3t-token" in json.dumps(x) for x in ours)
     assert any("/feeds/{token}.ics" in x["message"] for x in ours)
