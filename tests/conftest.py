@@ -55,9 +55,9 @@ def stack() -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def sidecars(stack: Stack) -> Iterator[dict[str, DaprSidecar]]:
+def sidecars(stack: Stack) -> dict[str, DaprSidecar]:
     """Our own Dapr wrapper, pointed at each function's real sidecar."""
-    yield {
+    return {
         fn: DaprSidecar(
             http_port=stack.config.ports[f"{fn}.dapr-http"],
             pubsub="pubsub-fanout" if fn == "realtime" else "pubsub",

@@ -19,7 +19,7 @@ from tests.browser import chromium
 from tests.integration.api import User
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 ZONE = "Europe/Berlin"  # the browsers' and the users' zone: due times are wall-clock there
 PASSWORD = "a long passphrase"  # tests.integration.api.User's
@@ -29,8 +29,8 @@ SCREENSHOTS = Path(
     os.environ.get("TASKWAVE_SCREENSHOTS_DIR")
     or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 )
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +81,7 @@ class Devices:
         self,
         user: User | None = None,
         *,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         notifications: bool = False,
         init_script: str | None = None,
     ) -> Page:

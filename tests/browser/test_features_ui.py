@@ -13,9 +13,9 @@ pytest.importorskip(
     reason="browser tests: Playwright is not installed (.venv/bin/pip install playwright)",
 )
 
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import Devices, screenshot  # noqa: E402
+from tests.browser.conftest import Devices, screenshot
 
 pytestmark = pytest.mark.integration
 

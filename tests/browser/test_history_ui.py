@@ -20,10 +20,10 @@ pytest.importorskip(
     reason="browser tests: Playwright is not installed (.venv/bin/pip install playwright)",
 )
 
-from playwright.sync_api import Locator, Page, Route, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.browser.conftest import PHONE, ZONE, Devices, screenshot  # noqa: E402
-from tests.integration.api import User, poll  # noqa: E402
+from tests.browser.conftest import PHONE, ZONE, Devices, screenshot
+from tests.integration.api import User, poll
 
 pytestmark = pytest.mark.integration
 
@@ -264,7 +264,9 @@ def test_history_of_a_shared_task_names_each_member_and_follows_changes_live(
     )
     # Phone width stays usable: the dialog fills the screen, nothing wider than it.
     box = history(phone).bounding_box()
-    assert box is not None and box["x"] == 0 and box["width"] == PHONE["width"]
+    assert box is not None
+    assert box["x"] == 0
+    assert box["width"] == PHONE["width"]
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert history(phone).evaluate("(d) => d.scrollWidth <= d.clientWidth")
     close_history(phone)

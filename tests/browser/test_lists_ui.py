@@ -17,10 +17,10 @@ pytest.importorskip(
     reason="browser tests: Playwright is not installed (.venv/bin/pip install playwright)",
 )
 
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import PHONE, Devices, screenshot  # noqa: E402
-from tests.integration.api import User  # noqa: E402
+from tests.browser.conftest import PHONE, Devices, screenshot
+from tests.integration.api import User
 
 pytestmark = pytest.mark.integration
 

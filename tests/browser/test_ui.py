@@ -20,12 +20,12 @@ pytest.importorskip(
     reason="browser tests: Playwright is not installed (.venv/bin/pip install playwright)",
 )
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect
 
-from shared.events import ReminderDue  # noqa: E402
-from shared.topics import Topic  # noqa: E402
-from stack.services import Stack  # noqa: E402
-from tests.browser.conftest import (  # noqa: E402
+from shared.events import ReminderDue
+from shared.topics import Topic
+from stack.services import Stack
+from tests.browser.conftest import (
     PASSWORD,
     PHONE,
     ZONE,
@@ -33,7 +33,7 @@ from tests.browser.conftest import (  # noqa: E402
     screenshot,
     sign_in,
 )
-from tests.integration.api import User  # noqa: E402
+from tests.integration.api import User
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,8 @@ def test_sign_up_sign_out_and_sign_in(devices: Devices) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator("#conn-text")).to_have_text("Live")
     session = page.evaluate("JSON.parse(localStorage.getItem('taskwave.session'))")
-    assert session["username"] == name and session["token"]
+    assert session["username"] == name
+    assert session["token"]
 
     page.reload()  # the token survives a reload
     expect(page.locator("#who-name")).to_have_text(name)
@@ -172,7 +173,8 @@ def test_create_edit_complete_and_delete_by_form(devices: Devices) -> None:
 
     saved = only_task(user, q="Water the plants")
     assert datetime.fromisoformat(saved["due_at"]) == datetime(2027, 3, 1, 9, tzinfo=BERLIN)
-    assert saved["timezone"] == ZONE and saved["priority"] == "high"
+    assert saved["timezone"] == ZONE
+    assert saved["priority"] == "high"
     assert saved["tags"] == ["home", "garden"]
     assert saved["recurrence"]["frequency"] == "weekly"
     assert saved["recurrence"]["weekdays"] == ["MO", "WE"]

@@ -39,7 +39,8 @@ COMPONENTS = {d["metadata"]["name"]: d for d in _docs("components")}
 @pytest.mark.parametrize("sub", SUBSCRIPTIONS, ids=lambda s: s["metadata"]["name"])
 def test_every_subscription_routes_to_an_existing_handler(sub: dict[str, Any]) -> None:
     spec = sub["spec"]
-    assert sub["apiVersion"] == "dapr.io/v2alpha1" and sub["kind"] == "Subscription"
+    assert sub["apiVersion"] == "dapr.io/v2alpha1"
+    assert sub["kind"] == "Subscription"
     assert spec["topic"] in all_topics()
     assert spec["pubsubname"] in COMPONENTS
     for app_id in sub["scopes"]:

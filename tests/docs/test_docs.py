@@ -31,7 +31,8 @@ def _catalogue() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "event_catalogue", ROOT / "scripts/event_catalogue.py"
     )
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

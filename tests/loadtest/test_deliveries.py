@@ -61,7 +61,8 @@ def test_tally_leaves_own_changes_out_of_latency_when_asked() -> None:
 
     result = tally(changes, [ann], {"L": ["ann", "bob"]}, others_only=True)
 
-    assert result.delivered == 2 and result.missing == 0
+    assert result.delivered == 2
+    assert result.missing == 0
     assert result.latency == {"ann#0": [0.25]}
     summary = result.summary()
     assert summary["latency ms"] == {"n": 1, "p50": 250.0, "p95": 250.0, "p99": 250.0, "max": 250.0}
