@@ -110,13 +110,14 @@ async def _writer(
         if not who.tasks or roll < 0.4:
             due = datetime.now(UTC) + timedelta(days=rng.randint(1, 30))
             method, path = "POST", "/tasks"
-            body: dict[str, Any] | None = {"title": f"task {n}", "due_at": due.isoformat()}
+            new: dict[str, Any] = {"title": f"task {n}", "due_at": due.isoformat()}
             # A realistic mix: some tasks remind, some repeat (their completion makes the
             # next occurrence through recurring), so every consumer does real work.
             if rng.random() < REMINDING:
-                body["reminders"] = [{"before": "PT15M"}]
+                new["reminders"] = [{"before": "PT15M"}]
             if rng.random() < REPEATING:
-                body["recurrence"] = {"frequency": "daily"}
+                new["recurrence"] = {"frequency": "daily"}
+            body: dict[str, Any] | None = new
         else:
             task = rng.choice(who.tasks)
             if roll < 0.75:
@@ -262,13 +263,13 @@ async def run(
                 break
             await asyncio.sleep(0.25)
         to_audit = [
-            datetime.fromisoformat(audited[e]["recorded_at"]).timestamp() - write.done_at
+            datetime.fromisoformat(audited[e]["recorded_at"]).timestamp() - own.done_at
             for e, r in wanted.items()
             if e in audited
             and "recorded_at" in audited[e]
             # the writes' own events (not the occurrences recurring made)
             and (
-                write := expected.get(
+                own := expected.get(
                     (r.value["data"]["task_id"], r.value["data"]["task"]["version"])
                 )
             )
