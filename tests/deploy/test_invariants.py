@@ -400,7 +400,8 @@ def test_the_code_may_ask_dapr_only_for_the_secrets_it_reads(rendered: Rendered)
     (config,) = rendered.of_kind("Configuration")
     scopes = {s["storeName"]: s for s in config["spec"]["secrets"]["scopes"]}
     scope = scopes["secrets"]
-    assert scope["defaultAccess"] == "deny" and not scope.get("deniedSecrets")
+    assert scope["defaultAccess"] == "deny"
+    assert not scope.get("deniedSecrets")
     allowed = set(scope["allowedSecrets"])
     store = {c["metadata"]["name"]: c for c in rendered.of_kind("Component")}["secrets"]
     for deployment in rendered.of_kind("Deployment"):
@@ -440,7 +441,8 @@ def test_hsts_is_on_exactly_when_the_ingress_has_tls(rendered: Rendered) -> None
         else:
             assert "TASKWAVE_HSTS_MAX_AGE_S" not in env, app_id
     if rendered.case in ("aks", "gke", "oke"):
-        assert tls and rendered.one("Ingress", "taskwave")["spec"]["tls"]
+        assert tls
+        assert rendered.one("Ingress", "taskwave")["spec"]["tls"]
 
 
 def test_components_are_scoped_to_the_functions_that_use_them(rendered: Rendered) -> None:

@@ -107,10 +107,12 @@ def _granted(user: dict[str, Any]) -> dict[str, Any]:
     groups: list[tuple[str, str]] = []
     for acl in _acls(user):
         res, ops = acl["resource"], set(acl["operations"])
-        assert acl.get("type", "allow") == "allow" and acl.get("host", "*") == "*"
+        assert acl.get("type", "allow") == "allow"
+        assert acl.get("host", "*") == "*"
         assert ops <= {"Read", "Write", "Describe"}, acl  # never All, Alter, Create, Delete
         if res["type"] == "topic":
-            assert res["patternType"] == "literal" and "*" not in res["name"], acl
+            assert res["patternType"] == "literal", acl
+            assert "*" not in res["name"], acl
             if "Read" in ops:
                 read.add(res["name"])
             if "Write" in ops:
@@ -168,7 +170,8 @@ def test_each_function_has_a_kafka_user_with_only_its_topics_and_group(case: str
             continue
         ((name, pattern),) = got["groups"]
         if "{podName}" in need["group"]:  # realtime: one group per pod
-            assert pattern == "prefix" and need["group"] == name + "{podName}", app_id
+            assert pattern == "prefix", app_id
+            assert need["group"] == name + "{podName}", app_id
         else:
             assert (name, pattern) == (need["group"], "literal"), app_id
     assert users["kafka-recurring"]["spec"]["authorization"]["acls"]
@@ -191,7 +194,8 @@ def test_each_sidecar_signs_in_as_its_own_user(case: str) -> None:
         assert meta["caCert"] == ("secretKeyRef", ca, "ca.crt")
         for app_id in pubsub["scopes"]:
             user = model.resolve_template(meta["saslUsername"], app_id)
-            assert user == f"kafka-{app_id}" and user in users
+            assert user == f"kafka-{app_id}"
+            assert user in users
             env = _annotations(r, app_id)["dapr.io/env-from-secret"]
             assert env == f"{PASSWORD_ENV}={user}:password", app_id
             signed_in.add(app_id)
@@ -200,7 +204,8 @@ def test_each_sidecar_signs_in_as_its_own_user(case: str) -> None:
     for deployment in r.of_kind("Deployment"):
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             names = {e["name"] for e in container.get("env") or []}
-            assert PASSWORD_ENV not in names and not any("KAFKA" in n for n in names)
+            assert PASSWORD_ENV not in names
+            assert not any("KAFKA" in n for n in names)
 
 
 @pytest.mark.parametrize("case", STRIMZI_CLOUD)
@@ -221,13 +226,15 @@ def test_keda_reads_lag_as_a_describe_only_user(case: str) -> None:
     assert groups == {t["metadata"]["consumerGroup"] for t in watched}
     auth = r.one("TriggerAuthentication", "kafka-keda")
     refs = {x["parameter"]: x for x in auth["spec"]["secretTargetRef"]}
-    assert refs["password"]["name"] == "kafka-keda" and refs["password"]["key"] == "password"
+    assert refs["password"]["name"] == "kafka-keda"
+    assert refs["password"]["key"] == "password"
     assert refs["ca"]["key"] == "ca.crt"
     (username,) = auth["spec"]["configMapTargetRef"]
     config_map = r.one("ConfigMap", username["name"])
     assert config_map["data"][username["key"]] == "kafka-keda"
     for t in watched:
-        assert t["metadata"]["tls"] == "enable" and t["metadata"]["sasl"] == "scram_sha512"
+        assert t["metadata"]["tls"] == "enable"
+        assert t["metadata"]["sasl"] == "scram_sha512"
         assert t["authenticationRef"]["name"] == "kafka-keda"
 
 
@@ -302,9 +309,11 @@ def test_minikube_stays_plaintext(case: str) -> None:
     r = render(case)
     (kafka,) = r.of_kind("Kafka")
     for listener in kafka["spec"]["kafka"]["listeners"]:
-        assert listener["tls"] is False and "authentication" not in listener
+        assert listener["tls"] is False
+        assert "authentication" not in listener
     assert "authorization" not in kafka["spec"]["kafka"]
-    assert not r.of_kind("KafkaUser") and not r.of_kind("TriggerAuthentication")
+    assert not r.of_kind("KafkaUser")
+    assert not r.of_kind("TriggerAuthentication")
     for pubsub in _pubsubs(r):
         meta = model.metadata_of(pubsub)
         assert (meta["authType"], meta["disableTls"]) == ("none", "true")

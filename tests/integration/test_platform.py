@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -308,7 +308,7 @@ async def test_recurring_and_reminders_are_sent_only_the_events_they_act_on(
     )
     expected = {"recurring": 1, "reminders": 2}
     assert _poll(lambda: all(handled(fn) - before[fn] >= n for fn, n in expected.items()))
-    time.sleep(1)  # anything more would have come with them
+    await asyncio.sleep(1)  # anything more would have come with them
     assert {fn: handled(fn) - before[fn] for fn in expected} == expected
 
 
