@@ -16,8 +16,8 @@ check:      ## the quick gate (<30 s warm): ruff lint + format check, mypy stric
 test:       ## everything: lint, types, unit and integration tests on the real stack
 	./scripts/taskwave test
 
-unit:       ## fast loop: no stack needed
-	./scripts/taskwave test -m "not integration"
+unit:       ## fast loop: no stack needed, no coverage (which costs the in-process tests ~80% CPU)
+	./scripts/taskwave test -m "not integration" --no-cov
 
 chaos:      ## only the chaos suite (part of `make test` too): faults on the real stack, ~7 min
 	./scripts/taskwave test -m chaos tests/chaos

@@ -10,6 +10,7 @@ lines count only where an in-process test runs them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +70,15 @@ def render(totals: dict[str, Lines]) -> list[str]:
     return rows
 
 
+def _data_file() -> Path:
+    # coverage.py's default, as pytest-cov run from the repository root writes it.
+    return Path(os.environ.get("COVERAGE_FILE") or ROOT / ".coverage")
+
+
 def _measured_files() -> list[tuple[Path, int, int]]:
     import coverage  # only after a --cov run: pytest-cov has saved the data by now
 
-    cov = coverage.Coverage(data_file=str(ROOT / ".coverage"))
+    cov = coverage.Coverage(data_file=str(_data_file()))
     cov.load()
     files = []
     # Every file of the packages, so one that no test imported counts as 0%.
@@ -87,7 +93,7 @@ def _measured_files() -> list[tuple[Path, int, int]]:
 def pytest_terminal_summary(terminalreporter: TerminalReporter, config: pytest.Config) -> None:
     if not config.getoption("cov_source", None) or config.getoption("no_cov", False):
         return
-    if not (ROOT / ".coverage").exists():
+    if not _data_file().exists():
         return
     terminalreporter.write_sep("=", "line coverage per package (in-process)")
     for row in render(by_package(_measured_files())):
