@@ -8,6 +8,7 @@ makes a new task). Each link names its list: a caller sees it only if they are i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -129,10 +130,9 @@ class AuditLog:
             return None
         row: dict[str, Any] = item.value
         if not row.get("undone_by"):
-            try:
+            # Only an undo writes an entry: another undo of it won, just now.
+            with contextlib.suppress(EtagMismatch):
                 await self._store.save(key, row | {"undone_by": summary(undo)}, etag=item.etag)
-            except EtagMismatch:
-                pass  # only an undo writes an entry: another undo of it won, just now
         event: dict[str, Any] = row["event"]
         return event
 
