@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from functions.todo_api.app import create_app
 from functions.todo_api.outbox import PENDING, Outbox
-from shared.dapr import EtagMismatch, StateOp
+from shared.dapr import EtagMismatch, StateItem, StateOp
 from shared.dapr.fake import FakeDapr
 from shared.events import ListCreated, ListSnapshot, Member, parse_event
 from tests.functions.todo_api.relay import relay
@@ -218,10 +218,10 @@ async def test_a_row_cleared_while_the_sweeper_reads_is_not_published_again() ->
 
     kv.transact = slow_delete  # type: ignore[method-assign]
     assert await outbox.relay_once() == 1  # published; its row is being cleared
-    query = kv.query
+    read = kv.query
 
-    async def query_then_clear(q: dict[str, Any]) -> Any:
-        found = await query(q)  # still sees the row
+    async def query_then_clear(query: dict[str, Any]) -> tuple[list[StateItem], str | None]:
+        found = await read(query)  # still sees the row
         release.set()
         await asyncio.sleep(0.01)  # the delete finishes meanwhile
         return found
