@@ -195,12 +195,15 @@ async def test_a_saved_value_reads_back_with_an_etag_that_changes_on_every_write
     assert await kv.get(key) is None
     await kv.save(key, {"n": 1, "text": "é|ü", "nested": {"list": [1, None, True]}})
     first = await kv.get(key)
-    assert first is not None and first.etag
+    assert first is not None
+    assert first.etag
     assert first.value == {"n": 1, "text": "é|ü", "nested": {"list": [1, None, True]}}
     await kv.save(key, {"n": 2})
     second = await kv.get(key)
-    assert second is not None and second.value == {"n": 2}
-    assert second.etag and second.etag != first.etag
+    assert second is not None
+    assert second.value == {"n": 2}
+    assert second.etag
+    assert second.etag != first.etag
 
 
 async def test_a_save_with_a_stale_etag_fails_and_changes_nothing(dapr: Backend) -> None:
@@ -212,7 +215,8 @@ async def test_a_save_with_a_stale_etag_fails_and_changes_nothing(dapr: Backend)
     with pytest.raises(EtagMismatch):
         await kv.save(key, {"v": 3}, etag=stale.etag)
     now = await kv.get(key)
-    assert now is not None and now.value == {"v": 2}
+    assert now is not None
+    assert now.value == {"v": 2}
 
 
 async def test_of_two_writers_with_the_same_etag_exactly_one_wins(dapr: Backend) -> None:
@@ -227,7 +231,8 @@ async def test_of_two_writers_with_the_same_etag_exactly_one_wins(dapr: Backend)
     assert sorted(type(r).__name__ for r in results) == ["EtagMismatch", "NoneType"]
     winner = "x" if results[0] is None else "y"
     after = await kv.get(key)
-    assert after is not None and after.value == {"by": winner}
+    assert after is not None
+    assert after.value == {"by": winner}
 
 
 async def test_delete_honours_the_etag_and_a_missing_key_is_no_error(dapr: Backend) -> None:
@@ -252,7 +257,8 @@ async def test_create_and_insert_write_only_what_is_not_there(dapr: Backend) -> 
         assert await write(key, {"v": 1}) is True
         assert await write(key, {"v": 2}) is False
         kept = await kv.get(key)
-        assert kept is not None and kept.value == {"v": 1}
+        assert kept is not None
+        assert kept.value == {"v": 1}
 
 
 async def test_bulk_get_returns_what_exists_with_the_etags_get_returns(dapr: Backend) -> None:
@@ -309,7 +315,8 @@ async def test_a_transaction_with_one_failing_condition_applies_nothing(
         await kv.transact([StateOp.upsert(free, {"v": 1}), bad])
     assert await kv.get(free) is None
     after = await kv.get(guarded)
-    assert after is not None and after.value == {"v": 1}
+    assert after is not None
+    assert after.value == {"v": 1}
 
 
 # -- state: the Query API ----------------------------------------------------------------
@@ -354,7 +361,8 @@ async def test_query_filters_sorts_and_pages_without_repeating_or_skipping(
     items, _ = await dapr.store.query({"filter": {"EQ": {"kind": dapr.kind}}, "page": {"limit": 1}})
     (item,) = items
     single = await dapr.store.get(item.key)
-    assert single is not None and (item.value, item.etag) == (single.value, single.etag)
+    assert single is not None
+    assert (item.value, item.etag) == (single.value, single.etag)
 
 
 # -- pub/sub -----------------------------------------------------------------------------

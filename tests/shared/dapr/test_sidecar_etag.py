@@ -24,4 +24,5 @@ async def test_get_reads_the_etag_header_whatever_its_casing() -> None:
     finally:
         await sidecar.aclose()
         await server.close()
-    assert item is not None and (item.value, item.etag) == ({"v": 1}, "42")
+    assert item is not None
+    assert (item.value, item.etag) == ({"v": 1}, "42")

@@ -128,7 +128,8 @@ def test_create_stops_at_the_limits() -> None:
 def test_update_names_only_what_changed_and_bumps_the_version() -> None:
     assert policy.decide_update(SHARED, ANN, NOW, name="groceries") is None
     change = policy.decide_update(SHARED, ANN, NOW, name="food", remind="creator")
-    assert change is not None and change.after is not None
+    assert change is not None
+    assert change.after is not None
     assert isinstance(change.event, ListUpdated)
     assert change.event.changed == ["name"]
     assert (change.after.name, change.after.version, change.after.updated_at) == (
@@ -155,7 +156,8 @@ def test_nobody_invites_themself_or_someone_who_blocked_them() -> None:
 def test_sharing_with_an_outsider_invites_and_only_they_hear_of_it_besides_members() -> None:
     change, outcome = policy.decide_share(SHARED, ANN, "cat", "cat-name", "viewer", NOW, Limits())
     assert outcome == "invited"
-    assert change is not None and change.after is not None
+    assert change is not None
+    assert change.after is not None
     assert isinstance(change.event, MemberInvited)
     assert change.after.member_ids == ["ann", "bob"]  # not a member before accepting
     assert [(m.user_id, m.role) for m in change.after.invited] == [("cat", "viewer")]
@@ -173,7 +175,8 @@ def test_inviting_again_with_the_same_role_changes_nothing_and_another_role_repl
         "invited",
     )
     change, _ = policy.decide_share(invited, ANN, "cat", "x", "editor", NOW, Limits())
-    assert change is not None and change.after is not None
+    assert change is not None
+    assert change.after is not None
     # The name stays the one the invitation was made with.
     assert [(m.user_id, m.username, m.role) for m in change.after.invited] == [
         ("cat", "cat-name", "editor")
@@ -196,7 +199,8 @@ def test_sharing_with_a_member_changes_their_role() -> None:
     )
     change, outcome = policy.decide_share(SHARED, ANN, "bob", "x", "viewer", NOW, Limits())
     assert outcome == "changed"
-    assert change is not None and change.after is not None
+    assert change is not None
+    assert change.after is not None
     assert isinstance(change.event, MemberChanged)
     assert change.event.previous_role == "editor"
     assert change.after.role_of("bob") == "viewer"
@@ -218,7 +222,8 @@ def test_accept_moves_the_invitee_to_the_members_with_the_invited_role() -> None
     invited = snapshot({"ann": "owner"}, {"cat": "editor"})
     cat = user("cat")
     change = policy.decide_accept(invited, cat, NOW)
-    assert change is not None and change.after is not None
+    assert change is not None
+    assert change.after is not None
     assert isinstance(change.event, MemberAdded)
     assert change.after.role_of("cat") == "editor"
     assert change.after.invited == []
@@ -232,7 +237,8 @@ def test_withdraw_ends_the_invitation_and_tells_the_invitee() -> None:
     invited = snapshot({"ann": "owner"}, {"cat": "viewer"})
     change = policy.decide_withdraw(invited, ANN, "cat", NOW)
     assert isinstance(change.event, InvitationDeclined)
-    assert change.after is not None and change.after.invited == []
+    assert change.after is not None
+    assert change.after.invited == []
     assert change.invites == {"cat": None}
     assert change.audience(invited) == ["ann", "cat"]
     with pytest.raises(NotFound):
