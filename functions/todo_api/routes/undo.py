@@ -82,7 +82,8 @@ class UndoRoutes:
         if done.task is None:
             out = UndoOut(undone=body.event_id, action="deleted", task=None)
             return JSONResponse(out.model_dump(mode="json"))
-        assert done.etag is not None and done.action != "deleted"
+        assert done.etag is not None
+        assert done.action != "deleted"
         return _answer(body.event_id, done.action, done.task, done.etag, call.now, done.status)
 
     async def apply(

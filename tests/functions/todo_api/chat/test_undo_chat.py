@@ -59,7 +59,8 @@ def test_undo_the_last_change_made_elsewhere_goes_through_the_undo_service(users
     assert (now["title"], now["priority"], now["version"]) == ("draft", "low", 3)
     # It is an ordinary write: its own event follows the one undone.
     events = [m.data for m in users.dapr.publisher.messages if m.topic == "task-events"]
-    assert events[-1]["type"] == "task.updated" and events[-1]["task"]["title"] == "draft"
+    assert events[-1]["type"] == "task.updated"
+    assert events[-1]["task"]["title"] == "draft"
 
 
 def test_undo_asks_first_when_someone_changed_the_task_since(users: Users) -> None:
@@ -71,7 +72,8 @@ def test_undo_asks_first_when_someone_changed_the_task_since(users: Users) -> No
     users.call("ann", "POST", f"/tasks/{made['id']}/complete")
     users.call("bob", "PATCH", f"/tasks/{made['id']}", {"title": "bob renamed it"})
     asked = chat(users, "ann", "undo my last change")
-    assert "?" in asked["reply"] and asked["actions"][0]["type"] == "confirm"
+    assert "?" in asked["reply"]
+    assert asked["actions"][0]["type"] == "confirm"
     assert task(users, "ann", made["id"])["status"] == "completed"  # nothing yet
     no = chat(users, "ann", "no", asked["conversation_id"])
     assert task(users, "ann", made["id"])["status"] == "completed", no
@@ -90,4 +92,5 @@ def test_undo_right_after_a_chat_turn_takes_back_that_turn(users: Users) -> None
 
 def test_nothing_to_undo_changes_nothing(users: Users) -> None:
     out = chat(users, "bob", "undo that")
-    assert "nothing" in out["reply"].lower() and out["actions"] == []
+    assert "nothing" in out["reply"].lower()
+    assert out["actions"] == []
