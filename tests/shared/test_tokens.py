@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,12 +42,16 @@ def _store(*kids: str) -> tuple[FakeSecrets, dict[str, dict[str, str]]]:
     return FakeSecrets({"jwt": signing[kids[-1]], "jwt-public": public}), signing
 
 
-def _signer(store: FakeSecrets, ttl: timedelta = timedelta(hours=1), **kw: Clock) -> Tokens:
-    return Tokens(store, public="jwt-public", signing="jwt", ttl=ttl, **kw)
+def _signer(
+    store: FakeSecrets,
+    ttl: timedelta = timedelta(hours=1),
+    clock: Callable[[], float] = time.monotonic,
+) -> Tokens:
+    return Tokens(store, public="jwt-public", signing="jwt", ttl=ttl, clock=clock)
 
 
-def _verifier(store: FakeSecrets, **kw: Clock) -> Tokens:
-    return Tokens(store, public="jwt-public", **kw)
+def _verifier(store: FakeSecrets, clock: Callable[[], float] = time.monotonic) -> Tokens:
+    return Tokens(store, public="jwt-public", clock=clock)
 
 
 def _header(token: str) -> dict[str, str]:
@@ -141,9 +147,9 @@ async def test_a_new_kid_is_looked_up_at_once_but_not_on_every_unknown_token() -
     reads: list[str] = []
     get = store.get_secret
 
-    async def counted(name: str) -> dict[str, str]:
-        reads.append(name)
-        return await get(name)
+    async def counted(key: str) -> dict[str, str]:
+        reads.append(key)
+        return await get(key)
 
     store.get_secret = counted  # type: ignore[method-assign]
     verifier = _verifier(store, clock=clock)

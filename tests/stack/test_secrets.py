@@ -50,7 +50,8 @@ def test_a_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert _round_trip(first) == "u1"
     sidecars.write_secrets("host=b")  # a restart: same key, new connection string
     again = json.loads(sidecars.secrets_file.read_text())
-    assert again["jwt"] == first["jwt"] and again["jwt-public"] == first["jwt-public"]
+    assert again["jwt"] == first["jwt"]
+    assert again["jwt-public"] == first["jwt-public"]
     assert again["postgres"] == {"connectionString": "host=b"}
 
 

@@ -30,7 +30,8 @@ def _gateway(answer: Any) -> tuple[Gateway, list[dict[str, list[str]]]]:
     async def app(verb: str, path: str, body: Any, headers: dict[str, str]) -> InvokeResponse:
         assert verb == "GET"
         asked.append(parse_qs(urlsplit(path).query))
-        return answer(asked[-1]) if callable(answer) else answer
+        answered: InvokeResponse = answer(asked[-1]) if callable(answer) else answer
+        return answered
 
     invoker.apps["audit"] = invoker.apps["reminders"] = app
     return Gateway(invoker, "audit", "reminders"), asked
@@ -65,5 +66,6 @@ async def test_a_tasks_history_reads_every_page_up_to_the_cap() -> None:
 
     gateway, asked = _gateway(pages)
     history = await gateway.task_history(ANN, "t1")
-    assert len(history) == MAX_HISTORY and len(asked) == MAX_HISTORY // 500
+    assert len(history) == MAX_HISTORY
+    assert len(asked) == MAX_HISTORY // 500
     assert all(q["task_id"] == ["t1"] and q["list_ids"] == ["L1,L2"] for q in asked)

@@ -64,7 +64,8 @@ def _client() -> TestClient:
 
 def test_a_valid_bearer_token_becomes_request_user() -> None:
     resp = _client().get("/me", headers={"authorization": f"Bearer {GOOD}"})
-    assert resp.status_code == 200 and resp.json() == {"name": "ann", "id": "u1"}
+    assert resp.status_code == 200
+    assert resp.json() == {"name": "ann", "id": "u1"}
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,8 @@ def test_a_protected_route_answers_401_in_the_envelope(
 
 def test_a_bad_token_does_not_close_a_public_route() -> None:
     resp = _client().get("/public", headers={"authorization": "Bearer forged"})
-    assert resp.status_code == 200 and resp.json() == {"authenticated": False}
+    assert resp.status_code == 200
+    assert resp.json() == {"authenticated": False}
 
 
 def test_a_token_in_the_url_is_not_a_credential() -> None:
@@ -95,7 +97,8 @@ def test_a_token_in_the_url_is_not_a_credential() -> None:
 
 def test_a_store_that_is_away_is_a_503_not_a_500() -> None:
     resp = _client().get("/public", headers={"authorization": f"Bearer {DOWN}"})
-    assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "unavailable"
 
 
 def test_a_socket_is_authenticated_by_its_handshake_header_or_its_first_frame() -> None:

@@ -84,7 +84,8 @@ def test_undo_the_latest_change_needs_no_force_and_if_match_guards_it(users: Use
         json={"event_id": done},
         headers={**users.auth["ann"], "if-match": '"2"'},
     )
-    assert resp.status_code == 200 and resp.json()["task"]["status"] == "open"
+    assert resp.status_code == 200
+    assert resp.json()["task"]["status"] == "open"
     assert resp.headers["etag"] == '"3"'
 
 
@@ -97,7 +98,9 @@ def test_undo_a_creation_deletes_and_undo_the_deletion_restores(users: Users) ->
     )
     created = history(users, task["id"])[0]["event_id"]
     status, body = undo(users, "ann", task["id"], event_id=created)
-    assert status == 200 and body["action"] == "deleted" and body["task"] is None
+    assert status == 200
+    assert body["action"] == "deleted"
+    assert body["task"] is None
     assert users.call("ann", "GET", f"/tasks/{task['id']}")[0] == 404
     deleted = history(users, task["id"])[-1]
     assert deleted["type"] == "task.deleted"
@@ -112,7 +115,8 @@ def test_undo_a_creation_deletes_and_undo_the_deletion_restores(users: Users) ->
     assert users.call("ann", "GET", f"/tasks/{back['id']}")[0] == 200
     # Once: a second undo of the same deletion makes no second copy.
     status, body = undo(users, "ann", task["id"], event_id=deleted["event_id"])
-    assert status == 409 and body["error"]["details"] == {"task_id": back["id"]}
+    assert status == 409
+    assert body["error"]["details"] == {"task_id": back["id"]}
     assert users.call("ann", "GET", "/tasks", params={"q": "t"})[1]["total"] == 1
 
 
@@ -126,7 +130,8 @@ def test_undo_follows_the_permission_table(users: Users) -> None:
     users.call("ann", "DELETE", f"/lists/{shared['id']}/members/bob")
     assert undo(users, "bob", task["id"], event_id=edit)[0] == 404
     status, body = undo(users, "ann", task["id"], event_id="not-an-event")
-    assert status == 422 and body["error"]["details"][0]["field"] == "event_id"
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "event_id"
 
 
 def test_every_write_of_an_undo_names_the_event_it_undoes(users: Users) -> None:
@@ -148,7 +153,8 @@ def test_every_write_of_an_undo_names_the_event_it_undoes(users: Users) -> None:
     assert fields["undoes"] == reopened["undoes"] == edit["event_id"]
 
     status, body = undo(users, "ann", task["id"], event_id=created["event_id"], force=True)
-    assert status == 200 and body["action"] == "deleted", body
+    assert status == 200, body
+    assert body["action"] == "deleted", body
     deleted = history(users, task["id"])[-1]
     assert (deleted["type"], deleted["undoes"]) == ("task.deleted", created["event_id"])
 
