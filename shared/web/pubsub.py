@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -131,14 +132,16 @@ def _delivery(envelope: dict[str, Any], request: Request) -> Delivery:
     )
 
 
+def _producer_context(envelope: dict[str, Any]) -> Context:
+    """The trace the producer started (Dapr puts it on the envelope), or a new one."""
+    parent = envelope.get("traceparent")
+    return propagate.extract({"traceparent": str(parent)} if parent else {})
+
+
 def _producer_links(envelopes: list[dict[str, Any]]) -> list[Link]:
     links = []
     for envelope in envelopes:
-        parent = envelope.get("traceparent")
-        if not parent:
-            continue
-        producer = propagate.extract({"traceparent": str(parent)})
-        ctx = trace.get_current_span(producer).get_span_context()
+        ctx = trace.get_current_span(_producer_context(envelope)).get_span_context()
         if ctx.is_valid:
             links.append(Link(ctx))
     return links
@@ -279,6 +282,7 @@ def bulk_event_endpoint(
                 raw = data if isinstance(data := envelope.get("data"), dict) else {"data": data}
                 statuses[entry_id] = await settle(poison(raw, delivery), _named(delivery))
         start = time.perf_counter()
+        started_ns = time.time_ns()
         topic = valid[0][2].topic if valid else ""
         with tracer.start_as_current_span(
             f"consume {topic} (batch)",
@@ -289,7 +293,7 @@ def bulk_event_endpoint(
                 "messaging.destination.name": topic,
                 "messaging.batch.message_count": len(valid),
             },
-        ):
+        ) as batch_span:
             outcome = Outcome.SUCCESS
             if valid:
                 batch = [(e, d) for _, e, d in valid]
@@ -298,12 +302,30 @@ def bulk_event_endpoint(
             if outcome is Outcome.DROP:
                 log.warning("the batch on %s is redelivered whole instead", topic)
                 outcome = Outcome.RETRY
-        for entry_id, event, _ in valid:
+        batch_link = [Link(batch_span.get_span_context())]
+        for entry_id, event, delivery in valid:
             statuses[entry_id] = outcome
             EVENTS.labels(function, topic, event.type, outcome.value.lower()).inc()
+            # Each event's handling in its producer's trace (one user action, end to
+            # end), linked to the batch that did the work; its log line in that span.
+            with tracer.start_as_current_span(
+                f"consume {topic}",
+                context=_producer_context(delivery.envelope),
+                kind=SpanKind.CONSUMER,
+                links=batch_link,
+                start_time=started_ns,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": topic,
+                    "messaging.message.id": delivery.cloudevent_id,
+                    "taskwave.event.type": event.type,
+                },
+            ):
+                log.info(
+                    "%s %s (id %s): %s", topic, event.type, delivery.cloudevent_id, outcome.value
+                )
         if valid:
             EVENT_LATENCY.labels(function, topic).observe(time.perf_counter() - start)
-            log.info("%s: batch of %d handled", topic, len(valid))
         return JSONResponse(
             {"statuses": [{"entryId": k, "status": v.value} for k, v in statuses.items()]}
         )
