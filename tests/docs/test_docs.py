@@ -144,9 +144,6 @@ def test_folder_map_covers_the_tree_and_names_real_paths() -> None:
         assert (ROOT / path).exists(), path
 
 
-# Where issue 14 is splitting modules on other branches (the chat); the rule covers
-# them once those land and this set is emptied.
-_SPLIT_ELSEWHERE = re.compile(r"^functions/todo_api/chat/.*$")
 LONG = 300
 
 
@@ -156,7 +153,7 @@ def long_modules(root: Path) -> list[str]:
     for top in ("functions", "shared", "stack", "deploy", "loadtest", "scripts"):
         for path in sorted((root / top).rglob("*.py")):
             name = path.relative_to(root).as_posix()
-            if len(path.read_text().splitlines()) > LONG and not _SPLIT_ELSEWHERE.match(name):
+            if len(path.read_text().splitlines()) > LONG:
                 found.append(name)
     return found
 
