@@ -26,7 +26,9 @@ from shared.topics import PARTITIONS, Topic, dead_letter  # noqa: E402
 OUT = ROOT / "docs" / "events.md"
 # The repository's own shared/schemas/, as a link relative to the page.
 SCHEMAS = (ROOT / "shared" / "schemas").relative_to(ROOT).as_posix()
-SCHEMAS_LINK = f"{'../' * (len(OUT.relative_to(ROOT).parts) - 1)}{SCHEMAS}"
+# From the repository's root (GitHub resolves a leading "/" there): a relative
+# "../shared/..." reads as a path out of the repository to anyone skimming the page.
+SCHEMAS_LINK = f"/{SCHEMAS}"
 
 
 def _subscriptions() -> list[dict[str, Any]]:

@@ -195,4 +195,6 @@ def test_monitoring_guide_names_every_alert_and_scrape_job() -> None:
 @pytest.mark.parametrize("page", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
 def test_relative_links_resolve(page: Path) -> None:
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
-        assert (page.parent / target).exists(), f"{page.name}: {target}"
+        # "/x" is from the repository's root, as GitHub renders it
+        path = ROOT / target.lstrip("/") if target.startswith("/") else page.parent / target
+        assert path.exists(), f"{page.name}: {target}"
