@@ -5,7 +5,10 @@ imports this first, so every Settings() sees it; a token from the shell is kept.
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
+
+from pydantic import BaseModel
 
 APP_TOKEN = os.environ.setdefault("APP_API_TOKEN", "unit-tests-app-api-token")
 # Headers of a call that came through the sidecar.
@@ -28,4 +31,20 @@ def bulk_delivery(*cloudevents: dict[str, Any], topic: str = "task-events") -> d
             }
             for i, ce in enumerate(cloudevents)
         ],
+    }
+
+
+def cloudevent(
+    data: BaseModel | dict[str, Any] | Any, topic: str = "task-events", ce_id: str | None = None
+) -> dict[str, Any]:
+    """The CloudEvent daprd POSTs for one message: Dapr's envelope around our event."""
+    return {
+        "specversion": "1.0",
+        "id": ce_id or str(uuid.uuid4()),
+        "source": "todo-api",
+        "type": "com.dapr.event.sent",
+        "datacontenttype": "application/json",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "data": data.model_dump(mode="json") if isinstance(data, BaseModel) else data,
     }

@@ -14,28 +14,16 @@ import httpx
 import pytest
 
 from functions.reminders.jobs import ReminderJob
-from shared.events import Event, TaskCompleted, TaskCreated, TaskSnapshot, TaskUpdated
+from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, TaskUpdated
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from stack.services import Stack
 from tests.integration.api import User, feed, sidecar_state
+from tests.sidecar import cloudevent
 
 pytestmark = pytest.mark.integration
 
 # No token, an empty one, and a guess: all the same to the edge.
 FORGERIES = [{}, {"dapr-api-token": ""}, {"dapr-api-token": "guess-guess-guess-guess"}]
-
-
-def _cloudevent(event: Event, topic: str) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "todo-api",
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "topic": topic,
-        "pubsubname": "pubsub",
-        "data": event.model_dump(mode="json"),
-    }
 
 
 def _post(stack: Stack, fn: str, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
@@ -79,7 +67,7 @@ def test_a_forged_completion_to_recurring_creates_no_task(stack: Stack) -> None:
     for headers in FORGERIES:
         for topic in ("task-events", "task-updates"):
             _refused(
-                _post(stack, "recurring", f"/events/{topic}", _cloudevent(event, topic), headers)
+                _post(stack, "recurring", f"/events/{topic}", cloudevent(event, topic), headers)
             )
     time.sleep(2)
     assert victim.search()["items"] == []
@@ -93,7 +81,7 @@ def test_a_forged_event_to_audit_stores_nothing(stack: Stack) -> None:
     event = TaskCreated(user_id=victim.id, list_id=victim.default_list, task_id=task.id, task=task)
     for headers in FORGERIES:
         for route in ("task-events", "reminders", "dead-letters"):
-            _refused(_post(stack, "audit", f"/events/{route}", _cloudevent(event, route), headers))
+            _refused(_post(stack, "audit", f"/events/{route}", cloudevent(event, route), headers))
     time.sleep(1)
     audit = stack.config.dapr_url("audit")
     assert sidecar_state(audit, "kv", f"event|{event.event_id}") is None
@@ -126,7 +114,7 @@ def test_a_forged_job_callback_or_event_to_reminders_reminds_nobody(stack: Stack
         _refused(_post(stack, "reminders", f"/job/{name}", job, headers))
         _refused(_post(stack, "reminders", "/job/x", {}, headers))
         for topic in ("task-events", "task-updates"):
-            body = _cloudevent(created, topic)
+            body = cloudevent(created, topic)
             _refused(_post(stack, "reminders", f"/events/{topic}", body, headers))
     time.sleep(1)
     assert victim.http.get("/notifications").json()["items"] == []
@@ -161,7 +149,7 @@ async def test_a_forged_update_to_realtime_reaches_no_socket(stack: Stack) -> No
                 stack,
                 "realtime",
                 "/events/task-updates",
-                _cloudevent(forged, "task-updates"),
+                cloudevent(forged, "task-updates"),
                 headers,
             )
             _refused(resp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,22 +13,9 @@ from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import TaskCreated, TaskSnapshot
-from tests.sidecar import FROM_SIDECAR, bulk_delivery
+from tests.sidecar import FROM_SIDECAR, bulk_delivery, cloudevent
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
-
-
-def _cloudevent(data: Any, topic: str = "task-events", ce_id: str | None = None) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": ce_id or str(uuid.uuid4()),
-        "source": "todo-api",
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "topic": topic,
-        "pubsubname": "pubsub",
-        "data": data,
-    }
 
 
 def _event() -> TaskCreated:
@@ -60,7 +46,7 @@ def test_a_batch_is_stored_in_one_transaction() -> None:
     store.transact = counted  # type: ignore[method-assign]
     resp = client.post(
         "/events/task-events",
-        json=bulk_delivery(*(_cloudevent(e.model_dump(mode="json")) for e in events)),
+        json=bulk_delivery(*(cloudevent(e.model_dump(mode="json")) for e in events)),
     )
     assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS", "2": "SUCCESS"}
     assert calls == [3]
@@ -70,13 +56,13 @@ def test_a_batch_is_stored_in_one_transaction() -> None:
 def test_an_event_is_stored_once_however_often_it_is_delivered() -> None:
     client, dapr = _client()
     event, other = _event(), _event()
-    body = _cloudevent(event.model_dump(mode="json"))
+    body = cloudevent(event.model_dump(mode="json"))
     for _ in range(3):
         resp = client.post("/events/task-events", json=bulk_delivery(body))
         assert _statuses(resp) == {"0": "SUCCESS"}
     # A batch holding a redelivery with a new event: the new one is stored, once.
     resp = client.post(
-        "/events/task-events", json=bulk_delivery(body, _cloudevent(other.model_dump(mode="json")))
+        "/events/task-events", json=bulk_delivery(body, cloudevent(other.model_dump(mode="json")))
     )
     assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS"}
     rows = dapr.state("kv").rows
@@ -87,9 +73,9 @@ def test_an_event_is_stored_once_however_often_it_is_delivered() -> None:
 def test_poison_goes_to_the_dead_letter_topic_and_the_rest_of_the_batch_is_stored() -> None:
     client, dapr = _client()
     good = _event()
-    poison = _cloudevent({"type": "task.created"}, ce_id="bad-1")
+    poison = cloudevent({"type": "task.created"}, ce_id="bad-1")
     resp = client.post(
-        "/events/task-events", json=bulk_delivery(poison, _cloudevent(good.model_dump(mode="json")))
+        "/events/task-events", json=bulk_delivery(poison, cloudevent(good.model_dump(mode="json")))
     )
     assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS"}
     (dead,) = dapr.publisher.on("task-events-dlq")
@@ -108,14 +94,14 @@ def test_a_store_failure_asks_for_redelivery_of_the_batch() -> None:
         raise RuntimeError("database is down")
 
     store.transact = broken  # type: ignore[method-assign]
-    body = bulk_delivery(*(_cloudevent(_event().model_dump(mode="json")) for _ in range(2)))
+    body = bulk_delivery(*(cloudevent(_event().model_dump(mode="json")) for _ in range(2)))
     assert _statuses(client.post("/events/task-events", json=body)) == {"0": "RETRY", "1": "RETRY"}
     assert store.rows == {}
 
 
 def test_dead_letters_are_kept_for_inspection() -> None:
     client, dapr = _client()
-    body = _cloudevent({"type": "task.created", "junk": True}, topic="task-events-dlq", ce_id="c1")
+    body = cloudevent({"type": "task.created", "junk": True}, topic="task-events-dlq", ce_id="c1")
     assert client.post("/events/dead-letters", json=body).json() == {"status": "SUCCESS"}
     entry = dapr.state("kv").rows[dead_letter_key("c1")][0]
     assert entry["data"] == {"type": "task.created", "junk": True}
@@ -131,7 +117,7 @@ def test_health_readiness_and_metrics() -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"] == {"sidecar": False}
-    client.post("/events/reminders", json=_cloudevent({"type": "nope"}, topic="reminders"))
+    client.post("/events/reminders", json=cloudevent({"type": "nope"}, topic="reminders"))
     # Metrics live on their own port (the scraper's), not on the app port.
     assert 'taskwave_events_total{function="audit"' in generate_latest().decode()
     assert client.get("/metrics", headers={"dapr-api-token": ""}).status_code == 401

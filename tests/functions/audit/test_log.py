@@ -28,7 +28,7 @@ from shared.events import (
 )
 from shared.paging import BadCursor, SortKey, query_page
 from shared.web.pubsub import Delivery
-from tests.sidecar import bulk_delivery
+from tests.sidecar import bulk_delivery, cloudevent
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 TOKEN = "app-token-of-the-unit-tests"
@@ -44,16 +44,7 @@ def _setup() -> tuple[TestClient, FakeDapr]:
 
 
 def _cloudevent(event: Event, topic: str = "task-events") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(event.event_id),
-        "source": "todo-api",
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "topic": topic,
-        "pubsubname": "pubsub",
-        "data": event.model_dump(mode="json"),
-    }
+    return cloudevent(event, topic, ce_id=str(event.event_id))
 
 
 def _task_event(

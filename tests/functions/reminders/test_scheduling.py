@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,7 @@ from shared.events import (
 )
 from shared.telemetry import traceparent_of
 from tests.functions.reminders.lists import TodoApi, tasklist
-from tests.sidecar import FROM_SIDECAR
+from tests.sidecar import FROM_SIDECAR, cloudevent
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 DUE = NOW + timedelta(hours=2)
@@ -348,33 +347,20 @@ async def test_a_reminder_moved_after_it_fired_fires_again_once() -> None:
 # -- the subscription endpoint ---------------------------------------------------------
 
 
-def _cloudevent(data: Any, topic: str = "task-events") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "todo-api",
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "topic": topic,
-        "pubsubname": "pubsub",
-        "data": data,
-    }
-
-
 def test_the_task_events_endpoint_schedules_and_ignores_what_is_not_for_it() -> None:
     dapr = FakeDapr()
     client = TestClient(create_app(Settings(), dapr), headers=FROM_SIDECAR)
     future = _created(due_at=datetime.now(UTC) + timedelta(days=1))
-    resp = client.post("/events/task-events", json=_cloudevent(future.model_dump(mode="json")))
+    resp = client.post("/events/task-events", json=cloudevent(future.model_dump(mode="json")))
     assert resp.json() == {"status": "SUCCESS"}
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
     # The subscription has a routing rule, so no Dapr dead-letter topic: reminders sends
     # the poison there itself, and acknowledges it.
-    poison = client.post("/events/task-events", json=_cloudevent({"type": "task.created"}))
+    poison = client.post("/events/task-events", json=cloudevent({"type": "task.created"}))
     assert poison.json() == {"status": "SUCCESS"}
     assert dapr.publisher.on("task-events-dlq") == [{"type": "task.created"}]
     dapr.publisher.failing = DaprError("sidecar away")
-    again = client.post("/events/task-events", json=_cloudevent({"type": "task.created"}))
+    again = client.post("/events/task-events", json=cloudevent({"type": "task.created"}))
     assert again.json() == {"status": "RETRY"}
 
 
@@ -387,7 +373,7 @@ def test_only_the_primary_copy_schedules() -> None:
     change = _created(due_at=datetime.now(UTC) + timedelta(days=1))  # by alice
 
     def deliver(copy: TaskCreated) -> None:
-        body = _cloudevent(copy.model_dump(mode="json"), "task-events")
+        body = cloudevent(copy.model_dump(mode="json"), "task-events")
         assert client.post("/events/task-events", json=body).json() == {"status": "SUCCESS"}
 
     deliver(change.for_member("bob"))
@@ -407,7 +393,7 @@ def test_a_failing_sidecar_asks_for_redelivery() -> None:
         raise RuntimeError("scheduler unreachable")
 
     dapr.jobs.schedule = down  # type: ignore[method-assign]
-    resp = client.post("/events/task-events", json=_cloudevent(_created().model_dump(mode="json")))
+    resp = client.post("/events/task-events", json=cloudevent(_created().model_dump(mode="json")))
     assert resp.json() == {"status": "RETRY"}
 
 

@@ -4,7 +4,6 @@ what is DROPped is dead-lettered by the app when it has to."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,22 +24,9 @@ from shared.web.pubsub import (
     raw_endpoint,
     settle,
 )
-from tests.sidecar import bulk_delivery
+from tests.sidecar import bulk_delivery, cloudevent
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
-
-
-def _cloudevent(data: Any, topic: str = "task-events") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "todo-api",
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "topic": topic,
-        "pubsubname": "pubsub",
-        "data": data,
-    }
 
 
 def _event() -> dict[str, Any]:
@@ -91,14 +77,14 @@ def test_an_event_endpoint_answers_what_the_handler_did(
     raised: Exception | None, outcome: Outcome
 ) -> None:
     client, seen = _client(raised)
-    resp = client.post("/events/task-events", json=_cloudevent(_event()))
+    resp = client.post("/events/task-events", json=cloudevent(_event()))
     assert resp.json() == {"status": outcome.value}
     assert len(seen) == 1
 
 
 def test_a_message_that_is_not_our_event_is_dropped_before_the_handler() -> None:
     client, seen = _client(None)
-    resp = client.post("/events/task-events", json=_cloudevent({"type": "task.created"}))
+    resp = client.post("/events/task-events", json=cloudevent({"type": "task.created"}))
     assert resp.json() == {"status": "DROP"}
     assert seen == []
 
@@ -106,7 +92,7 @@ def test_a_message_that_is_not_our_event_is_dropped_before_the_handler() -> None
 def test_the_app_dead_letters_what_it_drops_and_retries_when_it_cannot() -> None:
     publisher = FakePublisher()
     client, _ = _client(Unprocessable("never"), DeadLetters(publisher))
-    body = _cloudevent(_event())
+    body = cloudevent(_event())
     # Dead-lettered by the app: acknowledged, so Dapr sends it nowhere else.
     assert client.post("/events/task-events", json=body).json() == {"status": "SUCCESS"}
     assert [(m.topic, m.cloudevent_id) for m in publisher.messages] == [
@@ -126,8 +112,8 @@ def test_a_raw_endpoint_takes_any_json_object() -> None:
 
     app = Starlette(routes=[Route("/dl", raw_endpoint("tests", keep), methods=["POST"])])
     client = TestClient(app)
-    assert client.post("/dl", json=_cloudevent({"any": 1})).json() == {"status": "SUCCESS"}
-    assert client.post("/dl", json=_cloudevent({"fail": 1})).json() == {"status": "RETRY"}
+    assert client.post("/dl", json=cloudevent({"any": 1})).json() == {"status": "SUCCESS"}
+    assert client.post("/dl", json=cloudevent({"fail": 1})).json() == {"status": "RETRY"}
     assert got == [{"any": 1}, {"fail": 1}]
 
 
@@ -156,8 +142,8 @@ def test_a_bulk_endpoint_answers_the_batch_as_one_and_poison_on_its_own(
 
     endpoint = bulk_event_endpoint("tests", handler, poison)
     client = TestClient(Starlette(routes=[Route("/b", endpoint, methods=["POST"])]))
-    bad = _cloudevent({"type": "nonsense"})
-    resp = client.post("/b", json=bulk_delivery(_cloudevent(_event()), bad, _cloudevent(_event())))
+    bad = cloudevent({"type": "nonsense"})
+    resp = client.post("/b", json=bulk_delivery(cloudevent(_event()), bad, cloudevent(_event())))
     statuses = {s["entryId"]: s["status"] for s in resp.json()["statuses"]}
     assert statuses == {"0": status, "1": "SUCCESS", "2": status}
     assert batches == [2]
