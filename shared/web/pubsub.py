@@ -193,15 +193,8 @@ def raw_endpoint(
             return _reply(Outcome.DROP)
         # Continue the trace the producer started (Dapr puts it on the envelope),
         # and link to it, so the consumer span joins the producer's trace.
-        producer = propagate.extract(
-            {"traceparent": str(envelope.get("traceparent", ""))}
-            if envelope.get("traceparent")
-            else {}
-        )
-        links = []
-        producer_ctx = trace.get_current_span(producer).get_span_context()
-        if producer_ctx.is_valid:
-            links.append(Link(producer_ctx))
+        producer = _producer_context(envelope)
+        links = _producer_links([envelope])
         start = time.perf_counter()
         with tracer.start_as_current_span(
             f"consume {delivery.topic}",
