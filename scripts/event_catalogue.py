@@ -26,8 +26,8 @@ from shared.topics import PARTITIONS, Topic, dead_letter  # noqa: E402
 OUT = ROOT / "docs" / "events.md"
 # The repository's own shared/schemas/, as a link relative to the page.
 SCHEMAS = (ROOT / "shared" / "schemas").relative_to(ROOT).as_posix()
-# From the repository's root (GitHub resolves a leading "/" there): a relative
-# "../shared/..." reads as a path out of the repository to anyone skimming the page.
+# From the repository's root (GitHub resolves a leading "/" there): a link that
+# climbs out of docs/ reads as a path out of the repository to anyone skimming it.
 SCHEMAS_LINK = f"/{SCHEMAS}"
 
 
