@@ -39,6 +39,10 @@ ALGORITHM = "EdDSA"
 # may send a verifier back to the store (a flood of made-up kids costs one read).
 REFRESH_S = 300.0
 UNKNOWN_KID_REFRESH_S = 10.0
+# Tokens whose signature was checked, remembered so a client's next request costs a
+# dictionary lookup instead of a decode and an Ed25519 verification (~0.15 ms, on
+# every request). Bounded: past it the memory starts again.
+VERIFIED_CACHE = 8192
 
 
 class BadToken(Exception):
@@ -132,6 +136,10 @@ class Tokens:
         self._public_read = -float("inf")
         self._signer: SigningKey | None = None
         self._signer_read = -float("inf")
+        # token -> (kid, claims). The same string always verifies the same way, save
+        # for time (expiry, checked on every use) and the key set (its kid must still
+        # be published).
+        self._verified: dict[str, tuple[str, Claims]] = {}
 
     async def _keys(self, *, unknown: str | None = None) -> dict[str, Ed25519PublicKey]:
         age = self._clock() - self._public_read
@@ -179,6 +187,16 @@ class Tokens:
     async def claims(self, token: str) -> Claims:
         """What the token says; BadToken if forged, malformed, expired, or signed by a
         key the public set does not hold (any more)."""
+        if known := self._verified.get(token):
+            kid, claims = known
+            if kid in await self._keys() and claims.expires_at.timestamp() > time.time():
+                return claims
+            del self._verified[token]
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        return await self._check(token)
+
+    async def _check(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -202,9 +220,11 @@ class Tokens:
         version = claims.get("ver", 0)
         if not isinstance(version, int):
             raise BadToken("bad token version")
-        return Claims(
+        checked = Claims(
             user_id=str(claims["sub"]),
             token_id=str(claims.get("jti", "")),
             version=version,
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
+        self._verified[token] = (kid, checked)
+        return checked

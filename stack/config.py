@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,16 @@ def resolve_ports(free: bool) -> dict[str, int]:
     return ports
 
 
+SAMPLING = re.compile(r"^(0(\.[0-9]+)?|1)$")  # as the chart's values.schema.json
+
+
+def trace_sampling_from_env() -> str:
+    rate = os.environ.get("TASKWAVE_TRACE_SAMPLING", "1")
+    if not SAMPLING.match(rate):
+        raise StackError(f"TASKWAVE_TRACE_SAMPLING={rate!r}: give a rate from 0 to 1, like 0.1")
+    return rate
+
+
 @dataclass
 class StackConfig:
     run_dir: Path
@@ -100,6 +111,9 @@ class StackConfig:
     echo: bool = True
     # Extra environment for every function (tests shorten timeouts, etc.).
     app_env: dict[str, str] = field(default_factory=dict)
+    # Share of traces kept, "0".."1" (the chart's observability.samplingRate): every
+    # one while developing; a benchmark may set what a production cluster would.
+    trace_sampling: str = field(default_factory=trace_sampling_from_env)
     # Tests only: while this file exists todo-api's outbox relay holds, as if stalled
     # between commit and publish (TASKWAVE_OUTBOX_HOLD_FILE; fault tests create it).
     outbox_hold_file: Path | None = None

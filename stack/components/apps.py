@@ -32,6 +32,10 @@ class Apps:
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{self.config.otlp_endpoint}",
             # Half a second instead of the SDK's 5 s: a trace is readable right after.
             "OTEL_BSP_SCHEDULE_DELAY": "500",
+            # The sidecars' rate, decided where a trace starts: a request's first span
+            # is the app's, and daprd follows that decision (parent-based sampling).
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": self.config.trace_sampling,
             # Browsers load the UI from todo-api and open the socket on realtime.
             "TASKWAVE_WEBSOCKET_URL": self.config.url("realtime").replace("http", "ws") + "/ws",
             **self.hold_env(app_id),

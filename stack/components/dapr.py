@@ -89,6 +89,7 @@ class Sidecars:
         traces to this run's Jaeger, on whatever port it got."""
         config = yaml.safe_load((ROOT / "dapr/config.yaml").read_text())
         config["spec"]["tracing"]["otel"]["endpointAddress"] = self.config.otlp_endpoint
+        config["spec"]["tracing"]["samplingRate"] = self.config.trace_sampling
         config["spec"]["nameResolution"] = {
             "component": "sqlite",
             "version": "v1",

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from tests.deploy import model
-from tests.deploy.conftest import CHART, NAMESPACE, VALUES_FILES, Rendered
+from tests.deploy.conftest import (
+    CHART,
+    KUBE_VERSION,
+    NAMESPACE,
+    VALUES_FILES,
+    Rendered,
+    run_helm,
+)
 
 FUNCTIONS = model.functions()
 
@@ -81,6 +88,52 @@ def test_every_function_runs_its_module_with_the_settings_env(rendered: Rendered
         image, _, tag = container["image"].rpartition(":")
         assert image.endswith(f"/taskwave-{app_id}")
         assert tag
+
+
+def _sampling(r: Rendered) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The sidecars' sampling rate, and each app's OpenTelemetry sampler and argument."""
+    (configuration,) = r.of_kind("Configuration")
+    apps = {}
+    for app_id in FUNCTIONS:
+        env = {
+            e["name"]: e.get("value", "")
+            for e in _pod_spec(r.one("Deployment", app_id))["containers"][0]["env"]
+        }
+        apps[app_id] = (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"])
+    return str(configuration["spec"]["tracing"]["samplingRate"]), apps
+
+
+def test_apps_sample_traces_at_the_sidecars_rate(rendered: Rendered) -> None:
+    """A request's trace starts in the app and daprd follows the app's decision, so a rate
+    set for the sidecars alone would sample every request anyway."""
+    rate, apps = _sampling(rendered)
+    for app_id, sampler in apps.items():
+        assert sampler == ("parentbased_traceidratio", rate), app_id
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--set", "observability.samplingRate=0.1"], "0.1"),
+        (["--set", "observability.otlpEndpoint="], "0"),
+    ],
+)
+def test_a_sampling_rate_reaches_sidecars_and_apps_alike(flags: list[str], expected: str) -> None:
+    out = run_helm(
+        "template",
+        "taskwave",
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBE_VERSION,
+        *flags,
+    )
+    assert out.returncode == 0, out.stderr
+    r = Rendered("sampling", None, tuple(d for d in yaml.safe_load_all(out.stdout) if d))
+    rate, apps = _sampling(r)
+    assert rate == expected
+    assert set(apps.values()) == {("parentbased_traceidratio", expected)}
 
 
 def test_every_function_is_in_the_scopes_of_the_components_it_uses(rendered: Rendered) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -183,3 +184,27 @@ async def test_a_signer_whose_key_is_not_published_is_not_ready() -> None:
     signing, _ = new_signing_key("k2")
     store.values["jwt"] = signing  # k2 signs, but no verifier knows k2
     assert not await _signer(store).ready()
+
+
+async def test_a_remembered_token_still_expires_and_still_needs_its_key() -> None:
+    """Verified tokens are remembered (a request costs no Ed25519 check), but time and
+    the key set still apply to them."""
+    clock = Clock()
+    store, keys = _store("k1")
+    tokens = _signer(store, ttl=timedelta(seconds=1), clock=clock)
+    short = await tokens.issue(Who(), datetime.now(UTC))
+    assert await tokens.verify(short) == "user-1"
+    assert await tokens.verify(short) == "user-1"  # remembered
+    expires = (await tokens.claims(short)).expires_at.timestamp()
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.01)
+    with pytest.raises(BadToken):
+        await tokens.verify(short)
+
+    tokens.ttl = timedelta(hours=1)
+    kept = await tokens.issue(Who(), datetime.now(UTC))
+    assert await tokens.verify(kept) == "user-1"
+    keys["k2"], entry = new_signing_key("k2")
+    store.values["jwt-public"] = entry  # k1 withdrawn
+    clock.now += REFRESH_S
+    with pytest.raises(BadToken):
+        await tokens.verify(kept)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from stack.components.apps import Apps
 from stack.components.dapr import Sidecars
 from stack.components.jaeger import jaeger_config
 from stack.config import StackConfig
+from stack.errors import StackError
 from stack.procs import Supervisor
 
 
@@ -29,6 +31,36 @@ def test_every_exporter_points_at_this_runs_jaeger(tmp_path: Path) -> None:
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://127.0.0.1:{otlp}"
     doc = jaeger_config(otlp, config.ports["jaeger-query"], config.ports["jaeger-query-grpc"])
     assert doc["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == f"127.0.0.1:{otlp}"
+
+
+@pytest.mark.parametrize("rate", [None, "0.1", "0"])
+def test_sidecars_and_apps_sample_at_one_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: str | None
+) -> None:
+    if rate is None:
+        monkeypatch.delenv("TASKWAVE_TRACE_SAMPLING", raising=False)
+    else:
+        monkeypatch.setenv("TASKWAVE_TRACE_SAMPLING", rate)
+    config = StackConfig.for_tests(tmp_path)
+    sup = Supervisor(config.logs, echo=False, state_file=tmp_path / "stack.json")
+    sidecars = Sidecars(config, tools=None, sup=sup, app_token="t")  # type: ignore[arg-type]
+    dapr = yaml.safe_load(sidecars.config_file.read_text())
+    env = Apps(config, sup, app_token="t").env("audit")
+    expected = rate or "1"  # every trace while developing
+    assert dapr["spec"]["tracing"]["samplingRate"] == expected
+    assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == (
+        "parentbased_traceidratio",
+        expected,
+    )
+
+
+@pytest.mark.parametrize("rate", ["10%", "1.5", "all"])
+def test_a_sampling_rate_that_is_not_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: str
+) -> None:
+    monkeypatch.setenv("TASKWAVE_TRACE_SAMPLING", rate)
+    with pytest.raises(StackError, match="TASKWAVE_TRACE_SAMPLING"):
+        StackConfig.for_tests(tmp_path)
 
 
 def test_jaeger_listens_on_loopback_only_and_does_not_trace_itself() -> None:
