@@ -374,6 +374,7 @@ def report(r: dict[str, Any]) -> None:
         f"({r['offered writes/s']} offered): {r['writes']} writes"
     )
     print(f"writes/s {r['writes/s']}  (bar >= {BARS['writes/s >=']}), errors {r['errors']}")
+    print(f"traces kept: {float(r.get('trace sampling', 1)):.0%}")
     print(f"write       p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} ms (p95 bar <= 100)")
     if kafka:
         print(f"commit -> task-events p50 {kafka['p50']} p99 {kafka['p99']} ms (p99 bar <= 100)")
@@ -425,6 +426,7 @@ def main() -> None:
             )
         )
         result["outbox relay"] = relay_figures(stack.config.metrics_url("todo-api"))
+        result["trace sampling"] = stack.config.trace_sampling  # TASKWAVE_TRACE_SAMPLING
     report(result)
     save(result, args.out)
 

@@ -21,6 +21,9 @@ class _Cached:
     stamp: str
     rows: dict[str, dict[str, Any]]
     loaded_at: float
+    # When this copy was last known to match the store (loaded, its stamp read, or
+    # renewed by us with nobody else's renewal in between).
+    checked_at: float = 0.0
 
 
 class ListCache:
@@ -31,10 +34,13 @@ class ListCache:
     stamp, which makes every other replica reload it - milliseconds later, and never
     on the write's path. A copy older than `max_age_s` is re-read anyway."""
 
-    def __init__(self, tasks: TaskStore, max_age_s: float = 300.0) -> None:
+    def __init__(
+        self, tasks: TaskStore, max_age_s: float = 300.0, limit_age_s: float = 5.0
+    ) -> None:
         self._tasks = tasks
         self._state = tasks.state
         self._max_age_s = max_age_s
+        self._limit_age_s = limit_age_s
         self._lists: dict[str, _Cached] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._touched: set[str] = set()
@@ -50,13 +56,27 @@ class ListCache:
             out.extend((await self._list(list_id, stamp)).rows.values())
         return out
 
+    async def rows_for_limits(self, list_ids: list[str]) -> list[dict[str, Any]]:
+        """The rows a per-account limit is checked against, without a read when this
+        replica's copy of every list matched the store in the last `limit_age_s`: a
+        limit bounds abuse, so missing another replica's writes of that moment is
+        fine, and a create then costs no stamp read."""
+        now = time.monotonic()
+        copies = [self._lists.get(x) for x in list_ids]
+        if all(
+            c is not None
+            and now - c.checked_at < self._limit_age_s
+            and now - c.loaded_at < self._max_age_s
+            for c in copies
+        ):
+            return [r for c in copies if c is not None for r in c.rows.values()]
+        return await self.rows(list_ids)
+
     def _fresh(self, list_id: str, stamp: str) -> _Cached | None:
         cached = self._lists.get(list_id)
-        if (
-            cached
-            and cached.stamp == stamp
-            and time.monotonic() - cached.loaded_at < self._max_age_s
-        ):
+        now = time.monotonic()
+        if cached and cached.stamp == stamp and now - cached.loaded_at < self._max_age_s:
+            cached.checked_at = now
             return cached
         return None
 
@@ -68,7 +88,8 @@ class ListCache:
             if cached := self._fresh(list_id, stamp):
                 return cached
             rows = await self._tasks.rows_of_list(list_id)
-            cached = _Cached(stamp, {r["id"]: r for r in rows}, time.monotonic())
+            now = time.monotonic()
+            cached = _Cached(stamp, {r["id"]: r for r in rows}, now, now)
             self._lists[list_id] = cached
             return cached
 
@@ -127,6 +148,7 @@ class ListCache:
             cached = self._lists.get(list_id)
             if list_id in keep and cached is not None:
                 cached.stamp = fresh[list_id]
+                cached.checked_at = time.monotonic()
             else:
                 self._lists.pop(list_id, None)
         return len(ids)

@@ -169,9 +169,9 @@ class TaskService:
         return task, etag(task)
 
     async def _within_limits(self, user: User, new_reminders: int) -> None:
-        """Tasks, and reminders (each a scheduled job), in the caller's lists: one read
-        of this replica's cache."""
-        rows = await self._cache.rows(list(user.lists))
+        """Tasks, and reminders (each a scheduled job), in the caller's lists, as this
+        replica's cache holds them (no read when its copies were checked a moment ago)."""
+        rows = await self._cache.rows_for_limits(list(user.lists))
         limit = self._limits
         if len(rows) >= limit.tasks_per_account:
             raise LimitReached(
