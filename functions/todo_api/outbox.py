@@ -7,16 +7,17 @@ nothing behind and holds up no other event. After the commit the request hands
 the event to this replica's relay (`committed`) and returns: it never waits for
 Kafka, so writes stay up while the broker is away.
 
-The relay is one task per replica, so it publishes in commit order: each batch is
-one Dapr bulk publish to `task-events` (key = the actor) plus one of the
-per-member copies to `task-updates` (key = the member), at most one event per key
-and each key in commit order (`_one_per_key`: a failing broker may reorder within one
-bulk publish), then one
-transaction per store deletes the rows. Who gets a copy of a task change is the
-membership of its list(s) when the relay sends it, read once per batch, not once per
-write; list events name their audience (a removed member hears of the removal). A
-failed publish is retried, same batch first, with backoff; consumers drop the copies
-they already have by event id.
+The relay has two lanes per replica, each one task that publishes in commit order:
+`task-events` (one Dapr bulk publish per batch, key = the actor) and `task-updates`
+(the per-member copies, key = the member). A batch holds at most one event per key,
+each key in commit order (`_one_per_key`: a failing broker may reorder within one
+bulk publish). The lanes keep their own pace, so the membership read and the copies
+never hold up task-events, which every other consumer reads. Once both lanes sent an
+event, one transaction per store deletes the rows. Who gets a copy of a task change
+is the membership of its list(s) when the copy lane sends it, read once per batch,
+not once per write; list events name their audience (a removed member hears of the
+removal). A failed publish is retried, same batch first, with backoff; consumers
+drop the copies they already have by event id.
 
 The sweeper finds rows nobody is relaying: left by a crash (this replica's
 earlier life, or a replica whose heartbeat stopped), or left out of the in-memory
@@ -105,16 +106,27 @@ class OutboxStats:
     batches: list[int] = field(default_factory=list)
 
 
-def _keys(p: Pending) -> set[str]:
+# The relay's two lanes: task-events (one message per event, key = the actor) and
+# task-updates (a copy per member). Each keeps its own order and pace, so a slow
+# membership read or copy publish never holds up task-events.
+EVENTS, COPIES = "task-events", "task-updates"
+
+
+def _keys(p: Pending, lane: str | None = None) -> set[str]:
     """The Kafka keys an item's messages carry: the actor on task-events; on task-updates
-    the members it names, or for a task change its lists, whose members get the copies."""
-    keys = {f"a:{p.event.partition_key}"}
-    if p.members is not None:
-        return keys | {f"m:{m}" for m in p.members}
-    return keys | {f"l:{x}" for x in p.lists}
+    the members it names, or for a task change its lists, whose members get the copies.
+    Both lanes' keys when `lane` is None (the sweeper publishes both at once)."""
+    actor = {f"a:{p.event.partition_key}"}
+    if lane == EVENTS:
+        return actor
+    named = p.members is not None
+    copies = {f"m:{m}" for m in p.members or ()} if named else {f"l:{x}" for x in p.lists}
+    return copies if lane == COPIES else actor | copies
 
 
-def _one_per_key(items: Iterable[Pending], limit: int, window: int) -> list[Pending]:
+def _one_per_key(
+    items: Iterable[Pending], limit: int, window: int, lane: str | None = None
+) -> list[Pending]:
     """The items of one bulk publish: at most `limit`, at most one per Kafka key, and a
     key's items in commit order. Dapr's Kafka producer keeps Sarama's defaults (5
     produce requests in flight, not idempotent), so when the broker fails the messages
@@ -130,7 +142,7 @@ def _one_per_key(items: Iterable[Pending], limit: int, window: int) -> list[Pend
     for n, p in enumerate(items):
         if n >= window or len(taken) >= limit:
             break
-        keys = _keys(p)
+        keys = _keys(p, lane)
         if not keys & blocked:
             taken.append(p)
         blocked |= keys
@@ -162,11 +174,13 @@ class Outbox:
         self._max_queue = max_queue
         self._grace = grace
         self._orphan_after = orphan_after
-        self._queue: deque[Pending] = deque()
+        self._lanes: dict[str, deque[Pending]] = {EVENTS: deque(), COPIES: deque()}
+        self._wakes = {EVENTS: asyncio.Event(), COPIES: asyncio.Event()}
+        self._lanes_left: dict[str, int] = {}  # key -> lanes that have not sent it yet
         self._queued: set[str] = set()
         self._clearing: set[str] = set()  # published, rows being deleted
         self._clears: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
+        self._sweep_now = asyncio.Event()
         self._seq = itertools.count()
         # Set when the queue overflowed: from then on the store is the queue (the
         # sweeper publishes in commit order) until no row of ours is left behind.
@@ -218,16 +232,19 @@ class Outbox:
 
     def committed(self, item: Pending) -> None:
         """After the commit: hand the event to the relay. Never blocks, never raises."""
-        if self._overflow or len(self._queue) >= self._max_queue:
+        if self._overflow or self.backlog >= self._max_queue:
             if not self._overflow:
                 log.warning("outbox queue full (%d): the sweeper takes over", self._max_queue)
                 self.stats.overflowed += 1
             self._overflow = True  # the row is in the store; the sweeper will find it
         else:
-            self._queue.append(item)
+            for lane in self._lanes.values():
+                lane.append(item)
+            self._lanes_left[item.key] = len(self._lanes)
             self._queued.add(item.key)
-            OUTBOX_BACKLOG.set(len(self._queue))
-        self._wake.set()
+            OUTBOX_BACKLOG.set(self.backlog)
+        for wake in self._wakes.values():
+            wake.set()
 
     @property
     def holding(self) -> bool:
@@ -235,7 +252,8 @@ class Outbox:
 
     @property
     def backlog(self) -> int:
-        return len(self._queue)
+        """Events not yet fully published (the slower lane's queue)."""
+        return max(len(q) for q in self._lanes.values())
 
     # -- the relay -----------------------------------------------------------------------
 
@@ -256,16 +274,19 @@ class Outbox:
             for p in items
         ]
 
-    async def _publish(
-        self, items: list[Pending], audiences: list[list[str]] | None, path: str = "relay"
-    ) -> None:
-        """Every copy of every event; raises unless all went. Without `audiences` the
-        members are read while task-events is already on its way."""
-        started = time.perf_counter()
-        primary = [(p.event, p.event.partition_key) for p in items]
+    async def _send_events(self, items: list[Pending]) -> None:
+        """Each event once on task-events, keyed by its actor, in the trace that made it."""
+        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+            await self._publisher.publish_many(
+                Topic.TASK_EVENTS,
+                [(p.event, p.event.partition_key) for p in items],
+                traceparents=traces,
+            )
 
-        async def copies(traces: list[str]) -> None:
-            known = audiences if audiences is not None else await self._audiences(items)
+    async def _send_copies(self, items: list[Pending]) -> None:
+        """A copy of each event for every member of its audience on task-updates."""
+        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+            known = await self._audiences(items)
             messages = [
                 (p.event.for_member(m), m) for p, ms in zip(items, known, strict=True) for m in ms
             ]
@@ -274,16 +295,19 @@ class Outbox:
                 Topic.TASK_UPDATES, messages, traceparents=copy_traces
             )
 
-        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
-            await asyncio.gather(
-                self._publisher.publish_many(Topic.TASK_EVENTS, primary, traceparents=traces),
-                copies(traces),
-            )
+    def _published(self, items: list[Pending], path: str, started: float) -> None:
         OUTBOX_BATCH_SECONDS.observe(time.perf_counter() - started)
         OUTBOX_PUBLISHED.labels(path).inc(len(items))
         self.stats.published += len(items)
         self.stats.batches.append(len(items))
         del self.stats.batches[:-100]
+
+    async def _publish(self, items: list[Pending], path: str) -> None:
+        """Both lanes' messages of these items at once (the sweeper); raises unless all
+        went."""
+        started = time.perf_counter()
+        await asyncio.gather(self._send_events(items), self._send_copies(items))
+        self._published(items, path, started)
 
     async def _clear(self, items: list[Pending]) -> None:
         """Delete the rows of published events (one transaction per store). A failed
@@ -309,29 +333,54 @@ class Outbox:
         finally:
             self._clearing.difference_update(p.key for p in items)
 
-    async def relay_once(self) -> int:
-        """Publish the oldest batch of the queue; returns how many went (0: queue empty)."""
-        if not self._queue or self.holding:
+    async def _lane_once(self, lane: str) -> int:
+        """Send the oldest batch of one lane; returns how many went (0: nothing to do)."""
+        queue = self._lanes[lane]
+        if not queue or self.holding:
             return 0
-        items = _one_per_key(self._queue, self._batch, self._window)
-        await self._publish(items, None)
-        # The next batch need not wait for these rows to go: publishing stays in commit
-        # order, clearing overlaps it.
-        self._clearing.update(p.key for p in items)
-        clearing = asyncio.create_task(self._clear(items))
-        self._clears.add(clearing)
-        clearing.add_done_callback(self._clears.discard)
-        sent = {p.key for p in items}
-        if len(items) == len(sent) and all(
-            self._queue[i].key == p.key for i, p in enumerate(items)
-        ):
-            for _ in items:  # the usual case: the oldest items, in order
-                self._queue.popleft()
+        items = _one_per_key(queue, self._batch, self._window, lane)
+        started = time.perf_counter()
+        if lane == EVENTS:
+            await self._send_events(items)
+            self._published(items, "relay", started)
         else:
-            self._queue = deque(p for p in self._queue if p.key not in sent)
-        self._queued.difference_update(sent)
-        OUTBOX_BACKLOG.set(len(self._queue))
+            await self._send_copies(items)
+        sent = {p.key for p in items}
+        if len(items) == len(sent) and all(queue[i].key == p.key for i, p in enumerate(items)):
+            for _ in items:  # the usual case: the oldest items, in order
+                queue.popleft()
+        else:
+            self._lanes[lane] = deque(p for p in queue if p.key not in sent)
+        done = []
+        for p in items:
+            self._lanes_left[p.key] -= 1
+            if not self._lanes_left[p.key]:
+                del self._lanes_left[p.key]
+                done.append(p)
+        if done:
+            # The next batch need not wait for these rows to go: publishing stays in
+            # commit order, clearing overlaps it.
+            self._clearing.update(p.key for p in done)
+            self._queued.difference_update(p.key for p in done)
+            clearing = asyncio.create_task(self._clear(done))
+            self._clears.add(clearing)
+            clearing.add_done_callback(self._clears.discard)
+        OUTBOX_BACKLOG.set(self.backlog)
+        if self._overflow and not self.backlog:
+            self._sweep_now.set()
         return len(items)
+
+    async def relay_once(self) -> int:
+        """One batch of each lane; returns the larger (0: nothing queued)."""
+        if self.holding:
+            return 0
+        results = await asyncio.gather(
+            *(self._lane_once(lane) for lane in self._lanes), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return max(r for r in results if isinstance(r, int))
 
     # -- the sweeper ---------------------------------------------------------------------
 
@@ -399,7 +448,7 @@ class Outbox:
         left = taken
         while left:
             batch = _one_per_key(left, self._batch, len(left))
-            await self._publish(batch, None, "sweeper")
+            await self._publish(batch, "sweeper")
             await self._clear(batch)
             sent = {p.key for p in batch}
             left = [p for p in left if p.key not in sent]
@@ -408,7 +457,7 @@ class Outbox:
         ):
             self._adopted(adopted)
         self.stats.swept += len(taken)
-        if overflow and not self._queue:
+        if overflow and not self.backlog:
             self._overflow = False  # everything left behind is out: back to the queue
         return len(taken)
 
@@ -416,42 +465,72 @@ class Outbox:
         await self._heartbeats.save(_heartbeat_key(self.owner), {"at": now.isoformat()})
 
     async def run(self, sweep_every: timedelta) -> None:
-        """The replica's relay: first what an earlier life left, then commits as they come."""
+        """The replica's relay: first what an earlier life left, then the two lanes
+        relay commits as they come while this loop sweeps now and then."""
+        lanes: list[asyncio.Task[None]] = []
         backoff = 0.05
-        next_sweep = 0.0
         startup = True
-        while True:
-            try:
-                if self.holding:
-                    await asyncio.sleep(0.05)
-                    continue
-                if time.monotonic() >= next_sweep or (self._overflow and not self._queue):
+        try:
+            while True:
+                try:
+                    if self.holding:
+                        await asyncio.sleep(0.05)
+                        continue
                     now = datetime.now(UTC)
                     await self.heartbeat(now)
                     swept = await self.sweep(now, startup=startup)
                     if swept:
                         log.info("outbox sweeper published %d pending event(s)", swept)
                     startup = False
-                    next_sweep = time.monotonic() + sweep_every.total_seconds()
-                if await self.relay_once():
+                    backoff = 0.05
+                    if not lanes:  # only after what an earlier life left is out
+                        lanes = [asyncio.create_task(self._run_lane(x)) for x in self._lanes]
+                    # While the store is the queue (overflow), the lanes call the next
+                    # sweep as soon as they have sent what was queued before it.
+                    self._sweep_now.clear()
+                    if not (self._overflow and not self.backlog):
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(
+                                self._sweep_now.wait(), sweep_every.total_seconds()
+                            )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._failed(exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+        finally:
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+
+    async def _run_lane(self, lane: str) -> None:
+        backoff = 0.05
+        wake = self._wakes[lane]
+        while True:
+            try:
+                if self.holding:
+                    await asyncio.sleep(0.05)
+                    continue
+                if await self._lane_once(lane):
                     backoff = 0.05
                     continue
-                self._wake.clear()
-                if self._queue:
-                    continue
-                timeout = max(0.0, next_sweep - time.monotonic())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                wake.clear()
+                if not self._lanes[lane]:
+                    await wake.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # Kafka or the store is away: keep the batch, try again a little later.
-                self.stats.failures += 1
-                OUTBOX_FAILURES.inc()
-                self.stats.last_error = repr(exc)[:300]
-                log.warning("outbox relay: %r; retrying in %.2fs", exc, backoff)
+                self._failed(exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
+
+    def _failed(self, exc: Exception, backoff: float) -> None:
+        self.stats.failures += 1
+        OUTBOX_FAILURES.inc()
+        self.stats.last_error = repr(exc)[:300]
+        log.warning("outbox relay: %r; retrying in %.2fs", exc, backoff)
 
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Publish what is queued now (at shutdown, and in tests without the loop)."""

@@ -388,3 +388,47 @@ def test_a_batch_takes_every_key_once_and_keeps_each_keys_order() -> None:
     assert [p.seq for p in _one_per_key(queue, 10, 10)] == [0, 3]
     assert [p.seq for p in _one_per_key(queue, 1, 10)] == [0]
     assert [p.seq for p in _one_per_key(queue, 10, 2)] == [0]
+
+
+async def test_a_slow_copy_lane_does_not_hold_up_task_events() -> None:
+    """task-events and the members' copies are two lanes: while the membership read
+    behind the copies hangs, each user's events still reach task-events in order; the
+    copies follow, in order, and only then are the rows cleared."""
+    dapr = FakeDapr()
+    kv = dapr.state("kv")
+    release = asyncio.Event()
+
+    async def audience(lists: list[str]) -> dict[str, list[str]]:
+        await release.wait()
+        return {x: ["m"] for x in lists}
+
+    outbox = Outbox({"kv": kv}, kv, dapr.publisher, owner="r1", audience=audience)
+    runner = asyncio.create_task(outbox.run(timedelta(seconds=30)))
+    events = [_event("u1", n) for n in range(3)]
+    for event in events:  # one at a time: each is its own batch on task-events
+        op, item = outbox.pending("kv", event, NOW, lists=[event.list_id])
+        await kv.transact([op])
+        outbox.committed(item)
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(dapr.publisher.on("task-events")) == events.index(event) + 1:
+                break
+    try:
+        assert [m["list_id"] for m in dapr.publisher.on("task-events")] == ["l0", "l1", "l2"]
+        assert dapr.publisher.on("task-updates") == []
+        assert len(_pending(dapr)) == 3  # not cleared before the copies went
+        release.set()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not _pending(dapr):
+                break
+        copies = [m for m in dapr.publisher.messages if m.topic == "task-updates"]
+        assert [(m.data["list_id"], m.partition_key) for m in copies] == [
+            ("l0", "m"),
+            ("l1", "m"),
+            ("l2", "m"),
+        ]
+        assert _pending(dapr) == []
+        assert outbox.backlog == 0
+    finally:
+        runner.cancel()
