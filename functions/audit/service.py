@@ -49,7 +49,7 @@ def summary(event: dict[str, Any]) -> dict[str, Any]:
     return out | {"title": task.get("title")}
 
 
-def entry_for(event: Event, delivery: Delivery, now: datetime) -> dict[str, Any]:
+def entry_for(event: Event, delivery: Delivery, recorded_at: str) -> dict[str, Any]:
     """The stored entry: the event as published, plus top-level fields to filter and sort on."""
     return {
         "kind": ENTRY,
@@ -63,7 +63,7 @@ def entry_for(event: Event, delivery: Delivery, now: datetime) -> dict[str, Any]
         "event": event.model_dump(mode="json"),
         "topic": delivery.topic,
         "cloudevent_id": delivery.cloudevent_id,
-        "recorded_at": now.astimezone(UTC).isoformat(),
+        "recorded_at": recorded_at,
     }
 
 
@@ -73,7 +73,8 @@ class AuditLog:
 
     async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
         """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
-        key, entry = event_key(str(event.event_id)), entry_for(event, delivery, now)
+        key = event_key(str(event.event_id))
+        entry = entry_for(event, delivery, now.astimezone(UTC).isoformat())
         await self._link_undos({key: entry})
         # Nearly every delivery is new: one call, not a read and then a write.
         created = await self._store.insert(key, entry)
@@ -86,8 +87,9 @@ class AuditLog:
         already recorded (a redelivery) fails whole: then the ones already there are
         read in one call and the rest inserted in one transaction, so nothing is
         recorded twice and nothing is lost (a refused insert is slow: Dapr retries it)."""
+        recorded_at = now.astimezone(UTC).isoformat()
         entries = {
-            event_key(str(event.event_id)): entry_for(event, delivery, now)
+            event_key(str(event.event_id)): entry_for(event, delivery, recorded_at)
             for event, delivery in received
         }
         await self._link_undos(entries)

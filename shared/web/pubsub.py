@@ -16,10 +16,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from pydantic import ValidationError
@@ -238,7 +239,11 @@ def bulk_event_endpoint(
     subscription has no dead-letter topic: a bulk delivery sends every entry that is
     not SUCCESS there at once, even those the app only asked to retry). A handler
     failure answers RETRY for the batch: Kafka redelivers it whole, so handlers must
-    be idempotent (they are: every consumer keys by event id or task version)."""
+    be idempotent (they are: every consumer keys by event id or task version).
+
+    Per event, whatever the batch size: a CONSUMER span in its producer's trace with
+    its log line in it, and its count in the metrics. The producer's context is read
+    once per event (for the batch span's links and the event's span)."""
 
     async def endpoint(request: Request) -> JSONResponse:
         body = await _envelope(request)
@@ -246,7 +251,7 @@ def bulk_event_endpoint(
         if not isinstance(entries, list):
             return JSONResponse({"statuses": []})  # no entry is acknowledged: redelivered
         statuses: dict[str, Outcome] = {}
-        valid: list[tuple[str, Event, Delivery]] = []
+        valid: list[_Received] = []
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
@@ -266,7 +271,7 @@ def bulk_event_endpoint(
             )
             try:
                 data = _data(envelope)
-                valid.append((entry_id, parse_event(data), delivery))
+                event = parse_event(data)
             except ValueError as exc:  # not JSON, or not one of our events
                 log.warning(
                     "poison message on %s (id %s): %s", delivery.topic, delivery.cloudevent_id, exc
@@ -274,13 +279,17 @@ def bulk_event_endpoint(
                 EVENTS.labels(function, delivery.topic, "", "drop").inc()
                 raw = data if isinstance(data := envelope.get("data"), dict) else {"data": data}
                 statuses[entry_id] = await settle(poison(raw, delivery), _named(delivery))
+                continue
+            producer = _producer_context(envelope)
+            span = trace.get_current_span(producer).get_span_context()
+            valid.append(_Received(entry_id, event, delivery, producer, span))
         start = time.perf_counter()
         started_ns = time.time_ns()
-        topic = valid[0][2].topic if valid else ""
+        topic = valid[0].delivery.topic if valid else ""
         with tracer.start_as_current_span(
             f"consume {topic} (batch)",
             kind=SpanKind.CONSUMER,
-            links=_producer_links([d.envelope for _, _, d in valid]),
+            links=[Link(r.producer_span) for r in valid if r.producer_span.is_valid],
             attributes={
                 "messaging.system": "kafka",
                 "messaging.destination.name": topic,
@@ -289,34 +298,41 @@ def bulk_event_endpoint(
         ) as batch_span:
             outcome = Outcome.SUCCESS
             if valid:
-                batch = [(e, d) for _, e, d in valid]
+                batch = [(r.event, r.delivery) for r in valid]
                 outcome = await settle(handler(batch), f"batch of {len(valid)} on {topic}")
             # Never DROP a batch whole: its other events would go to dead letters with it.
             if outcome is Outcome.DROP:
                 log.warning("the batch on %s is redelivered whole instead", topic)
                 outcome = Outcome.RETRY
         batch_link = [Link(batch_span.get_span_context())]
-        for entry_id, event, delivery in valid:
-            statuses[entry_id] = outcome
-            EVENTS.labels(function, topic, event.type, outcome.value.lower()).inc()
+        counted: dict[str, int] = {}
+        said = outcome.value
+        for r in valid:
+            statuses[r.entry_id] = outcome
+            counted[r.event.type] = counted.get(r.event.type, 0) + 1
             # Each event's handling in its producer's trace (one user action, end to
             # end), linked to the batch that did the work; its log line in that span.
-            with tracer.start_as_current_span(
+            span = tracer.start_span(
                 f"consume {topic}",
-                context=_producer_context(delivery.envelope),
+                context=r.producer,
                 kind=SpanKind.CONSUMER,
                 links=batch_link,
                 start_time=started_ns,
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.destination.name": topic,
-                    "messaging.message.id": delivery.cloudevent_id,
-                    "taskwave.event.type": event.type,
+                    "messaging.message.id": r.delivery.cloudevent_id,
+                    "taskwave.event.type": r.event.type,
                 },
-            ):
-                log.info(
-                    "%s %s (id %s): %s", topic, event.type, delivery.cloudevent_id, outcome.value
-                )
+            )
+            token = context.attach(trace.set_span_in_context(span))
+            try:
+                log.info("%s %s (id %s): %s", topic, r.event.type, r.delivery.cloudevent_id, said)
+            finally:
+                context.detach(token)
+                span.end()
+        for event_type, n in counted.items():
+            EVENTS.labels(function, topic, event_type, outcome.value.lower()).inc(n)
         if valid:
             EVENT_LATENCY.labels(function, topic).observe(time.perf_counter() - start)
         return JSONResponse(
@@ -324,3 +340,14 @@ def bulk_event_endpoint(
         )
 
     return endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A valid entry of a bulk delivery, with its producer's trace read once."""
+
+    entry_id: str
+    event: Event
+    delivery: Delivery
+    producer: Context
+    producer_span: trace.SpanContext

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from shared.dapr.errors import EtagMismatch
 from shared.dapr.interfaces import StateOp
-from shared.dapr.sidecar import DaprSidecar
+from shared.dapr.sidecar import DaprSidecar, _encode
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -91,6 +91,21 @@ async def test_a_transaction_with_conditions_and_keys_escaped(
     assert delete == {"operation": "delete", "request": {"key": "y"}}
     await sidecar.state("tasks").get("task|1")
     assert fake.seen[-1][1] == "/v1.0/state/tasks/task%7C1?consistency=strong"
+
+
+async def test_a_body_is_json_whatever_text_it_holds(daprd: tuple[Daprd, DaprSidecar]) -> None:
+    """Encoded by pydantic-core (fast, UTF-8); a lone surrogate, which it cannot write as
+    UTF-8, still goes as json.dumps escapes it, so daprd and the store answer as before."""
+    fake, sidecar = daprd
+    good, bad = {"title": "café ☕", "n": [1, 2.5, None, True]}, {"title": "bad \ud800 text"}
+    assert _encode(good) == json.dumps(good, ensure_ascii=False, separators=(",", ":")).encode()
+    assert _encode(bad) == json.dumps(bad).encode()
+    await sidecar.state("kv").transact([StateOp.upsert("k1", good)])
+    await sidecar.state("kv").save("k2", bad)
+    (_, _, headers, tx), (_, _, _, saved) = fake.seen
+    assert headers["Content-Type"] == "application/json"
+    assert tx["operations"] == [{"operation": "upsert", "request": {"key": "k1", "value": good}}]
+    assert saved == [{"key": "k2", "value": bad}]
 
 
 async def test_a_lost_race_is_an_etag_mismatch(daprd: tuple[Daprd, DaprSidecar]) -> None:
