@@ -16,7 +16,6 @@ from shared.web.pubsub import (
     DeadLetters,
     Delivery,
     bulk_event_endpoint,
-    event_endpoint,
     raw_endpoint,
 )
 
@@ -24,9 +23,6 @@ NAME = "audit"
 
 
 def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> list[Route]:
-    async def on_event(event: Event, delivery: Delivery) -> None:
-        await audit.record(event, delivery, datetime.now(UTC))
-
     async def on_batch(received: list[tuple[Event, Delivery]]) -> None:
         await audit.record_many(received, datetime.now(UTC))
 
@@ -45,16 +41,13 @@ def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> li
             )
         )
 
-    events = event_endpoint(NAME, on_event)
+    # task-events and reminders come in bulk: a batch is one state transaction; what
+    # does not validate goes to the topic's dead-letter topic, which audit keeps
+    # through /events/dead-letters.
+    events = bulk_event_endpoint(NAME, on_batch, dead_letters.keep)
     return [
-        # Routes named by dapr/subscriptions/audit.yaml. task-events comes in bulk: a
-        # batch is one state transaction; what does not validate goes to the dead-letter
-        # topic, which audit keeps through /events/dead-letters.
-        Route(
-            "/events/task-events",
-            bulk_event_endpoint(NAME, on_batch, dead_letters.keep),
-            methods=["POST"],
-        ),
+        # Routes named by dapr/subscriptions/audit.yaml.
+        Route("/events/task-events", events, methods=["POST"]),
         Route("/events/reminders", events, methods=["POST"]),
         Route("/events/dead-letters", raw_endpoint(NAME, on_dead_letter), methods=["POST"]),
         Route("/internal/v1/audit", list_entries, methods=["GET"]),

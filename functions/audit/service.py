@@ -71,17 +71,6 @@ class AuditLog:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    async def record(self, event: Event, delivery: Delivery, now: datetime) -> bool:
-        """Store the event once; a redelivery (same event id) is acknowledged and ignored."""
-        key = event_key(str(event.event_id))
-        entry = entry_for(event, delivery, now.astimezone(UTC).isoformat())
-        await self._link_undos({key: entry})
-        # Nearly every delivery is new: one call, not a read and then a write.
-        created = await self._store.insert(key, entry)
-        if not created:
-            log.info("event %s already recorded; redelivery ignored", event.event_id)
-        return created
-
     async def record_many(self, received: list[tuple[Event, Delivery]], now: datetime) -> int:
         """Store a batch in one transaction; how many were new. A batch holding an event
         already recorded (a redelivery) fails whole: then the ones already there are

@@ -12,7 +12,7 @@ from functions.audit.app import create_app
 from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
-from shared.events import TaskCreated, TaskSnapshot
+from shared.events import ReminderDue, TaskCreated, TaskSnapshot
 from tests.sidecar import FROM_SIDECAR, bulk_delivery, cloudevent
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -86,6 +86,26 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_rest_of_the_batch_is_store
     assert client.post("/events/task-events", content=b"not json").json() == {"statuses": []}
 
 
+def test_reminders_come_in_bulk_too_and_their_poison_goes_to_their_dead_letter_topic() -> None:
+    client, dapr = _client()
+    due = ReminderDue(
+        user_id="u1",
+        list_id="l1",
+        task_id="t1",
+        reminder_index=0,
+        occurrence=1,
+        fire_at=NOW,
+        job_name="reminder--t1--0",
+        title="x",
+    )
+    poison = cloudevent({"type": "reminder.due"}, topic="reminders", ce_id="bad-2")
+    good = cloudevent(due.model_dump(mode="json"), topic="reminders")
+    resp = client.post("/events/reminders", json=bulk_delivery(good, poison, topic="reminders"))
+    assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS"}
+    assert dapr.publisher.on("reminders-dlq") == [{"type": "reminder.due"}]
+    assert list(dapr.state("kv").rows) == [event_key(str(due.event_id))]
+
+
 def test_a_store_failure_asks_for_redelivery_of_the_batch() -> None:
     client, dapr = _client()
     store = dapr.state("kv")
@@ -117,7 +137,8 @@ def test_health_readiness_and_metrics() -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"] == {"sidecar": False}
-    client.post("/events/reminders", json=cloudevent({"type": "nope"}, topic="reminders"))
+    poison = cloudevent({"type": "nope"}, topic="reminders")
+    client.post("/events/reminders", json=bulk_delivery(poison, topic="reminders"))
     # Metrics live on their own port (the scraper's), not on the app port.
     assert 'taskwave_events_total{function="audit"' in generate_latest().decode()
     assert client.get("/metrics", headers={"dapr-api-token": ""}).status_code == 401

@@ -58,12 +58,10 @@ def _task_event(
 
 
 def _deliver(client: TestClient, event: Event, topic: str = "task-events") -> None:
-    if topic == "task-events":  # a bulk subscription (dapr/subscriptions/audit.yaml)
-        resp = client.post(f"/events/{topic}", json=bulk_delivery(_cloudevent(event, topic)))
-        assert resp.json() == {"statuses": [{"entryId": "0", "status": "SUCCESS"}]}
-        return
-    resp = client.post(f"/events/{topic}", json=_cloudevent(event, topic))
-    assert resp.json() == {"status": "SUCCESS"}
+    # Bulk subscriptions, both (dapr/subscriptions/audit.yaml).
+    body = bulk_delivery(_cloudevent(event, topic), topic=topic)
+    resp = client.post(f"/events/{topic}", json=body)
+    assert resp.json() == {"statuses": [{"entryId": "0", "status": "SUCCESS"}]}
 
 
 def _get(client: TestClient, user_id: str = "alice", **params: Any) -> Any:
@@ -425,16 +423,16 @@ async def test_two_undos_of_one_entry_at_once_keep_the_first(
     edit = _task_event("alice", "t1", 1)
     first = _task_event("bob", "t1", 2, undoes=edit.event_id)
     second = _task_event("carol", "t1", 3, undoes=edit.event_id)
-    await log.record(edit, delivery, NOW)
+    await log.record_many([(edit, delivery)], NOW)
     save = store.save
 
     async def overtaken(key: str, value: Any, *, etag: str | None = None) -> None:
         monkeypatch.setattr(store, "save", save)
-        await log.record(first, delivery, NOW)  # between our read and our write
+        await log.record_many([(first, delivery)], NOW)  # between our read and our write
         await save(key, value, etag=etag)
 
     monkeypatch.setattr(store, "save", overtaken)
-    assert await log.record(second, delivery, NOW)
+    assert await log.record_many([(second, delivery)], NOW) == 1
     row = store.rows[event_key(str(edit.event_id))][0]
     assert row["undone_by"]["user_id"] == "bob"
     both = [store.rows[event_key(str(e.event_id))][0] for e in (first, second)]

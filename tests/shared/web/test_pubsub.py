@@ -4,10 +4,17 @@ what is DROPped is dead-lettered by the app when it has to."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -16,6 +23,7 @@ from shared.dapr import DaprError
 from shared.dapr.fake import FakePublisher
 from shared.delivery import Delivery, Retryable, Unprocessable
 from shared.events import Event, TaskCreated, TaskSnapshot
+from shared.telemetry import setup_logging
 from shared.web.pubsub import (
     DeadLetters,
     Outcome,
@@ -148,3 +156,74 @@ def test_a_bulk_endpoint_answers_the_batch_as_one_and_poison_on_its_own(
     assert statuses == {"0": status, "1": "SUCCESS", "2": status}
     assert batches == [2]
     assert poisoned == [bad["id"]]
+
+
+def test_each_event_of_a_batch_is_a_span_in_its_producers_trace_with_its_line_and_count(
+    spans: InMemorySpanExporter,
+) -> None:
+    """A batch is one handler call, yet every event keeps what one delivery had: a
+    CONSUMER span in the trace its producer started (its log line in that span), and its
+    count by type; the batch span links to every producer."""
+
+    async def handler(batch: list[tuple[Event, Delivery]]) -> None:
+        return None
+
+    async def poison(data: dict[str, Any], delivery: Delivery) -> None:
+        return None
+
+    setup_logging("tests", json_logs=True)
+    stream = io.StringIO()
+    logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
+    producers = [f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01" for _ in range(3)]
+    bodies = [cloudevent(_event()) | {"traceparent": tp} for tp in producers]
+    bodies.append(cloudevent(_event()))  # published outside any trace: a trace of its own
+    counted = _count("bulk-tests", "task.created")
+    endpoint = bulk_event_endpoint("bulk-tests", handler, poison)
+    client = TestClient(Starlette(routes=[Route("/b", endpoint, methods=["POST"])]))
+    resp = client.post("/b", json=bulk_delivery(*bodies))
+    assert {s["status"] for s in resp.json()["statuses"]} == {"SUCCESS"}
+
+    finished = spans.get_finished_spans()
+    (batch,) = [s for s in finished if s.name == "consume task-events (batch)"]
+    assert batch.context is not None
+    consumed = {
+        s.attributes["messaging.message.id"]: s
+        for s in finished
+        if s.name == "consume task-events" and s.attributes is not None
+    }
+    assert set(consumed) == {b["id"] for b in bodies}
+    lines = {
+        line["message"].split("(id ")[1].split(")")[0]: line
+        for raw in stream.getvalue().splitlines()
+        if "task.created (id" in (line := json.loads(raw))["message"]
+    }
+    for body, tp in zip(bodies, [*producers, ""], strict=True):
+        span = consumed[body["id"]]
+        assert span.kind is SpanKind.CONSUMER
+        assert span.context is not None
+        if tp:
+            _, trace_id, parent_id, _ = tp.split("-")
+            assert span.parent is not None
+            assert (f"{span.context.trace_id:032x}", f"{span.parent.span_id:016x}") == (
+                trace_id,
+                parent_id,
+            )
+        else:
+            assert span.parent is None
+        assert [link.context.span_id for link in span.links] == [batch.context.span_id]
+        line = lines[body["id"]]
+        assert line["message"].endswith(": SUCCESS")
+        assert (line["trace_id"], line["span_id"]) == (
+            f"{span.context.trace_id:032x}",
+            f"{span.context.span_id:016x}",
+        )
+    assert sorted(f"{link.context.trace_id:032x}" for link in batch.links) == sorted(
+        tp.split("-")[1] for tp in producers
+    )
+    assert _count("bulk-tests", "task.created") == counted + 4
+
+
+def _count(function: str, event_type: str) -> float:
+    labels = {"function": function, "topic": "task-events", "type": event_type}
+    value = REGISTRY.get_sample_value("taskwave_events_total", labels | {"outcome": "success"})
+    return value or 0.0
