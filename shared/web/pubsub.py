@@ -281,8 +281,8 @@ def bulk_event_endpoint(
                 statuses[entry_id] = await settle(poison(raw, delivery), _named(delivery))
                 continue
             producer = _producer_context(envelope)
-            span = trace.get_current_span(producer).get_span_context()
-            valid.append(_Received(entry_id, event, delivery, producer, span))
+            origin = trace.get_current_span(producer).get_span_context()
+            valid.append(_Received(entry_id, event, delivery, producer, origin))
         start = time.perf_counter()
         started_ns = time.time_ns()
         topic = valid[0].delivery.topic if valid else ""
