@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 import yaml
+from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from shared.dapr.fake import FakeDapr
 from shared.settings import FunctionSettings
 from shared.topics import Topic, all_topics, dead_letter
 from stack.config import FUNCTIONS, ROOT, resolve_ports
+from tests.sidecar import FROM_SIDECAR
 
 DAPR = ROOT / "dapr"
 
@@ -26,10 +29,14 @@ def _docs(folder: str) -> list[dict[str, Any]]:
     ]
 
 
-def _app_routes(fn: str) -> set[str]:
+def _app(fn: str) -> Starlette:
     module = __import__(f"{FUNCTIONS[fn]}.app", fromlist=["create_app"])
-    app = module.create_app(dapr=FakeDapr())
-    return {r.path for r in app.routes if isinstance(r, Route)}
+    app: Starlette = module.create_app(dapr=FakeDapr())
+    return app
+
+
+def _app_routes(fn: str) -> set[str]:
+    return {r.path for r in _app(fn).routes if isinstance(r, Route)}
 
 
 SUBSCRIPTIONS = _docs("subscriptions")
@@ -48,6 +55,36 @@ def test_every_subscription_routes_to_an_existing_handler(sub: dict[str, Any]) -
         paths = [r["path"] for r in spec["routes"].get("rules", [])]
         for path in paths or [spec["routes"]["default"]]:
             assert path in _app_routes(app_id)
+
+
+@pytest.mark.parametrize("sub", SUBSCRIPTIONS, ids=lambda s: s["metadata"]["name"])
+def test_a_subscription_is_in_bulk_exactly_when_its_route_takes_bulk_deliveries(
+    sub: dict[str, Any],
+) -> None:
+    """A single CloudEvent sent to a bulk endpoint, or a bulk body to a single one, is
+    answered with nothing daprd reads as a failure: the events would be lost without
+    a trace. A bulk endpoint answers an empty bulk body with `statuses`."""
+    spec = sub["spec"]
+    bulk = bool(spec.get("bulkSubscribe", {}).get("enabled"))
+    empty = {"id": "b", "type": "com.dapr.event.sent.bulk", "topic": spec["topic"], "entries": []}
+    for app_id in sub["scopes"]:
+        client = TestClient(_app(app_id), headers=FROM_SIDECAR)
+        paths = [r["path"] for r in spec["routes"].get("rules", [])]
+        for path in paths or [spec["routes"]["default"]]:
+            answer = client.post(path, json=empty).json()
+            assert ("statuses" in answer) is bulk, (app_id, path, answer)
+
+
+def test_audit_is_sent_its_batches_well_inside_its_2_s() -> None:
+    """daprd sends what each partition holds every maxAwaitDurationMs; audit must hold
+    every event within 2 s of the last write (commit to Kafka and the transaction
+    take their share)."""
+    audit = [s["spec"] for s in SUBSCRIPTIONS if "audit" in s["scopes"]]
+    main = [spec for spec in audit if spec["topic"] in {t.value for t in Topic}]
+    assert {spec["topic"] for spec in main} == {Topic.TASK_EVENTS.value, Topic.REMINDERS.value}
+    for spec in main:
+        assert spec["bulkSubscribe"]["enabled"] is True
+        assert 0 < spec["bulkSubscribe"]["maxAwaitDurationMs"] <= 1000
 
 
 def test_every_main_topic_subscription_dead_letters_its_poison() -> None:
