@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from functions.reminders.jobs import TRACEPARENT
+from functions.reminders.jobs import read_job
 from functions.reminders.members import MembershipUnknown
 from functions.reminders.notifications import Notifications
 from functions.reminders.scheduler import ReminderScheduler
-from functions.reminders.service import ReminderFirer, ReminderJob
+from functions.reminders.service import RecordLags, ReminderFirer
 from functions.reminders.settings import Settings
 from shared.events import Event, TaskCompleted, TaskCreated, TaskDeleted, TaskReopened, TaskUpdated
 from shared.telemetry import linked_span
@@ -39,9 +39,7 @@ def routes(
         now = datetime.now(UTC)
         name = request.path_params["name"]
         try:
-            data = json.loads(await request.body())
-            scheduled_in = str(data.pop(TRACEPARENT, "")) if isinstance(data, dict) else ""
-            job = ReminderJob.model_validate(data)
+            job, scheduled_in, version = read_job(json.loads(await request.body()))
         except ValueError as exc:  # not JSON, or a ValidationError
             # Retrying cannot fix it; the job's failure policy bounds the retries.
             details = validation_details(exc) if isinstance(exc, ValidationError) else {}
@@ -50,10 +48,13 @@ def routes(
             # Dapr's scheduler starts a new trace for the callback; link it to the
             # trace of the action that scheduled the job.
             with linked_span("reminder job", scheduled_in):
-                fired = await firer.fire(name, job, now)
+                fired = await firer.fire(name, job, now, version)
         except MembershipUnknown as exc:
             # Whom to remind is unknown for now: the scheduler retries the callback.
             return error_response(503, f"list membership unavailable: {exc}")
+        except RecordLags as exc:
+            # Scheduled a moment ago and not recorded yet: the retry finds it recorded.
+            return error_response(503, str(exc))
         return JSONResponse({"job": name, "published": fired})
 
     async def on_task_event(event: Event, _: Delivery) -> None:

@@ -8,8 +8,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.paging import sortable_time
 
-# Key of the job data that holds the scheduling trace (not a ReminderJob field).
+# Keys of the job data beside the ReminderJob fields: the scheduling trace, and the
+# task version the job was planned for.
 TRACEPARENT = "traceparent"
+VERSION = "task_version"
 
 
 class ReminderJob(BaseModel):
@@ -39,6 +41,20 @@ class ReminderJob(BaseModel):
             "fire_at": self.fire_at,
             "job_name": name or job_name(self.task_id, self.reminder_index),
         }
+
+
+def read_job(data: Any) -> tuple[ReminderJob, str, int | None]:
+    """A job's data as Dapr hands it back: the job, the trace that scheduled it ("" if
+    none) and the task version it was planned for (None from jobs that do not say).
+    Raises ValueError (a ValidationError included) when it is not a reminder job."""
+    if not isinstance(data, dict):
+        raise ValueError("job data is not an object")
+    fields = dict(data)
+    scheduled_in = str(fields.pop(TRACEPARENT, ""))
+    version = fields.pop(VERSION, None)
+    if version is not None and (type(version) is not int or version < 1):
+        raise ValueError(f"{VERSION} {version!r} is not a task version")
+    return ReminderJob.model_validate(fields), scheduled_in, version
 
 
 def job_name(task_id: str, reminder_index: int) -> str:

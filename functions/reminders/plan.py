@@ -1,8 +1,9 @@
 """From a task event to the reminder jobs that must exist: pure decisions, time passed in.
 
-Events of one task may arrive out of order and more than once (the outbox drops the
-partition key), so every decision starts from the last applied state of the task:
-an event not newer than it changes nothing, and a deletion wins over everything.
+Events of one task may arrive out of order and more than once (a shared list's events
+are keyed by whoever made the change, so one task's events can take several
+partitions), so every decision starts from the last applied state of the task: an
+event not newer than it changes nothing, and a deletion wins over everything.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.reminders.jobs import TRACEPARENT, ReminderJob, job_name
+from functions.reminders.jobs import TRACEPARENT, VERSION, ReminderJob, job_name
 from shared.dapr import JobSpec
 from shared.events import (
     ReminderCancelled,
@@ -38,10 +39,13 @@ class SchedState(BaseModel):
     # Reminder indexes the task had; jobs may exist for any index below it.
     count: int = 0
     deleted: bool = False
-    # Claimed but not yet known to be applied: the next event for the task (or this one
-    # redelivered after a crash) must re-apply everything instead of a difference.
+    # Written (True) only by earlier releases, which recorded a version before acting
+    # on it: such a record is not known to be applied, so the next event re-applies
+    # everything instead of a difference. This one records a version after acting.
     pending: bool = False
-    # Per reminder index, the job that should exist (None: none, e.g. no due date).
+    # Per reminder index, the job that should exist (None: none, e.g. no due date). The
+    # scheduler's copy may be older where only its text differs (same_schedule): a
+    # callback delivers the text recorded here.
     jobs: list[ReminderJob | None] = Field(default_factory=list)
 
 
@@ -97,12 +101,34 @@ def desired_jobs(event: TaskEvent) -> list[ReminderJob | None]:
     return jobs
 
 
-def job_spec(job: ReminderJob, now: datetime, policy: JobPolicy, traceparent: str = "") -> JobSpec:
-    """`traceparent`: the trace that schedules the job; its callback links back to it
-    (kept beside the job's fields, so equal jobs stay equal)."""
+def same_schedule(before: ReminderJob, job: ReminderJob) -> bool:
+    """Whether the scheduled job `before` still serves for `job`: same time, occurrence
+    and people. Only the text differs (a renamed task, a moved due date under an `at`
+    reminder), and a callback takes the text from the recorded state, not from the job."""
+    return (before.fire_at, before.occurrence, before.user_id, before.list_id) == (
+        job.fire_at,
+        job.occurrence,
+        job.user_id,
+        job.list_id,
+    )
+
+
+def job_spec(
+    job: ReminderJob,
+    now: datetime,
+    policy: JobPolicy,
+    traceparent: str = "",
+    version: int | None = None,
+) -> JobSpec:
+    """`traceparent`: the trace that schedules the job; its callback links back to it.
+    `version`: the task version the job was planned for; a callback that finds an older
+    one recorded knows the record lags behind the job (scheduler.py acts, then records).
+    Both are kept beside the job's fields, so equal jobs stay equal."""
     data = job.model_dump(mode="json")
     if traceparent:
         data[TRACEPARENT] = traceparent
+    if version is not None:
+        data[VERSION] = version
     # A fire time already past is due now: the reminder still fires, once.
     return JobSpec(
         name=job_name(job.task_id, job.reminder_index),
@@ -134,8 +160,11 @@ def _cancelled(job: ReminderJob, version: int, now: datetime) -> ReminderCancell
     return _reminder_event(ReminderCancelled, job, version, now)
 
 
-def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan | None:
-    """What `event` changes, or None when it is stale or a duplicate."""
+def plan_event(
+    prev: SchedState | None, event: TaskEvent, now: datetime, *, full: bool = False
+) -> Plan | None:
+    """What `event` changes, or None when it is stale or a duplicate. `full`: re-apply
+    every job, not the difference from `prev` (the scheduler may not match `prev`)."""
     task = event.task
     if prev is not None and prev.deleted:
         return None  # a deleted task stays deleted, whatever arrives after
@@ -148,7 +177,7 @@ def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan
     ):
         return None
     # Without a trustworthy record of what exists, apply everything, not a difference.
-    full = prev is None or prev.pending
+    full = full or prev is None or prev.pending
     old = prev.jobs if prev is not None else []
     new = desired_jobs(event)
     version = max(task.version, prev.version if prev is not None else 0)
@@ -158,8 +187,8 @@ def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan
         if job is None:
             continue
         before = old[index] if index < len(old) else None
-        if not full and before == job:
-            continue
+        if not full and before is not None and same_schedule(before, job):
+            continue  # the job as scheduled still serves: no call, nothing to announce
         if not full and before is not None and before.fire_at == job.fire_at <= now:
             continue  # same time, already due: it fired or is firing; only text changed
         schedule.append(job)
@@ -182,7 +211,6 @@ def plan_event(prev: SchedState | None, event: TaskEvent, now: datetime) -> Plan
         version=version,
         count=0 if deleting else len(task.reminders),
         deleted=deleting,
-        pending=True,
         jobs=new,
     )
     return Plan(state=state, schedule=schedule, cancel=cancel, events=events)

@@ -1,15 +1,20 @@
-"""Applying a task event to Dapr jobs: claim the new state, act, then make sure we converged.
+"""Applying a task event to Dapr jobs: act, then record what was applied.
 
-Two events of one task can be handled at once (different partitions, even different
-replicas). The state is claimed first with an ETag, so only one of them wins a
-version; but the loser's job calls may still land after the winner's. So after
-acting, each handler re-reads the state and, if a newer version was claimed
-meanwhile, re-applies that version in full: the last one to act writes the newest
-jobs. The claim is marked pending until then, so a crash in between is redone.
+Acting first and recording after (one write, conditional on the ETag read before
+acting) makes a crash harmless: nothing is recorded, so the redelivered event acts
+again (every call is idempotent: jobs are overwritten or deleted by name, events keep
+their ids). Two events of one task can be handled at once (different partitions, even
+different replicas), so the record is the referee: the handler whose write succeeds
+read the record after every earlier successful write, hence acted after every handler
+that wrote before it. One whose write fails may have acted after the winner did; it
+re-reads and re-applies the record in full (the newest version: its own if newer,
+the winner's if not) and writes again, until a write of its succeeds. The last write
+therefore always follows the last calls, and they match it.
 
-Most task changes touch no reminder: their plan does nothing but record the version
-(so a late older one is known stale), in one write and without the pending round;
-a task created without reminders needs no record at all.
+Until the record is written it lags behind the jobs; a callback of a job newer than
+the record waits for it (service.py). Most task changes touch no reminder's time:
+their plan makes no call and the event costs one read and one write (so a late older
+version is known stale); a task created without reminders needs no record at all.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from uuid import UUID
 
 from functions.reminders.jobs import sched_key
 from functions.reminders.plan import JobPolicy, Plan, SchedState, converge, job_spec, plan_event
@@ -52,11 +58,15 @@ class ReminderScheduler:
     async def on_task_event(self, event: TaskEvent, now: datetime) -> bool:
         """Schedule / replace / cancel the task's jobs; False when the event is stale."""
         key = sched_key(event.task_id)
+        acted = False  # calls made: they may have landed after another handler's
+        announced: set[UUID] = set()  # reminder.* events published by this handling
+        span = 0  # reminder indexes any job of this handling may exist for
         for _ in range(_ATTEMPTS):
             item = await self._store.get(key)
             prev = _state(item)
-            plan = plan_event(prev, event, now)
-            if plan is None:
+            plan = plan_event(prev, event, now, full=acted)
+            stale = plan is None
+            if plan is None and not acted:
                 log.info(
                     "%s v%s of task %s is stale or a duplicate (applied v%s)",
                     event.type,
@@ -65,21 +75,24 @@ class ReminderScheduler:
                     prev.version if prev else None,
                 )
                 return False
-            if not plan.acts:
-                if prev is None and isinstance(event, TaskCreated):
-                    return True  # version 1, no reminders: nothing older can come
-                if await self._claim(key, item, plan.state.model_copy(update={"pending": False})):
-                    return True
-                continue
-            if not await self._claim(key, item, plan.state):
-                continue
-            await self._execute(plan, now)
-            span = max(plan.state.count, prev.count if prev else 0)
-            await self._settle(key, event.task_id, plan.state, span, now)
-            return True
+            if plan is None:
+                # A newer version was recorded after we acted: our calls may have landed
+                # after its own, so re-apply it and record it again (its ETag changes,
+                # so a handler still acting on an older read re-applies too).
+                assert prev is not None  # plan_event is None only against a record
+                log.info("task %s moved to v%s meanwhile; converging", event.task_id, prev.version)
+                plan = converge(prev, event.task_id, span)
+            elif prev is None and not (plan.acts or acted) and isinstance(event, TaskCreated):
+                return True  # version 1, no reminders: nothing older can come
+            span = max(span, plan.state.count, len(plan.state.jobs), prev.count if prev else 0)
+            if plan.acts:
+                await self._execute(plan, now, announced)
+                acted = True
+            if await self._record(key, item, plan.state):
+                return not stale
         raise Contended(event.task_id)
 
-    async def _claim(self, key: str, item: StateItem | None, state: SchedState) -> bool:
+    async def _record(self, key: str, item: StateItem | None, state: SchedState) -> bool:
         value = state.model_dump(mode="json")
         if item is None:  # just read as absent: insert, without reading again
             return await self._store.insert(key, value)
@@ -89,34 +102,18 @@ class ReminderScheduler:
             return False
         return True
 
-    async def _execute(self, plan: Plan, now: datetime) -> None:
+    async def _execute(self, plan: Plan, now: datetime, announced: set[UUID]) -> None:
         trace = current_traceparent()
-        calls = [self._jobs.schedule(job_spec(j, now, self._policy, trace)) for j in plan.schedule]
+        version = plan.state.version
+        calls = [
+            self._jobs.schedule(job_spec(j, now, self._policy, trace, version))
+            for j in plan.schedule
+        ]
         calls += [self._jobs.delete(name) for name in plan.cancel]
         await asyncio.gather(*calls)
+        # Announced with the calls, before the record: a crash or a broker outage in
+        # between redoes both, under the same event ids.
         for ev in plan.events:
-            await self._publisher.publish(Topic.REMINDERS, ev, partition_key=ev.user_id)
-
-    async def _settle(
-        self, key: str, task_id: str, applied: SchedState, span: int, now: datetime
-    ) -> None:
-        for _ in range(_ATTEMPTS):
-            item = await self._store.get(key)
-            current = _state(item)
-            if item is None or current is None:
-                return
-            if (current.version, current.deleted) == (applied.version, applied.deleted):
-                if current.pending:
-                    try:
-                        done = current.model_copy(update={"pending": False})
-                        await self._store.save(key, done.model_dump(mode="json"), etag=item.etag)
-                    except EtagMismatch:
-                        continue
-                return
-            # A newer version was claimed while we acted, and our calls may have landed
-            # after its own: converge on it.
-            log.info("task %s moved to v%s meanwhile; converging", task_id, current.version)
-            await self._execute(converge(current, task_id, span), now)
-            span = max(span, current.count)
-            applied = current
-        raise Contended(task_id)
+            if ev.event_id not in announced:
+                await self._publisher.publish(Topic.REMINDERS, ev, partition_key=ev.user_id)
+                announced.add(ev.event_id)

@@ -18,12 +18,12 @@ from functions.reminders.jobs import (
     sched_key,
 )
 from functions.reminders.plan import SchedState
-from shared.dapr import Publisher, StateStore
+from shared.dapr import EtagMismatch, Publisher, StateOp, StateStore
 from shared.events import ListSnapshot, ReminderDue
 from shared.paging import sortable_time
 from shared.topics import Topic
 
-__all__ = ["NOTIFICATION", "ReminderFirer", "ReminderJob", "fired_key", "job_name"]
+__all__ = ["NOTIFICATION", "RecordLags", "ReminderFirer", "ReminderJob", "fired_key", "job_name"]
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +62,29 @@ def _same_time(row: Any, job: ReminderJob) -> bool:
         return True  # a row we cannot read: keep the old promise of "once per occurrence"
 
 
-def _superseded(state: SchedState | None, job: ReminderJob) -> bool:
-    """The task was completed/deleted or the reminder moved since this job was scheduled:
-    a callback already in flight when the job was cancelled or replaced."""
+class RecordLags(Exception):
+    """The job is newer than the task's record: scheduled, not recorded yet (the scheduler
+    acts, then records). The callback fails and the Dapr scheduler retries it."""
+
+
+def _current(state: SchedState | None, job: ReminderJob, version: int | None) -> ReminderJob | None:
+    """What to deliver for this job: the reminder as the task's record has it now (a
+    renamed task keeps its job, and the record has the new title), or None when the
+    task was completed/deleted or the reminder moved since this job was scheduled (a
+    callback already in flight when the job was cancelled or replaced)."""
     if state is None:
-        return False  # not scheduled from a task event (e.g. by hand): trust the job
-    if state.deleted or job.reminder_index >= len(state.jobs):
-        return True
-    current = state.jobs[job.reminder_index]
-    return current is None or (current.fire_at, current.occurrence) != (
+        return job  # not recorded: scheduled by hand, or a new task's record is coming
+    if state.deleted:
+        return None
+    current = state.jobs[job.reminder_index] if job.reminder_index < len(state.jobs) else None
+    if current is not None and (current.fire_at, current.occurrence) == (
         job.fire_at,
         job.occurrence,
-    )
+    ):
+        return job if version is not None and version > state.version else current
+    if version is not None and version > state.version:
+        raise RecordLags(f"job of task v{version}, task recorded at v{state.version}")
+    return None
 
 
 class ReminderFirer:
@@ -93,8 +104,11 @@ class ReminderFirer:
         again = refired_key(name, job.occurrence, job.fire_at)
         return None if await self._store.get(again) is not None else again
 
-    async def fire(self, name: str, job: ReminderJob, now: datetime) -> bool:
-        """Publish `reminder.due` unless this reminder already fired at this time."""
+    async def fire(
+        self, name: str, job: ReminderJob, now: datetime, version: int | None = None
+    ) -> bool:
+        """Publish `reminder.due` unless this reminder already fired at this time.
+        `version`: the task version the job was scheduled for, when the job says."""
         key = await self._delivery_key(name, job)
         if key is None:
             log.info("reminder %s occurrence %s already delivered", name, job.occurrence)
@@ -105,9 +119,11 @@ class ReminderFirer:
             if state_item is not None and isinstance(state_item.value, dict)
             else None
         )
-        if _superseded(state, job):
+        current = _current(state, job, version)
+        if current is None:
             log.info("reminder %s was cancelled or replaced; not delivered", name)
             return False
+        job = current
         lateness = (now - job.fire_at).total_seconds()
         audience = recipients(job, await self._lists(job.list_id))
         common = {
@@ -123,6 +139,7 @@ class ReminderFirer:
             "fired_at": sortable_time(now),
             "lateness_s": lateness,
         }
+        rows: list[StateOp] = []
         for member in audience:
             # The creator's copy keeps the id it always had; others derive theirs.
             seed = key if member == job.user_id else f"{key}|{member}"
@@ -141,12 +158,26 @@ class ReminderFirer:
             await self._publisher.publish(
                 Topic.TASK_UPDATES, event.for_member(member), partition_key=member
             )
-            await self._store.create(
-                f"{key}|to|{member}",
-                common | {"kind": NOTIFICATION, "event_id": str(event.event_id), "user_id": member},
+            rows.append(
+                StateOp.insert(
+                    f"{key}|to|{member}",
+                    common
+                    | {"kind": NOTIFICATION, "event_id": str(event.event_id), "user_id": member},
+                )
             )
         if not audience:
             log.info("reminder %s reaches nobody: not a member of the list any more", name)
-        await self._store.create(key, common | {"kind": FIRED, "recipients": audience})
+        # With the delivery marker: until it is written, a redelivered callback redoes all.
+        rows.append(StateOp.insert(key, common | {"kind": FIRED, "recipients": audience}))
+        await self._remember(rows)
         LATENESS.observe(max(lateness, 0.0))
         return True
+
+    async def _remember(self, rows: list[StateOp]) -> None:
+        """Insert the notification rows and the delivery marker: in one transaction, as
+        they are new; one by one where a crashed delivery left some behind."""
+        try:
+            await self._store.transact(rows)
+        except EtagMismatch:
+            for row in rows:
+                await self._store.insert(row.key, row.value)

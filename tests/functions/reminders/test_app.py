@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -92,3 +93,30 @@ def test_the_job_callback_links_back_to_the_trace_that_scheduled_it(
     # ... while the callback itself is a trace of its own, the one its response names.
     assert fired.context is not None
     assert resp.headers["traceparent"].split("-")[1] == f"{fired.context.trace_id:032x}"
+
+
+def test_a_delivery_that_crashed_half_way_is_finished_by_the_retry() -> None:
+    """The notification rows and the delivery marker go in one transaction; one left by a
+    crashed delivery (an earlier release wrote them one by one) does not stop the rest."""
+    client, dapr = _app()
+    name = job_name("t1", 0)
+    fire_at = datetime.now(UTC)
+    store = dapr.state("kv")
+    left = {"kind": "reminders.notification", "user_id": "u1", "event_id": "e"}
+    asyncio.run(store.save(f"{fired_key(name, 1)}|to|u1", left))
+    before = store.transactions
+    assert client.post(f"/job/{name}", json=_job(fire_at)).json()["published"]
+    assert store.transactions == before  # the one transaction was refused
+    assert store.rows[fired_key(name, 1)][0]["recipients"] == ["u1"]
+    assert store.rows[f"{fired_key(name, 1)}|to|u1"][0] == left
+    assert not client.post(f"/job/{name}", json=_job(fire_at)).json()["published"]
+
+
+def test_a_delivery_writes_its_rows_in_one_transaction() -> None:
+    client, dapr = _app()
+    store = dapr.state("kv")
+    before = store.transactions
+    assert client.post(f"/job/{job_name('t1', 0)}", json=_job(datetime.now(UTC))).json()[
+        "published"
+    ]
+    assert store.transactions == before + 1

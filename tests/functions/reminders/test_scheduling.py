@@ -14,11 +14,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.testclient import TestClient
 
 from functions.reminders.app import create_app
-from functions.reminders.jobs import TRACEPARENT, ReminderJob, fired_key, job_name, sched_key
+from functions.reminders.jobs import (
+    TRACEPARENT,
+    VERSION,
+    ReminderJob,
+    fired_key,
+    job_name,
+    read_job,
+    sched_key,
+)
 from functions.reminders.members import ListDirectory
-from functions.reminders.plan import JobPolicy, SchedState
+from functions.reminders.plan import JobPolicy, SchedState, desired_jobs
 from functions.reminders.scheduler import ReminderScheduler
-from functions.reminders.service import ReminderFirer
+from functions.reminders.service import RecordLags, ReminderFirer
 from functions.reminders.settings import Settings
 from shared.dapr import DaprError, JobSpec
 from shared.dapr.fake import FakeDapr
@@ -88,7 +96,8 @@ async def test_created_schedules_one_job_per_reminder() -> None:
     assert first.due_time == DUE - timedelta(minutes=15)
     assert jobs[job_name("t1", 1)].due_time == DUE - timedelta(hours=1)
     assert (first.max_retries, first.retry_interval_s) == (7, 1.5)
-    data = ReminderJob.model_validate(first.data)
+    data, _, version = read_job(first.data)
+    assert version == 1  # the task version it was planned for
     # The creator is reminded, whoever made the change.
     assert (data.user_id, data.title, data.occurrence, data.reminder_index) == (
         "alice",
@@ -109,7 +118,7 @@ async def test_a_fire_time_already_past_is_scheduled_for_now() -> None:
     await _scheduler(dapr).on_task_event(event, NOW)
     late = dapr.jobs.jobs[job_name("t1", 0)]
     assert late.due_time == NOW
-    assert ReminderJob.model_validate(late.data).fire_at == NOW - timedelta(minutes=10)
+    assert read_job(late.data)[0].fire_at == NOW - timedelta(minutes=10)
 
 
 async def test_moving_the_due_date_replaces_the_jobs() -> None:
@@ -226,10 +235,11 @@ async def test_a_redelivery_after_a_failure_finishes_the_work_with_the_same_even
     event = _created()
     with pytest.raises(RuntimeError):
         await scheduler.on_task_event(event, NOW)
-    assert _state(dapr).pending  # claimed, not applied: the redelivery must redo it
+    # Not applied, so not recorded: the redelivery is not taken for a duplicate.
+    assert sched_key("t1") not in dapr.state("kv").rows
     assert await scheduler.on_task_event(event, NOW)
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
-    assert not _state(dapr).pending
+    assert (_state(dapr).version, _state(dapr).pending) == (1, False)
     ids = {m["event_id"] for m in _published(dapr, "reminder.scheduled")}
     assert len(ids) == 2  # however often published, two distinct events
 
@@ -294,7 +304,13 @@ async def test_a_before_reminder_waits_for_a_due_date() -> None:
 
 
 def _job_of(dapr: FakeDapr, index: int = 0) -> ReminderJob:
-    return ReminderJob.model_validate(dapr.jobs.jobs[job_name("t1", index)].data)
+    return read_job(dapr.jobs.jobs[job_name("t1", index)].data)[0]
+
+
+async def _fire(firer: ReminderFirer, dapr: FakeDapr, at: datetime, index: int = 0) -> bool:
+    """The callback of the job as it is scheduled now, as the handler makes it."""
+    job, _, version = read_job(dapr.jobs.jobs[job_name("t1", index)].data)
+    return await firer.fire(job_name("t1", index), job, at, version)
 
 
 def _firer(dapr: FakeDapr) -> ReminderFirer:
@@ -324,20 +340,20 @@ async def test_a_reminder_moved_after_it_fired_fires_again_once() -> None:
     name = job_name("t1", 0)
     await scheduler.on_task_event(_created(reminders=[{"before": "PT15M"}]), NOW)
     first = _job_of(dapr)
-    assert await firer.fire(name, first, first.fire_at)
+    assert await _fire(firer, dapr, first.fire_at)
     # The title changes after it fired: same time, the callback is not a new reminder.
     later = first.fire_at + timedelta(minutes=1)
     await scheduler.on_task_event(
         _updated(2, title="call mum", reminders=[{"before": "PT15M"}]), later
     )
-    assert not await firer.fire(name, _job_of(dapr), later)
+    assert not await _fire(firer, dapr, later)
     snoozed = DUE + timedelta(hours=1)
     await scheduler.on_task_event(
         _updated(3, due_at=snoozed, reminders=[{"before": "PT15M"}]), later
     )
     second = _job_of(dapr)
-    assert await firer.fire(name, second, second.fire_at)
-    assert not await firer.fire(name, second, second.fire_at)  # a redelivered callback
+    assert await _fire(firer, dapr, second.fire_at)
+    assert not await _fire(firer, dapr, second.fire_at)  # a redelivered callback
     due = [parse_event(m) for m in _published(dapr, "reminder.due")]
     assert [e.fire_at for e in due] == [first.fire_at, second.fire_at]  # type: ignore[union-attr]
     assert len({e.event_id for e in due}) == 2
@@ -423,5 +439,213 @@ async def test_a_job_carries_the_trace_that_scheduled_it(spans: InMemorySpanExpo
         await _scheduler(dapr).on_task_event(_created(), NOW)
     data = dict(dapr.jobs.jobs[job_name("t1", 0)].data)
     assert data.pop(TRACEPARENT) == traceparent_of(span.get_span_context())
+    assert data.pop(VERSION) == 1
     # Beside the job's fields, not one of them: the planned job is unchanged.
     assert ReminderJob.model_validate(data) == _state(dapr).jobs[0]
+
+
+# -- what an event costs, and acting before recording ----------------------------------
+
+
+class Counted:
+    """Counts the sidecar calls a handling makes (state, jobs, publishes); a fake's
+    method that calls another (insert -> create) is one call."""
+
+    def __init__(self, dapr: FakeDapr) -> None:
+        self.calls: list[str] = []
+        self._depth = 0
+        store = dapr.state("kv")
+        for name in ("get", "save", "insert", "create", "transact", "delete"):
+            self._wrap(store, name, f"state.{name}")
+        for name in ("schedule", "delete"):
+            self._wrap(dapr.jobs, name, f"jobs.{name}")
+        for name in ("publish", "publish_many"):
+            self._wrap(dapr.publisher, name, name)
+
+    def _wrap(self, target: Any, name: str, label: str) -> None:
+        inner = getattr(target, name)
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            if not self._depth:
+                self.calls.append(label)
+            self._depth += 1
+            try:
+                return await inner(*args, **kwargs)
+            finally:
+                self._depth -= 1
+
+        setattr(target, name, counted)
+
+    def take(self) -> list[str]:
+        taken, self.calls = self.calls, []
+        return sorted(taken)
+
+
+async def test_each_change_costs_one_read_its_calls_and_one_write() -> None:
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    counted = Counted(dapr)
+    one = [{"before": "PT15M"}]
+    await scheduler.on_task_event(_created(reminders=one), NOW)
+    assert counted.take() == ["jobs.schedule", "publish", "state.get", "state.insert"]
+    done = _task(2, status="completed", completed_at=NOW, reminders=one)
+    await scheduler.on_task_event(
+        TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done), NOW
+    )
+    assert counted.take() == ["jobs.delete", "publish", "state.get", "state.save"]
+    await scheduler.on_task_event(
+        TaskReopened(user_id="alice", list_id="l1", task_id="t1", task=_task(3, reminders=one)),
+        NOW,
+    )
+    assert counted.take() == ["jobs.schedule", "publish", "state.get", "state.save"]
+    await scheduler.on_task_event(_updated(3, reminders=one), NOW)  # a redelivery
+    assert counted.take() == ["state.get"]
+
+
+async def test_a_renamed_task_keeps_its_job_and_its_reminder_says_the_new_title() -> None:
+    """The job's time did not change: no Jobs API call and nothing to announce, one read
+    and one write; the callback takes the title from the record."""
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    firer = _firer(dapr)
+    one = [{"before": "PT15M"}]
+    await scheduler.on_task_event(_created(reminders=one), NOW)
+    scheduled = dapr.jobs.jobs[job_name("t1", 0)]
+    counted = Counted(dapr)
+    await scheduler.on_task_event(_updated(2, title="call mum", reminders=one), NOW)
+    assert counted.take() == ["state.get", "state.save"]
+    assert dapr.jobs.jobs[job_name("t1", 0)] is scheduled  # not rescheduled
+    assert len(_published(dapr)) == 1  # the first reminder.scheduled only
+    assert _state(dapr).version == 2
+    assert [j.title if j else None for j in _state(dapr).jobs] == ["call mum"]
+    assert await _fire(firer, dapr, _job_of(dapr).fire_at)
+    (due,) = _published(dapr, "reminder.due")
+    assert due["title"] == "call mum"
+    # A change of time still replaces it, under the version that planned it.
+    await scheduler.on_task_event(_updated(3, due_at=DUE + timedelta(hours=1), reminders=one), NOW)
+    assert read_job(dapr.jobs.jobs[job_name("t1", 0)].data)[2] == 3
+
+
+async def test_a_job_that_falls_due_before_its_record_is_written_waits_for_it() -> None:
+    """The scheduler acts, then records: a job due at once can call back in between. Its
+    callback must neither be dropped as replaced (the record still has the old time)
+    nor deliver against the old record: it fails, and the scheduler's retry delivers."""
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    firer = _firer(dapr)
+    one = [{"before": "PT15M"}]
+    await scheduler.on_task_event(_created(reminders=one), NOW)
+    store = dapr.state("kv")
+    save = store.save
+    outcomes: list[str] = []
+
+    async def callback_first(key: str, value: Any, *, etag: str | None = None) -> None:
+        try:
+            outcomes.append(str(await _fire(firer, dapr, NOW)))
+        except RecordLags:
+            outcomes.append("retry")
+        await save(key, value, etag=etag)
+
+    store.save = callback_first  # type: ignore[method-assign]
+    soon = NOW + timedelta(minutes=10)  # PT15M before it is already past: due now
+    await scheduler.on_task_event(_updated(2, due_at=soon, reminders=one), NOW)
+    assert outcomes == ["retry"]
+    store.save = save  # type: ignore[method-assign]
+    assert await _fire(firer, dapr, NOW)  # the retry, once recorded
+    (due,) = _published(dapr, "reminder.due")
+    assert due["fire_at"] == (soon - timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
+
+
+async def test_a_crash_before_the_record_is_redone_by_the_redelivery() -> None:
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    await scheduler.on_task_event(_created(), NOW)
+    store = dapr.state("kv")
+    save = store.save
+
+    async def crash(key: str, value: Any, *, etag: str | None = None) -> None:
+        raise DaprError("sidecar went away")
+
+    store.save = crash  # type: ignore[method-assign]
+    moved = _updated(2, due_at=DUE + timedelta(days=1))
+    with pytest.raises(DaprError):
+        await scheduler.on_task_event(moved, NOW)
+    assert _state(dapr).version == 1
+    store.save = save  # type: ignore[method-assign]
+    assert await scheduler.on_task_event(moved, NOW)  # not taken for a duplicate
+    assert _state(dapr).version == 2
+    assert dapr.jobs.jobs[job_name("t1", 0)].due_time == DUE + timedelta(days=1, minutes=-15)
+    ids = [m["event_id"] for m in _published(dapr, "reminder.scheduled")]
+    assert len(ids) == 6  # the redo republished...
+    assert len(set(ids)) == 4  # ...under the same ids
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_interleaved_handlings_end_with_the_newest_jobs(seed: int) -> None:
+    """Every call yields a random number of times, so handlings of one task interleave
+    at every step: reads, job calls, publishes and writes."""
+    rng = random.Random(seed)
+    dapr = FakeDapr()
+    scheduler = _scheduler(dapr)
+    targets = [dapr.state("kv"), dapr.jobs, dapr.publisher]
+    for target, names in zip(
+        targets, [("get", "save", "insert"), ("schedule", "delete"), ("publish",)], strict=True
+    ):
+        for name in names:
+            inner = getattr(target, name)
+
+            async def slow(*args: Any, _inner: Any = inner, **kwargs: Any) -> Any:
+                for _ in range(rng.randint(0, 4)):
+                    await asyncio.sleep(0)
+                result = await _inner(*args, **kwargs)
+                for _ in range(rng.randint(0, 4)):
+                    await asyncio.sleep(0)
+                return result
+
+            setattr(target, name, slow)
+    two = [{"before": "PT15M"}, {"before": "PT1H"}]
+    events: list[TaskEvent] = [_created(reminders=two)]
+    for v in range(2, 9):
+        kind = rng.choice(["move", "rename", "drop", "complete", "reopen"])
+        if kind == "move":
+            events.append(_updated(v, due_at=DUE + timedelta(hours=v), reminders=two))
+        elif kind == "rename":
+            events.append(_updated(v, title=f"v{v}", reminders=two))
+        elif kind == "drop":
+            events.append(_updated(v, reminders=two[:1]))
+        elif kind == "complete":
+            done = _task(v, status="completed", completed_at=NOW, reminders=two)
+            events.append(TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done))
+        else:
+            again = _task(v, reminders=two)
+            events.append(TaskReopened(user_id="alice", list_id="l1", task_id="t1", task=again))
+    rng.shuffle(events)
+    results = await asyncio.gather(
+        *(scheduler.on_task_event(e, NOW) for e in events), return_exceptions=True
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    state = _state(dapr)
+    assert state.version == 8
+    newest = max(events, key=lambda e: e.task.version)
+    want = {
+        job_name("t1", i): job.fire_at
+        for i, job in enumerate(desired_jobs(newest))
+        if job is not None
+    }
+    have = {name: read_job(spec.data)[0].fire_at for name, spec in dapr.jobs.jobs.items()}
+    assert have == want
+
+
+async def test_a_callback_says_the_newer_text_of_the_job_and_its_record() -> None:
+    dapr = FakeDapr()
+    await _scheduler(dapr).on_task_event(_created(reminders=[{"before": "PT15M"}]), NOW)
+    firer = _firer(dapr)
+    job = _job_of(dapr).model_copy(update={"title": "call mum"})
+    # Planned for v2, not recorded yet: the job is the newer word.
+    assert await firer.fire(job_name("t1", 0), job, job.fire_at, 2)
+    # A job that does not say its version: the record is.
+    dapr2 = FakeDapr()
+    await _scheduler(dapr2).on_task_event(_created(reminders=[{"before": "PT15M"}]), NOW)
+    assert await _firer(dapr2).fire(job_name("t1", 0), job, job.fire_at)
+    titles = [m["title"] for d in (dapr, dapr2) for m in _published(d, "reminder.due")]
+    assert titles == ["call mum", "call mom"]
