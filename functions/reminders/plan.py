@@ -143,28 +143,36 @@ def _event_id(name: str, version: int, kind: str) -> uuid.UUID:
     return uuid.uuid5(_SCHEDULE_NS, f"{name}|{version}|{kind}")
 
 
+Announcement = ReminderScheduled | ReminderCancelled
+
+
 E = TypeVar("E", ReminderScheduled, ReminderCancelled)
 
 
-def _reminder_event(kind: type[E], job: ReminderJob, version: int, now: datetime) -> E:
+def _reminder_event(
+    kind: type[E], job: ReminderJob, version: int, now: datetime, tag: str = ""
+) -> E:
     fields = job.event_fields()
     suffix = kind.model_fields["type"].default.split(".")[1]  # scheduled / cancelled
-    return kind(event_id=_event_id(fields["job_name"], version, suffix), occurred_at=now, **fields)
+    event_id = _event_id(fields["job_name"], version, suffix + tag)
+    return kind(event_id=event_id, occurred_at=now, **fields)
 
 
-def _scheduled(job: ReminderJob, version: int, now: datetime) -> ReminderScheduled:
-    return _reminder_event(ReminderScheduled, job, version, now)
+def _scheduled(job: ReminderJob, version: int, now: datetime, tag: str) -> ReminderScheduled:
+    return _reminder_event(ReminderScheduled, job, version, now, tag)
 
 
-def _cancelled(job: ReminderJob, version: int, now: datetime) -> ReminderCancelled:
-    return _reminder_event(ReminderCancelled, job, version, now)
+def _cancelled(job: ReminderJob, version: int, now: datetime, tag: str) -> ReminderCancelled:
+    return _reminder_event(ReminderCancelled, job, version, now, tag)
 
 
 def plan_event(
-    prev: SchedState | None, event: TaskEvent, now: datetime, *, full: bool = False
+    prev: SchedState | None, event: TaskEvent, now: datetime, *, full: bool = False, tag: str = ""
 ) -> Plan | None:
     """What `event` changes, or None when it is stale or a duplicate. `full`: re-apply
-    every job, not the difference from `prev` (the scheduler may not match `prev`)."""
+    every job, not the difference from `prev` (the scheduler may not match `prev`).
+    `tag` sets the announcements' ids apart from those of an earlier attempt, which
+    consumers would drop as copies although another word may have come in between."""
     task = event.task
     if prev is not None and prev.deleted:
         return None  # a deleted task stays deleted, whatever arrives after
@@ -195,7 +203,7 @@ def plan_event(
 
     cancel: list[str] = []
     events: list[ReminderScheduled | ReminderCancelled] = [
-        _scheduled(j, version, now) for j in schedule
+        _scheduled(j, version, now, tag) for j in schedule
     ]
     span = max(prev.count if prev is not None else 0, len(task.reminders), len(old))
     for index in range(span):
@@ -205,7 +213,7 @@ def plan_event(
         if full or before is not None:
             cancel.append(job_name(task.id, index))
         if before is not None and before.fire_at > now:  # one already due is not "cancelled"
-            events.append(_cancelled(before, version, now))
+            events.append(_cancelled(before, version, now, tag))
 
     state = SchedState(
         version=version,
@@ -214,6 +222,46 @@ def plan_event(
         jobs=new,
     )
     return Plan(state=state, schedule=schedule, cancel=cancel, events=events)
+
+
+def corrections(
+    said: dict[int, Announcement], current: SchedState, version: int, now: datetime
+) -> list[Announcement]:
+    """The record's word on each reminder a handling of task `version` announced before
+    it found `current` (newer) recorded, where the two differ: its announcements may
+    have come after the newer version's own, and the last word must be the record's.
+    Their ids derive from both versions, so a redelivery repeats them."""
+    words: list[Announcement] = []
+    tag = f"|after v{version}"
+    for index, word in sorted(said.items()):
+        job = current.jobs[index] if index < len(current.jobs) else None
+        if job is not None:
+            if isinstance(word, ReminderScheduled) and (
+                word.fire_at,
+                word.occurrence,
+                word.user_id,
+                word.list_id,
+            ) == (job.fire_at, job.occurrence, job.user_id, job.list_id):
+                continue
+            words.append(_reminder_event(ReminderScheduled, job, current.version, now, tag))
+        elif isinstance(word, ReminderScheduled):
+            fields = word.model_dump(include=set(_ANNOUNCED))
+            name = fields["job_name"]
+            event_id = _event_id(name, current.version, "cancelled" + tag)
+            words.append(ReminderCancelled(event_id=event_id, occurred_at=now, **fields))
+    return words
+
+
+# The fields of a reminder.* announcement that say which reminder and when.
+_ANNOUNCED = (
+    "user_id",
+    "list_id",
+    "task_id",
+    "reminder_index",
+    "occurrence",
+    "fire_at",
+    "job_name",
+)
 
 
 def converge(current: SchedState, task_id: str, span: int) -> Plan:

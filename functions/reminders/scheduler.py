@@ -22,10 +22,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from uuid import UUID
 
 from functions.reminders.jobs import sched_key
-from functions.reminders.plan import JobPolicy, Plan, SchedState, converge, job_spec, plan_event
+from functions.reminders.plan import (
+    Announcement,
+    JobPolicy,
+    Plan,
+    SchedState,
+    converge,
+    corrections,
+    job_spec,
+    plan_event,
+)
 from shared.dapr import EtagMismatch, Jobs, Publisher, StateItem, StateStore
 from shared.events import TaskCreated, TaskEvent
 from shared.telemetry import current_traceparent
@@ -59,12 +67,17 @@ class ReminderScheduler:
         """Schedule / replace / cancel the task's jobs; False when the event is stale."""
         key = sched_key(event.task_id)
         acted = False  # calls made: they may have landed after another handler's
-        announced: set[UUID] = set()  # reminder.* events published by this handling
+        said: dict[int, Announcement] = {}  # the last reminder.* word of this handling
+
         span = 0  # reminder indexes any job of this handling may exist for
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             item = await self._store.get(key)
             prev = _state(item)
-            plan = plan_event(prev, event, now, full=acted)
+            # After calls of ours, re-apply all, and say it again under new ids: another
+            # handling's word may have come after ours. The ids stay deterministic, so a
+            # redelivery taking the same path repeats them.
+            tag = f"|attempt {attempt}" if acted else ""
+            plan = plan_event(prev, event, now, full=acted, tag=tag)
             stale = plan is None
             if plan is None and not acted:
                 log.info(
@@ -82,11 +95,14 @@ class ReminderScheduler:
                 assert prev is not None  # plan_event is None only against a record
                 log.info("task %s moved to v%s meanwhile; converging", event.task_id, prev.version)
                 plan = converge(prev, event.task_id, span)
+                words = corrections(said, prev, event.task.version, now)
+                plan = Plan(plan.state, plan.schedule, plan.cancel, words)
             elif prev is None and not (plan.acts or acted) and isinstance(event, TaskCreated):
                 return True  # version 1, no reminders: nothing older can come
             span = max(span, plan.state.count, len(plan.state.jobs), prev.count if prev else 0)
             if plan.acts:
-                await self._execute(plan, now, announced)
+                await self._execute(plan, now)
+                said.update((ev.reminder_index, ev) for ev in plan.events)
                 acted = True
             if await self._record(key, item, plan.state):
                 return not stale
@@ -102,7 +118,7 @@ class ReminderScheduler:
             return False
         return True
 
-    async def _execute(self, plan: Plan, now: datetime, announced: set[UUID]) -> None:
+    async def _execute(self, plan: Plan, now: datetime) -> None:
         trace = current_traceparent()
         version = plan.state.version
         calls = [
@@ -114,6 +130,4 @@ class ReminderScheduler:
         # Announced with the calls, before the record: a crash or a broker outage in
         # between redoes both, under the same event ids.
         for ev in plan.events:
-            if ev.event_id not in announced:
-                await self._publisher.publish(Topic.REMINDERS, ev, partition_key=ev.user_id)
-                announced.add(ev.event_id)
+            await self._publisher.publish(Topic.REMINDERS, ev, partition_key=ev.user_id)
