@@ -18,7 +18,7 @@ from functions.reminders.jobs import (
     sched_key,
 )
 from functions.reminders.plan import SchedState
-from shared.dapr import EtagMismatch, Publisher, StateOp, StateStore
+from shared.dapr import EtagMismatch, Publisher, StateItem, StateOp, StateStore
 from shared.events import ListSnapshot, ReminderDue
 from shared.paging import sortable_time
 from shared.topics import Topic
@@ -93,13 +93,14 @@ class ReminderFirer:
         self._publisher = publisher
         self._lists = lists
 
-    async def _delivery_key(self, name: str, job: ReminderJob) -> str | None:
-        """Where this delivery is recorded, or None when it already happened."""
-        first = fired_key(name, job.occurrence)
-        item = await self._store.get(first)
-        if item is None:
-            return first
-        if _same_time(item.value, job):
+    async def _delivery_key(
+        self, name: str, job: ReminderJob, first: StateItem | None
+    ) -> str | None:
+        """Where this delivery is recorded, or None when it already happened; `first`:
+        the row of the occurrence's first delivery, if any."""
+        if first is None:
+            return fired_key(name, job.occurrence)
+        if _same_time(first.value, job):
             return None
         again = refired_key(name, job.occurrence, job.fire_at)
         return None if await self._store.get(again) is not None else again
@@ -109,11 +110,14 @@ class ReminderFirer:
     ) -> bool:
         """Publish `reminder.due` unless this reminder already fired at this time.
         `version`: the task version the job was scheduled for, when the job says."""
-        key = await self._delivery_key(name, job)
+        # The occurrence's delivery marker and the task's record, in one call.
+        marker, record = fired_key(name, job.occurrence), sched_key(job.task_id)
+        found = {item.key: item for item in await self._store.get_bulk([marker, record])}
+        key = await self._delivery_key(name, job, found.get(marker))
         if key is None:
             log.info("reminder %s occurrence %s already delivered", name, job.occurrence)
             return False
-        state_item = await self._store.get(sched_key(job.task_id))
+        state_item = found.get(record)
         state = (
             SchedState.model_validate(state_item.value)
             if state_item is not None and isinstance(state_item.value, dict)

@@ -12,6 +12,7 @@ from functions.reminders.service import fired_key, job_name
 from functions.reminders.settings import Settings
 from shared.dapr.fake import FakeDapr
 from shared.events import ReminderDue, parse_event
+from tests.functions.reminders.calls import Counted
 from tests.functions.reminders.lists import TodoApi, tasklist
 from tests.sidecar import FROM_SIDECAR
 
@@ -120,3 +121,12 @@ def test_a_delivery_writes_its_rows_in_one_transaction() -> None:
         "published"
     ]
     assert store.transactions == before + 1
+
+
+def test_a_delivery_costs_one_read_the_list_its_publishes_and_one_write() -> None:
+    client, dapr = _app()
+    counted = Counted(dapr)
+    assert client.post(f"/job/{job_name('t1', 0)}", json=_job(datetime.now(UTC))).json()[
+        "published"
+    ]
+    assert counted.take() == ["invoke", "publish", "publish", "state.get_bulk", "state.transact"]

@@ -41,6 +41,7 @@ from shared.events import (
     parse_event,
 )
 from shared.telemetry import traceparent_of
+from tests.functions.reminders.calls import Counted
 from tests.functions.reminders.lists import TodoApi, tasklist
 from tests.sidecar import FROM_SIDECAR, cloudevent
 
@@ -445,40 +446,6 @@ async def test_a_job_carries_the_trace_that_scheduled_it(spans: InMemorySpanExpo
 
 
 # -- what an event costs, and acting before recording ----------------------------------
-
-
-class Counted:
-    """Counts the sidecar calls a handling makes (state, jobs, publishes); a fake's
-    method that calls another (insert -> create) is one call."""
-
-    def __init__(self, dapr: FakeDapr) -> None:
-        self.calls: list[str] = []
-        self._depth = 0
-        store = dapr.state("kv")
-        for name in ("get", "save", "insert", "create", "transact", "delete"):
-            self._wrap(store, name, f"state.{name}")
-        for name in ("schedule", "delete"):
-            self._wrap(dapr.jobs, name, f"jobs.{name}")
-        for name in ("publish", "publish_many"):
-            self._wrap(dapr.publisher, name, name)
-
-    def _wrap(self, target: Any, name: str, label: str) -> None:
-        inner = getattr(target, name)
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            if not self._depth:
-                self.calls.append(label)
-            self._depth += 1
-            try:
-                return await inner(*args, **kwargs)
-            finally:
-                self._depth -= 1
-
-        setattr(target, name, counted)
-
-    def take(self) -> list[str]:
-        taken, self.calls = self.calls, []
-        return sorted(taken)
 
 
 async def test_each_change_costs_one_read_its_calls_and_one_write() -> None:
