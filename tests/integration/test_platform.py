@@ -288,11 +288,16 @@ async def test_recurring_and_reminders_are_sent_only_the_events_they_act_on(
     repeating = _snapshot(
         "t-rep", now, due_at=due, recurrence={"frequency": "daily"}, status="completed"
     )
+    done = _snapshot("t-done", now, due_at=due, reminders=[{"before": "PT10M"}], status="completed")
     ignored = [
         TaskCreated(user_id="gus", list_id="list-1", task_id="t-plain", task=plain),
         TaskCompleted(user_id="gus", list_id="list-1", task_id="t-plain", task=plain),
         TaskUpdated(
             user_id="gus", list_id="list-1", task_id="t-plain", task=plain, changed=["title"]
+        ),
+        # a completed task has no job before or after a rename
+        TaskUpdated(
+            user_id="gus", list_id="list-1", task_id="t-done", task=done, changed=["title"]
         ),
     ]
     wanted = [  # behind the ignored ones, in the same partition
@@ -302,11 +307,16 @@ async def test_recurring_and_reminders_are_sent_only_the_events_they_act_on(
         TaskUpdated(
             user_id="gus", list_id="list-1", task_id="t-plain", task=plain, changed=["reminders"]
         ),
+        # ...and so does the completion of a reminding task, and the rename of an open one
+        TaskCompleted(user_id="gus", list_id="list-1", task_id="t-done", task=done),
+        TaskUpdated(
+            user_id="gus", list_id="list-1", task_id="t-rem", task=reminding, changed=["title"]
+        ),
     ]
     await sidecars["todo-api"].publisher.publish_many(
         Topic.TASK_EVENTS, [(e, "gus") for e in [*ignored, *wanted]]
     )
-    expected = {"recurring": 1, "reminders": 2}
+    expected = {"recurring": 1, "reminders": 4}
     assert _poll(lambda: all(handled(fn) - before[fn] >= n for fn, n in expected.items()))
     await asyncio.sleep(1)  # anything more would have come with them
     assert {fn: handled(fn) - before[fn] for fn in expected} == expected

@@ -249,7 +249,7 @@ the topics it subscribes to on `pubsub`.
 */}}
 {{- define "taskwave.subscriptions" -}}
 - {name: recurring-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: recurring, match: 'event.type == "task.completed" && has(event.data.task) && has(event.data.task.recurrence) && event.data.task.recurrence != null'}
-- {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: reminders, match: 'event.type.startsWith("task.") && has(event.data.task) && has(event.data.task.reminders) && (size(event.data.task.reminders) > 0 || (has(event.data.changed) && "reminders" in event.data.changed))'}
+- {name: reminders-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: reminders, match: 'event.type.startsWith("task.") && has(event.data.task) && has(event.data.task.reminders) && ((size(event.data.task.reminders) > 0 && (event.type != "task.updated" || event.data.task.status == "open" || (has(event.data.changed) && "status" in event.data.changed))) || (has(event.data.changed) && "reminders" in event.data.changed))'}
 - {name: audit-task-events, pubsub: pubsub, topic: task-events, route: /events/task-events, dlq: "", ownDlq: task-events-dlq, app: audit, bulk: {max: 100, awaitMs: 500}}
 - {name: audit-reminders, pubsub: pubsub, topic: reminders, route: /events/reminders, dlq: "", ownDlq: reminders-dlq, app: audit, bulk: {max: 100, awaitMs: 500}}
 - {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}
