@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,8 +16,16 @@ APP_TOKEN = os.environ.setdefault("APP_API_TOKEN", "unit-tests-app-api-token")
 FROM_SIDECAR = {"dapr-api-token": APP_TOKEN}
 
 
-def bulk_delivery(*cloudevents: dict[str, Any], topic: str = "task-events") -> dict[str, Any]:
-    """What daprd POSTs to a bulk subscription's route: one entry per Kafka message."""
+def bulk_delivery(
+    *cloudevents: dict[str, Any],
+    topic: str = "task-events",
+    offsets: Sequence[int] | None = None,
+    partition: int = 0,
+) -> dict[str, Any]:
+    """What daprd POSTs to a bulk subscription's route: one entry per Kafka message of
+    one partition, each with where Kafka stored it (offsets 0, 1, ... unless given)."""
+    where = list(offsets) if offsets is not None else list(range(len(cloudevents)))
+    assert len(where) == len(cloudevents)
     return {
         "id": "bulk-1",
         "type": "com.dapr.event.sent.bulk",
@@ -27,9 +36,9 @@ def bulk_delivery(*cloudevents: dict[str, Any], topic: str = "task-events") -> d
                 "entryId": str(i),
                 "event": ce,
                 "contentType": "application/cloudevents+json",
-                "metadata": {"__partition": "0", "__offset": str(i)},
+                "metadata": {"__partition": str(partition), "__offset": str(offset)},
             }
-            for i, ce in enumerate(cloudevents)
+            for i, (ce, offset) in enumerate(zip(cloudevents, where, strict=True))
         ],
     }
 

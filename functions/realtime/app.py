@@ -9,6 +9,7 @@ from shared.dapr import Dapr
 from shared.dapr.factory import sidecar_for
 from shared.tokens import Tokens
 from shared.web.app import create_function_app
+from shared.web.pubsub import DeadLetters
 
 
 def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> Starlette:
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, dapr: Dapr | None = None) -> St
         name=NAME,
         settings=settings,
         dapr=sidecar,
-        routes=routes(hub, authenticated, settings, check),
+        routes=routes(hub, authenticated, settings, DeadLetters(sidecar.publisher), check),
         public=("/ws",),  # users authenticate on the socket; events come from the sidecar
         ready_checks={"token_keys": tokens.ready},
         # A handshake's Authorization header, if any; a browser's token comes in the

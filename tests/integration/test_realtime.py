@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from shared.topics import Topic, dead_letter
 from stack.services import Stack
-from tests.integration.api import User, feed
+from tests.integration.api import User, feed, poll, sidecar_state
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +97,43 @@ async def test_a_bad_token_is_refused_with_a_close_code(stack: Stack) -> None:
             await ws.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
+
+
+async def test_live_changes_arrive_in_order_and_poison_is_dead_lettered_by_realtime(
+    stack: Stack, topic_reader: Any
+) -> None:
+    """task-updates comes in bulk: a burst reaches the socket once each, in the order
+    written; a message realtime cannot read goes to task-updates-dlq (realtime sends it
+    there itself, through its own pub/sub component) and the user's stream moves on."""
+    dlq = topic_reader(dead_letter(Topic.TASK_UPDATES))
+    ann = User(stack.config.url("todo-api"))
+    task = await asyncio.to_thread(ann.create, title="burst")
+    poison_id = str(uuid.uuid4())
+    async with _feed(stack, ann) as ws:
+        assert (await _next_event(ws))["type"] == "hello"
+        async with httpx.AsyncClient() as client:
+            resp = await client.post(  # in ann's partition, ahead of her changes
+                f"{stack.config.dapr_url('todo-api')}/v1.0/publish/pubsub/task-updates",
+                params={"metadata.cloudevent.id": poison_id, "metadata.partitionKey": ann.id},
+                json={"type": "task.updated", "title": "not our schema"},
+                timeout=10,
+            )
+        assert resp.status_code == 204
+        titles = [f"v{i}" for i in range(15)]
+        for title in titles:
+            await asyncio.to_thread(ann.http.patch, f"/tasks/{task['id']}", json={"title": title})
+        heard = [m for m in await _until_quiet(ws, 3) if m["type"] == "event"]
+        updates = [m for m in heard if m["event"]["type"] == "task.updated"]
+        assert [m["event"]["task"]["title"] for m in updates] == titles
+        seqs = [m["seq"] for m in heard]
+        assert seqs == sorted(set(seqs))
+    dead = await asyncio.to_thread(dlq.wait_for, lambda v: v.get("id") == poison_id)
+    assert dead, "the poison message never reached task-updates-dlq"
+    kept = await asyncio.to_thread(
+        poll,
+        lambda: sidecar_state(stack.config.dapr_url("audit"), "kv", f"deadletter|{poison_id}"),
+        30,
+        0.2,
+    )
+    assert kept is not None
+    assert kept["topic"] == Topic.TASK_UPDATES.value

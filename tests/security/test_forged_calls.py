@@ -18,7 +18,7 @@ from shared.events import TaskCompleted, TaskCreated, TaskSnapshot, TaskUpdated
 from shared.internal_api import OccurrenceRequest, occurrence_id, occurrence_path
 from stack.services import Stack
 from tests.integration.api import User, feed, sidecar_state
-from tests.sidecar import cloudevent
+from tests.sidecar import bulk_delivery, cloudevent
 
 pytestmark = pytest.mark.integration
 
@@ -149,7 +149,10 @@ async def test_a_forged_update_to_realtime_reaches_no_socket(stack: Stack) -> No
                 stack,
                 "realtime",
                 "/events/task-updates",
-                cloudevent(forged, "task-updates"),
+                # As daprd delivers it (in bulk), with a forged high offset.
+                bulk_delivery(
+                    cloudevent(forged, "task-updates"), topic="task-updates", offsets=[999999999]
+                ),
                 headers,
             )
             _refused(resp)

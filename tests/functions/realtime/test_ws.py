@@ -20,7 +20,7 @@ from shared.dapr.fake import FakeDapr, FakeSecrets
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.tokens import Tokens
 from tests.keys import token_secrets
-from tests.sidecar import FROM_SIDECAR
+from tests.sidecar import FROM_SIDECAR, bulk_delivery, cloudevent
 
 KEY = token_secrets()
 # realtime is given the public keys only: it verifies, it cannot sign.
@@ -39,10 +39,9 @@ def token(user_id: str) -> str:
     return asyncio.run(tokens.issue(Who(user_id), datetime.now(UTC)))
 
 
-def deliver(
-    client: TestClient, user_id: str, offset: int, title: str = "t", recipient: str | None = None
-) -> None:
-    """`recipient`: whose feed this copy of a shared list's change is (user_id acted)."""
+def update(user_id: str, title: str = "t", recipient: str | None = None) -> dict[str, Any]:
+    """The CloudEvent of a task-updates message. `recipient`: whose feed this copy of a
+    shared list's change is (user_id acted)."""
     task = TaskSnapshot(id="t1", list_id="l1", title=title, created_at=NOW, updated_at=NOW)
     event = TaskUpdated(
         user_id=user_id,
@@ -52,18 +51,26 @@ def deliver(
         changed=["title"],
         recipient=recipient,
     )
-    body: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": str(event.event_id),
-        "topic": "task-updates",
-        "pubsubname": "pubsub-fanout",
-        "datacontenttype": "application/json",
-        "data": event.model_dump(mode="json"),
-    }
-    resp = client.post(
-        "/events/task-updates", json=body, headers={"__partition": "2", "__offset": str(offset)}
-    )
-    assert resp.json() == {"status": "SUCCESS"}
+    return cloudevent(event, "task-updates", str(event.event_id))
+
+
+def deliver_batch(
+    client: TestClient, *updates: dict[str, Any], offsets: list[int], partition: int = 2
+) -> list[str]:
+    """One bulk delivery, as daprd sends a partition's batch; the entries' statuses, in
+    entry order (Dapr matches them by entryId)."""
+    body = bulk_delivery(*updates, topic="task-updates", offsets=offsets, partition=partition)
+    resp = client.post("/events/task-updates", json=body)
+    assert resp.status_code == 200
+    statuses = {s["entryId"]: s["status"] for s in resp.json()["statuses"]}
+    assert sorted(statuses) == sorted(e["entryId"] for e in body["entries"])
+    return [statuses[e["entryId"]] for e in body["entries"]]
+
+
+def deliver(
+    client: TestClient, user_id: str, offset: int, title: str = "t", recipient: str | None = None
+) -> None:
+    assert deliver_batch(client, update(user_id, title, recipient), offsets=[offset]) == ["SUCCESS"]
 
 
 @contextmanager
