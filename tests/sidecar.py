@@ -4,6 +4,8 @@ imports this first, so every Settings() sees it; a token from the shell is kept.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -21,9 +23,11 @@ def bulk_delivery(
     topic: str = "task-events",
     offsets: Sequence[int] | None = None,
     partition: int = 0,
+    raw: bool = False,
 ) -> dict[str, Any]:
     """What daprd POSTs to a bulk subscription's route: one entry per Kafka message of
-    one partition, each with where Kafka stored it (offsets 0, 1, ... unless given)."""
+    one partition, each with where Kafka stored it (offsets 0, 1, ... unless given).
+    `raw`: for a subscription with rawPayload, each message as stored, base64."""
     where = list(offsets) if offsets is not None else list(range(len(cloudevents)))
     assert len(where) == len(cloudevents)
     return {
@@ -34,8 +38,10 @@ def bulk_delivery(
         "entries": [
             {
                 "entryId": str(i),
-                "event": ce,
-                "contentType": "application/cloudevents+json",
+                "event": base64.b64encode(json.dumps(ce).encode()).decode() if raw else ce,
+                "contentType": "application/octet-stream"
+                if raw
+                else "application/cloudevents+json",
                 "metadata": {"__partition": str(partition), "__offset": str(offset)},
             }
             for i, (ce, offset) in enumerate(zip(cloudevents, where, strict=True))

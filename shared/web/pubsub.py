@@ -12,6 +12,8 @@ Dapr's resiliency policy redelivers it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import time
@@ -228,6 +230,22 @@ def raw_endpoint(
     return endpoint
 
 
+def _raw_envelope(payload: str) -> dict[str, Any]:
+    """An entry of a subscription with `rawPayload: "true"`: the Kafka message as stored,
+    base64. Ours are the CloudEvents our publishers' sidecars wrote, decoded here rather
+    than by daprd (which would parse each one, trace it, and encode it again). Anything
+    else comes out as `data` alone, to be dead-lettered as poison."""
+    try:
+        text = base64.b64decode(payload, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return {"data": payload}
+    try:
+        envelope = json.loads(text)
+    except ValueError:
+        return {"data": text}
+    return envelope if isinstance(envelope, dict) else {"data": envelope}
+
+
 def bulk_event_endpoint(
     function: str, handler: BatchHandler, poison: RawHandler
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
@@ -248,7 +266,7 @@ def bulk_event_endpoint(
     async def endpoint(request: Request) -> JSONResponse:
         body = await _envelope(request)
         entries = body.get("entries") if body is not None else None
-        if not isinstance(entries, list):
+        if body is None or not isinstance(entries, list):
             return JSONResponse({"statuses": []})  # no entry is acknowledged: redelivered
         statuses: dict[str, Outcome] = {}
         valid: list[_Received] = []
@@ -257,13 +275,15 @@ def bulk_event_endpoint(
                 continue
             entry_id = str(entry.get("entryId", ""))
             envelope = entry.get("event")
+            if isinstance(envelope, str):  # rawPayload
+                envelope = _raw_envelope(envelope)
             metadata = entry.get("metadata") or {}
             if not isinstance(envelope, dict) or not isinstance(metadata, dict):
                 statuses[entry_id] = Outcome.DROP
                 continue
             delivery = Delivery(
                 cloudevent_id=str(envelope.get("id", "")),
-                topic=str(envelope.get("topic", "")),
+                topic=str(envelope.get("topic") or body.get("topic", "")),
                 pubsub=str(envelope.get("pubsubname", "")),
                 envelope=envelope,
                 partition=_int(metadata.get("__partition")),

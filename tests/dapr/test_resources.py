@@ -133,3 +133,12 @@ def test_dapr_run_file_matches_the_launcher() -> None:
     for path in run["common"]["resourcesPaths"]:
         assert (ROOT / path).is_dir()
     assert Path(ROOT / run["common"]["configFilePath"]).is_file()
+
+
+def test_raw_payloads_go_to_bulk_endpoints_only() -> None:
+    """Only the bulk endpoint decodes a raw entry (shared/web/pubsub.py); the single
+    one would take the base64 text for a CloudEvent and drop every event."""
+    for sub in SUBSCRIPTIONS:
+        spec = sub["spec"]
+        if spec.get("metadata", {}).get("rawPayload") == "true":
+            assert spec.get("bulkSubscribe", {}).get("enabled"), sub["metadata"]["name"]

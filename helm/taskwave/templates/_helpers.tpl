@@ -255,5 +255,5 @@ the topics it subscribes to on `pubsub`.
 - {name: audit-task-events-dlq, pubsub: pubsub, topic: task-events-dlq, route: /events/dead-letters, dlq: "", app: audit}
 - {name: audit-reminders-dlq, pubsub: pubsub, topic: reminders-dlq, route: /events/dead-letters, dlq: "", app: audit}
 - {name: audit-task-updates-dlq, pubsub: pubsub, topic: task-updates-dlq, route: /events/dead-letters, dlq: "", app: audit}
-- {name: realtime-task-updates, pubsub: pubsub-fanout, topic: task-updates, route: /events/task-updates, dlq: "", ownDlq: task-updates-dlq, app: realtime, bulk: {max: 100, awaitMs: 20}}
+- {name: realtime-task-updates, pubsub: pubsub-fanout, topic: task-updates, route: /events/task-updates, dlq: "", ownDlq: task-updates-dlq, app: realtime, raw: true, bulk: {max: 100, awaitMs: 50}}
 {{- end }}

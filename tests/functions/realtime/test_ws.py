@@ -57,9 +57,12 @@ def update(user_id: str, title: str = "t", recipient: str | None = None) -> dict
 def deliver_batch(
     client: TestClient, *updates: dict[str, Any], offsets: list[int], partition: int = 2
 ) -> list[str]:
-    """One bulk delivery, as daprd sends a partition's batch; the entries' statuses, in
-    entry order (Dapr matches them by entryId)."""
-    body = bulk_delivery(*updates, topic="task-updates", offsets=offsets, partition=partition)
+    """One bulk delivery, as daprd sends a partition's batch (raw payloads, as
+    dapr/subscriptions/realtime.yaml asks); the entries' statuses, in entry order (Dapr
+    matches them by entryId)."""
+    body = bulk_delivery(
+        *updates, topic="task-updates", offsets=offsets, partition=partition, raw=True
+    )
     resp = client.post("/events/task-updates", json=body)
     assert resp.status_code == 200
     statuses = {s["entryId"]: s["status"] for s in resp.json()["statuses"]}

@@ -227,3 +227,36 @@ def _count(function: str, event_type: str) -> float:
     labels = {"function": function, "topic": "task-events", "type": event_type}
     value = REGISTRY.get_sample_value("taskwave_events_total", labels | {"outcome": "success"})
     return value or 0.0
+
+
+def test_a_bulk_endpoint_decodes_raw_payloads_and_sends_the_unreadable_to_poison() -> None:
+    """rawPayload: each entry is the Kafka message as stored, base64 of the CloudEvent;
+    one that is not base64 JSON is poison, named by the delivery's topic."""
+    received: list[tuple[str, int | None, int | None, str | None]] = []
+    poisoned: list[tuple[dict[str, Any], str]] = []
+
+    async def handler(batch: list[tuple[Event, Delivery]]) -> None:
+        received.extend((e.type, d.partition, d.offset, d.topic) for e, d in batch)
+
+    async def poison(data: dict[str, Any], delivery: Delivery) -> None:
+        poisoned.append((data, delivery.topic))
+
+    endpoint = bulk_event_endpoint("tests", handler, poison)
+    client = TestClient(Starlette(routes=[Route("/b", endpoint, methods=["POST"])]))
+    body = bulk_delivery(
+        cloudevent(_event(), "task-updates"),
+        cloudevent(_event(), "task-updates"),
+        topic="task-updates",
+        offsets=[7, 8],
+        partition=3,
+        raw=True,
+    )
+    body["entries"].append({**body["entries"][0], "entryId": "2", "event": "bm90IGpzb24="})
+    resp = client.post("/b", json=body)
+    statuses = {s["entryId"]: s["status"] for s in resp.json()["statuses"]}
+    assert statuses == {"0": "SUCCESS", "1": "SUCCESS", "2": "SUCCESS"}
+    assert received == [
+        ("task.created", 3, 7, "task-updates"),
+        ("task.created", 3, 8, "task-updates"),
+    ]
+    assert poisoned == [({"data": "not json"}, "task-updates")]
