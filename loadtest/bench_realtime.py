@@ -124,7 +124,6 @@ def main() -> None:
     print("CPU seconds per 1,000 messages:", result["cpu s per 1000 messages"])
     print("idle, cores:", result["idle cores"])
     save(result, args.out)
-    print(f"saved {args.out}")
 
 
 if __name__ == "__main__":
