@@ -111,7 +111,9 @@ def routes(
         # validate is dead-lettered here (to task-updates-dlq, which audit keeps).
         Route(
             "/events/task-updates",
-            bulk_event_endpoint(NAME, on_updates, dead_letters.keep),
+            # No batch span: publishing to the hub does no I/O, so the delivery's own
+            # span stands for the batch.
+            bulk_event_endpoint(NAME, on_updates, dead_letters.keep, batch_span=False),
             methods=["POST"],
         ),
         WebSocketRoute("/ws", socket),

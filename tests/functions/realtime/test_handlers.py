@@ -3,6 +3,7 @@ request, each entry numbered by its own Kafka offset, poison dead-lettered by re
 
 from __future__ import annotations
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
 from functions.realtime.app import create_app
@@ -78,3 +79,27 @@ def test_poison_that_cannot_be_dead_lettered_now_is_redelivered() -> None:
     client, _ = _client(dapr)
     bad = cloudevent({"type": "nonsense"}, "task-updates")
     assert deliver_batch(client, bad, update("u1"), offsets=[1, 2]) == ["RETRY", "SUCCESS"]
+
+
+def test_each_event_is_consumed_in_its_producers_trace_linked_to_its_delivery(
+    spans: InMemorySpanExporter,
+) -> None:
+    """One consumer span per event, a child of the span that produced it; the delivery's
+    own span stands for the batch (no second span per request)."""
+    client, _ = _client()
+    producers = [f"00-{n:032x}-{n:016x}-01" for n in (0xA1, 0xB2)]
+    batch = [update("u1", "a"), update("u2", "b")]
+    for message, traceparent in zip(batch, producers, strict=True):
+        message["traceparent"] = traceparent
+    deliver_batch(client, *batch, offsets=[1, 2])
+    finished = spans.get_finished_spans()
+    (delivery,) = [s for s in finished if s.name == "POST /events/task-updates"]
+    consumed = [s for s in finished if s.name == "consume task-updates"]
+    assert not [s for s in finished if s.name.endswith("(batch)")]
+    parents = [(s.context, s.parent) for s in consumed]
+    assert [
+        (f"{ctx.trace_id:032x}", f"{parent.span_id:016x}")
+        for ctx, parent in parents
+        if ctx and parent
+    ] == [(traceparent.split("-")[1], traceparent.split("-")[2]) for traceparent in producers]
+    assert all([link.context for link in s.links] == [delivery.context] for s in consumed)
