@@ -10,6 +10,10 @@ older than what this replica has seen since it started, is told to resync.
 What is kept is bounded: per user by count and bytes, in all by bytes (the streams
 least recently written go first), and a user with no socket and no event for
 `idle_s` is forgotten. A forgotten stream can only make a resume ask for a resync.
+
+A message is encoded to JSON once, when it is published: that text is what every
+device is sent and what the replay buffer keeps (and counts), not the message's
+objects.
 """
 
 from __future__ import annotations
@@ -25,24 +29,38 @@ from typing import Any
 Message = dict[str, Any]
 
 
-def size_of(message: Message) -> int:
-    """About what the message costs to keep: its JSON length."""
-    return len(json.dumps(message, separators=(",", ":"), default=str))
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One message of a user's stream as devices get it: its JSON text (ASCII, so its
+    length is what it costs to keep and to send), made once for all of them."""
+
+    seq: int | None
+    text: str
+    event_id: str | None = None
+
+
+def encode(message: Message) -> Frame:
+    seq = message.get("seq")
+    return Frame(
+        seq if isinstance(seq, int) else None,
+        json.dumps(message, separators=(",", ":"), default=str),
+        _event_id(message),
+    )
 
 
 class Connection:
     def __init__(self, user_id: str, queue_size: int) -> None:
         self.user_id = user_id
-        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=queue_size)
         self.overflowed = False
         # Seqs already sent from the backlog on resume; queued copies are skipped.
         self.skip: set[int] = set()
 
-    def offer(self, message: Message) -> None:
+    def offer(self, frame: Frame) -> None:
         if self.overflowed:
             return
         try:
-            self.queue.put_nowait(message)
+            self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             # Too slow to keep up: it gets a resync instead of holding anyone up.
             self.overflowed = True
@@ -51,7 +69,7 @@ class Connection:
 @dataclass
 class _Stream:
     partition: int | None = None
-    retained: deque[tuple[Message, int]] = field(default_factory=deque)  # (message, size)
+    retained: deque[Frame] = field(default_factory=deque)
     bytes: int = 0
     # Event ids of `retained`: the outbox may publish an event twice (a retry after a
     # broker fault), at another offset; the copy is not news to anyone.
@@ -67,6 +85,12 @@ class Retention:
     user_bytes: int = 256 * 1024
     total_bytes: int = 64 * 1024 * 1024
     idle_s: float = 900.0  # no socket and no event for this long: forgotten
+
+
+def _seq(kept: Frame) -> int:
+    """The seq of a retained frame (only frames with one are retained)."""
+    assert kept.seq is not None
+    return kept.seq
 
 
 def _event_id(message: Message) -> str | None:
@@ -129,8 +153,9 @@ class Hub:
 
     def publish(self, user_id: str, message: Message) -> int:
         """Retain (when it has a seq) and queue the message for each of the user's devices."""
-        seq = message.get("seq")
-        if isinstance(seq, int):
+        frame = encode(message)
+        seq = frame.seq
+        if seq is not None:
             now = self._clock()
             partition = message.get("partition")
             stream = self._streams.get(user_id)
@@ -144,30 +169,29 @@ class Hub:
             if isinstance(partition, int):
                 stream.partition = partition
                 self._first_seen.setdefault(partition, seq)
-            if stream.retained and stream.retained[-1][0]["seq"] >= seq:
+            if stream.retained and _seq(stream.retained[-1]) >= seq:
                 return 0  # a redelivery: already retained and sent
-            event_id = _event_id(message)
-            if event_id is not None:
-                if event_id in stream.event_ids:
+            if frame.event_id is not None:
+                if frame.event_id in stream.event_ids:
                     return 0  # a second copy of an event already sent
-                stream.event_ids.add(event_id)
-            size = size_of(message)
-            stream.retained.append((message, size))
+                stream.event_ids.add(frame.event_id)
+            size = len(frame.text)
+            stream.retained.append(frame)
             stream.bytes += size
             self._bytes += size
             limits = self._limits
             while stream.retained and (
                 len(stream.retained) > limits.count or stream.bytes > limits.user_bytes
             ):
-                dropped, dropped_size = stream.retained.popleft()
-                stream.pruned_through = dropped["seq"]
-                stream.event_ids.discard(_event_id(dropped) or "")
-                stream.bytes -= dropped_size
-                self._bytes -= dropped_size
+                dropped = stream.retained.popleft()
+                stream.pruned_through = _seq(dropped)
+                stream.event_ids.discard(dropped.event_id or "")
+                stream.bytes -= len(dropped.text)
+                self._bytes -= len(dropped.text)
             self._enforce_bounds(now)
         conns = self._by_user.get(user_id, ())
         for conn in conns:
-            conn.offer(message)
+            conn.offer(frame)
         return len(conns)
 
     def _enforce_bounds(self, now: float) -> None:
@@ -188,15 +212,15 @@ class Hub:
         stream = self._streams.pop(user_id)
         self._bytes -= stream.bytes
         if stream.partition is not None:
-            last = stream.retained[-1][0]["seq"] if stream.retained else stream.pruned_through
+            last = _seq(stream.retained[-1]) if stream.retained else stream.pruned_through
             known = self._forgotten_through.get(stream.partition, -1)
             self._forgotten_through[stream.partition] = max(known, last)
 
     def latest(self, user_id: str) -> int | None:
         stream = self._streams.get(user_id)
-        return stream.retained[-1][0]["seq"] if stream and stream.retained else None
+        return stream.retained[-1].seq if stream and stream.retained else None
 
-    def since(self, user_id: str, after: int) -> list[Message] | None:
+    def since(self, user_id: str, after: int) -> list[Frame] | None:
         """Everything after `after`, in order; None when this replica cannot know it all."""
         stream = self._streams.get(user_id)
         if stream is None:
@@ -209,4 +233,4 @@ class Hub:
             first = self._first_seen.get(stream.partition)
             if first is None or after + 1 < first:
                 return None
-        return [m for m, _ in stream.retained if m["seq"] > after]
+        return [f for f in stream.retained if _seq(f) > after]

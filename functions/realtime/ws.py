@@ -185,9 +185,9 @@ async def _serve(
             if missed is None:
                 await ws.send_json({"type": "resync", "reason": "history not available"})
             else:
-                sent = {m["seq"] for m in missed}
-                for message in missed:
-                    await ws.send_json(message)
+                sent = {f.seq for f in missed if f.seq is not None}
+                for frame in missed:
+                    await ws.send_text(frame.text)
                 # Anything queued meanwhile that the backlog already covered goes once.
                 conn.skip = sent
         session = _Session(user.token, claims.expires_at, check, recheck_s)
@@ -266,9 +266,9 @@ async def _pump(
                     await ws.send_json({"type": "ping", "at": datetime.now(UTC).isoformat()})
                     last_sent = time.monotonic()
                 continue
-            message = getter.result()
-            if message.get("seq") not in conn.skip:
-                await ws.send_json(message)
+            frame = getter.result()
+            if frame.seq not in conn.skip:
+                await ws.send_text(frame.text)  # encoded once for every device
                 last_sent = time.monotonic()
     finally:
         receiver.cancel()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from functions.realtime.hub import Hub, Retention
@@ -13,8 +14,8 @@ def test_fan_out_reaches_every_device_of_the_user_only() -> None:
     hub = Hub(queue_size=10)
     phone, laptop, other = hub.connect("u1"), hub.connect("u1"), hub.connect("u2")
     assert hub.publish("u1", msg(1)) == 2
-    assert phone.queue.get_nowait()["seq"] == 1
-    assert laptop.queue.get_nowait()["seq"] == 1
+    assert phone.queue.get_nowait().seq == 1
+    assert laptop.queue.get_nowait().seq == 1
     assert other.queue.empty()
     hub.disconnect(phone)
     assert hub.publish("u1", msg(2)) == 1
@@ -36,7 +37,7 @@ def test_resume_returns_exactly_what_was_missed_in_order() -> None:
     hub = Hub(queue_size=10, retention=100)
     for seq in (10, 14, 15, 20):  # one user's offsets in a shared partition: gaps are fine
         hub.publish("u1", msg(seq))
-    assert [m["seq"] for m in hub.since("u1", 14) or []] == [15, 20]
+    assert [m.seq for m in hub.since("u1", 14) or []] == [15, 20]
     assert hub.since("u1", 20) == []
     assert hub.latest("u1") == 20
 
@@ -55,7 +56,7 @@ def test_unknown_history_means_resync() -> None:
     for seq in range(100, 110):
         hub.publish("u1", msg(seq))
     assert hub.since("u1", 100) is None  # pruned: only the newest 3 are kept
-    assert [m["seq"] for m in hub.since("u1", 106) or []] == [107, 108, 109]
+    assert [m.seq for m in hub.since("u1", 106) or []] == [107, 108, 109]
     assert hub.since("u1", 50) is None  # before this replica's first offset
     assert hub.since("stranger", 0) is None
 
@@ -77,7 +78,7 @@ def test_a_users_history_is_bounded_in_bytes() -> None:
     for seq in range(1, 101):
         hub.publish("u1", big(seq, 1000))
     # Each message is about 1,070 bytes: nine fit in 10,000.
-    assert [m["seq"] for m in hub.since("u1", 91) or []] == list(range(92, 101))
+    assert [m.seq for m in hub.since("u1", 91) or []] == list(range(92, 101))
     assert hub.since("u1", 90) is None
     assert hub.since("u1", 50) is None  # dropped for its bytes: resync
     assert hub.retained_bytes <= 10_000
@@ -90,7 +91,7 @@ def test_all_histories_together_are_bounded_least_recently_written_first() -> No
     assert hub.retained_bytes <= 50_000
     assert hub.streams < 20
     assert hub.since("u0", 0) is None  # forgotten: resync
-    assert [m["seq"] for m in hub.since("u19", 19) or []] == [20]
+    assert [m.seq for m in hub.since("u19", 19) or []] == [20]
 
 
 def test_idle_users_are_forgotten_but_connected_ones_kept() -> None:
@@ -103,7 +104,7 @@ def test_idle_users_are_forgotten_but_connected_ones_kept() -> None:
     hub.publish("active", msg(3))
     assert hub.streams == 2
     assert hub.since("idle", 0) is None
-    assert [m["seq"] for m in hub.since("online", 1) or []] == [2]
+    assert [m.seq for m in hub.since("online", 1) or []] == [2]
 
 
 def test_a_stream_started_again_cannot_vouch_for_what_it_forgot() -> None:
@@ -115,7 +116,7 @@ def test_a_stream_started_again_cannot_vouch_for_what_it_forgot() -> None:
     hub.publish("u2", msg(8))  # sweeps u1 away
     hub.publish("u1", msg(9))
     assert hub.since("u1", 5) is None  # 7 was forgotten: resync, not a silent gap
-    assert [m["seq"] for m in hub.since("u1", 7) or []] == [9]
+    assert [m.seq for m in hub.since("u1", 7) or []] == [9]
 
 
 def test_a_second_copy_of_an_event_at_another_offset_is_not_sent_again() -> None:
@@ -130,9 +131,20 @@ def test_a_second_copy_of_an_event_at_another_offset_is_not_sent_again() -> None
     assert hub.publish("u1", event(1, "a")) == 1
     assert hub.publish("u1", event(2, "b")) == 1
     assert hub.publish("u1", event(3, "a")) == 0  # the retry's copy of "a"
-    assert [phone.queue.get_nowait()["seq"] for _ in range(2)] == [1, 2]
+    assert [phone.queue.get_nowait().seq for _ in range(2)] == [1, 2]
     assert phone.queue.empty()
-    assert [m["seq"] for m in hub.since("u1", 0) or []] == [1, 2]
+    assert [m.seq for m in hub.since("u1", 0) or []] == [1, 2]
     # Once "a" has left the retention window its id is forgotten with it.
     assert hub.publish("u1", event(4, "c")) == 1
     assert hub.publish("u1", event(5, "a")) == 1
+
+
+def test_a_message_is_encoded_once_for_every_device_and_the_replay() -> None:
+    hub = Hub(queue_size=10)
+    phone, laptop = hub.connect("u1"), hub.connect("u1")
+    hub.publish("u1", msg(1))
+    sent = phone.queue.get_nowait()
+    assert laptop.queue.get_nowait() is sent
+    assert json.loads(sent.text) == msg(1)
+    assert hub.since("u1", 0) == [sent]  # what a resume replays: the same text
+    assert hub.retained_bytes == len(sent.text.encode())
