@@ -314,6 +314,14 @@ async def run(
             )
         ]
         reader.close()
+        # When audit recorded the last of them, by its own clock (this machine's): the
+        # polling above reads every entry of every user per pass, which takes seconds.
+        recorded = [
+            datetime.fromisoformat(audited[e]["recorded_at"]).timestamp()
+            for e in wanted
+            if "recorded_at" in audited.get(e, {})
+        ]
+        audit_done = max(recorded) - last_write if complete_after is not None and recorded else None
 
     n = len(writes)
     result: dict[str, Any] = {
@@ -336,6 +344,9 @@ async def run(
         "version-order violations": order_violations,
         "commit -> audit": summary_ms(to_audit) if to_audit else {},
         "last write -> audit complete s": (
+            round(audit_done, 2) if audit_done is not None else None
+        ),
+        "audit seen complete by polling after s": (
             round(complete_after, 2) if complete_after is not None else None
         ),
         "missing in audit": sum(e not in audited for e in wanted),
@@ -380,7 +391,11 @@ def report(r: dict[str, Any]) -> None:
         print(f"commit -> task-events p50 {kafka['p50']} p99 {kafka['p99']} ms (p99 bar <= 100)")
     if audit:
         print(f"commit -> audit       p50 {audit['p50']} p99 {audit['p99']} ms")
-    print(f"last write -> audit complete {r['last write -> audit complete s']} s (bar <= 2)")
+    print(
+        f"last write -> audit complete {r['last write -> audit complete s']} s (bar <= 2; "
+        f"by audit's recorded_at; the bench's polling saw it after "
+        f"{r['audit seen complete by polling after s']} s)"
+    )
     print(
         f"missing: task-events {r['missing on task-events']}, audit {r['missing in audit']}; "
         f"duplicates {r['duplicates on task-events']}; wrong key {r['task-events key != user']}; "
