@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 
+from functions.audit.service import event_key
 from loadtest.stats import save, summary_ms
 from stack.services import Stack, private_stack
 from tests.integration.kafka import TopicReader
@@ -211,6 +212,22 @@ async def _audited(
     return found
 
 
+async def _recorded_at(
+    client: aiohttp.ClientSession, audit_state: str, event_ids: list[str]
+) -> dict[str, float]:
+    """When audit recorded each event: its rows' `recorded_at`, read in bulk through
+    audit's own sidecar (`audit_state`: its state store's URL)."""
+    found: dict[str, float] = {}
+    for i in range(0, len(event_ids), 500):
+        keys = [event_key(e) for e in event_ids[i : i + 500]]
+        async with client.post(f"{audit_state}/bulk", json={"keys": keys}) as resp:
+            for item in await resp.json():
+                row = item.get("data")
+                if isinstance(row, dict) and "recorded_at" in row:
+                    found[row["event_id"]] = datetime.fromisoformat(row["recorded_at"]).timestamp()
+    return found
+
+
 async def run(
     url: str,
     bootstrap: str,
@@ -220,6 +237,7 @@ async def run(
     seconds: float,
     rate: float = 0.0,
     warmup: float = 0.0,
+    audit_state: str = "",
 ) -> dict[str, Any]:
     rng = random.Random(7)
     async with aiohttp.ClientSession(
@@ -301,11 +319,15 @@ async def run(
                 complete_after = time.time() - last_write
                 break
             await asyncio.sleep(0.25)
+        reader.close()
+        # When audit recorded each of them, by its own clock (this machine's), read from
+        # its rows through its sidecar: the polling above reads every entry of every
+        # user per pass, which takes seconds.
+        recorded_at = await _recorded_at(client, audit_state, list(wanted))
         to_audit = [
-            datetime.fromisoformat(audited[e]["recorded_at"]).timestamp() - own.done_at
+            recorded_at[e] - own.done_at
             for e, r in wanted.items()
-            if e in audited
-            and "recorded_at" in audited[e]
+            if e in recorded_at
             # the writes' own events (not the occurrences recurring made)
             and (
                 own := expected.get(
@@ -313,15 +335,11 @@ async def run(
                 )
             )
         ]
-        reader.close()
-        # When audit recorded the last of them, by its own clock (this machine's): the
-        # polling above reads every entry of every user per pass, which takes seconds.
-        recorded = [
-            datetime.fromisoformat(audited[e]["recorded_at"]).timestamp()
-            for e in wanted
-            if "recorded_at" in audited.get(e, {})
-        ]
-        audit_done = max(recorded) - last_write if complete_after is not None and recorded else None
+        audit_done = (
+            max(recorded_at.values()) - last_write
+            if complete_after is not None and recorded_at
+            else None
+        )
 
     n = len(writes)
     result: dict[str, Any] = {
@@ -438,6 +456,7 @@ def main() -> None:
                 args.seconds,
                 args.rate,
                 args.warmup,
+                f"{stack.config.dapr_url('audit')}/v1.0/state/kv",
             )
         )
         result["outbox relay"] = relay_figures(stack.config.metrics_url("todo-api"))
