@@ -289,7 +289,9 @@ class Outbox:
 
     async def _send_events(self, items: list[Pending]) -> None:
         """Each event once on task-events, keyed by its actor, in the trace that made it."""
-        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+        with producer_spans(
+            f"publish {Topic.TASK_EVENTS}", [p.traceparent for p in items]
+        ) as traces:
             await self._publisher.publish_many(
                 Topic.TASK_EVENTS,
                 [(p.event, p.event.partition_key) for p in items],
@@ -298,7 +300,9 @@ class Outbox:
 
     async def _send_copies(self, items: list[Pending]) -> None:
         """A copy of each event for every member of its audience on task-updates."""
-        with producer_spans("outbox publish", [p.traceparent for p in items]) as traces:
+        with producer_spans(
+            f"publish {Topic.TASK_UPDATES}", [p.traceparent for p in items]
+        ) as traces:
             known = await self._audiences(items)
             messages = [
                 (p.event.for_member(m), m) for p, ms in zip(items, known, strict=True) for m in ms

@@ -332,13 +332,14 @@ def test_the_relay_publishes_each_event_in_the_trace_of_its_request(
     producers = {
         f"{s.context.span_id:016x}": s
         for s in spans.get_finished_spans()
-        if s.name == "outbox publish" and s.context is not None
+        if s.name in {"publish task-events", "publish task-updates"} and s.context is not None
     }
     for message in published:
         _, trace_id, span_id, _ = message.traceparent.split("-")
         # Consumers continue the trace of the request, from its publish span.
         assert trace_id == request_trace
-        assert span_id in producers
+        # One span per message and topic, named as the consumer's `consume <topic>`.
+        assert producers[span_id].name == f"publish {message.topic}"
 
 
 async def test_a_swept_row_is_published_in_the_trace_that_committed_it(
