@@ -1,5 +1,6 @@
 """GET /internal/v1/audit: the events of the caller's lists (todo-api names them) in
-(occurred_at, event_id) order, paged, stored once."""
+(occurred_at, event_id) order, paged, stored once. Who may ask, and the 422s:
+tests/functions/test_internal_listings.py."""
 
 from __future__ import annotations
 
@@ -255,40 +256,6 @@ async def test_query_page_rejects_tampered_cursors() -> None:
     for bad in ("!!", "eyJvIjogLTF9", "bnVsbA"):
         with pytest.raises(BadCursor):
             await query_page(store, flt={"EQ": {"k": "x"}}, sort=sort, limit=1, cursor=bad)
-
-
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 401),  # not through our sidecar: refused at the edge
-        ({"dapr-caller-app-id": "todo-api"}, 401),
-        ({"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"}, 401),
-        ({"dapr-caller-app-id": "reminders", "dapr-api-token": TOKEN}, 403),  # not todo-api
-    ],
-)
-def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str], status: int) -> None:
-    client, _ = _setup()
-    client.headers.pop("dapr-api-token")  # only what the case sends
-    resp = client.get("/internal/v1/audit", params={"user_id": "alice"}, headers=headers)
-    assert resp.status_code == status
-    assert resp.json()["error"]["code"] == ("unauthorized" if status == 401 else "forbidden")
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({}, "user_id"),
-        ({"user_id": "a", "limit": "0"}, "limit"),
-        ({"user_id": "a", "limit": "501"}, "limit"),
-        ({"user_id": "a", "list_ids": "l1", "cursor": "bm90IGpzb24"}, "cursor"),
-    ],
-)
-def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
-    client, _ = _setup()
-    client.headers.pop("dapr-api-token")  # only what the case sends
-    resp = client.get("/internal/v1/audit", params=params, headers=TODO_API)
-    assert resp.status_code == 422
-    assert resp.json()["error"]["details"][0]["field"] == field
 
 
 def _at(second: float) -> str:
