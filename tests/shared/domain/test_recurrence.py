@@ -23,19 +23,12 @@ def local(moment: datetime | None, tz: str = BERLIN) -> str | None:
 
 
 def next_after(
-    rec: Recurrence,
-    previous: datetime,
-    *,
-    start: datetime,
-    now: datetime = LONG_AGO,
-    tz: str = BERLIN,
-    occurrence: int = 1,
+    rec: Recurrence, previous: datetime, *, start: datetime, now: datetime = LONG_AGO, **more: Any
 ) -> datetime | None:
-    """The due date after `previous` (occurrence `occurrence`) of the series that began
-    at `start`, asked at `now`."""
-    return next_occurrence(
-        rec, series_start=start, previous_due=previous, tz=tz, now=now, occurrence=occurrence
-    )
+    """The due date after `previous` in the series that began at `start`, asked at `now`;
+    `more`: next_occurrence's other arguments, where not Berlin's first occurrence."""
+    args: dict[str, Any] = {"tz": BERLIN, "occurrence": 1} | more
+    return next_occurrence(rec, series_start=start, previous_due=previous, now=now, **args)
 
 
 def series(rec: Recurrence, start: datetime, n: int, tz: str = BERLIN) -> list[datetime | None]:
@@ -316,42 +309,29 @@ def test_basis_due_skips_missed_occurrences_once(
 def test_basis_completion(
     rec: Recurrence, due: datetime, completed: datetime, expected: datetime
 ) -> None:
-    tz = str(expected.tzinfo)
-    got = next_occurrence(
+    got = next_after(
         rec,
-        series_start=due,
-        previous_due=due,
-        tz=tz,
+        due,
+        start=due,
         now=completed + timedelta(seconds=1),
+        tz=str(expected.tzinfo),
         completed_at=completed,
-        occurrence=1,
     )
     assert got == expected
 
 
 def test_basis_completion_keeps_wall_clock_across_dst() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", basis="completion"),
-        series_start=at(2024, 3, 25),
-        previous_due=at(2024, 3, 30),
-        completed_at=at(2024, 3, 30, 21),
-        now=at(2024, 3, 30, 21),
-        tz=BERLIN,
-        occurrence=6,
+    done = at(2024, 3, 30, 21)
+    rec = Recurrence(frequency="daily", basis="completion")
+    got = next_after(
+        rec, at(2024, 3, 30), start=at(2024, 3, 25), now=done, completed_at=done, occurrence=6
     )
     assert local(got) == "2024-03-31T09:00:00+02:00"
 
 
 def test_basis_completion_defaults_completed_at_to_now() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", basis="completion"),
-        series_start=at(2024, 6, 1),
-        previous_due=at(2024, 6, 1),
-        now=at(2024, 6, 4, 12),
-        tz=BERLIN,
-        occurrence=1,
-    )
-    assert got == at(2024, 6, 5)
+    rec, start = Recurrence(frequency="daily", basis="completion"), at(2024, 6, 1)
+    assert next_after(rec, start, start=start, now=at(2024, 6, 4, 12)) == at(2024, 6, 5)
 
 
 # --- RRULE strings ---------------------------------------------------------------------
