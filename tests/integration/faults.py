@@ -404,10 +404,9 @@ async def settle(
 ) -> Verdict:
     """Look again until everything is in (or the timeout); `caught_up_s` is how long it
     took from the call. Duplicates get one more look a moment after completeness."""
-    began = time.monotonic()
-    verdict = Verdict()
-    while time.monotonic() - began < timeout:
-        verdict = await check(
+
+    async def look() -> Verdict:
+        return await check(
             client,
             accounts,
             acks,
@@ -415,20 +414,18 @@ async def settle(
             sockets=sockets,
             consistency=consistency,
         )
+
+    began = time.monotonic()
+    verdict = Verdict()
+    while time.monotonic() - began < timeout:
+        verdict = await look()
         if verdict.ok:
             verdict.caught_up_s = round(time.monotonic() - began, 2)
             break
         await asyncio.sleep(0.5)
     if verdict.ok:
         await asyncio.sleep(1.0)  # a late duplicate would show now
-        again = await check(
-            client,
-            accounts,
-            acks,
-            occurrences=occurrences,
-            sockets=sockets,
-            consistency=consistency,
-        )
+        again = await look()
         again.caught_up_s = verdict.caught_up_s
         verdict = again
     return verdict
