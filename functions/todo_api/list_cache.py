@@ -64,18 +64,20 @@ class ListCache:
         now = time.monotonic()
         copies = [self._lists.get(x) for x in list_ids]
         if all(
-            c is not None
-            and now - c.checked_at < self._limit_age_s
-            and now - c.loaded_at < self._max_age_s
+            c is not None and now - c.checked_at < self._limit_age_s and self._young(c, now)
             for c in copies
         ):
             return [r for c in copies if c is not None for r in c.rows.values()]
         return await self.rows(list_ids)
 
+    def _young(self, cached: _Cached, now: float) -> bool:
+        """Loaded less than `max_age_s` ago: an older copy is re-read whatever its stamp."""
+        return now - cached.loaded_at < self._max_age_s
+
     def _fresh(self, list_id: str, stamp: str) -> _Cached | None:
         cached = self._lists.get(list_id)
         now = time.monotonic()
-        if cached and cached.stamp == stamp and now - cached.loaded_at < self._max_age_s:
+        if cached and cached.stamp == stamp and self._young(cached, now):
             cached.checked_at = now
             return cached
         return None

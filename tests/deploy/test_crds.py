@@ -5,10 +5,8 @@ folder beside the repository."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import yaml
 
 from tests.deploy.conftest import CRDS, crd_schemas
 from tests.deploy.tools import ROOT
+from tests.scripts import load_script
 
 THIS = "tests/deploy/test_crds.py"
 # A relative path that climbs to a folder named shared, as text.
@@ -29,28 +28,19 @@ E2E_VERSION_VARS = {
 }
 
 
-def _refresh_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("refresh_crds", ROOT / "scripts/refresh_crds.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _sources() -> dict[str, Any]:
     sources: dict[str, Any] = yaml.safe_load((CRDS / "sources.yaml").read_text())
     return sources
 
 
 def test_every_vendored_crd_is_the_recorded_upstream_file() -> None:
-    script = _refresh_script()
+    script = load_script("refresh_crds")
     assert script.mismatches(_sources()) == []
     assert script.CRDS == CRDS
 
 
 def test_the_check_catches_an_edited_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = _refresh_script()
+    script = load_script("refresh_crds")
     copy = tmp_path / "crds"
     for name in _sources()["files"]:
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +56,7 @@ def test_the_check_catches_an_edited_file(tmp_path: Any, monkeypatch: pytest.Mon
 
 
 def test_the_blob_hash_is_what_git_computes() -> None:
-    script = _refresh_script()
+    script = load_script("refresh_crds")
     path = CRDS / "dapr" / "components.yaml"
     out = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -6,19 +6,18 @@ dependencies they install are pinned."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import shlex
 import tomllib
 from importlib import metadata
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
 
 from stack.config import FUNCTIONS, ROOT
+from tests.scripts import load_script
 
 DOCKER = ROOT / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
@@ -234,19 +233,8 @@ def test_every_runtime_dependency_is_pinned_in_the_lock() -> None:
     assert missing == set(), f"runtime dependencies not pinned in requirements.lock: {missing}"
 
 
-def _hash_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "hash_requirements", ROOT / "scripts" / "hash_requirements.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_images_install_exactly_the_locked_closure_with_hashes() -> None:
-    script = _hash_script()
+    script = load_script("hash_requirements")
     assert script.problems() == []
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = script.pinned()
@@ -259,7 +247,7 @@ def test_the_images_install_exactly_the_locked_closure_with_hashes() -> None:
 
 
 def test_the_hash_check_catches_a_drifted_pin(tmp_path: Path) -> None:
-    script = _hash_script()
+    script = load_script("hash_requirements")
     drifted = tmp_path / "requirements.txt"
     text = (ROOT / "docker" / "requirements.txt").read_text()
     # At a line start: "sse-starlette==" holds the same text.

@@ -26,6 +26,7 @@ import yaml
 from stack.config import FUNCTIONS, ROOT
 from tests.deploy.conftest import VALUES_FILES, render
 from tests.deploy.test_workflows import FILES, WORKFLOWS, load
+from tests.scripts import load_script
 
 LOCK = ROOT / ".github" / "actions-lock.yaml"
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(\S+?)(?:\s+#\s*(\S+))?\s*$", re.M)
@@ -318,13 +319,7 @@ def test_every_pip_install_in_the_workflows_checks_hashes() -> None:
 
 
 def test_the_deploy_tools_requirements_are_the_locked_versions_with_hashes() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("h", ROOT / "scripts" / "hash_requirements.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("hash_requirements")
     pins = module.pinned(module.DEPLOY_OUT)
     lock = module.lock_pins()
     assert {"kubernetes", "pyyaml", "websockets"} <= set(pins)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -16,16 +15,7 @@ from typing import Any
 
 import pytest
 
-from stack.config import ROOT
-
-
-def _smoke() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("smoke", ROOT / "scripts" / "smoke.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import load_script
 
 
 class FakeApi:
@@ -117,7 +107,7 @@ def _failing_check(smoke: ModuleType) -> Any:
 
 def test_the_dedicated_account_is_registered_once_then_reused(api: tuple[FakeApi, str]) -> None:
     fake, base = api
-    smoke = _smoke()
+    smoke = load_script("smoke")
     assert smoke.sign_in(base, "smoke-staging", "pw")[0] == "smoke-staging"
     assert smoke.sign_in(base, "smoke-staging", "pw")[0] == "smoke-staging"
     assert list(fake.accounts) == ["smoke-staging"]
@@ -126,7 +116,7 @@ def test_the_dedicated_account_is_registered_once_then_reused(api: tuple[FakeApi
 
 def test_without_an_account_a_throw_away_user_is_made(api: tuple[FakeApi, str]) -> None:
     fake, base = api
-    user, _ = _smoke().sign_in(base, None, None)
+    user, _ = load_script("smoke").sign_in(base, None, None)
     assert user.startswith("smoke-")
     assert list(fake.accounts) == [user]
 
@@ -135,7 +125,7 @@ def test_the_task_is_deleted_even_when_a_check_fails(
     api: tuple[FakeApi, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake, base = api
-    smoke = _smoke()
+    smoke = load_script("smoke")
     monkeypatch.setattr(smoke, "check", _failing_check(smoke))
     with pytest.raises(smoke.SmokeError):
         asyncio.run(smoke.run(_args(base, "smoke-production", "pw")))
@@ -145,7 +135,7 @@ def test_the_task_is_deleted_even_when_a_check_fails(
 
 
 def test_the_account_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    smoke = _smoke()
+    smoke = load_script("smoke")
     monkeypatch.setenv("SMOKE_USERNAME", "smoke-staging")
     monkeypatch.setenv("SMOKE_PASSWORD", "pw")
     seen: dict[str, Any] = {}

@@ -4,7 +4,6 @@ action.yml does not declare, another runtime, and a workflow pin not in the lock
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stack.config import ROOT
+from tests.scripts import load_script
 
 ACTION = """name: demo
 inputs:
@@ -23,17 +22,6 @@ runs:
   using: node24
   main: index.js
 """
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "verify_actions", ROOT / "scripts" / "verify_actions.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -63,7 +51,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, 
     workflows = tmp_path / "workflows"
     workflows.mkdir()
     (workflows / "w.yml").write_text(f"steps:\n  - uses: demo/setup-demo@{sha} # v1.0.0\n")
-    script = _script()
+    script = load_script("verify_actions")
     monkeypatch.setattr(script, "WORKFLOWS", workflows)
     monkeypatch.setattr(script, "LOCK", tmp_path / "lock.yaml")
     return script, tmp_path, sha

@@ -4,12 +4,10 @@ guides name the values files, workflow settings, alerts and folders that exist."
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
@@ -17,6 +15,7 @@ import yaml
 from shared.events import EVENT_TYPES
 from shared.topics import all_topics
 from stack.config import FUNCTIONS, ROOT
+from tests.scripts import load_script
 
 DOCS = ROOT / "docs"
 ARCHITECTURE = DOCS / "architecture.md"
@@ -25,17 +24,6 @@ EXTERNAL = {"Client", "Ingress", "PostgreSQL", "Dapr scheduler", "Kafka"}
 FLOWS = {"create", "complete-recurring", "reminder", "reconnect"}
 NODE = re.compile(r"\b(fn|sc|topic|comp)_\w+\s*(?:\[\[|\[\(|\(\[|\(\(|\[|\(|\{\{|\{)\"([^\"]+)\"")
 PARTICIPANT = re.compile(r"^\s*(?:participant|actor)\s+\w+\s+as\s+(.+?)\s*$", re.M)
-
-
-def _catalogue() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "event_catalogue", ROOT / "scripts/event_catalogue.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def components() -> set[str]:
@@ -61,7 +49,7 @@ def _label(text: str) -> str:
 
 
 def test_event_catalogue_is_generated_from_the_schema_module() -> None:
-    expected = _catalogue().render()
+    expected = load_script("event_catalogue").render()
     assert (DOCS / "events.md").read_text() == expected, (
         "docs/events.md is stale: run python scripts/event_catalogue.py"
     )

@@ -244,15 +244,17 @@ def entry_key(event: dict[str, Any]) -> Key:
     return (str(event.get("list_id") or ""), 0, f"{event['type']}#{event['event_id']}")
 
 
-async def audit_of(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]] | None:
-    """Every audit item (the event as published) the user can see; None while audit
-    cannot answer."""
+async def _every_page(
+    client: httpx.AsyncClient, path: str, account: Account, params: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Every item of a paged listing the user reads (500 a page); None while it cannot
+    answer."""
     out: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page_params = {"limit": 500} | params | ({"cursor": cursor} if cursor else {})
         try:
-            resp = await client.get("/audit", params=params, headers=account.headers)
+            resp = await client.get(path, params=page_params, headers=account.headers)
         except httpx.HTTPError:
             return None
         if resp.status_code != 200:
@@ -264,25 +266,16 @@ async def audit_of(client: httpx.AsyncClient, account: Account) -> list[dict[str
             return out
 
 
+async def audit_of(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]] | None:
+    """Every audit item (the event as published) the user can see; None while audit
+    cannot answer."""
+    return await _every_page(client, "/audit", account, {})
+
+
 async def tasks_of(client: httpx.AsyncClient, account: Account) -> dict[str, int] | None:
     """Every task the user sees through REST: id -> version."""
-    out: dict[str, int] = {}
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"limit": 500, "status": "all"}
-        if cursor:
-            params["cursor"] = cursor
-        try:
-            resp = await client.get("/tasks", params=params, headers=account.headers)
-        except httpx.HTTPError:
-            return None
-        if resp.status_code != 200:
-            return None
-        page = resp.json()
-        out.update({t["id"]: t["version"] for t in page["items"]})
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return out
+    items = await _every_page(client, "/tasks", account, {"status": "all"})
+    return None if items is None else {t["id"]: t["version"] for t in items}
 
 
 @dataclass
@@ -411,10 +404,9 @@ async def settle(
 ) -> Verdict:
     """Look again until everything is in (or the timeout); `caught_up_s` is how long it
     took from the call. Duplicates get one more look a moment after completeness."""
-    began = time.monotonic()
-    verdict = Verdict()
-    while time.monotonic() - began < timeout:
-        verdict = await check(
+
+    async def look() -> Verdict:
+        return await check(
             client,
             accounts,
             acks,
@@ -422,20 +414,18 @@ async def settle(
             sockets=sockets,
             consistency=consistency,
         )
+
+    began = time.monotonic()
+    verdict = Verdict()
+    while time.monotonic() - began < timeout:
+        verdict = await look()
         if verdict.ok:
             verdict.caught_up_s = round(time.monotonic() - began, 2)
             break
         await asyncio.sleep(0.5)
     if verdict.ok:
         await asyncio.sleep(1.0)  # a late duplicate would show now
-        again = await check(
-            client,
-            accounts,
-            acks,
-            occurrences=occurrences,
-            sockets=sockets,
-            consistency=consistency,
-        )
+        again = await look()
         again.caught_up_s = verdict.caught_up_s
         verdict = again
     return verdict

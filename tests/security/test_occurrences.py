@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -35,35 +36,24 @@ def test_a_forged_occurrence_request_for_another_users_list_changes_nothing(
     own = attacker.create(title="mine", due_at=due.isoformat(), recurrence={"frequency": "daily"})
     done = attacker.http.post(f"/tasks/{own['id']}/complete")
     assert done.status_code == 200, done.text
+
+    def planted(**fields: Any) -> OccurrenceRequest:
+        """An occurrence request that would put a task into the victim's list."""
+        return OccurrenceRequest(
+            user_id=victim.id,
+            list_id=victim.default_list,
+            title="planted: click this link",
+            **fields,
+        )
+
+    redirected = {"series_id": own["series_id"], "previous_task_id": own["id"]}
     forged = [
         # a series that does not exist, into the victim's list
-        OccurrenceRequest(
-            user_id=victim.id,
-            list_id=victim.default_list,
-            series_id=str(uuid.uuid4()),
-            occurrence=2,
-            previous_task_id=str(uuid.uuid4()),
-            title="planted: click this link",
-        ),
-        # the attacker's own real series, redirected into the victim's list
-        OccurrenceRequest(
-            user_id=victim.id,
-            list_id=victim.default_list,
-            series_id=own["series_id"],
-            occurrence=5,
-            previous_task_id=own["id"],
-            title="planted: click this link",
-            created_by=victim.id,
-        ),
-        OccurrenceRequest(
-            user_id=victim.id,
-            list_id=victim.default_list,
-            series_id=own["series_id"],
-            occurrence=2,
-            previous_task_id=own["id"],
-            title="planted: click this link",
-            created_by=victim.id,
-        ),
+        planted(series_id=str(uuid.uuid4()), occurrence=2, previous_task_id=str(uuid.uuid4())),
+        # the attacker's own real series, redirected into the victim's list (a later
+        # occurrence, and the very next one)
+        planted(occurrence=5, created_by=victim.id, **redirected),
+        planted(occurrence=2, created_by=victim.id, **redirected),
     ]
     for request in forged:
         resp = _invoke_as_recurring(stack, request)

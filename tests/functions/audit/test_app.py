@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -12,15 +11,13 @@ from functions.audit.app import create_app
 from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
 from shared.dapr.fake import FakeDapr
-from shared.events import ReminderDue, TaskCreated, TaskSnapshot
+from shared.events import TaskCreated
+from tests.factories import reminder_due, task_event
 from tests.sidecar import FROM_SIDECAR, bulk_delivery, cloudevent
-
-NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
 def _event() -> TaskCreated:
-    task = TaskSnapshot(id="t1", list_id="l1", title="x", created_at=NOW, updated_at=NOW)
-    return TaskCreated(user_id="u1", list_id="l1", task_id="t1", task=task)
+    return task_event(TaskCreated)
 
 
 def _client() -> tuple[TestClient, FakeDapr]:
@@ -88,16 +85,7 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_rest_of_the_batch_is_store
 
 def test_reminders_come_in_bulk_too_and_their_poison_goes_to_their_dead_letter_topic() -> None:
     client, dapr = _client()
-    due = ReminderDue(
-        user_id="u1",
-        list_id="l1",
-        task_id="t1",
-        reminder_index=0,
-        occurrence=1,
-        fire_at=NOW,
-        job_name="reminder--t1--0",
-        title="x",
-    )
+    due = reminder_due()
     poison = cloudevent({"type": "reminder.due"}, topic="reminders", ce_id="bad-2")
     good = cloudevent(due.model_dump(mode="json"), topic="reminders")
     resp = client.post("/events/reminders", json=bulk_delivery(good, poison, topic="reminders"))

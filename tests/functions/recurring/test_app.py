@@ -13,28 +13,16 @@ from functions.recurring.app import create_app
 from functions.recurring.settings import Settings
 from shared.dapr import InvokeResponse
 from shared.dapr.fake import FakeDapr
-from shared.events import Event, TaskCompleted, TaskSnapshot
+from shared.events import Event, TaskCompleted
 from shared.internal_api import occurrence_id, occurrence_path
+from tests.factories import series_completion
 from tests.sidecar import FROM_SIDECAR
 
 NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
 
 def _completed(by: str = "u1") -> TaskCompleted:
-    task = TaskSnapshot(
-        id="t1",
-        list_id="l1",
-        title="standup",
-        created_at=NOW,
-        updated_at=NOW,
-        due_at=NOW,
-        recurrence={"frequency": "daily"},
-        status="completed",
-        completed_at=NOW,
-        series_id="s1",
-        created_by="u1",
-    )
-    return TaskCompleted(user_id=by, list_id="l1", task_id="t1", task=task, occurred_at=NOW)
+    return series_completion({"frequency": "daily"}, at=NOW, user_id=by, created_by="u1")
 
 
 def _app() -> tuple[TestClient, list[tuple[str, str]]]:

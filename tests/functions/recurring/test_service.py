@@ -11,25 +11,13 @@ from shared.dapr.fake import FakeInvoker
 from shared.delivery import Retryable, Unprocessable
 from shared.events import TaskCompleted, TaskSnapshot
 from shared.internal_api import occurrence_id
+from tests.factories import series_completion
 
 NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
 
 def _completed(recurrence: dict[str, Any] | None, occurrence: int = 1) -> TaskCompleted:
-    task = TaskSnapshot(
-        id="t1",
-        list_id="l1",
-        title="standup",
-        created_at=NOW,
-        updated_at=NOW,
-        due_at=NOW,
-        recurrence=recurrence,
-        status="completed",
-        completed_at=NOW,
-        series_id="s1",
-        occurrence=occurrence,
-    )
-    return TaskCompleted(user_id="u1", list_id="l1", task_id="t1", task=task)
+    return series_completion(recurrence, at=NOW, occurrence=occurrence)
 
 
 def _tomorrow(task: TaskSnapshot, now: datetime) -> datetime | None:

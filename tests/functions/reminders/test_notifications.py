@@ -1,4 +1,5 @@
-"""GET /internal/v1/notifications: a user's delivered reminders, newest first, paged."""
+"""GET /internal/v1/notifications: a user's delivered reminders, newest first, paged.
+Who may ask, and the 422s: tests/functions/test_internal_listings.py."""
 
 from __future__ import annotations
 
@@ -113,38 +114,3 @@ def test_a_user_sees_only_their_own_and_nothing_else_in_the_store() -> None:
     asyncio.run(dapr.state("kv").save("user|bob", {"user_id": "bob", "fired_at": "x"}))
     assert [i["task_id"] for i in _get(client, user_id="bob")["items"]] == ["b"]
     assert _get(client, user_id="carol")["items"] == []
-
-
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 401),  # not through our sidecar: refused at the edge
-        ({"dapr-caller-app-id": "todo-api"}, 401),
-        ({"dapr-caller-app-id": "todo-api", "dapr-api-token": "forged"}, 401),
-        ({"dapr-caller-app-id": "recurring", "dapr-api-token": TOKEN}, 403),  # not todo-api
-    ],
-)
-def test_only_todo_api_through_the_sidecar_may_ask(headers: dict[str, str], status: int) -> None:
-    client, _, _ = _setup()
-    client.headers.pop("dapr-api-token")  # only what the case sends
-    resp = client.get("/internal/v1/notifications", params={"user_id": "a"}, headers=headers)
-    assert resp.status_code == status
-    assert resp.json()["error"]["code"] == ("unauthorized" if status == 401 else "forbidden")
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({}, "user_id"),
-        ({"user_id": "a", "limit": "0"}, "limit"),
-        ({"user_id": "a", "limit": "501"}, "limit"),
-        ({"user_id": "a", "limit": "ten"}, "limit"),
-        ({"user_id": "a", "cursor": "not-a-cursor"}, "cursor"),
-    ],
-)
-def test_bad_parameters_are_422(params: dict[str, str], field: str) -> None:
-    client, _, _ = _setup()
-    client.headers.pop("dapr-api-token")  # only what the case sends
-    resp = client.get("/internal/v1/notifications", params=params, headers=TODO_API)
-    assert resp.status_code == 422
-    assert resp.json()["error"]["details"][0]["field"] == field

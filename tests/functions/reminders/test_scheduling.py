@@ -41,6 +41,7 @@ from shared.events import (
     parse_event,
 )
 from shared.telemetry import traceparent_of
+from tests.factories import task_event, task_snapshot
 from tests.functions.reminders.calls import Counted
 from tests.functions.reminders.lists import TodoApi, tasklist
 from tests.sidecar import FROM_SIDECAR, cloudevent
@@ -52,27 +53,21 @@ POLICY = JobPolicy(max_retries=7, retry_interval_s=1.5)
 
 def _task(version: int = 1, **extra: Any) -> TaskSnapshot:
     fields: dict[str, Any] = {
-        "id": "t1",
-        "list_id": "l1",
         "title": "call mom",
         "due_at": DUE,
         "reminders": [{"before": "PT15M"}, {"before": "PT1H"}],
-        "created_at": NOW,
-        "updated_at": NOW,
         "version": version,
         "created_by": "alice",
     }
-    fields.update(extra)
-    return TaskSnapshot.model_validate(fields)
+    return task_snapshot(at=NOW, **(fields | extra))
 
 
 def _created(**extra: Any) -> TaskCreated:
-    return TaskCreated(user_id="alice", list_id="l1", task_id="t1", task=_task(1, **extra))
+    return task_event(TaskCreated, _task(1, **extra), user_id="alice")
 
 
 def _updated(version: int, **extra: Any) -> TaskUpdated:
-    task = _task(version, **extra)
-    return TaskUpdated(user_id="bob", list_id="l1", task_id="t1", task=task)
+    return task_event(TaskUpdated, _task(version, **extra), user_id="bob")
 
 
 def _scheduler(dapr: FakeDapr) -> ReminderScheduler:
@@ -161,12 +156,10 @@ async def test_completing_cancels_all_and_reopening_schedules_again() -> None:
     scheduler = _scheduler(dapr)
     await scheduler.on_task_event(_created(), NOW)
     done = _task(2, status="completed", completed_at=NOW)
-    await scheduler.on_task_event(
-        TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done), NOW
-    )
+    await scheduler.on_task_event(task_event(TaskCompleted, done, user_id="alice"), NOW)
     assert dapr.jobs.jobs == {}
     assert len(_published(dapr, "reminder.cancelled")) == 2
-    reopened = TaskReopened(user_id="alice", list_id="l1", task_id="t1", task=_task(3))
+    reopened = task_event(TaskReopened, _task(3), user_id="alice")
     await scheduler.on_task_event(reopened, NOW)
     assert sorted(dapr.jobs.jobs) == [job_name("t1", 0), job_name("t1", 1)]
 
@@ -184,9 +177,7 @@ async def test_deletion_cancels_and_wins_over_anything_after() -> None:
     scheduler = _scheduler(dapr)
     await scheduler.on_task_event(_created(), NOW)
     # A deletion carries the task as it last was: the same version as the last change.
-    await scheduler.on_task_event(
-        TaskDeleted(user_id="alice", list_id="l1", task_id="t1", task=_task(1)), NOW
-    )
+    await scheduler.on_task_event(task_event(TaskDeleted, _task(1), user_id="alice"), NOW)
     assert dapr.jobs.jobs == {}
     state = _state(dapr)
     assert state.deleted
@@ -202,7 +193,7 @@ async def test_a_deletion_seen_first_still_cancels_every_index() -> None:
     for index in (0, 1):
         name = job_name("t1", index)
         await dapr.jobs.schedule(JobSpec(name, DUE, {}))
-    deleted = TaskDeleted(user_id="alice", list_id="l1", task_id="t1", task=_task(4))
+    deleted = task_event(TaskDeleted, _task(4), user_id="alice")
     await _scheduler(dapr).on_task_event(deleted, NOW)
     assert dapr.jobs.jobs == {}
 
@@ -325,9 +316,7 @@ async def test_a_callback_in_flight_for_a_completed_task_delivers_nothing() -> N
     await scheduler.on_task_event(_created(), NOW)
     job = _job_of(dapr)
     done = _task(2, status="completed", completed_at=NOW)
-    await scheduler.on_task_event(
-        TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done), NOW
-    )
+    await scheduler.on_task_event(task_event(TaskCompleted, done, user_id="alice"), NOW)
     firer = _firer(dapr)
     assert not await firer.fire(job_name("t1", 0), job, job.fire_at)
     assert _published(dapr, "reminder.due") == []
@@ -456,12 +445,10 @@ async def test_each_change_costs_one_read_its_calls_and_one_write() -> None:
     await scheduler.on_task_event(_created(reminders=one), NOW)
     assert counted.take() == ["jobs.schedule", "publish", "state.get", "state.insert"]
     done = _task(2, status="completed", completed_at=NOW, reminders=one)
-    await scheduler.on_task_event(
-        TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done), NOW
-    )
+    await scheduler.on_task_event(task_event(TaskCompleted, done, user_id="alice"), NOW)
     assert counted.take() == ["jobs.delete", "publish", "state.get", "state.save"]
     await scheduler.on_task_event(
-        TaskReopened(user_id="alice", list_id="l1", task_id="t1", task=_task(3, reminders=one)),
+        task_event(TaskReopened, _task(3, reminders=one), user_id="alice"),
         NOW,
     )
     assert counted.take() == ["jobs.schedule", "publish", "state.get", "state.save"]
@@ -582,10 +569,10 @@ async def test_interleaved_handlings_end_with_the_newest_jobs(seed: int) -> None
             events.append(_updated(v, reminders=two[:1]))
         elif kind == "complete":
             done = _task(v, status="completed", completed_at=NOW, reminders=two)
-            events.append(TaskCompleted(user_id="alice", list_id="l1", task_id="t1", task=done))
+            events.append(task_event(TaskCompleted, done, user_id="alice"))
         else:
             again = _task(v, reminders=two)
-            events.append(TaskReopened(user_id="alice", list_id="l1", task_id="t1", task=again))
+            events.append(task_event(TaskReopened, again, user_id="alice"))
     rng.shuffle(events)
     results = await asyncio.gather(
         *(scheduler.on_task_event(e, NOW) for e in events), return_exceptions=True

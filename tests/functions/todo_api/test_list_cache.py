@@ -72,3 +72,27 @@ async def test_another_replicas_write_is_seen_by_the_next_check(monkeypatch: Any
     clock.now += 5.0
     # ... and no longer: the stamp moved, so the list is read again.
     assert [r["id"] for r in await mine.rows_for_limits(["L"])] == ["c"]
+
+
+async def test_a_copy_older_than_max_age_is_read_again_on_either_path(monkeypatch: Any) -> None:
+    clock = Clock()
+    monkeypatch.setattr("functions.todo_api.list_cache.time.monotonic", clock)
+    store = Counted()
+    await store.save(task_key("a"), _row("a"))
+    cache = ListCache(TaskStore(store), max_age_s=3.0, limit_age_s=5.0)
+    await cache.rows(["L"])
+    reads = store.reads
+
+    clock.now += 2.0  # a limit check within limit_age_s and max_age_s reads nothing
+    await cache.rows_for_limits(["L"])
+    assert store.reads == reads
+    clock.now += 2.0  # checked within limit_age_s, but loaded too long ago: the stamp, the list
+    await cache.rows_for_limits(["L"])
+    assert store.reads == reads + 2
+
+    clock.now += 2.0  # a search: the stamp is unchanged and the copy young enough
+    await cache.rows(["L"])
+    assert store.reads == reads + 3
+    clock.now += 2.0  # the same stamp, but the copy is too old: read again
+    await cache.rows(["L"])
+    assert store.reads == reads + 5

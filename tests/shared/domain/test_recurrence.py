@@ -22,6 +22,15 @@ def local(moment: datetime | None, tz: str = BERLIN) -> str | None:
     return None if moment is None else moment.astimezone(ZoneInfo(tz)).isoformat()
 
 
+def next_after(
+    rec: Recurrence, previous: datetime, *, start: datetime, now: datetime = LONG_AGO, **more: Any
+) -> datetime | None:
+    """The due date after `previous` in the series that began at `start`, asked at `now`;
+    `more`: next_occurrence's other arguments, where not Berlin's first occurrence."""
+    args: dict[str, Any] = {"tz": BERLIN, "occurrence": 1} | more
+    return next_occurrence(rec, series_start=start, previous_due=previous, now=now, **args)
+
+
 def series(rec: Recurrence, start: datetime, n: int, tz: str = BERLIN) -> list[datetime | None]:
     """The first n due dates, completing each one on time."""
     out: list[datetime | None] = [start]
@@ -29,16 +38,7 @@ def series(rec: Recurrence, start: datetime, n: int, tz: str = BERLIN) -> list[d
         previous = out[-1]
         if previous is None:
             break
-        out.append(
-            next_occurrence(
-                rec,
-                series_start=start,
-                previous_due=previous,
-                tz=tz,
-                now=LONG_AGO,
-                occurrence=occurrence,
-            )
-        )
+        out.append(next_after(rec, previous, start=start, tz=tz, occurrence=occurrence))
     return out
 
 
@@ -121,15 +121,7 @@ def test_yearly_on_feb_29(rec: Recurrence) -> None:
     ],
 )
 def test_weekly_on_listed_weekdays(rec: Recurrence, previous: datetime, expected: datetime) -> None:
-    got = next_occurrence(
-        rec,
-        series_start=at(2024, 6, 3),
-        previous_due=previous,
-        tz=BERLIN,
-        now=LONG_AGO,
-        occurrence=1,
-    )
-    assert got == expected
+    assert next_after(rec, previous, start=at(2024, 6, 3)) == expected
 
 
 @pytest.mark.parametrize(
@@ -164,13 +156,8 @@ def test_every_n_periods(rec: Recurrence, start: datetime, expected: list[str]) 
 def test_interval_phase_stays_with_the_series_start() -> None:
     # The user moved one occurrence to Monday; the fortnight rhythm still counts from the
     # first Wednesday, so the next one is not "two weeks after Monday".
-    got = next_occurrence(
-        Recurrence(frequency="weekly", interval=2),
-        series_start=at(2024, 6, 5),
-        previous_due=at(2024, 6, 10),
-        tz=BERLIN,
-        now=LONG_AGO,
-        occurrence=1,
+    got = next_after(
+        Recurrence(frequency="weekly", interval=2), at(2024, 6, 10), start=at(2024, 6, 5)
     )
     assert got == at(2024, 6, 19)
 
@@ -252,27 +239,13 @@ def test_until_and_count_end_the_series(rec: Recurrence, expected: list[str | No
 
 
 def test_skipped_slots_do_not_use_up_count() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", count=3),
-        series_start=at(2024, 1, 1),
-        previous_due=at(2024, 1, 1),
-        tz=BERLIN,
-        now=at(2024, 1, 20, 12),
-        occurrence=1,
-    )
-    assert got == at(2024, 1, 21)
+    rec, start = Recurrence(frequency="daily", count=3), at(2024, 1, 1)
+    assert next_after(rec, start, start=start, now=at(2024, 1, 20, 12)) == at(2024, 1, 21)
 
 
 def test_skipping_past_until_ends_the_series() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", until=at(2024, 1, 10)),
-        series_start=at(2024, 1, 1),
-        previous_due=at(2024, 1, 1),
-        tz=BERLIN,
-        now=at(2024, 1, 20),
-        occurrence=1,
-    )
-    assert got is None
+    rec, start = Recurrence(frequency="daily", until=at(2024, 1, 10)), at(2024, 1, 1)
+    assert next_after(rec, start, start=start, now=at(2024, 1, 20)) is None
 
 
 # --- basis -----------------------------------------------------------------------------
@@ -307,10 +280,7 @@ def test_skipping_past_until_ends_the_series() -> None:
 def test_basis_due_skips_missed_occurrences_once(
     rec: Recurrence, start: datetime, now: datetime, expected: datetime
 ) -> None:
-    got = next_occurrence(
-        rec, series_start=start, previous_due=start, tz=BERLIN, now=now, occurrence=1
-    )
-    assert got == expected
+    assert next_after(rec, start, start=start, now=now) == expected
 
 
 @pytest.mark.parametrize(
@@ -339,42 +309,29 @@ def test_basis_due_skips_missed_occurrences_once(
 def test_basis_completion(
     rec: Recurrence, due: datetime, completed: datetime, expected: datetime
 ) -> None:
-    tz = str(expected.tzinfo)
-    got = next_occurrence(
+    got = next_after(
         rec,
-        series_start=due,
-        previous_due=due,
-        tz=tz,
+        due,
+        start=due,
         now=completed + timedelta(seconds=1),
+        tz=str(expected.tzinfo),
         completed_at=completed,
-        occurrence=1,
     )
     assert got == expected
 
 
 def test_basis_completion_keeps_wall_clock_across_dst() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", basis="completion"),
-        series_start=at(2024, 3, 25),
-        previous_due=at(2024, 3, 30),
-        completed_at=at(2024, 3, 30, 21),
-        now=at(2024, 3, 30, 21),
-        tz=BERLIN,
-        occurrence=6,
+    done = at(2024, 3, 30, 21)
+    rec = Recurrence(frequency="daily", basis="completion")
+    got = next_after(
+        rec, at(2024, 3, 30), start=at(2024, 3, 25), now=done, completed_at=done, occurrence=6
     )
     assert local(got) == "2024-03-31T09:00:00+02:00"
 
 
 def test_basis_completion_defaults_completed_at_to_now() -> None:
-    got = next_occurrence(
-        Recurrence(frequency="daily", basis="completion"),
-        series_start=at(2024, 6, 1),
-        previous_due=at(2024, 6, 1),
-        now=at(2024, 6, 4, 12),
-        tz=BERLIN,
-        occurrence=1,
-    )
-    assert got == at(2024, 6, 5)
+    rec, start = Recurrence(frequency="daily", basis="completion"), at(2024, 6, 1)
+    assert next_after(rec, start, start=start, now=at(2024, 6, 4, 12)) == at(2024, 6, 5)
 
 
 # --- RRULE strings ---------------------------------------------------------------------

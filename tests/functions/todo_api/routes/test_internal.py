@@ -11,25 +11,15 @@ from functions.todo_api.app import create_app
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import list_key, list_row, task_key, tombstone_key
 from shared.dapr.fake import FakeDapr
-from shared.events import ListSnapshot, Member, TaskCreated, TaskSnapshot, parse_event
+from shared.events import TaskCreated, TaskSnapshot, parse_event
 from shared.internal_api import OccurrenceRequest, occurrence_path
+from tests.factories import list_snapshot
 from tests.functions.todo_api.relay import relay
 
 TOKEN = "sidecar-token-of-the-unit-tests"
 
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _list(list_id: str, owner: str, username: str) -> ListSnapshot:
-    return ListSnapshot(
-        id=list_id,
-        name="Inbox",
-        owner_id=owner,
-        members=[Member(user_id=owner, username=username, role="owner")],
-        created_at=AT,
-        updated_at=AT,
-    )
 
 
 def _previous(**changes: object) -> TaskSnapshot:
@@ -69,8 +59,8 @@ def _setup(
         asyncio.run(dapr.state("tasks").save(task_key(previous.id), row))
     kv = dapr.state("kv")
     if list_exists:  # the series' list, l1
-        asyncio.run(kv.save(list_key("l1"), list_row(_list("l1", "u1", "ann"))))
-    asyncio.run(kv.save(list_key("l2"), list_row(_list("l2", "u2", "bob"))))
+        asyncio.run(kv.save(list_key("l1"), list_row(list_snapshot("u1", list_id="l1", at=AT))))
+    asyncio.run(kv.save(list_key("l2"), list_row(list_snapshot("u2", list_id="l2", at=AT))))
     return TestClient(create_app(settings, dapr)), dapr
 
 

@@ -4,36 +4,17 @@ todo-api really published (the plan itself: tests/functions/todo_api/test_undo.p
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.dapr import InvokeResponse
+from tests.functions.todo_api.published_audit import users_with_published_audit
 from tests.functions.todo_api.relay import relay
 from tests.functions.todo_api.test_lists import Users
 
 
 @pytest.fixture
 def users() -> Users:
-    u = Users()
-
-    async def audit(method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
-        query = parse_qs(urlsplit(path).query)
-        lists = set(query["list_ids"][0].split(","))
-        task_id = query["task_id"][0]
-        items = [
-            m.data
-            for m in u.dapr.publisher.messages
-            if m.topic == "task-events"
-            and m.data.get("task_id") == task_id
-            and m.data.get("list_id") in lists
-        ]
-        return InvokeResponse(200, {"items": items, "next_cursor": None}, {})
-
-    u.dapr.invoker.apps["audit"] = audit
-    u.add("ann")
-    u.add("bob")
-    return u
+    return users_with_published_audit("ann", "bob")
 
 
 def history(users: Users, task_id: str) -> list[dict[str, Any]]:
