@@ -1,6 +1,6 @@
 """Dapr behind small interfaces: one sidecar implementation, one in-memory fake."""
 
-from shared.dapr.errors import DaprError, EtagMismatch, NotFound
+from shared.dapr.errors import DaprError, EtagMismatch, NotFound, Refused
 from shared.dapr.interfaces import (
     Dapr,
     Invoker,
@@ -24,6 +24,7 @@ __all__ = [
     "Jobs",
     "NotFound",
     "Publisher",
+    "Refused",
     "Secrets",
     "StateItem",
     "StateOp",

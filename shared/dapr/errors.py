@@ -16,3 +16,9 @@ class EtagMismatch(DaprError):
 
 class NotFound(DaprError):
     pass
+
+
+class Refused(DaprError):
+    """The store refused the data itself (PostgreSQL: a data exception, SQLSTATE class 22,
+    e.g. U+0000 in text): the same write fails however often it is retried, unlike an
+    outage (the sidecar or the store away), which the same write outlives."""

@@ -1,7 +1,8 @@
 """In-memory `Dapr` for unit tests of handlers and services (never for integration tests).
 
 It keeps Dapr's observable contract: ETags change on every write, a stale ETag
-fails, a transaction applies all or nothing, a publish can be made to fail.
+fails, a transaction applies all or nothing, text PostgreSQL cannot hold (U+0000) is
+refused as the sidecar reports it (`Refused`), a publish can be made to fail.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
-from shared.dapr.errors import DaprError, EtagMismatch
+from shared.dapr.errors import DaprError, EtagMismatch, Refused
 from shared.dapr.interfaces import InvokeResponse, JobSpec, StateItem, StateOp
 from shared.dapr.query import field_at
 
@@ -46,6 +47,7 @@ class FakeStateStore:
             raise EtagMismatch(f"etag mismatch for {key}", status=409)
 
     def _write(self, key: str, value: Any) -> None:
+        _storable(key, value)
         self._version += 1
         self.rows[key] = (copy.deepcopy(value), self._version)
 
@@ -82,6 +84,10 @@ class FakeStateStore:
     async def transact(self, ops: list[StateOp]) -> None:
         for op in ops:
             self._check(op.key, op.etag, op.must_not_exist)
+        # All or nothing: a row the store refuses leaves the others unwritten too.
+        for op in ops:
+            if op.operation == "upsert":
+                _storable(op.key, op.value)
         self.transactions += 1
         for op in ops:
             if op.operation == "upsert":
@@ -108,6 +114,27 @@ class FakeStateStore:
         token = str(start + limit) if start + limit < len(rows) else None
         items = [StateItem(k, copy.deepcopy(v), str(self.rows[k][1])) for k, v in chunk]
         return items, token
+
+
+def _storable(key: str, value: Any) -> None:
+    """Raises Refused, as daprd reports PostgreSQL's refusal, when the row holds U+0000
+    (JSONB refuses it; a lone surrogate reaches the store as U+FFFD: daprd decodes the
+    JSON it is sent)."""
+    if _holds_nul(key) or _holds_nul(value):
+        raise Refused(
+            f"{key}: ERROR: unsupported Unicode escape sequence (SQLSTATE 22P05)", status=500
+        )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds U+0000 in a string (PostgreSQL's JSONB refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _sort_key(v: Any) -> tuple[int, str]:

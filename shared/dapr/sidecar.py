@@ -22,7 +22,7 @@ from opentelemetry import propagate
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from shared.dapr.errors import DaprError, EtagMismatch, NotFound
+from shared.dapr.errors import DaprError, EtagMismatch, NotFound, Refused
 from shared.dapr.interfaces import InvokeResponse, JobSpec, StateItem, StateOp
 
 _STRONG_FIRST_WRITE = {"concurrency": "first-write", "consistency": "strong"}
@@ -125,6 +125,13 @@ class _Http:
             await self._session.close()
 
 
+# daprd answers 500 both when the store is away and when it refuses the data; only the
+# store's own error in the message tells them apart. PostgreSQL's class 22 (data
+# exception: "unsupported Unicode escape sequence (SQLSTATE 22P05)" for U+0000) is about
+# the data; a lost connection has no SQLSTATE. Another store's refusals read as outages.
+_DATA_EXCEPTION = "(SQLSTATE 22"
+
+
 def _error(resp: Response) -> DaprError:
     code, message = "", resp.text
     try:
@@ -137,6 +144,8 @@ def _error(resp: Response) -> DaprError:
         return EtagMismatch(text, status=resp.status_code, code=code)
     if resp.status_code == 404:
         return NotFound(text, status=404, code=code)
+    if _DATA_EXCEPTION in message:
+        return Refused(text, status=resp.status_code, code=code)
     return DaprError(text, status=resp.status_code, code=code)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.dapr import EtagMismatch, StateOp
+from shared.dapr import EtagMismatch, Refused, StateOp
 from shared.dapr.fake import FakeDapr
 
 
@@ -74,3 +74,15 @@ async def test_query_filters_sorts_and_pages() -> None:
     )
     assert [i.value["n"] for i in rest] == [0]
     assert token is None
+
+
+async def test_text_postgresql_cannot_hold_is_refused_and_writes_nothing() -> None:
+    store = FakeDapr().state("kv")
+    with pytest.raises(Refused):
+        await store.transact([StateOp.insert("a", {"t": "ok"}), StateOp.insert("b", ["a\x00"])])
+    for write in (store.save("c", {"t": "\x00"}), store.create("d", {"\x00": 1})):
+        with pytest.raises(Refused):
+            await write
+    assert store.rows == {}
+    await store.save("e", {"t": "lone \ud800 surrogate"})  # daprd stores it as U+FFFD
+    assert list(store.rows) == ["e"]

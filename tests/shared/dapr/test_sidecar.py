@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from shared.dapr.errors import EtagMismatch
+from shared.dapr.errors import DaprError, EtagMismatch, Refused
 from shared.dapr.interfaces import StateOp
 from shared.dapr.sidecar import DaprSidecar, _encode
 
@@ -115,6 +115,28 @@ async def test_a_lost_race_is_an_etag_mismatch(daprd: tuple[Daprd, DaprSidecar])
         await sidecar.state("tasks").transact([StateOp.upsert("x", 1, "3")])
     fake.reply = (500, {"errorCode": "ERR_STATE_SAVE", "message": "no item was updated"})
     assert await sidecar.state("kv").insert("k", 1) is False  # PostgreSQL's "exists"
+
+
+async def test_a_data_exception_is_a_refusal_and_an_outage_is_not(
+    daprd: tuple[Daprd, DaprSidecar],
+) -> None:
+    """Both are a 500 from daprd (as measured on the real stack); the store's SQLSTATE
+    tells the data it refuses (class 22) from a store that is away."""
+    fake, sidecar = daprd
+    refusal = "error while executing state transaction: ERROR: unsupported Unicode escape "
+    fake.reply = (
+        500,
+        {"errorCode": "ERR_STATE_TRANSACTION", "message": refusal + "sequence (SQLSTATE 22P05)"},
+    )
+    with pytest.raises(Refused) as refused:
+        await sidecar.state("kv").transact([StateOp.insert("k", "a")])
+    assert refused.value.status == 500
+    outage = "error while executing state transaction: failed to connect: connection refused"
+    for reply in ((500, {"errorCode": "ERR_STATE_TRANSACTION", "message": outage}), (503, None)):
+        fake.reply = reply
+        with pytest.raises(DaprError) as away:
+            await sidecar.state("kv").save("k", "a")
+        assert not isinstance(away.value, Refused)
 
 
 async def test_the_sidecar_is_ready_only_when_its_healthz_says_so(
