@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
@@ -10,6 +9,7 @@ from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
 from functions.realtime.ws import SessionCheck, SocketLimits, serve_socket
 from shared.dapr import DaprError, Invoker
+from shared.delivery import as_sent
 from shared.events import Event
 from shared.tokens import BadToken, Claims, Tokens
 from shared.web.auth import BearerTokens
@@ -53,13 +53,6 @@ def sessions(tokens: Tokens, check: SessionCheck | None) -> BearerTokens[str]:
     return BearerTokens(resolve)
 
 
-def _as_sent(event: Event, delivery: Delivery) -> dict[str, Any]:
-    """The event as its producer wrote it (it validated as `event`), rather than dumped
-    again from the model: the same JSON, without the cost per event."""
-    data = delivery.envelope.get("data")
-    return data if isinstance(data, dict) else event.model_dump(mode="json")
-
-
 def routes(
     hub: Hub,
     authenticated: BearerTokens[str],
@@ -87,7 +80,7 @@ def routes(
                     "seq": delivery.offset,
                     "partition": delivery.partition,
                     "topic": delivery.topic,
-                    "event": _as_sent(event, delivery),
+                    "event": as_sent(event, delivery),
                 },
             )
 
