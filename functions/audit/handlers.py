@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from functions.audit.service import AuditLog
 from functions.audit.settings import Settings
+from shared.delivery import as_sent
 from shared.events import Event
 from shared.web.identity import require_caller
 from shared.web.paging import page_body
@@ -24,7 +25,10 @@ NAME = "audit"
 
 def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> list[Route]:
     async def on_batch(received: list[tuple[Event, Delivery]]) -> None:
-        await audit.record_many(received, datetime.now(UTC))
+        recorded = await audit.record_many(received, datetime.now(UTC))
+        # Valid, but the store cannot hold them: redelivery cannot change that.
+        for event, delivery in recorded.refused:
+            await dead_letters.keep(as_sent(event, delivery), delivery)
 
     async def on_dead_letter(data: dict[str, Any], delivery: Delivery) -> None:
         await audit.record_dead_letter(data, delivery, datetime.now(UTC))
@@ -42,8 +46,8 @@ def routes(audit: AuditLog, dead_letters: DeadLetters, settings: Settings) -> li
         )
 
     # task-events and reminders come in bulk: a batch is one state transaction; what
-    # does not validate goes to the topic's dead-letter topic, which audit keeps
-    # through /events/dead-letters.
+    # does not validate, or what the store refuses, goes to the topic's dead-letter
+    # topic, which audit keeps through /events/dead-letters.
     events = bulk_event_endpoint(NAME, on_batch, dead_letters.keep)
     return [
         # Routes named by dapr/subscriptions/audit.yaml.

@@ -9,11 +9,13 @@ makes a new task). Each link names its list: a caller sees it only if they are i
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.dapr import EtagMismatch, StateOp, StateStore
+from shared.dapr import EtagMismatch, Refused, StateOp, StateStore
 from shared.delivery import Delivery, Retryable
 from shared.events import Event
 from shared.paging import Page, SortKey, query_page, sortable_time
@@ -67,15 +69,26 @@ def entry_for(event: Event, delivery: Delivery, recorded_at: str) -> dict[str, A
     }
 
 
+@dataclass
+class Recorded:
+    """What became of a batch: how many events were new, and those the store refused
+    (valid events it cannot hold, e.g. U+0000 in a title), for the dead-letter topic."""
+
+    new: int = 0
+    refused: list[tuple[Event, Delivery]] = field(default_factory=list)
+
+
 class AuditLog:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    async def record_many(self, received: list[tuple[Event, Delivery]], now: datetime) -> int:
-        """Store a batch in one transaction; how many were new. A batch holding an event
-        already recorded (a redelivery) fails whole: then the ones already there are
-        read in one call and the rest inserted in one transaction, so nothing is
-        recorded twice and nothing is lost (a refused insert is slow: Dapr retries it)."""
+    async def record_many(self, received: list[tuple[Event, Delivery]], now: datetime) -> Recorded:
+        """Store a batch in one transaction. A batch holding an event already recorded
+        (a redelivery) fails whole: then the ones already there are read in one call and
+        the rest inserted in one transaction, so nothing is recorded twice and nothing is
+        lost (a refused insert is slow: Dapr retries it). A batch the store refuses for
+        its data is written entry by entry, so only the entries it refuses are left out
+        (an outage is no refusal: it raises, and the batch is redelivered)."""
         recorded_at = now.astimezone(UTC).isoformat()
         entries = {
             event_key(str(event.event_id)): entry_for(event, delivery, recorded_at)
@@ -90,10 +103,36 @@ class AuditLog:
                 log.info("batch held %d redelivered events", len(there))
                 entries = {k: v for k, v in entries.items() if k not in there}
                 if not entries:
-                    return 0
+                    return Recorded()
                 continue
-            return len(entries)
+            except Refused as exc:
+                log.warning(
+                    "the store refused a batch of %d, entry by entry: %s", len(entries), exc
+                )
+                by_key = {event_key(str(event.event_id)): (event, d) for event, d in received}
+                return await self._one_by_one(entries, by_key)
+            return Recorded(len(entries))
         raise Retryable("the batch kept conflicting with redeliveries")
+
+    async def _one_by_one(
+        self,
+        entries: dict[str, dict[str, Any]],
+        received: dict[str, tuple[Event, Delivery]],
+    ) -> Recorded:
+        """Each entry alone; one the store refuses is tried once more without its undo
+        links (they quote the other event: its text may be what was refused)."""
+        done = Recorded()
+        for key, entry in entries.items():
+            bare = {k: v for k, v in entry.items() if k not in LINKS}
+            for row in (entry, bare) if bare != entry else (entry,):
+                try:
+                    done.new += await self._store.insert(key, row)
+                    break
+                except Refused:
+                    continue
+            else:
+                done.refused.append(received[key])
+        return done
 
     async def _link_undos(self, entries: dict[str, dict[str, Any]]) -> None:
         """The undos among `entries` (in arrival order) get `undo_of`, and what they undid
@@ -121,8 +160,9 @@ class AuditLog:
             return None
         row: dict[str, Any] = item.value
         if not row.get("undone_by"):
-            # Only an undo writes an entry: another undo of it won, just now.
-            with contextlib.suppress(EtagMismatch):
+            # Only an undo writes an entry: another undo of it won, just now. Refused:
+            # the undo's own text cannot be stored (its entry will not be either).
+            with contextlib.suppress(EtagMismatch, Refused):
                 await self._store.save(key, row | {"undone_by": summary(undo)}, etag=item.etag)
         event: dict[str, Any] = row["event"]
         return event
@@ -130,7 +170,9 @@ class AuditLog:
     async def record_dead_letter(
         self, data: dict[str, Any], delivery: Delivery, now: datetime
     ) -> bool:
-        """Keep what landed in a dead-letter topic so an operator can inspect and replay it."""
+        """Keep what landed in a dead-letter topic so an operator can inspect and replay it.
+        Data the store refuses (what audit itself dead-letters for that reason) is kept
+        as its JSON text instead, `data_json`: escaped, so the store holds it."""
         # Dapr forwards the original envelope: its `topic` is where it failed.
         entry = {
             "data": data,
@@ -141,7 +183,12 @@ class AuditLog:
             "envelope_type": delivery.envelope.get("type"),
             "recorded_at": now.astimezone(UTC).isoformat(),
         }
-        return await self._store.create(dead_letter_key(delivery.cloudevent_id), entry)
+        key = dead_letter_key(delivery.cloudevent_id)
+        try:
+            return await self._store.create(key, entry)
+        except Refused:
+            del entry["data"]
+            return await self._store.create(key, entry | {"data_json": json.dumps(data)})
 
     async def entries(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -10,14 +11,15 @@ from starlette.testclient import TestClient
 from functions.audit.app import create_app
 from functions.audit.service import dead_letter_key, event_key
 from functions.audit.settings import Settings
+from shared.dapr import DaprError
 from shared.dapr.fake import FakeDapr
 from shared.events import TaskCreated
-from tests.factories import reminder_due, task_event
+from tests.factories import reminder_due, task_event, task_snapshot
 from tests.sidecar import FROM_SIDECAR, bulk_delivery, cloudevent
 
 
-def _event() -> TaskCreated:
-    return task_event(TaskCreated)
+def _event(title: str = "x") -> TaskCreated:
+    return task_event(TaskCreated, task_snapshot(title=title))
 
 
 def _client() -> tuple[TestClient, FakeDapr]:
@@ -105,6 +107,52 @@ def test_a_store_failure_asks_for_redelivery_of_the_batch() -> None:
     body = bulk_delivery(*(cloudevent(_event().model_dump(mode="json")) for _ in range(2)))
     assert _statuses(client.post("/events/task-events", json=body)) == {"0": "RETRY", "1": "RETRY"}
     assert store.rows == {}
+
+
+def test_an_event_the_store_refuses_is_dead_lettered_and_the_rest_recorded() -> None:
+    """Valid, but PostgreSQL cannot hold U+0000 (another producer than todo-api, which
+    refuses it at the edge): the batch is written entry by entry; the refused one goes
+    to the dead-letter topic, which audit keeps, and nothing is asked to retry."""
+    client, dapr = _client()
+    before, bad, after = _event(), _event("nul \x00 in the title"), _event()
+    body = bulk_delivery(*(cloudevent(e, ce_id=str(e.event_id)) for e in (before, bad, after)))
+    resp = client.post("/events/task-events", json=body)
+    assert _statuses(resp) == {"0": "SUCCESS", "1": "SUCCESS", "2": "SUCCESS"}
+    store = dapr.state("kv")
+    assert set(store.rows) == {event_key(str(e.event_id)) for e in (before, after)}
+    (dead,) = dapr.publisher.messages
+    assert (dead.topic, dead.cloudevent_id) == ("task-events-dlq", str(bad.event_id))
+    assert dead.data == bad.model_dump(mode="json")  # as it was sent
+    # audit keeps it from the dead-letter topic: as JSON text, which the store can hold.
+    kept = cloudevent(dead.data, topic="task-events-dlq", ce_id=str(bad.event_id))
+    assert client.post("/events/dead-letters", json=kept).json() == {"status": "SUCCESS"}
+    entry = store.rows[dead_letter_key(str(bad.event_id))][0]
+    assert "data" not in entry
+    assert json.loads(entry["data_json"]) == bad.model_dump(mode="json")
+    assert entry["topic"] == "task-events"
+    # Redelivered whole (say its SUCCESS was lost): nothing twice, the bad one again only
+    # to the dead-letter topic (its CloudEvent id names it there).
+    resp = client.post("/events/task-events", json=body)
+    assert set(_statuses(resp).values()) == {"SUCCESS"}
+    assert len(store.rows) == 3
+    assert [m.cloudevent_id for m in dapr.publisher.messages] == [str(bad.event_id)] * 2
+
+
+def test_a_store_outage_is_no_refusal_the_batch_is_redelivered() -> None:
+    """daprd answers 500 for an outage too; only a data exception is a refusal."""
+    client, dapr = _client()
+    store = dapr.state("kv")
+
+    async def away(ops: Any) -> None:
+        raise DaprError(
+            "500 ERR_STATE_TRANSACTION failed to connect: connection refused", status=500
+        )
+
+    store.transact = away  # type: ignore[method-assign]
+    body = bulk_delivery(cloudevent(_event()), cloudevent(_event("nul \x00")))
+    assert _statuses(client.post("/events/task-events", json=body)) == {"0": "RETRY", "1": "RETRY"}
+    assert store.rows == {}
+    assert dapr.publisher.messages == []
 
 
 def test_dead_letters_are_kept_for_inspection() -> None:

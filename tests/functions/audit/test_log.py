@@ -337,6 +337,29 @@ def test_links_to_a_list_the_caller_is_not_in_are_left_out() -> None:
     assert both[1]["undo_of"]["event_id"] == str(moved.event_id)
 
 
+async def test_a_refused_entry_takes_no_link_with_it() -> None:
+    """An undo quotes the event it undoes: an original the store refuses (U+0000 in its
+    title) is left out, and its undo, which quotes it, is recorded without the link."""
+    store = FakeDapr().state("kv")
+    log = AuditLog(store)
+    delivery = Delivery("c", "task-events", "pubsub", {})
+    bad = _task_event("alice", "t1", 1)
+    bad = bad.model_copy(update={"task": bad.task.model_copy(update={"title": "a\x00b"})})
+    undo = _task_event("alice", "t1", 2, undoes=bad.event_id)
+    recorded = await log.record_many([(bad, delivery), (undo, delivery)], NOW)
+    assert (recorded.new, recorded.refused) == (1, [(bad, delivery)])
+    row = store.rows[event_key(str(undo.event_id))][0]
+    assert "undo_of" not in row
+    assert row["event"]["undoes"] == str(bad.event_id)
+    # An undo of a stored entry whose own text is refused: the original stays unmarked.
+    good = _task_event("alice", "t2", 3)
+    await log.record_many([(good, delivery)], NOW)
+    worse = _task_event("alice", "t2", 4, undoes=good.event_id)
+    worse = worse.model_copy(update={"task": worse.task.model_copy(update={"title": "\x00"})})
+    assert (await log.record_many([(worse, delivery)], NOW)).refused == [(worse, delivery)]
+    assert "undone_by" not in store.rows[event_key(str(good.event_id))][0]
+
+
 def test_an_undo_whose_original_was_never_recorded_still_lists() -> None:
     client, _ = _setup()
     undo = _task_event("alice", "t1", 1, undoes=uuid.uuid4())
@@ -364,7 +387,7 @@ async def test_two_undos_of_one_entry_at_once_keep_the_first(
         await save(key, value, etag=etag)
 
     monkeypatch.setattr(store, "save", overtaken)
-    assert await log.record_many([(second, delivery)], NOW) == 1
+    assert (await log.record_many([(second, delivery)], NOW)).new == 1
     row = store.rows[event_key(str(edit.event_id))][0]
     assert row["undone_by"]["user_id"] == "bob"
     both = [store.rows[event_key(str(e.event_id))][0] for e in (first, second)]
