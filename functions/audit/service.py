@@ -218,8 +218,8 @@ class AuditLog:
 
 
 def _listed(row: dict[str, Any], lists: set[str] | None) -> dict[str, Any]:
-    """The event as published, with the undo links whose list the caller is in (`lists`;
-    None: any)."""
+    """The event as published, with when audit recorded it (`recorded_at`) and the undo
+    links whose list the caller is in (`lists`; None: any)."""
     event: dict[str, Any] = row["event"]
     links = {
         name: link
@@ -227,4 +227,4 @@ def _listed(row: dict[str, Any], lists: set[str] | None) -> dict[str, Any]:
         if isinstance(link := row.get(name), dict)
         and (lists is None or link.get("list_id") in lists)
     }
-    return event | links if links else event
+    return event | links | {"recorded_at": row.get("recorded_at")}

@@ -87,6 +87,19 @@ def test_entries_keep_filterable_fields_beside_the_event() -> None:
     assert entry["event"] == event.model_dump(mode="json")
 
 
+def test_each_listed_event_says_when_audit_recorded_it() -> None:
+    """`recorded_at` beside the event as published: when audit stored it (the event's
+    own time is `occurred_at`), e.g. for measuring how far audit is behind."""
+    client, _ = _setup()
+    event = _task_event("alice", "t1", 0)
+    before = datetime.now(UTC)
+    _deliver(client, event)
+    after = datetime.now(UTC)
+    [item] = _get(client, list_ids="l1")["items"]
+    assert before <= datetime.fromisoformat(item.pop("recorded_at")) <= after
+    assert item == event.model_dump(mode="json")
+
+
 def test_a_lists_events_come_in_time_order_whatever_the_arrival_order() -> None:
     client, _ = _setup()
     events = [_task_event("alice", "t1", s) for s in (3, 1, 2, 0)]
@@ -228,7 +241,7 @@ def test_list_events_are_stored_and_listed_with_their_list() -> None:
     assert (entry["list_id"], entry["member_id"], entry["task_id"]) == ("l1", "bob", None)
     items = _get(client, list_ids="l1")["items"]
     assert [i["type"] for i in items] == ["task.updated", "list.member_added"]
-    assert items[1] == added.model_dump(mode="json")
+    assert items[1] == added.model_dump(mode="json") | {"recorded_at": entry["recorded_at"]}
     assert _get(client, list_ids="l2")["items"] == []
     # Not a task's event: a task's log leaves it out.
     assert [i["type"] for i in _get(client, list_ids="l1", task_id="t1")["items"]] == [
