@@ -40,7 +40,6 @@ from typing import Any
 import aiohttp
 import uvloop
 
-from functions.audit.service import event_key
 from loadtest.stats import save, summary_ms
 from stack.services import Stack, private_stack
 from tests.integration.kafka import TopicReader
@@ -218,22 +217,6 @@ async def _audited(
     return found
 
 
-async def _recorded_at(
-    client: aiohttp.ClientSession, audit_state: str, event_ids: list[str]
-) -> dict[str, float]:
-    """When audit recorded each event: its rows' `recorded_at`, read in bulk through
-    audit's own sidecar (`audit_state`: its state store's URL)."""
-    found: dict[str, float] = {}
-    for i in range(0, len(event_ids), 500):
-        keys = [event_key(e) for e in event_ids[i : i + 500]]
-        async with client.post(f"{audit_state}/bulk", json={"keys": keys}) as resp:
-            for item in await resp.json():
-                row = item.get("data")
-                if isinstance(row, dict) and "recorded_at" in row:
-                    found[row["event_id"]] = datetime.fromisoformat(row["recorded_at"]).timestamp()
-    return found
-
-
 async def run(
     url: str,
     bootstrap: str,
@@ -243,7 +226,6 @@ async def run(
     seconds: float,
     rate: float = 0.0,
     warmup: float = 0.0,
-    audit_state: str = "",
 ) -> dict[str, Any]:
     rng = random.Random(7)
     async with aiohttp.ClientSession(
@@ -330,10 +312,14 @@ async def run(
                 break
             await asyncio.sleep(0.25)
         reader.close()
-        # When audit recorded each of them, by its own clock (this machine's), read from
-        # its rows through its sidecar: the polling above reads every entry of every
-        # user per pass, which takes seconds.
-        recorded_at = await _recorded_at(client, audit_state, list(wanted))
+        # When audit recorded each of them, by its own clock (this machine's), as the
+        # audit API lists it (`recorded_at`): the polling above reads every entry of
+        # every user per pass, which takes seconds.
+        recorded_at = {
+            e: datetime.fromisoformat(item["recorded_at"]).timestamp()
+            for e, item in audited.items()
+            if e in wanted and item.get("recorded_at")
+        }
         to_audit = [
             recorded_at[e] - own.done_at
             for e, r in wanted.items()
@@ -468,7 +454,6 @@ def main() -> None:
                 args.seconds,
                 args.rate,
                 args.warmup,
-                f"{stack.config.dapr_url('audit')}/v1.0/state/kv",
             )
         )
         result["outbox relay"] = relay_figures(stack.config.metrics_url("todo-api"))
