@@ -3,11 +3,10 @@ from __future__ import annotations
 import logging
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket
 
 from functions.realtime.hub import Hub
 from functions.realtime.settings import Settings
-from functions.realtime.ws import SessionCheck, SocketLimits, serve_socket
+from functions.realtime.ws import SessionCheck, SocketLimits, SocketServer
 from shared.dapr import DaprError, Invoker
 from shared.delivery import as_sent
 from shared.events import Event
@@ -84,17 +83,15 @@ def routes(
                 },
             )
 
-    async def socket(ws: WebSocket) -> None:
-        await serve_socket(
-            ws,
-            hub,
-            authenticated,
-            limits,
-            heartbeat_s=settings.heartbeat_s,
-            auth_timeout_s=settings.auth_timeout_s,
-            check=check,
-            recheck_s=settings.token_recheck_s,
-        )
+    sockets = SocketServer(
+        hub,
+        authenticated,
+        limits,
+        heartbeat_s=settings.heartbeat_s,
+        auth_timeout_s=settings.auth_timeout_s,
+        check=check,
+        recheck_s=settings.token_recheck_s,
+    )
 
     return [
         # Route named by dapr/subscriptions/realtime.yaml, a bulk subscription: one
@@ -109,5 +106,5 @@ def routes(
             bulk_event_endpoint(NAME, on_updates, dead_letters.keep, batch_span=False),
             methods=["POST"],
         ),
-        WebSocketRoute("/ws", socket),
+        WebSocketRoute("/ws", sockets.serve),
     ]

@@ -103,51 +103,35 @@ async def _credentials(ws: WebSocket, limit: int) -> tuple[str, int | None]:
     return str(first.get("token", "")), _after(first.get("after"))
 
 
-async def serve_socket(
-    ws: WebSocket,
-    hub: Hub,
-    sessions: BearerTokens[str],
-    limits: SocketLimits,
-    *,
-    heartbeat_s: float,
-    auth_timeout_s: float,
-    check: SessionCheck | None = None,
-    recheck_s: float = 30.0,
-) -> None:
-    address = client_address(ws)
-    if not limits.admit(address):
-        REFUSED.labels("realtime", "ws_sockets").inc()
-        await ws.close(TOO_MANY)  # before accepting: the handshake gets 403
-        return
-    try:
-        await _serve(
-            ws,
-            hub,
-            sessions,
-            limits,
-            heartbeat_s=heartbeat_s,
-            auth_timeout_s=auth_timeout_s,
-            check=check,
-            recheck_s=recheck_s,
-        )
-    finally:
-        limits.release(address)
+@dataclass(frozen=True)
+class SocketServer:
+    """Serves /ws: what every socket shares (made once, at startup)."""
+
+    hub: Hub
+    sessions: BearerTokens[str]
+    limits: SocketLimits
+    heartbeat_s: float
+    auth_timeout_s: float
+    check: SessionCheck | None = None
+    recheck_s: float = 30.0
+
+    async def serve(self, ws: WebSocket) -> None:
+        address = client_address(ws)
+        if not self.limits.admit(address):
+            REFUSED.labels("realtime", "ws_sockets").inc()
+            await ws.close(TOO_MANY)  # before accepting: the handshake gets 403
+            return
+        try:
+            await _serve(ws, self)
+        finally:
+            self.limits.release(address)
 
 
-async def _serve(
-    ws: WebSocket,
-    hub: Hub,
-    sessions: BearerTokens[str],
-    limits: SocketLimits,
-    *,
-    heartbeat_s: float,
-    auth_timeout_s: float,
-    check: SessionCheck | None,
-    recheck_s: float,
-) -> None:
+async def _serve(ws: WebSocket, server: SocketServer) -> None:
+    hub, sessions, limits = server.hub, server.sessions, server.limits
     await ws.accept()
     try:
-        async with asyncio.timeout(auth_timeout_s):  # the first frame; not the token check
+        async with asyncio.timeout(server.auth_timeout_s):  # the first frame, not the check
             token, after = await _credentials(ws, limits.max_message_bytes)
         # The first frame's token, through the same backend as a handshake header's
         # (which the edge already checked: ws.user).
@@ -190,8 +174,8 @@ async def _serve(
                     await ws.send_text(frame.text)
                 # Anything queued meanwhile that the backlog already covered goes once.
                 conn.skip = sent
-        session = _Session(user.token, claims.expires_at, check, recheck_s)
-        await _pump(ws, conn, heartbeat_s, limits.max_message_bytes, session)
+        session = _Session(user.token, claims.expires_at, server.check, server.recheck_s)
+        await _pump(ws, conn, server.heartbeat_s, limits.max_message_bytes, session)
     except WebSocketDisconnect:
         pass
     finally:
