@@ -12,9 +12,7 @@ prints and saves loadtest/results/realtime.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import platform
 import random
 import time
 import uuid
@@ -25,7 +23,8 @@ from typing import Any
 import httpx
 
 from loadtest.bench_events import _cpu, stack_pids
-from loadtest.stats import save
+from loadtest.cli import bench_parser
+from loadtest.stats import measured_on, save
 from shared.dapr.sidecar import DaprSidecar
 from shared.events import TaskSnapshot, TaskUpdated
 from shared.topics import Topic
@@ -94,8 +93,7 @@ async def run(stack: Stack, rate: float, seconds: float, idle: float) -> dict[st
     got, requests = _handled(stack) - handled, _deliveries(stack) - deliveries
     await todo_api.aclose()
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.python_version()}",
+        **measured_on(),
         "rate": rate,
         "seconds": seconds,
         "published": sent,
@@ -109,7 +107,7 @@ async def run(stack: Stack, rate: float, seconds: float, idle: float) -> dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--rate", type=float, default=150.0, help="messages per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--idle", type=float, default=10.0)

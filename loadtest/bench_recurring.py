@@ -7,7 +7,6 @@ Not a test: prints p50/p95/p99 and saves loadtest/results/recurring.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from loadtest.cli import bench_parser
 from loadtest.stats import save, summary_ms
 from shared.internal_api import occurrence_id
 from stack.services import Stack, private_stack
@@ -120,9 +120,7 @@ async def _redeliver(stack: Stack, tasks: list[dict[str, Any]]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--rate", type=float, default=10.0, help="completions per second")

@@ -15,11 +15,9 @@ sample is reported: none is dropped. Target: p99 < 1 s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
-import platform
 import random
 import time
 import uuid
@@ -33,7 +31,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from loadtest.stats import save, summary_ms
+from loadtest.cli import bench_parser
+from loadtest.stats import measured_on, save, summary_line, summary_ms
 from stack.services import Stack, private_stack
 
 RESULTS = Path(__file__).parent / "results" / "reminders.json"
@@ -273,8 +272,7 @@ def _result(
         return summary_ms(samples) if samples else None
 
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.system()}, 2 cores (shared)",
+        **measured_on(),
         "users": len(devices),
         "reminders": count,
         "seed": seed,
@@ -308,12 +306,7 @@ def _result(
 
 
 def _line(name: str, s: dict[str, float] | None) -> str:
-    if s is None:
-        return f"{name:<38} no samples"
-    return (
-        f"{name:<38} n={s['n']:>4}  p50 {s['p50']:8.1f}  p95 {s['p95']:8.1f}  "
-        f"p99 {s['p99']:8.1f}  max {s['max']:8.1f} ms"
-    )
+    return summary_line(name, s, width=38, digits=8)
 
 
 def report(r: dict[str, Any]) -> None:
@@ -345,16 +338,13 @@ def report(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, keep_logs=True)
     parser.add_argument("--users", type=int, default=5)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--min-lead", type=float, default=15.0, help="seconds")
     parser.add_argument("--max-lead", type=float, default=75.0, help="seconds")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds from the start")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here afterwards")
     args = parser.parse_args()
     with private_stack(keep_logs=args.keep_logs) as stack:
         result = asyncio.run(

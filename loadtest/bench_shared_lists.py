@@ -12,18 +12,15 @@ exits 1 when a change is missing or duplicated, p99 >= 500 ms, or the removal le
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +28,9 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from loadtest.cli import bench_parser
 from loadtest.deliveries import Change, Socket, change_key, per_socket_ms, tally
-from loadtest.stats import save, summary_ms
+from loadtest.stats import measured_on, save, summary_line, summary_ms
 from stack.services import Stack, private_stack
 
 RESULTS = Path(__file__).parent / "results" / "shared_lists.json"
@@ -254,8 +252,7 @@ async def run(stack: Stack, changes: int, after_removal: int, rate: float) -> di
                 )
             )
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores (shared)",
+        **measured_on(),
         "load average at end": [round(x, 2) for x in os.getloadavg()],
         "sockets": [d.sock.name for d in devices],
         "member_added on all four sockets": added,
@@ -317,12 +314,7 @@ def failures(r: dict[str, Any]) -> list[str]:
 
 
 def _line(name: str, s: dict[str, float] | None) -> str:
-    if s is None:
-        return f"{name:<14} no samples"
-    return (
-        f"{name:<14} n={s['n']:>4}  p50 {s['p50']:7.1f}  p95 {s['p95']:7.1f}  "
-        f"p99 {s['p99']:7.1f}  max {s['max']:7.1f} ms"
-    )
+    return summary_line(name, s, width=14, digits=7)
 
 
 def report(r: dict[str, Any]) -> None:
@@ -362,13 +354,10 @@ def report(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, keep_logs=True)
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--after-removal", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0, help="changes per second at most")
-    parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here afterwards")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     with private_stack(keep_logs=args.keep_logs) as stack:

@@ -17,10 +17,8 @@ and saves loadtest/results/sweep.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import platform
 import threading
 import time
 from datetime import UTC, datetime
@@ -28,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from functions.todo_api.outbox import PENDING
-from loadtest.stats import save, summary_ms
+from loadtest.cli import bench_parser
+from loadtest.stats import measured_on, save, summary_ms
 from shared.dapr.sidecar import DaprSidecar
 from stack.components.postgres import DATABASE
 from stack.config import ROOT
@@ -135,8 +134,7 @@ def run(stack: Stack, rows: int, pending: int, watch_s: float) -> dict[str, Any]
     sweeps = after["idx_scan"] - before["idx_scan"]
     read = after["idx_tup_read"] - before["idx_tup_read"]
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.system()}, 2 cores (shared)",
+        **measured_on(),
         "rows in taskwave_tasks": total,
         "pending rows": pending,
         "watched s": watch_s,
@@ -150,9 +148,7 @@ def run(stack: Stack, rows: int, pending: int, watch_s: float) -> dict[str, Any]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pending", type=int, default=25)
     parser.add_argument("--watch", type=float, default=15.0)

@@ -8,9 +8,7 @@ and saves them to loadtest/results/todo_api.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import platform
 import random
 import time
 import uuid
@@ -21,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from loadtest.stats import save, summary_ms
+from loadtest.cli import bench_parser
+from loadtest.stats import measured_on, save, summary_ms
 from stack.services import private_stack
 
 RESULTS = Path(__file__).parent / "results" / "todo_api.json"
@@ -159,8 +158,7 @@ async def run(
         heavy_shapes = await time_shapes(client, heavy, repeat)
         light_shapes = await time_shapes(client, light[0], repeat)
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.system()}, 2 cores (shared)",
+        **measured_on(),
         "seeded": {
             "tasks": len(creates),
             "seconds": round(seeded_s, 1),
@@ -192,9 +190,7 @@ def report(result: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--url", help="todo-api base URL; default: start a private stack")
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000)

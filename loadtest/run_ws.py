@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from loadtest.accounts import shared_lists
+from loadtest.cli import bench_parser
 from stack.services import Stack, private_stack
 
 HERE = Path(__file__).parent
@@ -96,9 +97,7 @@ def _shared_lists(stack: Stack, args: argparse.Namespace, sockets: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="devices")
     parser.add_argument("--users", type=int, default=100, help="devices: users")
     parser.add_argument(
