@@ -5,9 +5,9 @@ Handlers return nothing when done and raise when not; `settle` is the one place 
 turns that into Dapr's answer (shared/delivery.py has the errors). Anything that does not
 validate is a poison message: DROP sends it to the subscription's dead-letter topic
 instead of blocking the partition. So is an event the service calls Unprocessable, or
-cannot compute (ValueError, OverflowError: a date past year 9999, a value the store
-refuses): retrying cannot fix it. Retryable, and any other failure, gets RETRY, so
-Dapr's resiliency policy redelivers it.
+cannot compute (ValueError, OverflowError: a date past year 9999), or whose data the
+store refuses (Refused: U+0000 in text): retrying cannot fix it. Retryable, and any
+other failure, gets RETRY, so Dapr's resiliency policy redelivers it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from shared.dapr import DaprError, Publisher
+from shared.dapr import DaprError, Publisher, Refused
 from shared.delivery import DLQ_SUFFIX, Delivery, Retryable, Unprocessable
 from shared.events import Event, parse_event
 from shared.web.metrics import EVENT_LATENCY, EVENTS
@@ -66,11 +66,11 @@ BatchHandler = Callable[[list[tuple[Event, Delivery]]], Awaitable[None]]
 
 async def settle(work: Awaitable[None], what: str) -> Outcome:
     """What becomes of the delivery `work` handles (`what` names it in the log): done is
-    SUCCESS; Unprocessable, ValueError and OverflowError DROP; Retryable and any other
-    failure RETRY."""
+    SUCCESS; Unprocessable, ValueError, OverflowError and Refused DROP; Retryable and any
+    other failure (a sidecar or store away included) RETRY."""
     try:
         await work
-    except (Unprocessable, ValueError, OverflowError) as exc:  # ValidationError included
+    except (Unprocessable, ValueError, OverflowError, Refused) as exc:  # ValidationError too
         log.error("cannot handle %s, dropped to dead letters: %r", what, exc)
         return Outcome.DROP
     except Retryable as exc:

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from shared.dapr import DaprError
+from shared.dapr import DaprError, Refused
 from shared.dapr.fake import FakePublisher
 from shared.delivery import Delivery, Retryable, Unprocessable
 from shared.events import Event, TaskCreated, TaskSnapshot
@@ -49,7 +49,9 @@ FAILURES: list[tuple[Exception | None, Outcome]] = [
     (ValueError("a date past 9999"), Outcome.DROP),
     (OverflowError("too far"), Outcome.DROP),
     (Retryable("not now"), Outcome.RETRY),
+    (Refused("SQLSTATE 22P05", status=500), Outcome.DROP),  # the data, for good
     (DaprError("sidecar away"), Outcome.RETRY),
+    (DaprError("store away: connection refused", status=500), Outcome.RETRY),
     (RuntimeError("a bug"), Outcome.RETRY),
 ]
 
