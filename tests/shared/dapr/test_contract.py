@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.dapr import Dapr, EtagMismatch, InvokeResponse, StateOp, StateStore
+from shared.dapr import Dapr, EtagMismatch, InvokeResponse, Refused, StateOp, StateStore
 from shared.dapr.fake import FakeDapr
 from shared.events import TaskCreated, TaskSnapshot
 from tests.sidecar import FROM_SIDECAR
@@ -276,6 +276,21 @@ async def test_bulk_get_returns_what_exists_with_the_etags_get_returns(dapr: Bac
 
 
 # -- state: transactions -----------------------------------------------------------------
+
+
+async def test_text_the_store_cannot_hold_is_refused_and_nothing_is_written(
+    dapr: Backend,
+) -> None:
+    """U+0000 (PostgreSQL's JSONB refuses it): Refused, not a plain DaprError, so a
+    consumer can tell it from an outage; a transaction holding it writes nothing."""
+    kv = dapr.store
+    fine, bad = dapr.key("nul-fine"), dapr.key("nul-bad")
+    with pytest.raises(Refused):
+        await kv.transact([StateOp.insert(fine, {"v": 1}), StateOp.insert(bad, {"t": "a\x00b"})])
+    for write in (kv.save, kv.create, kv.insert):
+        with pytest.raises(Refused):
+            await write(bad, {"t": "a\x00b"})
+    assert await kv.get_bulk([fine, bad]) == []
 
 
 async def test_a_transaction_applies_every_operation(dapr: Backend) -> None:
