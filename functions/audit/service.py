@@ -39,6 +39,8 @@ def dead_letter_key(cloudevent_id: str) -> str:
 
 
 LINKS = ("undone_by", "undo_of")
+# What a listed entry carries beside the event as published.
+BESIDE = (*LINKS, "recorded_at")
 
 
 def summary(event: dict[str, Any]) -> dict[str, Any]:
