@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from functions.todo_api.chat.when import WEEKDAY_WORD
+
 # --- clock words and relative days, rewritten to what when.py reads ---------------------
 
 _NUMBER = {
@@ -44,7 +46,6 @@ _SHORT = {
     "wk": "week", "wknd": "weekend", "mins": "minutes", "hrs": "hours", "asap": "asap",
 }  # fmt: skip
 _SHORTHAND = re.compile(r"\b(?:" + "|".join(k for k in _SHORT if k != "asap") + r")\b", re.I)
-_WD_WORD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
 # Phrases said in more ways than the date grammar reads, in the form it reads.
 _REWRITES = [
     (re.compile(r"\bin\s+half\s+an\s+hour\b", re.I), "in 30 minutes"),
@@ -56,7 +57,7 @@ _REWRITES = [
     (re.compile(r"\bthe\s+end\s+of\s+(?:every|each)\s+month\b|\bend\s+of\s+(?:every|each)\s+month\b",
                 re.I), "every month on the last day"),
     (re.compile(r"\b(?:the\s+)?end\s+of\s+(?:the\s+)?(day|week|month)\b", re.I), r"end of the \1"),
-    (re.compile(rf"\b(?:on\s+)?{_WD_WORD}\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b", re.I),
+    (re.compile(rf"\b(?:on\s+)?{WEEKDAY_WORD}\s+(?:the\s+)?(\d{{1,2}}(?:st|nd|rd|th))\b", re.I),
      r"on the \1"),
     (re.compile(r"\bbi-?weekly\b", re.I), "every 2 weeks"),
     (re.compile(r"\bbi-?monthly\b", re.I), "every 2 months"),
@@ -96,8 +97,7 @@ def _day_of_month(m: re.Match[str]) -> str:
     if day.startswith("last"):
         return "every month on the last day"
     n = _ORDINAL_WORDS.get(day) or int(re.sub(r"\D", "", day))
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n not in (11, 12, 13) else 0, "th")
-    return f"every month on the {n}{suffix}"
+    return f"every month on the {_ordinal(n)}"
 
 
 def _ordinal(n: int) -> str:

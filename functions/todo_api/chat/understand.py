@@ -37,7 +37,14 @@ from functions.todo_api.chat.understand_lists import (
     move_into,
     shown_list,
 )
-from functions.todo_api.chat.when import MONTHS, WEEKDAYS, find_when, parse_day, parse_time
+from functions.todo_api.chat.when import (
+    MONTHS,
+    WEEKDAY_WORD,
+    WEEKDAYS,
+    find_when,
+    parse_day,
+    parse_time,
+)
 
 # Kept importable from here, where they were defined before intent.py.
 __all__ = ["LIST_KINDS", "Intent", "ListRef", "Ref", "understand"]
@@ -190,7 +197,7 @@ _GREET = re.compile(
 
 # --- recurrence ---------------------------------------------------------------------------
 
-_WDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?s?"
+_WDAY = rf"{WEEKDAY_WORD}s?"
 _WDLIST = rf"{_WDAY}(?:\s*(?:,|and|&|,\s*and)\s*{_WDAY})*"
 _MONTHDAY = (
     rf"(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS})"

@@ -16,7 +16,8 @@ import dateparser
 from dateutil.relativedelta import relativedelta
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_WD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
+# A weekday as people write it ("mon", "tues", "thursday"): the grammar modules share it.
+WEEKDAY_WORD = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
 MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 
 TIME = re.compile(
@@ -35,10 +36,10 @@ DAY_WORDS = {
 }
 DAY = re.compile(
     r"\b(?:(?P<off>an?|one|two|three|four|\d{1,2})\s+(?P<offu>days?|weeks?)\s+(?:from|after)\s+"
-    rf"(?:(?P<offnext>next|this|coming)\s+)?(?P<anchor>tomorrow|{_WD})"
+    rf"(?:(?P<offnext>next|this|coming)\s+)?(?P<anchor>tomorrow|{WEEKDAY_WORD})"
     r"|(?P<rel>(?:the\s+)?day after tomorrow|today|tonight|tomorrow"
     r"|this (?:evening|morning|afternoon))"
-    rf"|(?:on\s+)?(?P<next>next|this|coming)?\s*(?P<wd>{_WD})\b"
+    rf"|(?:on\s+)?(?P<next>next|this|coming)?\s*(?P<wd>{WEEKDAY_WORD})\b"
     r"|(?:on\s+)?the\s+(?P<ord>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(?P<ordmonth>"
     + MONTHS
     + r"|next month|this month))?"
