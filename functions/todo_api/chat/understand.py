@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from functions.todo_api.chat.intent import LIST_KINDS, Intent, ListRef, Ref
+from functions.todo_api.chat.intent import LIST_KINDS, Intent, Kind, ListRef, Ref
 from functions.todo_api.chat.nlu import (
     is_question,
     normalize,
@@ -29,6 +29,7 @@ from functions.todo_api.chat.nlu import (
 )
 from functions.todo_api.chat.understand_lists import (
     INTO_VERB,
+    POLITE,
     TASKY,
     into_list,
     list_command,
@@ -84,7 +85,7 @@ ORDINALS = {
     "last": -1,
 }
 ORD = re.compile(
-    r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)"
+    rf"\b(?:the\s+)?({'|'.join(ORDINALS)})"
     r"(?:\s+(?:one|task|item))?\b|(?:#|number\s+|no\.?\s*)(\d{1,2})\b",
     re.I,
 )
@@ -104,7 +105,7 @@ _REDO = re.compile(
     re.I,
 )
 _CREATE = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:(?:add|create|make)(?:\s+an?)?"
+    rf"^{POLITE}(?:(?:add|create|make)(?:\s+an?)?"
     r"(?:\s+new(?=\s+(?:task|todo|to-do|item|reminder)\b|:))?"
     r"(?:\s+(?:task|todo|to-do|item|reminder))?(?::|\s+to\b|\s+(?:called|named|titled|for)\b)?"
     r"|new (?:task|todo|item|to-do)(?::|\s+(?:called|named|titled)\b)?|new|"
@@ -193,6 +194,17 @@ _HELP = re.compile(r"^(?:help|\?|what can you do|how does this work|commands)\W*
 _GREET = re.compile(
     r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you)\W*$", re.I
 )
+# A whole message that only answers, asks for help or greets.
+_REPLIES: tuple[tuple[re.Pattern[str], Kind], ...] = (
+    (_YES, "confirm"),
+    (_NO, "deny"),
+    (_HELP, "help"),
+    (_GREET, "greet"),
+)
+
+
+def _reply(text: str) -> Intent | None:
+    return next((Intent(kind) for pattern, kind in _REPLIES if pattern.match(text)), None)
 
 
 # --- recurrence ---------------------------------------------------------------------------
@@ -245,8 +257,8 @@ _ON_DAYS = re.compile(
 )
 
 
-_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-        "last": -1}  # fmt: skip
+# "the first monday of every month": ORDINALS but a fifth (not every month has one).
+_NTH = {word: n for word, n in ORDINALS.items() if n != 5}
 _NTH_WEEKDAY = re.compile(
     rf"(?:\bon\s+)?(?:\bthe\s+)?\b(?P<nth>{'|'.join(_NTH)})\s+(?P<wd>{_WDAY})\s+(?:of\s+)?"
     r"(?:every|each|the|a)\s+month\b"
@@ -323,6 +335,7 @@ _REMINDER = re.compile(
     r"|\s+at\s+(?P<at>[\w: .]+?)(?=$|\s+(?:on|tomorrow|today|#)\b))",
     re.I,
 )
+_FEW = {"a": 1, "an": 1, "one": 1, "two": 2}  # "an hour", "two days": counts said in words
 _UNIT = {
     "m": "M",
     "min": "M",
@@ -357,7 +370,7 @@ def _reminder(
         unit = _UNIT[m.group("unit").lower()]
         if raw.startswith("half"):
             return {"before": "PT30M" if unit == "H" else "PT12H"}, span
-        n = {"a": 1, "an": 1, "one": 1, "two": 2}.get(raw) or int(raw)
+        n = _FEW.get(raw) or int(raw)
         if unit == "W":
             return {"before": f"P{n}W"}, span
         return {"before": f"P{n}D" if unit == "D" else f"PT{n}{unit}"}, span
@@ -461,9 +474,8 @@ def understand(message: str, now: datetime, tz: str) -> Intent:
     text = re.sub(r"\s+", " ", message).strip()
     if not text:
         return Intent("unknown")
-    for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
-        if pattern.match(text):
-            return Intent(kind)  # type: ignore[arg-type]
+    if (reply := _reply(text)) is not None:
+        return reply
     text = normalize(text)
     if (fixed := _corrected(text, now, tz)) is not None:
         return fixed
@@ -591,9 +603,8 @@ _ATTR_SENTENCE = re.compile(
 def _sentence(text: str, now: datetime, tz: str) -> Intent:
     cleaned = strip_polite(text)
     text = cleaned.text
-    for pattern, kind in ((_YES, "confirm"), (_NO, "deny"), (_HELP, "help"), (_GREET, "greet")):
-        if pattern.match(text):
-            return Intent(kind)  # type: ignore[arg-type]
+    if (reply := _reply(text)) is not None:
+        return reply
     if _HOSTILE.search(text):
         return Intent("unknown")
     # "show me what's in groceries", "tell me if the report is done": the question inside.
@@ -766,7 +777,7 @@ def _sub_daily(text: str, now: datetime, tz: str) -> tuple[datetime, str, tuple[
     if m is None:
         return None
     raw = (m.group("n") or "1").lower()
-    n = 30 if raw.startswith("half") else {"a": 1, "an": 1, "one": 1, "two": 2}.get(raw, 0)
+    n = 30 if raw.startswith("half") else _FEW.get(raw, 0)
     n = n or (int(raw) if raw.isdigit() else 3)
     in_minutes = (m.group("u") or "h").lower().startswith("m") or raw.startswith("half")
     minutes = n if in_minutes else 60 * n
@@ -1535,8 +1546,7 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 changed.fallback = _create(re.sub(r"^\S+\s+", "", plain), now, tz)
             return changed
     if (m := _PRIO_OF.match(plain)) and not _CREATE.match(plain):
-        word = _first(m, "p", "p2").lower()
-        level = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)
+        level = _PRIO_WORD[_first(m, "p", "p2").lower()]
         return Intent("update", task={"priority": level}, ref=_ref(_first(m, "a", "a2")))
     if (m := _GIVE_REMINDER.match(plain)) and not re.search(r"\bbefore\b", m.group("w"), re.I):
         when, _ = find_when(m.group("w"), now, tz)
@@ -1545,11 +1555,9 @@ def _update(text: str, now: datetime, tz: str) -> Intent | None:
                 "remind", task={"reminder": {"at": when.isoformat()}}, ref=_ref(m.group("a"))
             )
     if m := _SHOULD_BE.match(plain):
-        word = (m.group("p") or m.group("u")).lower()
-        prio = {"top": "urgent", "critical": "urgent", "normal": "medium"}.get(word, word)
-        if prio == "top priority":
-            prio = "urgent"
-        return Intent("update", task={"priority": prio}, ref=_ref(m.group("a")))
+        # "u": urgent, critical or top priority, said without "priority" after it.
+        level = _PRIO_WORD[m.group("p").lower()] if m.group("p") else "urgent"
+        return Intent("update", task={"priority": level}, ref=_ref(m.group("a")))
     if m := _NEW_DUE.match(plain):
         changed = _due_change(_first(m, "a", "a2", "a3"), _first(m, "b", "b2", "b3"), now, tz)
         if changed is not None:
@@ -1729,7 +1737,9 @@ _TAG_WORD = (
     r"|tomorrow|today"
     r"|tonight|next|not|it|and|importance|prio)\b)[\w][\w-]{0,39}"
 )
-_TAG_LIST = rf"{_TAG_WORD}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*){_TAG_WORD})*"
+# Between tags: "home, work", "home and work", "home & work", "home + work".
+_TAG_SEP = r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*"
+_TAG_LIST = rf"{_TAG_WORD}(?:(?:{_TAG_SEP}){_TAG_WORD})*"
 _TAG_PHRASE = re.compile(
     r"(?:^|(?<=[\s,;(-]))(?:and\s+|with\s+(?:the\s+)?)?(?:(?:tag(?:ged)?|label(?:l?ed)?|tags|labels"
     r"|categor(?:y"
@@ -1812,7 +1822,7 @@ def _attrs(text: str) -> tuple[list[str], str | None, list[tuple[int, int]]]:
     for m in _TAG_PHRASE.finditer(text):
         if m.start() == 0:
             continue  # "tag the photos" is a task
-        words = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s*\+\s*", m.group("t"))
+        words = re.split(_TAG_SEP, m.group("t"))
         tags += [w.strip("# ").lower() for w in words if w.strip("# ")]
         spans.append((m.start(), m.end()))
     for m in _CATEGORY.finditer(_mask(text, spans)):

@@ -37,6 +37,8 @@ TASKY = re.compile(
 _MY_LIST = re.compile(
     r"^(?:my|our)\s+(?:list|to-?\s?do(?:\s+list)?|todo list|tasks|task list)$", re.I
 )
+# "please", "can you": how a command may start (understand.py's task grammar too).
+POLITE = r"(?:please\s+)?(?:(?:can|could) you\s+)?"
 _USERNAME = re.compile(r"^[\w.-]{1,64}$")
 _ME = re.compile(r"^(?:me|myself|i|us)$", re.I)
 
@@ -92,14 +94,14 @@ _MEMBERS = re.compile(
     re.I,
 )
 _NEW_LIST = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?"
+    rf"^{POLITE}"
     r"(?:(?:create|make|add|start|set up|open|begin)\s+(?:me\s+)?(?:a\s+|an\s+|another\s+)?"
     r"(?:new\s+)?|new\s+)(?:shared\s+)?list\b(?:\s*:\s*|\s+(?:called|named|titled|for|of)\s+|\s+)?"
     r"(?P<n>.*)$",
     re.I,
 )
 _NEW_NAMED_LIST = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:create|make|start|set up|begin)\s+(?:me\s+)?"
+    rf"^{POLITE}(?:create|make|start|set up|begin)\s+(?:me\s+)?"
     r"(?:a\s+|an\s+|another\s+)?(?:new\s+)?(?:shared\s+)?(?P<n>.+?)\s+list$",
     re.I,
 )
@@ -127,9 +129,7 @@ _ROLE_TAIL = re.compile(
     r"(?:\s+(?:it|tasks|things))?)$",
     re.I,
 )
-_SHARE = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?share\s+(?P<l>.+?)\s+with\s+(?P<u>.+)$", re.I
-)
+_SHARE = re.compile(rf"^{POLITE}share\s+(?P<l>.+?)\s+with\s+(?P<u>.+)$", re.I)
 _LET = re.compile(
     r"^(?:please\s+)?(?:let|allow)\s+(?P<u>.+?)\s+(?:to\s+)?"
     r"(?P<v>view|see|read|look at|edit|change|access|use|work on|help with|add to)\s+(?P<l>.+)$",
@@ -301,7 +301,7 @@ _IN_MAYBE = re.compile(
 )
 # Only these verbs put a task into a list named by a bare word ("add milk to groceries").
 INTO_VERB = re.compile(
-    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:add|put|pop|stick|throw|chuck|jot(?: down)?"
+    rf"^{POLITE}(?:add|put|pop|stick|throw|chuck|jot(?: down)?"
     r"|write down)\b",
     re.I,
 )
