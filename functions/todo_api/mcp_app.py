@@ -16,13 +16,13 @@ import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -61,6 +61,15 @@ def _user(ctx: Context | None) -> User:
     if not isinstance(user, User):  # unreachable through /mcp: the edge checked
         raise ToolError("not signed in")
     return user
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _from_args(model: type[_Model], args: dict[str, Any]) -> _Model:
+    """A tool's arguments as the service's input model: one left unset (None) takes the
+    model's default, as a field left out of a REST body does."""
+    return model.model_validate({k: v for k, v in args.items() if v is not None})
 
 
 def _out(task: TaskSnapshot) -> dict[str, Any]:
@@ -183,7 +192,7 @@ class TaskwaveMcp:
             }
 
             async def create() -> tuple[TaskSnapshot, str]:
-                body = TaskCreate.model_validate({k: v for k, v in fields.items() if v is not None})
+                body = _from_args(TaskCreate, fields)
                 return await service.create(_user(ctx), body, datetime.now(UTC))
 
             task, _ = await _refusals(create(), "list")
@@ -226,9 +235,7 @@ class TaskwaveMcp:
             }
 
             async def search() -> tuple[list[dict[str, Any]], str | None, int]:
-                params = SearchParams.model_validate(
-                    {k: v for k, v in given.items() if v is not None}
-                )
+                params = _from_args(SearchParams, given)
                 return await service.search(_user(ctx), params, datetime.now(UTC))
 
             try:

@@ -13,8 +13,11 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import ValidationError
 
 from functions.todo_api.app import create_app
+from functions.todo_api.mcp_app import _from_args
+from functions.todo_api.models import SearchParams
 from shared.dapr.fake import FakeDapr
 from tests.keys import token_secrets
 
@@ -183,3 +186,13 @@ async def test_no_or_a_bad_token_is_refused_before_the_protocol(stack: Stack) ->
         )
         assert resp.status_code == 401
         assert resp.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_tool_argument_left_unset_takes_the_models_default() -> None:
+    with pytest.raises(ValidationError):
+        SearchParams.model_validate({"limit": None})  # why unset arguments are left out
+    params = _from_args(SearchParams, {"q": None, "tag": None, "limit": None, "status": "open"})
+    assert params == SearchParams(status="open")
+    assert params.limit == 50
+    with pytest.raises(ValidationError):
+        _from_args(SearchParams, {"limit": 0})  # a value given is still checked
