@@ -9,6 +9,10 @@ typed `Call` and maps nothing itself: the use case's refusals become HTTP errors
 the edge's `refusal` (given the route's `subject`, "no such task"). The OpenAPI
 document (shared/web/openapi.py) is written from the same declarations, so it says
 what the code enforces.
+
+Routes of one group that share settings (tags, subject, errors) declare them once with
+`functools.partial(Endpoint, ...)`: mypy checks a partial's arguments as it checks the
+class, and it is resolved when the app is built, not per request.
 """
 
 from __future__ import annotations

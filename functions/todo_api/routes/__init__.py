@@ -5,6 +5,7 @@ from the same declarations."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.responses import JSONResponse, Response
@@ -84,26 +85,18 @@ class Routes:
         )
 
     def endpoints(self) -> list[Route]:
-        meta: list[Route] = [
-            Endpoint(
+        meta = partial(Endpoint, auth=False, tags=("meta",))
+        served: list[Route] = [
+            meta(
                 "GET",
                 f"{API}/config",
                 self.config,
                 "Where the web UI finds the WebSocket",
                 response=ClientConfig,
-                auth=False,
-                tags=("meta",),
             ),
-            Endpoint(
-                "GET",
-                f"{API}/openapi.json",
-                self.openapi,
-                "This document",
-                auth=False,
-                tags=("meta",),
-            ),
+            meta("GET", f"{API}/openapi.json", self.openapi, "This document"),
         ]
-        return [ep for group in self.groups for ep in group.endpoints()] + meta
+        return [ep for group in self.groups for ep in group.endpoints()] + served
 
     def routes(self) -> list[StarletteRoute]:
         return [self.edge.route(ep) for ep in self.endpoints()]

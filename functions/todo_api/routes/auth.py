@@ -5,6 +5,7 @@ out (this token, or every token so far). Who is signed in comes from the edge
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -73,9 +74,9 @@ class AuthRoutes:
         return Response(status_code=204)
 
     def endpoints(self) -> list[Route]:
-        tags = ("auth",)
+        account = partial(Endpoint, tags=("auth",))
         return [
-            Endpoint(
+            account(
                 "POST",
                 f"{API}/auth/register",
                 self.register,
@@ -86,9 +87,8 @@ class AuthRoutes:
                 auth=False,
                 errors=(409, 429),
                 admit=self._admit_registration,
-                tags=tags,
             ),
-            Endpoint(
+            account(
                 "POST",
                 f"{API}/auth/token",
                 self.token,
@@ -97,25 +97,20 @@ class AuthRoutes:
                 response=TokenOut,
                 auth=False,
                 errors=(429,),
-                tags=tags,
             ),
-            Endpoint(
-                "GET", f"{API}/me", self.me, "The signed-in user", response=UserOut, tags=tags
-            ),
-            Endpoint(
+            account("GET", f"{API}/me", self.me, "The signed-in user", response=UserOut),
+            account(
                 "POST",
                 f"{API}/auth/signout",
                 self.sign_out,
                 "Sign out: this token stops working at once (its open sockets close)",
                 status=204,
-                tags=tags,
             ),
-            Endpoint(
+            account(
                 "POST",
                 f"{API}/auth/signout-all",
                 self.sign_out_all,
                 "Sign out everywhere: every token issued so far stops working",
                 status=204,
-                tags=tags,
             ),
         ]

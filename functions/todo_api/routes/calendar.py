@@ -19,6 +19,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -275,9 +276,10 @@ class CalendarRoutes:
         return JSONResponse(report.model_dump(mode="json"), status_code=200)
 
     def endpoints(self) -> list[Route]:
+        calendar = partial(Endpoint, tags=("calendar",))
         ics_body = {"type": "string", "format": "binary", "description": "text/calendar"}
         return [
-            Endpoint(
+            calendar(
                 "GET",
                 f"{API}/calendar/export.ics",
                 self.export,
@@ -285,9 +287,8 @@ class CalendarRoutes:
                 query=ExportQuery,
                 response=ics_body,
                 errors=(403, 404),
-                tags=("calendar",),
             ),
-            Endpoint(
+            calendar(
                 "POST",
                 f"{API}/calendar/subscriptions",
                 self.create_feed,
@@ -296,26 +297,23 @@ class CalendarRoutes:
                 response=FeedOut,
                 status=201,
                 errors=(404, 409),
-                tags=("calendar",),
             ),
-            Endpoint(
+            calendar(
                 "GET",
                 f"{API}/calendar/subscriptions",
                 self.list_feeds,
                 "Your feed subscriptions (without their URLs)",
                 response=FeedItems,
-                tags=("calendar",),
             ),
-            Endpoint(
+            calendar(
                 "DELETE",
                 f"{API}/calendar/subscriptions/{{feed_id}}",
                 self.revoke_feed,
                 "Revoke a feed: its URL stops working at once",
                 status=204,
                 errors=(404, 409),
-                tags=("calendar",),
             ),
-            Endpoint(
+            calendar(
                 "GET",
                 f"{API}/calendar/feeds/{{token}}.ics",
                 self.feed,
@@ -323,9 +321,8 @@ class CalendarRoutes:
                 response=ics_body,
                 auth=False,
                 errors=(404,),
-                tags=("calendar",),
             ),
-            Endpoint(
+            calendar(
                 "POST",
                 f"{API}/calendar/import",
                 self.import_ics,
@@ -333,7 +330,6 @@ class CalendarRoutes:
                 query=ImportQuery,
                 response=ImportReport,
                 errors=(403, 404, 413),
-                tags=("calendar",),
             ),
         ]
 

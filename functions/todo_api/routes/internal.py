@@ -4,6 +4,8 @@ view of a list's members, realtime's question whether a token still holds."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.responses import JSONResponse, Response
 
 from functions.todo_api.auth import Sessions
@@ -48,42 +50,37 @@ class InternalRoutes:
         return JSONResponse({"valid": await self.sessions.resolve(call.body.token) is not None})
 
     def endpoints(self) -> list[Route]:
-        tags = ("internal",)
+        # Not a user's: a Dapr app's, through its sidecar (the app token proves it).
+        internal = partial(Endpoint, auth=False, tags=("internal",))
         return [
-            Endpoint(
+            internal(
                 "PUT",
                 "/internal/v1/tasks/{task_id}",
                 self.put_occurrence,
                 "Next occurrence of a series (recurring only, via Dapr)",
                 body=OccurrenceRequest,
                 status=201,
-                auth=False,
                 callers=self.settings.internal_callers,
                 errors=(403, 410),
                 subject="previous occurrence",
-                tags=tags,
             ),
-            Endpoint(
+            internal(
                 "GET",
                 "/internal/v1/lists/{list_id}",
                 self.internal_list,
                 "A list's members (reminders only, via Dapr)",
                 response=ListSnapshot,
-                auth=False,
                 callers=self.settings.internal_callers,
                 errors=(403, 404),
-                tags=tags,
             ),
-            Endpoint(
+            internal(
                 "POST",
                 "/internal/v1/sessions/check",
                 self.check_session,
                 "Whether a token still holds (realtime only, via Dapr)",
                 body=SessionCheck,
                 response={"type": "object", "properties": {"valid": {"type": "boolean"}}},
-                auth=False,
                 callers=self.settings.session_callers,
                 errors=(403,),
-                tags=tags,
             ),
         ]

@@ -3,6 +3,7 @@ invitations and blocks."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -103,17 +104,20 @@ class ListRoutes:
         return Response(status_code=204)
 
     def endpoints(self) -> list[Route]:
-        tags = ("lists",)
+        lists = partial(Endpoint, tags=("lists",))
+        a_list = partial(lists, subject="list")
+        invitation = partial(lists, errors=(404,), subject="invitation")
+        block = partial(lists, status=204, errors=(422,), subject="user")
+        owner_only = (403, 404, 409)
         return [
-            Endpoint(
+            lists(
                 "GET",
                 f"{API}/lists",
                 self.list_lists,
                 "The lists you are a member of",
                 response=ListItems,
-                tags=tags,
             ),
-            Endpoint(
+            a_list(
                 "POST",
                 f"{API}/lists",
                 self.create_list,
@@ -121,20 +125,11 @@ class ListRoutes:
                 body=ListCreate,
                 response=ListOut,
                 status=201,
-                subject="list",
-                tags=tags,
             ),
-            Endpoint(
-                "GET",
-                ONE,
-                self.get_list,
-                "A list and its members",
-                response=ListOut,
-                errors=(404,),
-                subject="list",
-                tags=tags,
+            a_list(
+                "GET", ONE, self.get_list, "A list and its members", response=ListOut, errors=(404,)
             ),
-            Endpoint(
+            a_list(
                 "PATCH",
                 ONE,
                 self.patch_list,
@@ -142,20 +137,16 @@ class ListRoutes:
                 body=ListPatch,
                 response=ListOut,
                 errors=(403, 404),
-                subject="list",
-                tags=tags,
             ),
-            Endpoint(
+            a_list(
                 "DELETE",
                 ONE,
                 self.delete_list,
                 "Delete a list and its tasks (owner; not your default list)",
                 status=204,
-                errors=(403, 404, 409),
-                subject="list",
-                tags=tags,
+                errors=owner_only,
             ),
-            Endpoint(
+            a_list(
                 "PUT",
                 MEMBER,
                 self.put_member,
@@ -164,67 +155,49 @@ class ListRoutes:
                 body=MemberPut,
                 response=ListOut,
                 status=202,
-                errors=(403, 404, 409),
-                subject="list",
-                tags=tags,
+                errors=owner_only,
             ),
-            Endpoint(
+            lists(
                 "GET",
                 f"{API}/invitations",
                 self.list_invitations,
                 "Your pending invitations",
                 response=InvitationItems,
-                tags=tags,
             ),
-            Endpoint(
+            invitation(
                 "POST",
                 f"{API}/invitations/{{list_id}}/accept",
                 self.accept_invitation,
                 "Accept an invitation: you become a member with the role offered",
                 response=ListOut,
-                errors=(404,),
-                subject="invitation",
-                tags=tags,
             ),
-            Endpoint(
+            invitation(
                 "POST",
                 f"{API}/invitations/{{list_id}}/decline",
                 self.decline_invitation,
                 "Decline an invitation (block=true: and refuse later ones from the inviter)",
                 query=DeclineQuery,
                 status=204,
-                errors=(404,),
-                subject="invitation",
-                tags=tags,
             ),
-            Endpoint(
+            block(
                 "PUT",
                 f"{API}/blocks/{{username}}",
                 self.put_block,
                 "Refuse invitations from this user (their pending ones go too)",
-                status=204,
-                errors=(422,),
-                subject="user",
-                tags=tags,
             ),
-            Endpoint(
+            block(
                 "DELETE",
                 f"{API}/blocks/{{username}}",
                 self.delete_block,
                 "Accept invitations from this user again",
-                status=204,
-                errors=(422,),
-                subject="user",
-                tags=tags,
             ),
-            Endpoint(
+            lists(
                 "DELETE",
                 MEMBER,
                 self.delete_member,
                 "Remove a member (owner), or leave the list (yourself)",
                 status=204,
-                errors=(403, 404, 409),
+                errors=owner_only,
                 subject="list or member",
-                tags=tags,
             ),
         ]

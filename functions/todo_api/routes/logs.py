@@ -3,6 +3,8 @@ the reminders delivered to them (over service invocation: functions/todo_api/gat
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.responses import JSONResponse, Response
 
 from functions.todo_api.auth import User
@@ -35,27 +37,22 @@ class LogRoutes:
         return _answer(await self.gateway.notifications(call.user, params))
 
     def endpoints(self) -> list[Route]:
+        log = partial(Endpoint, response=LogPage, errors=(503,), tags=("logs",))
         return [
-            Endpoint(
+            log(
                 "GET",
                 f"{API}/audit",
                 self.audit,
                 "Your audit log, oldest first",
                 query=AuditQuery,
-                response=LogPage,
-                errors=(503,),
                 subject="task",
-                tags=("logs",),
             ),
-            Endpoint(
+            log(
                 "GET",
                 f"{API}/notifications",
                 self.notifications,
                 "Reminders delivered to you, newest first",
                 query=PageQuery,
-                response=LogPage,
-                errors=(503,),
                 subject="notification list",
-                tags=("logs",),
             ),
         ]

@@ -8,6 +8,7 @@ what the web form sends while the user edits it.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -107,23 +108,20 @@ class PreviewRoutes:
         return JSONResponse(present(body.recurrence, body.start, tz, body.n, call.now))
 
     def endpoints(self) -> list[Route]:
+        recurrence = partial(Endpoint, response=PreviewOut, tags=("recurrence",))
         return [
-            Endpoint(
+            recurrence(
                 "GET",
                 f"{API}/recurrence/preview",
                 self.preview_rule,
                 "The next dates of an RRULE and the rule in words",
                 query=PreviewQuery,
-                response=PreviewOut,
-                tags=("recurrence",),
             ),
-            Endpoint(
+            recurrence(
                 "POST",
                 f"{API}/recurrence/preview",
                 self.preview_recurrence,
                 "The next dates of a task's recurrence object and the rule in words",
                 body=PreviewRequest,
-                response=PreviewOut,
-                tags=("recurrence",),
             ),
         ]

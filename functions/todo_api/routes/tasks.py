@@ -4,6 +4,7 @@ Thin over TaskService; refusals name the task ("no such task")."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from starlette.responses import JSONResponse, Response
 
@@ -69,10 +70,11 @@ class TaskRoutes:
         return task_response(task, etag, call.now)
 
     def endpoints(self) -> list[Route]:
-        changes = (403, 404, 412)
-        tags = ("tasks",)
+        task = partial(Endpoint, subject="task", tags=("tasks",))
+        # The writes to one task: conditional on If-Match, refused as the task.
+        change = partial(task, errors=(403, 404, 412), headers_in=("If-Match",))
         return [
-            Endpoint(
+            task(
                 "POST",
                 f"{API}/tasks",
                 self.create_task,
@@ -80,10 +82,8 @@ class TaskRoutes:
                 body=TaskCreate,
                 response=TaskOut,
                 status=201,
-                subject="task",
-                tags=tags,
             ),
-            Endpoint(
+            task(
                 "GET",
                 f"{API}/tasks",
                 self.list_tasks,
@@ -91,61 +91,18 @@ class TaskRoutes:
                 query=SearchParams,
                 response=TaskPage,
                 subject="list",
-                tags=tags,
             ),
-            Endpoint(
-                "GET",
-                TASK,
-                self.get_task,
-                "Read a task",
-                response=TaskOut,
-                errors=(404,),
-                subject="task",
-                tags=tags,
+            task("GET", TASK, self.get_task, "Read a task", response=TaskOut, errors=(404,)),
+            change(
+                "PATCH", TASK, self.patch_task, "Change a task", body=TaskPatch, response=TaskOut
             ),
-            Endpoint(
-                "PATCH",
-                TASK,
-                self.patch_task,
-                "Change a task",
-                body=TaskPatch,
-                response=TaskOut,
-                errors=changes,
-                headers_in=("If-Match",),
-                subject="task",
-                tags=tags,
-            ),
-            Endpoint(
-                "DELETE",
-                TASK,
-                self.delete_task,
-                "Delete a task",
-                status=204,
-                errors=changes,
-                headers_in=("If-Match",),
-                subject="task",
-                tags=tags,
-            ),
-            Endpoint(
+            change("DELETE", TASK, self.delete_task, "Delete a task", status=204),
+            change(
                 "POST",
                 f"{TASK}/complete",
                 self.complete_task,
                 "Complete a task (again: harmless)",
                 response=TaskOut,
-                errors=changes,
-                headers_in=("If-Match",),
-                subject="task",
-                tags=tags,
             ),
-            Endpoint(
-                "POST",
-                f"{TASK}/reopen",
-                self.reopen_task,
-                "Reopen a task",
-                response=TaskOut,
-                errors=changes,
-                headers_in=("If-Match",),
-                subject="task",
-                tags=tags,
-            ),
+            change("POST", f"{TASK}/reopen", self.reopen_task, "Reopen a task", response=TaskOut),
         ]
