@@ -254,13 +254,15 @@ class TaskwaveMcp:
         @mcp.tool(description="Mark a task done (a repeating one then gets its next date).")
         async def complete_task(ctx: Context, task_id: str) -> dict[str, Any]:
             now = datetime.now(UTC)
-            task, _ = await _refusals(service.complete(_user(ctx), task_id, None, now))
+            task, _ = await _refusals(
+                service.set_status(_user(ctx), task_id, "completed", None, now)
+            )
             return _out(task)
 
         @mcp.tool(description="Reopen a completed task.")
         async def reopen_task(ctx: Context, task_id: str) -> dict[str, Any]:
             now = datetime.now(UTC)
-            task, _ = await _refusals(service.reopen(_user(ctx), task_id, None, now))
+            task, _ = await _refusals(service.set_status(_user(ctx), task_id, "open", None, now))
             return _out(task)
 
         @mcp.tool(

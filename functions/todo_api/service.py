@@ -32,6 +32,7 @@ from shared.dapr import StateOp
 from shared.domain.series import next_due
 from shared.events import (
     Role,
+    Status,
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
@@ -42,12 +43,14 @@ from shared.events import (
 )
 from shared.internal_api import OccurrenceRequest
 
-__all__ = ["Forbidden", "NotFound", "PreconditionFailed", "TaskService"]
+__all__ = ["Forbidden", "NotFound", "PreconditionFailed", "TaskService", "etag_matches"]
 
 log = logging.getLogger(__name__)
 
 
-def _etag_matches(if_match: str | None, version: int) -> bool:
+def etag_matches(if_match: str | None, version: int) -> bool:
+    """Whether an If-Match header (absent, "*", or a list of possibly weak tags) names
+    this version."""
     if if_match is None or if_match.strip() == "*":
         return True
     wanted = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
@@ -201,7 +204,7 @@ class TaskService:
             task, store_etag = await self._visible(user, task_id, WRITE)
             if patch.list_id is not None and patch.list_id != task.list_id:
                 require(user, patch.list_id, WRITE)  # a move needs both lists
-            if not _etag_matches(if_match, task.version):
+            if not etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
             updated, changed = domain.apply_patch(task, patch, now)
             if not changed:
@@ -221,41 +224,22 @@ class TaskService:
             rows[updated.list_id] = updated.model_dump(mode="json")
             return await self._write(updated, store_etag, event, rows)
 
-    async def complete(
+    async def set_status(
         self,
         user: User,
         task_id: str,
+        status: Status,
         if_match: str | None,
         now: datetime,
         *,
         undoes: str | None = None,
     ) -> tuple[TaskSnapshot, str]:
-        return await self._transition(user, task_id, if_match, now, True, undoes)
-
-    async def reopen(
-        self,
-        user: User,
-        task_id: str,
-        if_match: str | None,
-        now: datetime,
-        *,
-        undoes: str | None = None,
-    ) -> tuple[TaskSnapshot, str]:
-        return await self._transition(user, task_id, if_match, now, False, undoes)
-
-    async def _transition(
-        self,
-        user: User,
-        task_id: str,
-        if_match: str | None,
-        now: datetime,
-        completing: bool,
-        undoes: str | None,
-    ) -> tuple[TaskSnapshot, str]:
+        """Complete ("completed") or reopen ("open") a task."""
         async with self._locked(task_id):
             task, store_etag = await self._visible(user, task_id, WRITE)
-            if not _etag_matches(if_match, task.version):
+            if not etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
+            completing = status == "completed"
             changed = domain.complete(task, now) if completing else domain.reopen(task, now)
             if changed is None:  # already so: harmless, no event
                 return task, etag(task)
@@ -295,7 +279,7 @@ class TaskService:
     ) -> None:
         async with self._locked(task_id):
             task, store_etag = await self._visible(user, task_id, WRITE)
-            if not _etag_matches(if_match, task.version):
+            if not etag_matches(if_match, task.version):
                 raise PreconditionFailed(task_id)
             await self._delete(task, store_etag, user.id, now, undoes=undoes)
 

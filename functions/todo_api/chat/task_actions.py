@@ -401,7 +401,7 @@ class TaskActions:
         """Complete, reopen, delete or update one task; the caller answers for its errors."""
         act = {"task_id": task.id, "title": task.title}
         if intent.kind == "complete":
-            done, _ = await self._service.complete(user, task.id, None, now)
+            done, _ = await self._service.set_status(user, task.id, "completed", None, now)
             return Reply(
                 f"Done: “{done.title}”. 🎉"
                 if task.status == "open"
@@ -411,7 +411,7 @@ class TaskActions:
         if intent.kind == "reopen":
             if task.status == "open":
                 return Reply(f"“{task.title}” is still open.", [])
-            await self._service.reopen(user, task.id, None, now)
+            await self._service.set_status(user, task.id, "open", None, now)
             return Reply(f"Reopened “{task.title}”.", [{"type": "task.reopened", **act}])
         if intent.kind == "delete":
             await self._service.delete(user, task.id, None, now)

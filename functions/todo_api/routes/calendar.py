@@ -245,7 +245,9 @@ class CalendarRoutes:
                 now = call.now
                 task, _ = await guarded(self.service.create(user, c.body, now), "list")
                 if c.completed:
-                    await guarded(self.service.complete(user, task.id, None, now), "task")
+                    await guarded(
+                        self.service.set_status(user, task.id, "completed", None, now), "task"
+                    )
                 made = task.id
             items.append(
                 ImportItem(

@@ -58,14 +58,14 @@ class TaskRoutes:
         return Response(status_code=204)
 
     async def complete_task(self, call: Call[User, None, None]) -> Response:
-        task, etag = await self.service.complete(
-            call.user, call.param("task_id"), call.header("If-Match"), call.now
+        task, etag = await self.service.set_status(
+            call.user, call.param("task_id"), "completed", call.header("If-Match"), call.now
         )
         return task_response(task, etag, call.now)
 
     async def reopen_task(self, call: Call[User, None, None]) -> Response:
-        task, etag = await self.service.reopen(
-            call.user, call.param("task_id"), call.header("If-Match"), call.now
+        task, etag = await self.service.set_status(
+            call.user, call.param("task_id"), "open", call.header("If-Match"), call.now
         )
         return task_response(task, etag, call.now)
 

@@ -127,10 +127,12 @@ class UndoRoutes:
                 self.service.update(user, task_id, patch, etag, now, undoes=body.event_id), "task"
             )
         if task.status != plan.target.status:
-            move = (
-                self.service.complete if plan.target.status == "completed" else self.service.reopen
+            task, etag = await guarded(
+                self.service.set_status(
+                    user, task_id, plan.target.status, etag, now, undoes=body.event_id
+                ),
+                "task",
             )
-            task, etag = await guarded(move(user, task_id, etag, now, undoes=body.event_id), "task")
         if plan.event_type == "task.completed" and current.series_id is not None:
             await self._drop_next_occurrence(user, current, now, body.event_id)
         return Undone("reverted", task, etag, 200)
@@ -174,7 +176,8 @@ class UndoRoutes:
         await self.kv.save(marker, {"task_id": task.id, "at": now.isoformat()})
         if target.status == "completed":
             task, etag = await guarded(
-                self.service.complete(user, task.id, etag, now, undoes=event_id), "task"
+                self.service.set_status(user, task.id, "completed", etag, now, undoes=event_id),
+                "task",
             )
         return Undone("restored", task, etag, 201)
 
