@@ -20,10 +20,10 @@ from functions.todo_api.mcp_app import TaskwaveMcp
 from functions.todo_api.outbox import Outbox
 from functions.todo_api.passwords import Passwords
 from functions.todo_api.routes import Routes
-from functions.todo_api.routes.undo import UndoRoutes
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
 from functions.todo_api.store import TaskStore
+from functions.todo_api.undo_service import UndoService
 from functions.todo_api.web import Hsts, web_routes
 from shared.dapr import Dapr, DaprError
 from shared.dapr.factory import sidecar_for
@@ -86,7 +86,7 @@ def create_app(
         llm = LlmClient(settings.llm_endpoint, settings.llm_model, llm_key, transport=llm_transport)
 
     gateway = Gateway(sidecar.invoker, settings.audit_app_id, settings.reminders_app_id)
-    undo = UndoRoutes(service, gateway, kv)  # the route, and the chat's "undo that"
+    undo = UndoService(service, gateway, kv)  # the route's, and the chat's "undo that"
     chat = ChatEngine(service, kv, llm, list_service, undo)
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,

@@ -35,10 +35,10 @@ from functions.todo_api.chat.memory_store import ConversationStore
 from functions.todo_api.chat.task_actions import TaskActions
 from functions.todo_api.chat.understand import understand
 from functions.todo_api.lists import ListService
-from functions.todo_api.routes.undo import UndoRequest, UndoRoutes
 from functions.todo_api.service import Forbidden, NotFound, PreconditionFailed, TaskService
 from functions.todo_api.store import id_key, memberships_of
 from functions.todo_api.undo import TASK_EVENTS
+from functions.todo_api.undo_service import UndoRequest, UndoService
 from shared.dapr import StateStore
 from shared.web.errors import ApiError
 
@@ -77,7 +77,7 @@ class ChatEngine:
         kv: StateStore,
         llm: LlmClient | None = None,
         lists: ListService | None = None,
-        undo: UndoRoutes | None = None,
+        undo: UndoService | None = None,
     ) -> None:
         self._kv = kv
         self._memory = ConversationStore(kv)
@@ -375,7 +375,7 @@ class ChatEngine:
         }.get(str(last.get("type")), f"the last change to “{title}”")
         body = UndoRequest(event_id=str(last["event_id"]), force=force)
         try:
-            done = await self._undo_api.apply(user, str(last["task_id"]), body)
+            done = await self._undo_api.apply(user, str(last["task_id"]), body, now)
         except ApiError as exc:
             if exc.status == 412:
                 memory.ask(now, undo={k: last[k] for k in ("task_id", "event_id", "type", "title")})

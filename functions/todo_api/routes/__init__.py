@@ -6,12 +6,13 @@ from the same declarations."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
 from functions.todo_api.auth import Accounts, Sessions
+from functions.todo_api.chat.engine import ChatEngine
 from functions.todo_api.gateway import Gateway
 from functions.todo_api.http import API, Route, edge
 from functions.todo_api.lists import ListService
@@ -27,12 +28,10 @@ from functions.todo_api.routes.tasks import TaskRoutes
 from functions.todo_api.routes.undo import UndoRoutes
 from functions.todo_api.service import TaskService
 from functions.todo_api.settings import Settings
+from functions.todo_api.undo_service import UndoService
 from shared.dapr import StateStore
 from shared.web.openapi import document
 from shared.web.routes import Call, Endpoint
-
-if TYPE_CHECKING:  # the chat's engine imports routes.undo: no import cycle at run time
-    from functions.todo_api.chat.engine import ChatEngine
 
 
 class Group(Protocol):
@@ -49,7 +48,7 @@ class Routes:
         sessions: Sessions,
         chat: ChatEngine,
         gateway: Gateway,
-        undo: UndoRoutes,
+        undo: UndoService,
         kv: StateStore,
         settings: Settings,
     ) -> None:
@@ -59,7 +58,7 @@ class Routes:
         self.groups: list[Group] = [
             AuthRoutes(accounts, sessions.tokens, settings),
             TaskRoutes(service),
-            undo,
+            UndoRoutes(undo),
             ListRoutes(lists),
             ChatRoutes(chat, settings),
             LogRoutes(service, gateway),
